@@ -1,0 +1,39 @@
+# The two commands a newcomer needs: `make run` and `make test`.
+VENV ?= .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+# PostgreSQL used by `make test` for the second pass; override to point elsewhere.
+TEST_POSTGRES_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/test
+PYTEST_WORKERS ?= 2
+
+.PHONY: install run test test-sqlite test-postgres lint openapi clean
+
+$(STAMP): pyproject.toml scripts/bootstrap-venv.sh
+	scripts/bootstrap-venv.sh $(VENV)
+	touch $(STAMP)
+
+install: $(STAMP)
+
+## Install, migrate the SQLite database (portfolio.db), create a first admin key if there is
+## none, and serve the API on http://127.0.0.1:8000 (docs at /docs).
+run: install
+	$(BIN)/portfolio serve --bootstrap-admin
+
+## Lint, type-check, then the whole suite on SQLite and again on PostgreSQL.
+test: lint test-sqlite test-postgres
+
+lint: install
+	$(BIN)/ruff check app tests migrations
+	$(BIN)/mypy
+
+test-sqlite: install
+	$(BIN)/python -m pytest -n $(PYTEST_WORKERS)
+
+test-postgres: install
+	TEST_DATABASE_URL=$(TEST_POSTGRES_URL) $(BIN)/python -m pytest -n $(PYTEST_WORKERS)
+
+openapi: install
+	$(BIN)/portfolio openapi
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,82 @@
+from datetime import datetime
+from enum import StrEnum
+
+from sqlmodel import Field, SQLModel
+
+from app.db import UTCDateTime, enum_column, utcnow
+from app.pagination import Page
+
+
+class Role(StrEnum):
+    admin = "admin"
+    manager = "manager"
+    submitter = "submitter"
+    viewer = "viewer"
+
+
+class ApiKeyBase(SQLModel):
+    name: str = Field(min_length=1, max_length=100, description="Who or what uses the key.")
+    role: Role = Field(
+        sa_type=enum_column(Role),
+        description=(
+            "`admin`: everything; `manager`: read and write all projects, experiments and "
+            "criteria; `submitter`: read and write only within one unit's subtree; "
+            "`viewer`: read-only."
+        ),
+    )
+    unit_id: int | None = Field(
+        default=None,
+        foreign_key="units.id",
+        description="Required for `submitter`, not allowed otherwise.",
+    )
+
+
+class ApiKeyCreate(ApiKeyBase):
+    model_config = {
+        "extra": "forbid",
+        "json_schema_extra": {
+            "examples": [{"name": "Tax ops intake script", "role": "submitter", "unit_id": 3}]
+        },
+    }
+
+
+class ApiKey(ApiKeyBase, table=True):
+    __tablename__ = "api_keys"
+
+    id: int | None = Field(default=None, primary_key=True)
+    prefix: str = Field(max_length=16, description="First characters of the key, for display.")
+    key_hash: str = Field(max_length=64, unique=True)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    revoked_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+
+class ApiKeyPublic(ApiKeyBase):
+    id: int
+    prefix: str
+    created_at: datetime
+    revoked_at: datetime | None
+
+
+class ApiKeyCreated(ApiKeyPublic):
+    key: str = Field(
+        description="The secret. Shown once; only its hash is stored.",
+        schema_extra={"examples": ["pf_3xAmpLeSeCrEt4f9c2b7d1e0a6"]},
+    )
+
+
+class ApiKeysPage(Page[ApiKeyPublic]):
+    pass
+
+
+class Actor(SQLModel):
+    """Who is calling: the authenticated API key, as every service sees it."""
+
+    key_id: int
+    name: str
+    role: Role
+    unit_id: int | None = None
+
+    @property
+    def scope_unit_id(self) -> int | None:
+        """Root of the unit subtree this caller is confined to; None means everywhere."""
+        return self.unit_id if self.role == Role.submitter else None

@@ -1,0 +1,48 @@
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, status
+
+from app.api_keys import service
+from app.api_keys.models import ApiKeyCreate, ApiKeyCreated, ApiKeyPublic, ApiKeysPage
+from app.deps import Admin, SessionDep
+from app.errors import READ, WRITE, problem_responses
+from app.pagination import PageParams, page_params
+
+router = APIRouter(prefix="/api-keys", tags=["api-keys"])
+
+
+@router.post(
+    "",
+    status_code=status.HTTP_201_CREATED,
+    response_model=ApiKeyCreated,
+    responses=problem_responses(*WRITE),
+    summary="Create an API key (admin)",
+    description="The secret is in `key`, returned this once; only its hash is stored.",
+)
+def create_api_key(key_in: ApiKeyCreate, session: SessionDep, actor: Admin):
+    key, secret = service.create(session=session, key_in=key_in)
+    return ApiKeyCreated.model_validate({**key.model_dump(), "key": secret})
+
+
+@router.get(
+    "",
+    response_model=ApiKeysPage,
+    responses=problem_responses(*READ, 403),
+    summary="List API keys (admin)",
+)
+def list_api_keys(
+    session: SessionDep, actor: Admin, page: Annotated[PageParams, Depends(page_params)]
+):
+    items, cursor = service.list_keys(session=session, params=page)
+    return ApiKeysPage(items=items, next_cursor=cursor)  # type: ignore[arg-type]
+
+
+@router.delete(
+    "/{key_id}",
+    response_model=ApiKeyPublic,
+    responses=problem_responses(*WRITE, 404),
+    summary="Revoke an API key (admin)",
+    description="Takes effect at once, in every worker process.",
+)
+def revoke_api_key(key_id: int, session: SessionDep, actor: Admin):
+    return service.revoke(session=session, key_id=key_id)

@@ -1,0 +1,45 @@
+"""All settings, read from the environment (prefix ``PORTFOLIO_``) in one place."""
+
+from functools import lru_cache
+
+from pydantic import AliasChoices, Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="PORTFOLIO_", env_file=".env", extra="ignore")
+
+    # DATABASE_URL without prefix is accepted too: it is what hosting platforms set.
+    database_url: str = Field(
+        default="sqlite:///./portfolio.db",
+        validation_alias=AliasChoices("PORTFOLIO_DATABASE_URL", "DATABASE_URL"),
+    )
+    # Sync routes run in a threadpool of 40; a pool that small or larger never makes them queue.
+    db_pool_size: int = 20
+    db_max_overflow: int = 20
+    db_pool_timeout_seconds: float = 5.0
+    db_connect_timeout_seconds: int = 5
+    db_statement_timeout_ms: int = 30_000
+    sqlite_busy_timeout_ms: int = 30_000
+
+    host: str = "127.0.0.1"
+    port: int = 8000
+    workers: int = 1
+
+    cors_origins: list[str] = []
+    log_level: str = "INFO"
+    log_format: str = "json"
+
+    require_if_match: bool = False
+    max_body_bytes: int = 1 * 1024 * 1024
+    max_batch_body_bytes: int = 10 * 1024 * 1024
+    idempotency_retention_hours: int = 24
+
+    # Report thresholds (issue: reports/spread); echoed in the spread report.
+    min_active_projects: int = 5
+    share_threshold: float = 0.5
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()

@@ -1,0 +1,183 @@
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Query, Response, status
+
+from app.criteria import service
+from app.criteria.models import (
+    CriteriaPage,
+    CriterionCreate,
+    CriterionKind,
+    CriterionPublic,
+    CriterionUpdate,
+    MeasurementCreate,
+    MeasurementPublic,
+    MeasurementsPage,
+)
+from app.deps import IfMatch, Reader, SessionDep, Writer
+from app.errors import READ_ONE, WRITE, problem_responses
+from app.pagination import PageParams, page_params
+from app.versioning import etag
+
+router = APIRouter(tags=["criteria"])
+
+_CREATE: dict[str, Any] = {
+    "status_code": status.HTTP_201_CREATED,
+    "response_model": CriterionPublic,
+    "responses": problem_responses(*WRITE, 404, 409),
+}
+_LIST: dict[str, Any] = {"response_model": CriteriaPage, "responses": problem_responses(*READ_ONE)}
+KindFilter = Annotated[list[CriterionKind] | None, Query()]
+
+
+@router.post("/projects/{project_id}/criteria", summary="Add a criterion to a project", **_CREATE)
+def create_project_criterion(
+    project_id: int, criterion_in: CriterionCreate, session: SessionDep, actor: Writer
+):
+    return service.to_public(
+        service.create(
+            session=session, actor=actor, criterion_in=criterion_in, project_id=project_id
+        )
+    )
+
+
+@router.get("/projects/{project_id}/criteria", summary="A project's criteria", **_LIST)
+def list_project_criteria(
+    project_id: int,
+    session: SessionDep,
+    actor: Reader,
+    page: Annotated[PageParams, Depends(page_params)],
+    kind: KindFilter = None,
+    include_archived: bool = False,
+):
+    rows, cursor = service.list_for_owner(
+        session=session,
+        actor=actor,
+        params=page,
+        project_id=project_id,
+        kind=kind,
+        include_archived=include_archived,
+    )
+    return service.page_of(rows, cursor)
+
+
+@router.post(
+    "/experiments/{experiment_id}/criteria", summary="Add a criterion to an experiment", **_CREATE
+)
+def create_experiment_criterion(
+    experiment_id: int, criterion_in: CriterionCreate, session: SessionDep, actor: Writer
+):
+    return service.to_public(
+        service.create(
+            session=session, actor=actor, criterion_in=criterion_in, experiment_id=experiment_id
+        )
+    )
+
+
+@router.get("/experiments/{experiment_id}/criteria", summary="An experiment's criteria", **_LIST)
+def list_experiment_criteria(
+    experiment_id: int,
+    session: SessionDep,
+    actor: Reader,
+    page: Annotated[PageParams, Depends(page_params)],
+    kind: KindFilter = None,
+    include_archived: bool = False,
+):
+    rows, cursor = service.list_for_owner(
+        session=session,
+        actor=actor,
+        params=page,
+        experiment_id=experiment_id,
+        kind=kind,
+        include_archived=include_archived,
+    )
+    return service.page_of(rows, cursor)
+
+
+@router.get(
+    "/criteria/{criterion_id}",
+    response_model=CriterionPublic,
+    responses=problem_responses(*READ_ONE),
+    summary="Get a criterion",
+)
+def get_criterion(criterion_id: int, session: SessionDep, actor: Reader, response: Response):
+    criterion = service.get(session=session, actor=actor, criterion_id=criterion_id)
+    response.headers["ETag"] = etag(criterion.version)
+    return service.to_public(criterion)
+
+
+@router.patch(
+    "/criteria/{criterion_id}",
+    response_model=CriterionPublic,
+    responses=problem_responses(*WRITE, 404, 412, 428),
+    summary="Update a criterion",
+)
+def update_criterion(
+    criterion_id: int,
+    criterion_in: CriterionUpdate,
+    session: SessionDep,
+    actor: Writer,
+    expected_version: IfMatch,
+    response: Response,
+):
+    criterion = service.update(
+        session=session,
+        actor=actor,
+        criterion_id=criterion_id,
+        criterion_in=criterion_in,
+        expected_version=expected_version,
+    )
+    response.headers["ETag"] = etag(criterion.version)
+    return service.to_public(criterion)
+
+
+@router.delete(
+    "/criteria/{criterion_id}",
+    response_model=CriterionPublic,
+    responses=problem_responses(*WRITE, 404, 412, 428),
+    summary="Archive a criterion",
+)
+def archive_criterion(
+    criterion_id: int,
+    session: SessionDep,
+    actor: Writer,
+    expected_version: IfMatch,
+    response: Response,
+):
+    criterion = service.archive(
+        session=session, actor=actor, criterion_id=criterion_id, expected_version=expected_version
+    )
+    response.headers["ETag"] = etag(criterion.version)
+    return service.to_public(criterion)
+
+
+@router.post(
+    "/criteria/{criterion_id}/measurements",
+    status_code=status.HTTP_201_CREATED,
+    response_model=MeasurementPublic,
+    responses=problem_responses(*WRITE, 404, 409),
+    summary="Record a measurement",
+)
+def create_measurement(
+    criterion_id: int, measurement_in: MeasurementCreate, session: SessionDep, actor: Writer
+):
+    return service.add_measurement(
+        session=session, actor=actor, criterion_id=criterion_id, measurement_in=measurement_in
+    )
+
+
+@router.get(
+    "/criteria/{criterion_id}/measurements",
+    response_model=MeasurementsPage,
+    responses=problem_responses(*READ_ONE),
+    summary="A criterion's measurements",
+)
+def list_measurements(
+    criterion_id: int,
+    session: SessionDep,
+    actor: Reader,
+    page: Annotated[PageParams, Depends(page_params)],
+):
+    rows, cursor = service.list_measurements(
+        session=session, actor=actor, criterion_id=criterion_id, params=page
+    )
+    return MeasurementsPage(items=rows, next_cursor=cursor)  # type: ignore[arg-type]

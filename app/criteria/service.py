@@ -1,0 +1,238 @@
+"""Outcome-based success criteria and their measurements."""
+
+from typing import Any
+
+from sqlmodel import Session, select
+
+from app.api_keys.models import Actor
+from app.criteria.models import (
+    CriteriaPage,
+    Criterion,
+    CriterionCreate,
+    CriterionKind,
+    CriterionPublic,
+    CriterionUpdate,
+    Measurement,
+    MeasurementCreate,
+    check_target,
+    criterion_status,
+)
+from app.db import today
+from app.errors import Conflict, InvalidField, NotFound
+from app.experiments import service as experiment_service
+from app.history import service as history
+from app.history.models import ChangeAction, EntityType
+from app.pagination import PageParams, paginate, split_page
+from app.projects import service as project_service
+from app.versioning import check_version, touch
+
+REQUIRED = ("metric", "kind", "baseline", "target", "direction")
+
+
+def to_public(criterion: Criterion) -> CriterionPublic:
+    status = criterion_status(
+        direction=criterion.direction,
+        target=criterion.target,
+        latest_value=criterion.latest_value,
+        due_on=criterion.due_on,
+        today=today(),
+    )
+    return CriterionPublic.model_validate({**criterion.model_dump(), "status": status})
+
+
+def page_of(rows: list[Criterion], cursor: str | None) -> CriteriaPage:
+    return CriteriaPage(items=[to_public(c) for c in rows], next_cursor=cursor)
+
+
+def _owner_ids(criterion: Criterion) -> dict[str, Any]:
+    return {"project_id": criterion.project_id, "experiment_id": criterion.experiment_id}
+
+
+def _check_owner_scope(session: Session, actor: Actor, criterion: Criterion) -> None:
+    """A criterion is visible exactly where its project or experiment is."""
+    try:
+        if criterion.project_id is not None:
+            project_service.get(session=session, actor=actor, project_id=criterion.project_id)
+        elif criterion.experiment_id is not None:
+            experiment_service.get(
+                session=session, actor=actor, experiment_id=criterion.experiment_id
+            )
+    except NotFound:
+        raise NotFound(f"criterion {criterion.id} does not exist") from None
+
+
+def get(
+    *, session: Session, actor: Actor, criterion_id: int, for_update: bool = False
+) -> Criterion:
+    statement = select(Criterion).where(Criterion.id == criterion_id)
+    if for_update:
+        statement = statement.with_for_update()
+    criterion = session.exec(statement).first()
+    if criterion is None:
+        raise NotFound(f"criterion {criterion_id} does not exist")
+    _check_owner_scope(session, actor, criterion)
+    return criterion
+
+
+def create(
+    *,
+    session: Session,
+    actor: Actor,
+    criterion_in: CriterionCreate,
+    project_id: int | None = None,
+    experiment_id: int | None = None,
+) -> Criterion:
+    owner: Any
+    if project_id is not None:
+        owner = project_service.get(session=session, actor=actor, project_id=project_id)
+    else:
+        assert experiment_id is not None
+        owner = experiment_service.get(session=session, actor=actor, experiment_id=experiment_id)
+    if owner.archived:
+        raise Conflict(f"{type(owner).__name__.lower()} {owner.id} is archived")
+    criterion = Criterion.model_validate(
+        criterion_in, update={"project_id": project_id, "experiment_id": experiment_id}
+    )
+    session.add(criterion)
+    session.flush()
+    assert criterion.id is not None
+    history.record(
+        session=session,
+        actor=actor,
+        entity_type=EntityType.criterion,
+        entity_id=criterion.id,
+        action=ChangeAction.create,
+        changes=history.diff({}, criterion_in.model_dump()),
+        **_owner_ids(criterion),
+    )
+    session.commit()
+    return criterion
+
+
+def list_for_owner(
+    *,
+    session: Session,
+    actor: Actor,
+    params: PageParams,
+    project_id: int | None = None,
+    experiment_id: int | None = None,
+    kind: list[CriterionKind] | None = None,
+    include_archived: bool = False,
+) -> tuple[list[Criterion], str | None]:
+    statement = select(Criterion)
+    if project_id is not None:
+        project_service.get(session=session, actor=actor, project_id=project_id)
+        statement = statement.where(Criterion.project_id == project_id)
+    else:
+        assert experiment_id is not None
+        experiment_service.get(session=session, actor=actor, experiment_id=experiment_id)
+        statement = statement.where(Criterion.experiment_id == experiment_id)
+    if kind:
+        statement = statement.where(Criterion.kind.in_(kind))  # type: ignore[attr-defined]
+    if not include_archived:
+        statement = statement.where(Criterion.archived == False)  # noqa: E712
+    rows = list(session.exec(paginate(statement, Criterion.id, params)).all())
+    return split_page(rows, params)
+
+
+def update(
+    *,
+    session: Session,
+    actor: Actor,
+    criterion_id: int,
+    criterion_in: CriterionUpdate,
+    expected_version: int | None,
+) -> Criterion:
+    criterion = get(session=session, actor=actor, criterion_id=criterion_id, for_update=True)
+    check_version(criterion.version, expected_version)
+    changes = criterion_in.model_dump(exclude_unset=True)
+    for field in REQUIRED:
+        if field in changes and changes[field] is None:
+            raise InvalidField(field, "may not be null")
+    try:
+        check_target(
+            changes.get("direction", criterion.direction),
+            changes.get("baseline", criterion.baseline),
+            changes.get("target", criterion.target),
+        )
+    except ValueError as exc:
+        raise InvalidField("target", str(exc)) from None
+    before = criterion.model_dump()
+    criterion.sqlmodel_update(changes)
+    delta = history.diff(before, changes)
+    if delta:
+        touch(criterion)
+        history.record(
+            session=session,
+            actor=actor,
+            entity_type=EntityType.criterion,
+            entity_id=criterion_id,
+            action=ChangeAction.update,
+            changes=delta,
+            **_owner_ids(criterion),
+        )
+    session.add(criterion)
+    session.commit()
+    return criterion
+
+
+def archive(
+    *, session: Session, actor: Actor, criterion_id: int, expected_version: int | None
+) -> Criterion:
+    criterion = get(session=session, actor=actor, criterion_id=criterion_id, for_update=True)
+    check_version(criterion.version, expected_version)
+    if not criterion.archived:
+        criterion.archived = True
+        touch(criterion)
+        history.record(
+            session=session,
+            actor=actor,
+            entity_type=EntityType.criterion,
+            entity_id=criterion_id,
+            action=ChangeAction.archive,
+            changes={"archived": {"old": False, "new": True}},
+            **_owner_ids(criterion),
+        )
+        session.add(criterion)
+        session.commit()
+    return criterion
+
+
+def add_measurement(
+    *, session: Session, actor: Actor, criterion_id: int, measurement_in: MeasurementCreate
+) -> Measurement:
+    criterion = get(session=session, actor=actor, criterion_id=criterion_id, for_update=True)
+    if criterion.archived:
+        raise Conflict(f"criterion {criterion_id} is archived")
+    measurement = Measurement.model_validate(measurement_in, update={"criterion_id": criterion_id})
+    session.add(measurement)
+    # Ties on the same date: the later submission is the latest.
+    if (
+        criterion.latest_measured_on is None
+        or measurement.measured_on >= criterion.latest_measured_on
+    ):
+        criterion.latest_value = measurement.value
+        criterion.latest_measured_on = measurement.measured_on
+        session.add(criterion)
+    session.flush()
+    assert measurement.id is not None
+    history.record(
+        session=session,
+        actor=actor,
+        entity_type=EntityType.measurement,
+        entity_id=measurement.id,
+        action=ChangeAction.create,
+        changes=history.diff({}, measurement_in.model_dump()),
+        **_owner_ids(criterion),
+    )
+    session.commit()
+    return measurement
+
+
+def list_measurements(
+    *, session: Session, actor: Actor, criterion_id: int, params: PageParams
+) -> tuple[list[Measurement], str | None]:
+    get(session=session, actor=actor, criterion_id=criterion_id)
+    statement = select(Measurement).where(Measurement.criterion_id == criterion_id)
+    rows = list(session.exec(paginate(statement, Measurement.id, params)).all())
+    return split_page(rows, params)

@@ -1,0 +1,84 @@
+"""Dependencies shared by the routers: the session, the caller, roles and If-Match."""
+
+import re
+from typing import Annotated
+
+from fastapi import Depends, Header, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from sqlmodel import Session
+
+from app.api_keys import service as api_key_service
+from app.api_keys.models import Actor, Role
+from app.config import Settings
+from app.db import get_session
+from app.errors import Forbidden, InvalidField, PreconditionRequired, Unauthorized
+
+SessionDep = Annotated[Session, Depends(get_session)]
+
+_bearer = HTTPBearer(auto_error=False, description="An API key: `Authorization: Bearer pf_...`")
+
+
+def get_settings_dep(request: Request) -> Settings:
+    settings: Settings = request.app.state.settings
+    return settings
+
+
+SettingsDep = Annotated[Settings, Depends(get_settings_dep)]
+
+
+def current_actor(
+    session: SessionDep,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+) -> Actor:
+    if credentials is None or credentials.scheme.lower() != "bearer":
+        raise Unauthorized("send an API key as `Authorization: Bearer <key>`")
+    # Checked against the database on every request: a revoked key stops at once,
+    # in every worker process.
+    key = api_key_service.authenticate(session=session, secret=credentials.credentials)
+    if key is None:
+        raise Unauthorized("the API key is unknown or revoked")
+    # Release the read transaction now: on SQLite every transaction holds the write lock.
+    session.commit()
+    assert key.id is not None
+    return Actor(key_id=key.id, name=key.name, role=key.role, unit_id=key.unit_id)
+
+
+def require_roles(*roles: Role):  # type: ignore[no-untyped-def]
+    def dependency(actor: Annotated[Actor, Depends(current_actor)]) -> Actor:
+        if actor.role not in roles:
+            allowed = ", ".join(r.value for r in roles)
+            raise Forbidden(f"this operation needs one of the roles: {allowed}")
+        return actor
+
+    return dependency
+
+
+Reader = Annotated[Actor, Depends(current_actor)]
+Writer = Annotated[Actor, Depends(require_roles(Role.admin, Role.manager, Role.submitter))]
+Admin = Annotated[Actor, Depends(require_roles(Role.admin))]
+
+_ETAG = re.compile(r'^\s*(?:W/)?"(\d{1,18})"\s*$')
+
+
+def if_match(
+    settings: SettingsDep,
+    if_match: Annotated[
+        str | None,
+        Header(
+            max_length=64,
+            description='ETag from a previous GET (e.g. `"3"`); a stale one gets 412.',
+        ),
+    ] = None,
+) -> int | None:
+    """The version the client expects, or None when it does not care."""
+    if if_match is None or if_match.strip() == "*":
+        if if_match is None and settings.require_if_match:
+            raise PreconditionRequired("send If-Match with the ETag of your last read")
+        return None
+    match = _ETAG.match(if_match)
+    if match is None:
+        raise InvalidField("If-Match", 'expected an ETag such as "3"', location="header")
+    return int(match.group(1))
+
+
+IfMatch = Annotated[int | None, Depends(if_match)]

@@ -1,0 +1,78 @@
+"""Determinant tags: the four conditions that decide whether innovation happens."""
+
+from enum import StrEnum
+from typing import Annotated
+
+from pydantic import AfterValidator
+from sqlalchemy import CheckConstraint, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+from app.db import enum_column
+
+
+class Determinant(StrEnum):
+    clarity = "clarity"
+    parity = "parity"
+    suitability = "suitability"
+    normality = "normality"
+
+
+class Effect(StrEnum):
+    enabler = "enabler"
+    barrier = "barrier"
+
+
+class DeterminantTagBase(SQLModel):
+    determinant: Determinant = Field(
+        sa_type=enum_column(Determinant),
+        description="clarity: is it clear what innovation means here and how to contribute; "
+        "parity: does it stand level with other considerations; suitability: are capabilities "
+        "and infrastructure fit for the options; normality: is it routine rather than a "
+        "tolerated exception.",
+    )
+    effect: Effect = Field(sa_type=enum_column(Effect), description="Enabler or barrier here.")
+    note: str | None = Field(default=None, max_length=2000)
+
+
+class DeterminantTagIn(DeterminantTagBase):
+    model_config = {
+        "extra": "forbid",
+        "json_schema_extra": {
+            "examples": [
+                {
+                    "determinant": "parity",
+                    "effect": "barrier",
+                    "note": "Loses every budget trade-off against service targets",
+                }
+            ]
+        },
+    }
+
+
+class DeterminantTag(DeterminantTagBase, table=True):
+    __tablename__ = "determinant_tags"
+    __table_args__ = (
+        UniqueConstraint("project_id", "determinant", name="uq_determinant_tags_project"),
+        UniqueConstraint("experiment_id", "determinant", name="uq_determinant_tags_experiment"),
+        CheckConstraint("(project_id IS NULL) <> (experiment_id IS NULL)", name="one_owner"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    project_id: int | None = Field(default=None, foreign_key="projects.id", index=True)
+    experiment_id: int | None = Field(default=None, foreign_key="experiments.id", index=True)
+
+
+def check_unique_determinants(tags: list[DeterminantTagIn]) -> list[DeterminantTagIn]:
+    seen: set[Determinant] = set()
+    for tag in tags:
+        if tag.determinant in seen:
+            raise ValueError(f"determinant '{tag.determinant.value}' is listed more than once")
+        seen.add(tag.determinant)
+    return tags
+
+
+DeterminantList = Annotated[
+    list[DeterminantTagIn],
+    AfterValidator(check_unique_determinants),
+    Field(max_length=4, description="At most one entry per determinant."),
+]

@@ -1,0 +1,150 @@
+from datetime import date, datetime
+from enum import StrEnum
+from typing import Any
+
+from pydantic import model_validator
+from sqlmodel import Field, Relationship, SQLModel
+
+from app.db import AuditedFields, check_dates, enum_column
+from app.determinants.models import DeterminantList, DeterminantTag, DeterminantTagBase
+from app.pagination import Page
+
+
+class Method(StrEnum):
+    rct = "rct"
+    ab_test = "ab_test"
+    pilot = "pilot"
+    prototype = "prototype"
+    simulation = "simulation"
+    other = "other"
+
+
+class ExperimentStatus(StrEnum):
+    proposed = "proposed"
+    running = "running"
+    completed = "completed"
+    stopped = "stopped"
+
+
+class ExperimentResult(StrEnum):
+    supported = "supported"
+    not_supported = "not_supported"
+    inconclusive = "inconclusive"
+
+
+class ExperimentBase(SQLModel):
+    project_id: int = Field(foreign_key="projects.id", index=True)
+    title: str = Field(min_length=1, max_length=200)
+    hypothesis: str = Field(min_length=1, max_length=5000)
+    method: Method = Field(sa_type=enum_column(Method))
+    status: ExperimentStatus = Field(
+        default=ExperimentStatus.proposed, sa_type=enum_column(ExperimentStatus)
+    )
+    result: ExperimentResult | None = Field(
+        default=None,
+        sa_type=enum_column(ExperimentResult),
+        description="Only when `status` is `completed`.",
+    )
+    lessons: str | None = Field(default=None, max_length=10000)
+    started_on: date | None = None
+    ended_on: date | None = Field(default=None, description="Not before `started_on`.")
+
+
+def check_result(status: ExperimentStatus | None, result: ExperimentResult | None) -> None:
+    if result is not None and status != ExperimentStatus.completed:
+        raise ValueError("result is only allowed when status is completed")
+
+
+_EXAMPLE: dict[str, Any] = {
+    "project_id": 7,
+    "title": "Pre-filled return, 500 sole traders",
+    "hypothesis": "Pre-filling cuts filing time by a third",
+    "method": "rct",
+    "status": "completed",
+    "result": "supported",
+    "lessons": "Most time went into checking bank data, not typing.",
+    "determinants": [{"determinant": "suitability", "effect": "enabler", "note": None}],
+    "started_on": "2026-03-01",
+    "ended_on": "2026-05-31",
+}
+
+
+class ExperimentCreate(ExperimentBase):
+    model_config = {"extra": "forbid", "json_schema_extra": {"examples": [_EXAMPLE]}}
+
+    determinants: DeterminantList = []
+
+    @model_validator(mode="after")
+    def _rules(self) -> "ExperimentCreate":
+        check_dates(self.started_on, self.ended_on)
+        check_result(self.status, self.result)
+        return self
+
+
+class ExperimentUpdate(SQLModel):
+    model_config = {
+        "extra": "forbid",
+        "json_schema_extra": {
+            "examples": [
+                {"status": "completed", "result": "inconclusive", "lessons": "Sample too small."}
+            ]
+        },
+    }
+
+    project_id: int | None = None
+    title: str | None = Field(default=None, min_length=1, max_length=200)
+    hypothesis: str | None = Field(default=None, min_length=1, max_length=5000)
+    method: Method | None = None
+    status: ExperimentStatus | None = None
+    result: ExperimentResult | None = None
+    lessons: str | None = Field(default=None, max_length=10000)
+    started_on: date | None = None
+    ended_on: date | None = None
+    determinants: DeterminantList | None = None
+
+
+class Experiment(ExperimentBase, AuditedFields, table=True):
+    __tablename__ = "experiments"
+
+    id: int | None = Field(default=None, primary_key=True)
+    # A copy of the project's unit, kept in step by the project service.
+    unit_id: int = Field(foreign_key="units.id", index=True)
+
+    determinant_tags: list[DeterminantTag] = Relationship(
+        sa_relationship_kwargs={
+            "lazy": "raise",
+            "cascade": "all, delete-orphan",
+            "order_by": "DeterminantTag.id",
+            "primaryjoin": "Experiment.id == DeterminantTag.experiment_id",
+        }
+    )
+
+
+class ExperimentPublic(ExperimentBase):
+    model_config = {
+        "json_schema_extra": {
+            "examples": [
+                {
+                    **_EXAMPLE,
+                    "id": 12,
+                    "unit_id": 3,
+                    "created_at": "2026-03-01T08:00:00Z",
+                    "updated_at": "2026-06-01T08:00:00Z",
+                    "version": 4,
+                    "archived": False,
+                }
+            ]
+        }
+    }
+
+    id: int
+    unit_id: int = Field(description="The owning project's unit.")
+    determinants: list[DeterminantTagBase]
+    created_at: datetime
+    updated_at: datetime
+    version: int
+    archived: bool
+
+
+class ExperimentsPage(Page[ExperimentPublic]):
+    pass

@@ -1,0 +1,155 @@
+from datetime import datetime
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Query, Response, status
+
+from app.deps import IfMatch, Reader, SessionDep, Writer
+from app.determinants.models import Determinant, Effect
+from app.errors import READ, READ_ONE, WRITE, problem_responses
+from app.experiments import service
+from app.experiments.models import (
+    ExperimentCreate,
+    ExperimentPublic,
+    ExperimentResult,
+    ExperimentsPage,
+    ExperimentStatus,
+    ExperimentUpdate,
+    Method,
+)
+from app.history import service as history_service
+from app.history.models import HistoryPage
+from app.pagination import PageParams, page_params
+from app.versioning import etag
+
+router = APIRouter(prefix="/experiments", tags=["experiments"])
+
+
+@router.post(
+    "",
+    status_code=status.HTTP_201_CREATED,
+    response_model=ExperimentPublic,
+    responses=problem_responses(*WRITE),
+    summary="Submit an experiment",
+)
+def create_experiment(
+    experiment_in: ExperimentCreate, session: SessionDep, actor: Writer, response: Response
+):
+    experiment = service.create(session=session, actor=actor, experiment_in=experiment_in)
+    response.headers["ETag"] = etag(experiment.version)
+    return service.to_public(experiment)
+
+
+@router.get(
+    "",
+    response_model=ExperimentsPage,
+    responses=problem_responses(*READ),
+    summary="List experiments",
+)
+def list_experiments(
+    session: SessionDep,
+    actor: Reader,
+    page: Annotated[PageParams, Depends(page_params)],
+    unit_id: Annotated[int | None, Query(description="In this unit or its subtree.")] = None,
+    project_id: int | None = None,
+    status: Annotated[list[ExperimentStatus] | None, Query()] = None,
+    method: Annotated[list[Method] | None, Query()] = None,
+    result: Annotated[list[ExperimentResult] | None, Query()] = None,
+    determinant: Annotated[list[Determinant] | None, Query()] = None,
+    effect: Annotated[Effect | None, Query()] = None,
+    updated_since: Annotated[
+        datetime | None,
+        Query(description="Changed at or after this time (ISO 8601; UTC if no offset)."),
+    ] = None,
+    include_archived: bool = False,
+):
+    items, cursor = service.list_experiments(
+        session=session,
+        actor=actor,
+        params=page,
+        unit_id=unit_id,
+        project_id=project_id,
+        status=status,
+        method=method,
+        result=result,
+        determinant=determinant,
+        effect=effect,
+        updated_since=updated_since,
+        include_archived=include_archived,
+    )
+    return ExperimentsPage(items=[service.to_public(e) for e in items], next_cursor=cursor)
+
+
+@router.get(
+    "/{experiment_id}",
+    response_model=ExperimentPublic,
+    responses=problem_responses(*READ_ONE),
+    summary="Get an experiment",
+)
+def get_experiment(experiment_id: int, session: SessionDep, actor: Reader, response: Response):
+    experiment = service.get(session=session, actor=actor, experiment_id=experiment_id)
+    response.headers["ETag"] = etag(experiment.version)
+    return service.to_public(experiment)
+
+
+@router.patch(
+    "/{experiment_id}",
+    response_model=ExperimentPublic,
+    responses=problem_responses(*WRITE, 404, 412, 428),
+    summary="Update an experiment",
+)
+def update_experiment(
+    experiment_id: int,
+    experiment_in: ExperimentUpdate,
+    session: SessionDep,
+    actor: Writer,
+    expected_version: IfMatch,
+    response: Response,
+):
+    experiment = service.update(
+        session=session,
+        actor=actor,
+        experiment_id=experiment_id,
+        experiment_in=experiment_in,
+        expected_version=expected_version,
+    )
+    response.headers["ETag"] = etag(experiment.version)
+    return service.to_public(experiment)
+
+
+@router.delete(
+    "/{experiment_id}",
+    response_model=ExperimentPublic,
+    responses=problem_responses(*WRITE, 404, 412, 428),
+    summary="Archive an experiment",
+)
+def archive_experiment(
+    experiment_id: int,
+    session: SessionDep,
+    actor: Writer,
+    expected_version: IfMatch,
+    response: Response,
+):
+    experiment = service.archive(
+        session=session, actor=actor, experiment_id=experiment_id, expected_version=expected_version
+    )
+    response.headers["ETag"] = etag(experiment.version)
+    return service.to_public(experiment)
+
+
+@router.get(
+    "/{experiment_id}/history",
+    response_model=HistoryPage,
+    responses=problem_responses(*READ_ONE),
+    summary="An experiment's change history",
+)
+def experiment_history(
+    experiment_id: int,
+    session: SessionDep,
+    actor: Reader,
+    page: Annotated[PageParams, Depends(page_params)],
+):
+    service.get(session=session, actor=actor, experiment_id=experiment_id)
+    items, cursor = history_service.list_for(
+        session=session, experiment_id=experiment_id, params=page
+    )
+    return HistoryPage(items=items, next_cursor=cursor)  # type: ignore[arg-type]

@@ -1,0 +1,227 @@
+"""Experiments: what departments submit, each under a project and in its unit."""
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy.orm import selectinload
+from sqlmodel import Session, col, select
+
+from app.api_keys.models import Actor
+from app.db import check_dates
+from app.determinants import service as determinant_service
+from app.determinants.models import Determinant, DeterminantTag, Effect
+from app.errors import InvalidField, NotFound
+from app.experiments.models import (
+    Experiment,
+    ExperimentCreate,
+    ExperimentPublic,
+    ExperimentResult,
+    ExperimentStatus,
+    ExperimentUpdate,
+    Method,
+    check_result,
+)
+from app.history import service as history
+from app.history.models import ChangeAction, EntityType
+from app.pagination import PageParams, paginate, split_page
+from app.projects.models import Project
+from app.units import service as unit_service
+from app.versioning import check_version, touch
+
+WITH_TAGS = selectinload(Experiment.determinant_tags)  # type: ignore[arg-type]
+REQUIRED = ("project_id", "title", "hypothesis", "method", "status")
+
+
+def to_public(experiment: Experiment) -> ExperimentPublic:
+    data = experiment.model_dump()
+    data["determinants"] = determinant_service.as_dicts(experiment.determinant_tags)
+    return ExperimentPublic.model_validate(data)
+
+
+def _history_view(experiment: Experiment) -> dict[str, Any]:
+    data = experiment.model_dump(include=set(ExperimentCreate.model_fields))
+    data["determinants"] = determinant_service.as_dicts(experiment.determinant_tags)
+    return data
+
+
+def project_for_write(*, session: Session, actor: Actor, project_id: int) -> Project:
+    """The project a body names: 422 if it does not exist, 403 if outside the caller's unit."""
+    project = session.get(Project, project_id)
+    if project is not None:
+        unit_service.check_in_scope(
+            session=session, actor=actor, unit_id=project.unit_id, field="project_id"
+        )
+    if project is None or project.archived:
+        raise InvalidField("project_id", f"project {project_id} does not exist")
+    return project
+
+
+def get(
+    *, session: Session, actor: Actor, experiment_id: int, for_update: bool = False
+) -> Experiment:
+    statement = select(Experiment).where(Experiment.id == experiment_id).options(WITH_TAGS)
+    if actor.scope_unit_id is not None:
+        statement = statement.where(
+            unit_service.in_subtree(Experiment.unit_id, actor.scope_unit_id, "scope")
+        )
+    if for_update:
+        statement = statement.with_for_update(of=Experiment)  # type: ignore[arg-type]
+    experiment = session.exec(statement).first()
+    if experiment is None:
+        raise NotFound(f"experiment {experiment_id} does not exist")
+    return experiment
+
+
+def list_experiments(
+    *,
+    session: Session,
+    actor: Actor,
+    params: PageParams,
+    unit_id: int | None = None,
+    project_id: int | None = None,
+    status: list[ExperimentStatus] | None = None,
+    method: list[Method] | None = None,
+    result: list[ExperimentResult] | None = None,
+    determinant: list[Determinant] | None = None,
+    effect: Effect | None = None,
+    updated_since: datetime | None = None,
+    include_archived: bool = False,
+) -> tuple[list[Experiment], str | None]:
+    statement = select(Experiment).options(WITH_TAGS)
+    if actor.scope_unit_id is not None:
+        statement = statement.where(
+            unit_service.in_subtree(Experiment.unit_id, actor.scope_unit_id, "scope")
+        )
+    if unit_id is not None:
+        statement = statement.where(unit_service.in_subtree(Experiment.unit_id, unit_id))
+    if project_id is not None:
+        statement = statement.where(Experiment.project_id == project_id)
+    for column, values in (
+        (Experiment.status, status),
+        (Experiment.method, method),
+        (Experiment.result, result),
+    ):
+        if values:
+            statement = statement.where(col(column).in_(values))
+    if determinant or effect:
+        statement = statement.where(
+            determinant_service.has_determinant_clause(
+                DeterminantTag.experiment_id,
+                Experiment.id,
+                determinant or list(Determinant),
+                effect,
+            )
+        )
+    if updated_since is not None:
+        statement = statement.where(Experiment.updated_at >= updated_since)
+    if not include_archived:
+        statement = statement.where(Experiment.archived == False)  # noqa: E712
+    rows = list(session.exec(paginate(statement, Experiment.id, params)).all())
+    return split_page(rows, params)
+
+
+def build(*, session: Session, actor: Actor, experiment_in: ExperimentCreate) -> Experiment:
+    """Validate and add an experiment to the session without committing (batch reuses it)."""
+    project = project_for_write(session=session, actor=actor, project_id=experiment_in.project_id)
+    experiment = Experiment.model_validate(
+        experiment_in.model_dump(exclude={"determinants"}), update={"unit_id": project.unit_id}
+    )
+    experiment.determinant_tags = []
+    session.add(experiment)
+    determinant_service.replace(session=session, owner=experiment, tags=experiment_in.determinants)
+    session.flush()
+    assert experiment.id is not None
+    history.record(
+        session=session,
+        actor=actor,
+        entity_type=EntityType.experiment,
+        entity_id=experiment.id,
+        experiment_id=experiment.id,
+        action=ChangeAction.create,
+        changes=history.diff({}, _history_view(experiment)),
+    )
+    return experiment
+
+
+def create(*, session: Session, actor: Actor, experiment_in: ExperimentCreate) -> Experiment:
+    experiment = build(session=session, actor=actor, experiment_in=experiment_in)
+    session.commit()
+    return experiment
+
+
+def update(
+    *,
+    session: Session,
+    actor: Actor,
+    experiment_id: int,
+    experiment_in: ExperimentUpdate,
+    expected_version: int | None,
+) -> Experiment:
+    experiment = get(session=session, actor=actor, experiment_id=experiment_id, for_update=True)
+    check_version(experiment.version, expected_version)
+    changes = experiment_in.model_dump(exclude_unset=True, exclude={"determinants"})
+    for field in REQUIRED:
+        if field in changes and changes[field] is None:
+            raise InvalidField(field, "may not be null")
+    try:
+        check_dates(
+            changes.get("started_on", experiment.started_on),
+            changes.get("ended_on", experiment.ended_on),
+        )
+    except ValueError as exc:
+        raise InvalidField("ended_on", str(exc)) from None
+    try:
+        check_result(
+            changes.get("status", experiment.status), changes.get("result", experiment.result)
+        )
+    except ValueError as exc:
+        raise InvalidField("result", str(exc)) from None
+    new_project = changes.get("project_id")
+    if new_project is not None and new_project != experiment.project_id:
+        project = project_for_write(session=session, actor=actor, project_id=new_project)
+        experiment.unit_id = project.unit_id
+    before = _history_view(experiment)
+    experiment.sqlmodel_update(changes)
+    if experiment_in.determinants is not None and determinant_service.changed(
+        experiment.determinant_tags, experiment_in.determinants
+    ):
+        determinant_service.replace(
+            session=session, owner=experiment, tags=experiment_in.determinants
+        )
+    delta = history.diff(before, _history_view(experiment))
+    if delta:
+        touch(experiment)
+        history.record(
+            session=session,
+            actor=actor,
+            entity_type=EntityType.experiment,
+            entity_id=experiment_id,
+            experiment_id=experiment_id,
+            action=ChangeAction.update,
+            changes=delta,
+        )
+    session.add(experiment)
+    session.commit()
+    return experiment
+
+
+def archive(
+    *, session: Session, actor: Actor, experiment_id: int, expected_version: int | None
+) -> Experiment:
+    experiment = get(session=session, actor=actor, experiment_id=experiment_id, for_update=True)
+    check_version(experiment.version, expected_version)
+    if not experiment.archived:
+        experiment.archived = True
+        touch(experiment)
+        history.record(
+            session=session,
+            actor=actor,
+            entity_type=EntityType.experiment,
+            entity_id=experiment_id,
+            experiment_id=experiment_id,
+            action=ChangeAction.archive,
+            changes={"archived": {"old": False, "new": True}},
+        )
+        session.add(experiment)
+        session.commit()
+    return experiment

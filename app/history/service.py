@@ -1,0 +1,76 @@
+"""History: every change written in the same transaction as the change itself."""
+
+from datetime import date, datetime
+from decimal import Decimal
+from enum import Enum
+from typing import Any
+
+from sqlmodel import Session, select
+
+from app.api_keys.models import Actor
+from app.history.models import ChangeAction, EntityType, HistoryEntry
+from app.pagination import PageParams, paginate, split_page
+
+
+def plain(value: Any) -> Any:
+    if isinstance(value, Enum):
+        return value.value
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    if isinstance(value, Decimal):
+        return float(value)
+    if isinstance(value, list):
+        return [plain(v) for v in value]
+    if isinstance(value, dict):
+        return {k: plain(v) for k, v in value.items()}
+    return value
+
+
+def diff(before: dict[str, Any], after: dict[str, Any]) -> dict[str, Any]:
+    return {
+        field: {"old": plain(before.get(field)), "new": plain(new)}
+        for field, new in after.items()
+        if plain(before.get(field)) != plain(new)
+    }
+
+
+def record(
+    *,
+    session: Session,
+    actor: Actor,
+    entity_type: EntityType,
+    entity_id: int,
+    action: ChangeAction,
+    changes: dict[str, Any],
+    project_id: int | None = None,
+    experiment_id: int | None = None,
+) -> None:
+    session.add(
+        HistoryEntry(
+            entity_type=entity_type,
+            entity_id=entity_id,
+            action=action,
+            api_key_id=actor.key_id,
+            api_key_name=actor.name,
+            changes=changes,
+            project_id=project_id,
+            experiment_id=experiment_id,
+        )
+    )
+
+
+def list_for(
+    *,
+    session: Session,
+    project_id: int | None = None,
+    experiment_id: int | None = None,
+    params: PageParams,
+) -> tuple[list[HistoryEntry], str | None]:
+    """Newest first: the cursor walks ids downwards."""
+    statement = select(HistoryEntry)
+    if project_id is not None:
+        statement = statement.where(HistoryEntry.project_id == project_id)
+    if experiment_id is not None:
+        statement = statement.where(HistoryEntry.experiment_id == experiment_id)
+    statement = paginate(statement, HistoryEntry.id, params, descending=True)
+    return split_page(list(session.exec(statement).all()), params)

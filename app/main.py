@@ -1,0 +1,70 @@
+"""The FastAPI application: routers, middleware and error handlers."""
+
+from fastapi import APIRouter, FastAPI
+from fastapi.middleware.cors import CORSMiddleware
+from fastapi.routing import APIRoute
+
+from app import health
+from app.api_keys.router import router as api_keys_router
+from app.config import Settings, get_settings
+from app.criteria.router import router as criteria_router
+from app.db import create_db_engine
+from app.errors import install_error_handlers
+from app.experiments.router import router as experiments_router
+from app.projects.router import router as projects_router
+from app.units.router import router as units_router
+
+API_PREFIX = "/api/v1"
+
+DESCRIPTION = """
+Records every innovation **project** and **experiment** across departments: who sponsors it,
+how the work is done (side of desk, dedicated, core business), its risk profile, outcome-based
+success criteria and the determinants (clarity, parity, suitability, normality) that help or
+hinder it. Reports show whether innovation is spread across the core business or stuck as
+side-of-desk work.
+
+Authenticate with `Authorization: Bearer <api key>`. Errors are RFC 9457 problem details.
+Unknown fields in a request body are rejected (422), including fields only the server sets
+(`id`, `version`, `created_at`, `updated_at`, `archived`, risk `score`/`band`, a criterion's
+`status`/`latest_value`).
+"""
+
+
+def operation_id(route: APIRoute) -> str:
+    return f"{route.tags[0]}-{route.name}" if route.tags else route.name
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or get_settings()
+    app = FastAPI(
+        title="Innovation portfolio API",
+        version="1.0.0",
+        description=DESCRIPTION,
+        generate_unique_id_function=operation_id,
+    )
+    app.state.settings = settings
+    app.state.engine = create_db_engine(settings)
+    install_error_handlers(app)
+    if settings.cors_origins:
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=settings.cors_origins,
+            allow_methods=["*"],
+            allow_headers=["*"],
+            expose_headers=["ETag", "X-Request-ID"],
+        )
+    api = APIRouter(prefix=API_PREFIX)
+    for router in (
+        units_router,
+        projects_router,
+        experiments_router,
+        criteria_router,
+        api_keys_router,
+    ):
+        api.include_router(router)
+    app.include_router(api)
+    app.include_router(health.router)
+    return app
+
+
+app = create_app()

@@ -1,0 +1,22 @@
+"""Imports every table model, so SQLModel.metadata is complete (Alembic, tests)."""
+
+from app.api_keys.models import ApiKey
+from app.criteria.models import Criterion, Measurement
+from app.determinants.models import DeterminantTag
+from app.experiments.models import Experiment
+from app.history.models import HistoryEntry
+from app.idempotency.models import IdempotencyRecord
+from app.projects.models import Project
+from app.units.models import Unit
+
+__all__ = [
+    "ApiKey",
+    "Criterion",
+    "DeterminantTag",
+    "Experiment",
+    "HistoryEntry",
+    "IdempotencyRecord",
+    "Measurement",
+    "Project",
+    "Unit",
+]

@@ -1,0 +1,228 @@
+from datetime import date, datetime
+from decimal import Decimal
+from enum import StrEnum
+from typing import Annotated, Any
+
+from pydantic import PlainSerializer, model_validator
+from sqlalchemy import Numeric
+from sqlmodel import Field, Relationship, SQLModel
+
+from app.db import AuditedFields, check_dates, enum_column
+from app.determinants.models import DeterminantList, DeterminantTag, DeterminantTagBase
+from app.pagination import Page
+
+
+class SponsorLevel(StrEnum):
+    individual = "individual"
+    organizational = "organizational"
+    system = "system"
+
+
+class WorkMode(StrEnum):
+    side_of_desk = "side_of_desk"
+    dedicated = "dedicated"
+    core_business = "core_business"
+
+
+class Stage(StrEnum):
+    idea = "idea"
+    exploration = "exploration"
+    experiment = "experiment"
+    scaling = "scaling"
+    embedded = "embedded"
+    stopped = "stopped"
+
+
+class Facet(StrEnum):
+    enhancement = "enhancement"
+    mission = "mission"
+    adaptive = "adaptive"
+    anticipatory = "anticipatory"
+
+
+class RiskBand(StrEnum):
+    low = "low"
+    medium = "medium"
+    high = "high"
+
+
+def risk_band(score: int) -> RiskBand:
+    # Products of two 1-5 ratings never fall on 13 or 14, so "> 12" is "high (>= 15)".
+    if score <= 6:
+        return RiskBand.low
+    if score <= 12:
+        return RiskBand.medium
+    return RiskBand.high
+
+
+# Decimals go out as JSON numbers: dashboards chart them, and 2 decimals fit a double.
+Money = Annotated[Decimal, PlainSerializer(float, return_type=float, when_used="json")]
+
+_DESC = {
+    "sponsor_level": "Who stands behind it: `individual` (one champion), `organizational` "
+    "(the organization's leadership) or `system` (a government-wide mandate).",
+    "work_mode": "`side_of_desk` (on top of regular duties, no dedicated time or budget), "
+    "`dedicated` (a team, lab or budget outside regular operations) or `core_business` "
+    "(carried by a business line as part of its regular operations and budget).",
+    "facet": "Portfolio facet: `enhancement`, `mission`, `adaptive` or `anticipatory`.",
+}
+
+
+class RiskIn(SQLModel):
+    model_config = {"extra": "forbid"}
+
+    likelihood: int = Field(ge=1, le=5, description="1 (rare) to 5 (almost certain).")
+    impact: int = Field(ge=1, le=5, description="1 (minor) to 5 (severe).")
+    risk_of_not_innovating: int = Field(
+        ge=1, le=5, description="How dangerous doing nothing is, 1 to 5."
+    )
+    mitigation: str | None = Field(default=None, max_length=2000)
+
+
+class RiskPublic(RiskIn):
+    score: int = Field(description="likelihood x impact")
+    band: RiskBand = Field(description="`low` (score <= 6), `medium` (<= 12), `high` (>= 15)")
+
+
+class ProjectBase(SQLModel):
+    title: str = Field(min_length=1, max_length=200)
+    summary: str | None = Field(default=None, max_length=5000)
+    unit_id: int = Field(foreign_key="units.id", index=True, description="Owning unit.")
+    sponsor_level: SponsorLevel = Field(
+        sa_type=enum_column(SponsorLevel), description=_DESC["sponsor_level"]
+    )
+    sponsor: str | None = Field(default=None, max_length=200, description="Name or title.")
+    work_mode: WorkMode = Field(sa_type=enum_column(WorkMode), description=_DESC["work_mode"])
+    stage: Stage = Field(default=Stage.idea, sa_type=enum_column(Stage))
+    facet: Facet | None = Field(
+        default=None, sa_type=enum_column(Facet), description=_DESC["facet"]
+    )
+    budget: Money | None = Field(
+        default=None, ge=0, max_digits=14, decimal_places=2, sa_type=Numeric(14, 2)
+    )
+    fte: Money | None = Field(
+        default=None,
+        ge=0,
+        max_digits=8,
+        decimal_places=2,
+        sa_type=Numeric(8, 2),
+        description="Full-time equivalents.",
+    )
+    started_on: date | None = None
+    ended_on: date | None = Field(default=None, description="Not before `started_on`.")
+
+
+_EXAMPLE: dict[str, Any] = {
+    "title": "Pre-filled tax returns for sole traders",
+    "summary": "Use last year's data to pre-fill returns.",
+    "unit_id": 3,
+    "sponsor_level": "organizational",
+    "sponsor": "Deputy Minister",
+    "work_mode": "core_business",
+    "stage": "experiment",
+    "facet": "enhancement",
+    "risk": {
+        "likelihood": 2,
+        "impact": 4,
+        "risk_of_not_innovating": 4,
+        "mitigation": "Opt-out for every taxpayer",
+    },
+    "determinants": [
+        {"determinant": "parity", "effect": "barrier", "note": "Competes with service targets"}
+    ],
+    "budget": 250000.0,
+    "fte": 2.5,
+    "started_on": "2026-02-01",
+    "ended_on": None,
+}
+
+
+class ProjectCreate(ProjectBase):
+    model_config = {"extra": "forbid", "json_schema_extra": {"examples": [_EXAMPLE]}}
+
+    risk: RiskIn | None = None
+    determinants: DeterminantList = []
+
+    @model_validator(mode="after")
+    def _dates(self) -> "ProjectCreate":
+        check_dates(self.started_on, self.ended_on)
+        return self
+
+
+class ProjectUpdate(SQLModel):
+    """Every field optional; `risk` and `determinants` replace the stored value whole."""
+
+    model_config = {
+        "extra": "forbid",
+        "json_schema_extra": {"examples": [{"stage": "scaling", "work_mode": "core_business"}]},
+    }
+
+    title: str | None = Field(default=None, min_length=1, max_length=200)
+    summary: str | None = Field(default=None, max_length=5000)
+    unit_id: int | None = None
+    sponsor_level: SponsorLevel | None = None
+    sponsor: str | None = Field(default=None, max_length=200)
+    work_mode: WorkMode | None = None
+    stage: Stage | None = None
+    facet: Facet | None = None
+    budget: Decimal | None = Field(default=None, ge=0, max_digits=14, decimal_places=2)
+    fte: Decimal | None = Field(default=None, ge=0, max_digits=8, decimal_places=2)
+    started_on: date | None = None
+    ended_on: date | None = None
+    risk: RiskIn | None = None
+    determinants: DeterminantList | None = None
+
+
+class Project(ProjectBase, AuditedFields, table=True):
+    __tablename__ = "projects"
+
+    id: int | None = Field(default=None, primary_key=True)
+    risk_likelihood: int | None = None
+    risk_impact: int | None = None
+    risk_of_not_innovating: int | None = None
+    risk_mitigation: str | None = Field(default=None, max_length=2000)
+    risk_score: int | None = None
+    risk_band: RiskBand | None = Field(default=None, sa_type=enum_column(RiskBand))
+
+    determinant_tags: list[DeterminantTag] = Relationship(
+        sa_relationship_kwargs={
+            "lazy": "raise",
+            "cascade": "all, delete-orphan",
+            "order_by": "DeterminantTag.id",
+            "primaryjoin": "Project.id == DeterminantTag.project_id",
+        }
+    )
+
+
+class DeterminantTagPublic(DeterminantTagBase):
+    pass
+
+
+class ProjectPublic(ProjectBase):
+    model_config = {
+        "json_schema_extra": {
+            "examples": [
+                {
+                    **_EXAMPLE,
+                    "id": 7,
+                    "risk": {**_EXAMPLE["risk"], "score": 8, "band": "medium"},
+                    "created_at": "2026-02-01T08:30:00Z",
+                    "updated_at": "2026-03-02T10:15:00Z",
+                    "version": 3,
+                    "archived": False,
+                }
+            ]
+        }
+    }
+
+    id: int
+    risk: RiskPublic | None
+    determinants: list[DeterminantTagPublic]
+    created_at: datetime
+    updated_at: datetime
+    version: int
+    archived: bool
+
+
+class ProjectsPage(Page[ProjectPublic]):
+    pass

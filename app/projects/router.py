@@ -1,0 +1,162 @@
+from datetime import datetime
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Query, Response, status
+
+from app.deps import IfMatch, Reader, SessionDep, Writer
+from app.determinants.models import Determinant, Effect
+from app.errors import READ, READ_ONE, WRITE, problem_responses
+from app.history import service as history_service
+from app.history.models import HistoryPage
+from app.pagination import PageParams, page_params
+from app.projects import service
+from app.projects.models import (
+    Facet,
+    ProjectCreate,
+    ProjectPublic,
+    ProjectsPage,
+    ProjectUpdate,
+    SponsorLevel,
+    Stage,
+    WorkMode,
+)
+from app.versioning import etag
+
+router = APIRouter(prefix="/projects", tags=["projects"])
+
+
+@router.post(
+    "",
+    status_code=status.HTTP_201_CREATED,
+    response_model=ProjectPublic,
+    responses=problem_responses(*WRITE),
+    summary="Create a project",
+)
+def create_project(
+    project_in: ProjectCreate, session: SessionDep, actor: Writer, response: Response
+):
+    project = service.create(session=session, actor=actor, project_in=project_in)
+    response.headers["ETag"] = etag(project.version)
+    return service.to_public(project)
+
+
+@router.get(
+    "",
+    response_model=ProjectsPage,
+    responses=problem_responses(*READ),
+    summary="List projects",
+    description="Newest-created last; filters combine with AND, "
+    "repeated values of one filter with OR.",
+)
+def list_projects(
+    session: SessionDep,
+    actor: Reader,
+    page: Annotated[PageParams, Depends(page_params)],
+    unit_id: Annotated[int | None, Query(description="Owned by this unit or its subtree.")] = None,
+    stage: Annotated[list[Stage] | None, Query()] = None,
+    work_mode: Annotated[list[WorkMode] | None, Query()] = None,
+    sponsor_level: Annotated[list[SponsorLevel] | None, Query()] = None,
+    facet: Annotated[list[Facet] | None, Query()] = None,
+    determinant: Annotated[
+        list[Determinant] | None, Query(description="Tagged with any of these determinants.")
+    ] = None,
+    effect: Annotated[
+        Effect | None, Query(description="With `determinant`: only tags with this effect.")
+    ] = None,
+    updated_since: Annotated[
+        datetime | None,
+        Query(description="Changed at or after this time (ISO 8601; UTC if no offset)."),
+    ] = None,
+    include_archived: bool = False,
+):
+    items, cursor = service.list_projects(
+        session=session,
+        actor=actor,
+        params=page,
+        unit_id=unit_id,
+        stage=stage,
+        work_mode=work_mode,
+        sponsor_level=sponsor_level,
+        facet=facet,
+        determinant=determinant,
+        effect=effect,
+        updated_since=updated_since,
+        include_archived=include_archived,
+    )
+    return ProjectsPage(items=[service.to_public(p) for p in items], next_cursor=cursor)
+
+
+@router.get(
+    "/{project_id}",
+    response_model=ProjectPublic,
+    responses=problem_responses(*READ_ONE),
+    summary="Get a project",
+)
+def get_project(project_id: int, session: SessionDep, actor: Reader, response: Response):
+    project = service.get(session=session, actor=actor, project_id=project_id)
+    response.headers["ETag"] = etag(project.version)
+    return service.to_public(project)
+
+
+@router.patch(
+    "/{project_id}",
+    response_model=ProjectPublic,
+    responses=problem_responses(*WRITE, 404, 412, 428),
+    summary="Update a project",
+)
+def update_project(
+    project_id: int,
+    project_in: ProjectUpdate,
+    session: SessionDep,
+    actor: Writer,
+    expected_version: IfMatch,
+    response: Response,
+):
+    project = service.update(
+        session=session,
+        actor=actor,
+        project_id=project_id,
+        project_in=project_in,
+        expected_version=expected_version,
+    )
+    response.headers["ETag"] = etag(project.version)
+    return service.to_public(project)
+
+
+@router.delete(
+    "/{project_id}",
+    response_model=ProjectPublic,
+    responses=problem_responses(*WRITE, 404, 412, 428),
+    summary="Archive a project",
+    description="Sets `archived`; the row and its history are kept.",
+)
+def archive_project(
+    project_id: int,
+    session: SessionDep,
+    actor: Writer,
+    expected_version: IfMatch,
+    response: Response,
+):
+    project = service.archive(
+        session=session, actor=actor, project_id=project_id, expected_version=expected_version
+    )
+    response.headers["ETag"] = etag(project.version)
+    return service.to_public(project)
+
+
+@router.get(
+    "/{project_id}/history",
+    response_model=HistoryPage,
+    responses=problem_responses(*READ_ONE),
+    summary="A project's change history",
+    description="Changes to the project, its criteria and measurements, newest first.",
+)
+def project_history(
+    project_id: int,
+    session: SessionDep,
+    actor: Reader,
+    page: Annotated[PageParams, Depends(page_params)],
+):
+    service.get(session=session, actor=actor, project_id=project_id)
+    items, cursor = history_service.list_for(session=session, project_id=project_id, params=page)
+    return HistoryPage(items=items, next_cursor=cursor)  # type: ignore[arg-type]

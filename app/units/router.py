@@ -1,0 +1,99 @@
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Query, Response, status
+
+from app.deps import Admin, IfMatch, Reader, SessionDep
+from app.errors import READ, READ_ONE, WRITE, problem_responses
+from app.pagination import PageParams, page_params
+from app.units import service
+from app.units.models import UnitCreate, UnitKind, UnitPublic, UnitsPage, UnitUpdate
+from app.versioning import etag
+
+router = APIRouter(prefix="/units", tags=["units"])
+
+
+@router.post(
+    "",
+    status_code=status.HTTP_201_CREATED,
+    response_model=UnitPublic,
+    responses=problem_responses(*WRITE, 409),
+    summary="Create a unit (admin)",
+)
+def create_unit(unit_in: UnitCreate, session: SessionDep, actor: Admin):
+    return service.create(session=session, actor=actor, unit_in=unit_in)
+
+
+@router.get("", response_model=UnitsPage, responses=problem_responses(*READ), summary="List units")
+def list_units(
+    session: SessionDep,
+    actor: Reader,
+    page: Annotated[PageParams, Depends(page_params)],
+    kind: Annotated[list[UnitKind] | None, Query(description="Any of these kinds.")] = None,
+    parent_id: Annotated[int | None, Query(description="Direct children of this unit.")] = None,
+    unit_id: Annotated[int | None, Query(description="This unit and its whole subtree.")] = None,
+    include_archived: bool = False,
+):
+    items, cursor = service.list_units(
+        session=session,
+        actor=actor,
+        params=page,
+        kind=kind,
+        parent_id=parent_id,
+        unit_id=unit_id,
+        include_archived=include_archived,
+    )
+    return UnitsPage(items=items, next_cursor=cursor)
+
+
+@router.get(
+    "/{unit_id}",
+    response_model=UnitPublic,
+    responses=problem_responses(*READ_ONE),
+    summary="Get a unit",
+)
+def get_unit(unit_id: int, session: SessionDep, actor: Reader, response: Response):
+    unit = service.get(session=session, actor=actor, unit_id=unit_id)
+    response.headers["ETag"] = etag(unit.version)
+    return unit
+
+
+@router.patch(
+    "/{unit_id}",
+    response_model=UnitPublic,
+    responses=problem_responses(*WRITE, 404, 409, 412, 428),
+    summary="Update a unit (admin)",
+)
+def update_unit(
+    unit_id: int,
+    unit_in: UnitUpdate,
+    session: SessionDep,
+    actor: Admin,
+    expected_version: IfMatch,
+    response: Response,
+):
+    unit = service.update(
+        session=session,
+        actor=actor,
+        unit_id=unit_id,
+        unit_in=unit_in,
+        expected_version=expected_version,
+    )
+    response.headers["ETag"] = etag(unit.version)
+    return unit
+
+
+@router.delete(
+    "/{unit_id}",
+    response_model=UnitPublic,
+    responses=problem_responses(*WRITE, 404, 409, 412, 428),
+    summary="Archive a unit (admin)",
+    description="Sets `archived`; the row is kept. 409 while it owns active projects.",
+)
+def archive_unit(
+    unit_id: int, session: SessionDep, actor: Admin, expected_version: IfMatch, response: Response
+):
+    unit = service.archive(
+        session=session, actor=actor, unit_id=unit_id, expected_version=expected_version
+    )
+    response.headers["ETag"] = etag(unit.version)
+    return unit

@@ -1,0 +1,181 @@
+"""Units: the organization's tree of departments, branches and labs."""
+
+from typing import Any
+
+from sqlalchemy import ColumnElement, func
+from sqlalchemy import select as sa_select
+from sqlmodel import Session, col, select
+
+from app.api_keys.models import Actor
+from app.errors import Conflict, Forbidden, InvalidField, NotFound
+from app.history import service as history
+from app.history.models import ChangeAction, EntityType
+from app.pagination import PageParams, paginate, split_page
+from app.projects.models import Project
+from app.units.models import Unit, UnitCreate, UnitKind, UnitUpdate
+from app.versioning import check_version, touch
+
+
+def subtree_ids(root_id: int, name: str = "subtree") -> Any:
+    """SELECT of the ids of ``root_id`` and all its descendants (recursive CTE)."""
+    tree = sa_select(col(Unit.id)).where(col(Unit.id) == root_id).cte(name, recursive=True)
+    tree = tree.union_all(sa_select(col(Unit.id)).where(col(Unit.parent_id) == tree.c.id))
+    return sa_select(tree.c.id)
+
+
+def in_subtree(column: Any, root_id: int, name: str = "subtree") -> ColumnElement[bool]:
+    return column.in_(subtree_ids(root_id, name))
+
+
+def is_in_subtree(*, session: Session, unit_id: int, root_id: int) -> bool:
+    statement = select(Unit.id).where(col(Unit.id) == unit_id, in_subtree(Unit.id, root_id))
+    return session.exec(statement).first() is not None
+
+
+def check_in_scope(*, session: Session, actor: Actor, unit_id: int, field: str) -> None:
+    """A submitter may only place things in its own subtree (403 whether or not it exists)."""
+    root = actor.scope_unit_id
+    if root is not None and not is_in_subtree(session=session, unit_id=unit_id, root_id=root):
+        raise Forbidden(f"{field}: unit {unit_id} is outside the unit this key is bound to")
+
+
+def get_active(*, session: Session, unit_id: int, field: str) -> Unit:
+    """Resolve a unit referenced from a request body (422 naming the field if unusable)."""
+    unit = session.get(Unit, unit_id)
+    if unit is None or unit.archived:
+        raise InvalidField(field, f"unit {unit_id} does not exist")
+    return unit
+
+
+def get(*, session: Session, actor: Actor, unit_id: int, for_update: bool = False) -> Unit:
+    statement = select(Unit).where(Unit.id == unit_id)
+    if actor.scope_unit_id is not None:
+        statement = statement.where(in_subtree(Unit.id, actor.scope_unit_id))
+    if for_update:
+        statement = statement.with_for_update()
+    unit = session.exec(statement).first()
+    if unit is None:
+        raise NotFound(f"unit {unit_id} does not exist")
+    return unit
+
+
+def list_units(
+    *,
+    session: Session,
+    actor: Actor,
+    params: PageParams,
+    kind: list[UnitKind] | None,
+    parent_id: int | None,
+    unit_id: int | None,
+    include_archived: bool,
+) -> tuple[list[Unit], str | None]:
+    statement = select(Unit)
+    if actor.scope_unit_id is not None:
+        statement = statement.where(in_subtree(Unit.id, actor.scope_unit_id, "scope"))
+    if unit_id is not None:
+        statement = statement.where(in_subtree(Unit.id, unit_id))
+    if kind:
+        statement = statement.where(Unit.kind.in_(kind))  # type: ignore[attr-defined]
+    if parent_id is not None:
+        statement = statement.where(Unit.parent_id == parent_id)
+    if not include_archived:
+        statement = statement.where(Unit.archived == False)  # noqa: E712
+    rows = list(session.exec(paginate(statement, Unit.id, params)).all())
+    return split_page(rows, params)
+
+
+def _check_code_free(session: Session, code: str, except_id: int | None = None) -> None:
+    statement = select(Unit.id).where(func.lower(Unit.code) == code.lower())
+    if except_id is not None:
+        statement = statement.where(Unit.id != except_id)
+    if session.exec(statement).first() is not None:
+        raise Conflict(f"code: a unit with code '{code}' already exists")
+
+
+def create(*, session: Session, actor: Actor, unit_in: UnitCreate) -> Unit:
+    _check_code_free(session, unit_in.code)
+    if unit_in.parent_id is not None:
+        get_active(session=session, unit_id=unit_in.parent_id, field="parent_id")
+    unit = Unit.model_validate(unit_in)
+    session.add(unit)
+    session.flush()
+    assert unit.id is not None
+    history.record(
+        session=session,
+        actor=actor,
+        entity_type=EntityType.unit,
+        entity_id=unit.id,
+        action=ChangeAction.create,
+        changes=history.diff({}, unit_in.model_dump()),
+    )
+    session.commit()
+    return unit
+
+
+def update(
+    *,
+    session: Session,
+    actor: Actor,
+    unit_id: int,
+    unit_in: UnitUpdate,
+    expected_version: int | None,
+) -> Unit:
+    unit = get(session=session, actor=actor, unit_id=unit_id, for_update=True)
+    check_version(unit.version, expected_version)
+    changes = unit_in.model_dump(exclude_unset=True)
+    for required in ("code", "name", "kind"):
+        if required in changes and changes[required] is None:
+            raise InvalidField(required, "may not be null")
+    if changes.get("code"):
+        _check_code_free(session, changes["code"], except_id=unit_id)
+    if changes.get("parent_id") is not None:
+        parent_id = changes["parent_id"]
+        get_active(session=session, unit_id=parent_id, field="parent_id")
+        if is_in_subtree(session=session, unit_id=parent_id, root_id=unit_id):
+            raise InvalidField("parent_id", "would make the unit its own ancestor (a cycle)")
+    before = unit.model_dump()
+    unit.sqlmodel_update(changes)
+    delta = history.diff(before, changes)
+    if delta:
+        touch(unit)
+        history.record(
+            session=session,
+            actor=actor,
+            entity_type=EntityType.unit,
+            entity_id=unit_id,
+            action=ChangeAction.update,
+            changes=delta,
+        )
+    session.add(unit)
+    session.commit()
+    return unit
+
+
+def archive(*, session: Session, actor: Actor, unit_id: int, expected_version: int | None) -> Unit:
+    unit = get(session=session, actor=actor, unit_id=unit_id, for_update=True)
+    check_version(unit.version, expected_version)
+    if unit.archived:
+        return unit
+    active = session.exec(
+        select(func.count())
+        .select_from(Project)
+        .where(col(Project.unit_id) == unit_id, col(Project.archived).is_(False))
+    ).one()
+    if active:
+        raise Conflict(
+            f"unit {unit_id} still owns {active} non-archived project(s); "
+            "archive or move them first"
+        )
+    unit.archived = True
+    touch(unit)
+    history.record(
+        session=session,
+        actor=actor,
+        entity_type=EntityType.unit,
+        entity_id=unit_id,
+        action=ChangeAction.archive,
+        changes={"archived": {"old": False, "new": True}},
+    )
+    session.add(unit)
+    session.commit()
+    return unit

@@ -1,0 +1,212 @@
+"""Test fixtures: a fresh database per test (SQLite, or PostgreSQL when
+TEST_DATABASE_URL is set) and an HTTP client per role.
+
+The schema is built once per worker with `alembic upgrade head` (the same path as
+production); each test then gets an empty copy: a copied SQLite file, or PostgreSQL
+tables truncated before the test.
+"""
+
+import os
+import shutil
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+from sqlmodel import Session
+
+from app.api_keys import service as api_key_service
+from app.api_keys.models import ApiKeyCreate, Role
+from app.config import Settings
+from app.db import create_db_engine
+from app.main import create_app
+from app.migrations import upgrade
+
+POSTGRES_URL = os.environ.get("TEST_DATABASE_URL")
+TABLES = (
+    "history",
+    "idempotency_keys",
+    "measurements",
+    "criteria",
+    "determinant_tags",
+    "experiments",
+    "projects",
+    "api_keys",
+    "units",
+)
+
+
+def _worker() -> str:
+    return os.environ.get("PYTEST_XDIST_WORKER", "main")
+
+
+@pytest.fixture(scope="session")
+def backend() -> str:
+    return "postgresql" if POSTGRES_URL else "sqlite"
+
+
+@pytest.fixture(scope="session")
+def migrated_template(tmp_path_factory: pytest.TempPathFactory) -> str:
+    """A database at head for this worker: a SQLite file to copy, or a PostgreSQL URL."""
+    if POSTGRES_URL:
+        admin_url = make_url(POSTGRES_URL)
+        name = f"portfolio_test_{_worker()}"
+        admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
+        with admin.connect() as connection:
+            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+            connection.execute(text(f'CREATE DATABASE "{name}"'))
+        admin.dispose()
+        url = admin_url.set(database=name).render_as_string(hide_password=False)
+        upgrade(url)
+        return url
+    path = tmp_path_factory.mktemp("template") / "template.db"
+    upgrade(f"sqlite:///{path}")
+    return str(path)
+
+
+@pytest.fixture
+def database_url(migrated_template: str, tmp_path: Path) -> str:
+    if POSTGRES_URL:
+        engine = create_engine(migrated_template)
+        with engine.begin() as connection:
+            connection.execute(text(f"TRUNCATE {', '.join(TABLES)} RESTART IDENTITY CASCADE"))
+        engine.dispose()
+        return migrated_template
+    path = tmp_path / "test.db"
+    shutil.copyfile(migrated_template, path)
+    return f"sqlite:///{path}"
+
+
+@pytest.fixture
+def settings(database_url: str) -> Settings:
+    return Settings(database_url=database_url, db_pool_size=5, db_max_overflow=5)
+
+
+@pytest.fixture
+def app(settings: Settings) -> Iterator[Any]:
+    application = create_app(settings)
+    yield application
+    application.state.engine.dispose()
+
+
+def bootstrap_key(
+    settings: Settings, role: Role = Role.admin, name: str = "bootstrap", unit_id: int | None = None
+) -> str:
+    """What `portfolio create-key` does: the only way to get a first key."""
+    engine = create_db_engine(settings)
+    with Session(engine, expire_on_commit=False) as session:
+        _, secret = api_key_service.create(
+            session=session, key_in=ApiKeyCreate(name=name, role=role, unit_id=unit_id)
+        )
+    engine.dispose()
+    return secret
+
+
+def client_with(app: Any, secret: str | None) -> TestClient:
+    headers = {"Authorization": f"Bearer {secret}"} if secret else {}
+    return TestClient(app, headers=headers, raise_server_exceptions=False)
+
+
+@pytest.fixture
+def anon(app: Any) -> TestClient:
+    return client_with(app, None)
+
+
+@pytest.fixture
+def admin(app: Any, settings: Settings) -> TestClient:
+    return client_with(app, bootstrap_key(settings))
+
+
+@pytest.fixture
+def make_client(app: Any, admin: TestClient) -> Callable[..., TestClient]:
+    """A client for a key created through the API: make_client("submitter", unit_id=3)."""
+
+    def make(role: str, unit_id: int | None = None, name: str | None = None) -> TestClient:
+        body = {"name": name or f"{role} key", "role": role, "unit_id": unit_id}
+        response = admin.post("/api/v1/api-keys", json=body)
+        assert response.status_code == 201, response.text
+        return client_with(app, response.json()["key"])
+
+    return make
+
+
+@pytest.fixture
+def manager(make_client: Callable[..., TestClient]) -> TestClient:
+    return make_client("manager")
+
+
+@pytest.fixture
+def viewer(make_client: Callable[..., TestClient]) -> TestClient:
+    return make_client("viewer")
+
+
+# Builders shared by the test modules: arrange through the API, with defaults a test overrides.
+
+
+def create_unit(
+    client: TestClient,
+    code: str,
+    kind: str = "business_line",
+    parent_id: int | None = None,
+    **fields: Any,
+) -> dict[str, Any]:
+    body = {
+        "code": code,
+        "name": fields.pop("name", f"Unit {code}"),
+        "kind": kind,
+        "parent_id": parent_id,
+        **fields,
+    }
+    response = client.post("/api/v1/units", json=body)
+    assert response.status_code == 201, response.text
+    return response.json()
+
+
+def create_project(client: TestClient, unit_id: int, **fields: Any) -> dict[str, Any]:
+    body = {
+        "title": "A project",
+        "unit_id": unit_id,
+        "sponsor_level": "individual",
+        "work_mode": "side_of_desk",
+        **fields,
+    }
+    response = client.post("/api/v1/projects", json=body)
+    assert response.status_code == 201, response.text
+    return response.json()
+
+
+def create_experiment(client: TestClient, project_id: int, **fields: Any) -> dict[str, Any]:
+    body = {
+        "project_id": project_id,
+        "title": "An experiment",
+        "hypothesis": "It helps",
+        "method": "pilot",
+        **fields,
+    }
+    response = client.post("/api/v1/experiments", json=body)
+    assert response.status_code == 201, response.text
+    return response.json()
+
+
+def create_criterion(
+    client: TestClient, owner: str, owner_id: int, **fields: Any
+) -> dict[str, Any]:
+    body = {
+        "metric": "Minutes to file",
+        "kind": "outcome",
+        "baseline": 10,
+        "target": 20,
+        "direction": "increase",
+        **fields,
+    }
+    response = client.post(f"/api/v1/{owner}/{owner_id}/criteria", json=body)
+    assert response.status_code == 201, response.text
+    return response.json()
+
+
+def problem_fields(response: Any) -> list[str]:
+    assert response.headers["content-type"].startswith("application/problem+json")
+    return [e["field"] for e in response.json().get("errors", [])]
