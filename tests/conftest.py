@@ -6,6 +6,7 @@ production); each test then gets an empty copy: a copied SQLite file, or Postgre
 tables truncated before the test.
 """
 
+import hashlib
 import os
 import shutil
 from collections.abc import Callable, Iterator
@@ -39,8 +40,10 @@ TABLES = (
 )
 
 
-def _worker() -> str:
-    return os.environ.get("PYTEST_XDIST_WORKER", "main")
+def _database_name() -> str:
+    """Unique per checkout and xdist worker, so parallel runs never share a database."""
+    checkout = hashlib.sha1(str(Path(__file__).resolve()).encode()).hexdigest()[:8]
+    return f"portfolio_test_{checkout}_{os.environ.get('PYTEST_XDIST_WORKER', 'main')}"
 
 
 @pytest.fixture(scope="session")
@@ -53,7 +56,7 @@ def migrated_template(tmp_path_factory: pytest.TempPathFactory) -> str:
     """A database at head for this worker: a SQLite file to copy, or a PostgreSQL URL."""
     if POSTGRES_URL:
         admin_url = make_url(POSTGRES_URL)
-        name = f"portfolio_test_{_worker()}"
+        name = _database_name()
         admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
         with admin.connect() as connection:
             connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
