@@ -12,6 +12,7 @@ from app.db import create_db_engine
 from app.errors import install_error_handlers
 from app.experiments.router import router as experiments_router
 from app.projects.router import router as projects_router
+from app.reports.router import router as reports_router
 from app.units.router import router as units_router
 
 API_PREFIX = "/api/v1"
@@ -60,6 +61,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         experiments_router,
         criteria_router,
         api_keys_router,
+        reports_router,
     ):
         api.include_router(router)
     app.include_router(api)
