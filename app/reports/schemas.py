@@ -510,3 +510,13 @@ class DeterminantsReport(BaseModel):
     units: list[UnitBarriers] = Field(
         description="Barrier counts per non-archived unit in scope, for a heat map."
     )
+
+
+Report = SpreadReport | PortfolioReport | OutcomesReport | DeterminantsReport
+
+
+class ReportName(StrEnum):
+    spread = "spread"
+    portfolio = "portfolio"
+    outcomes = "outcomes"
+    determinants = "determinants"

@@ -20,6 +20,8 @@ from app.reports.schemas import (
     FunnelStep,
     OutcomesReport,
     PortfolioReport,
+    Report,
+    ReportName,
     SpreadReport,
     SpreadVerdict,
     Thresholds,
@@ -364,3 +366,16 @@ def determinants(*, session: Session, root_id: int | None) -> DeterminantsReport
             for row in unit_rows
         ],
     )
+
+
+def build(
+    name: ReportName, *, session: Session, settings: Settings, root_id: int | None, today: date
+) -> Report:
+    """Any report by name (the CLI's entry point; the API calls each report directly)."""
+    if name == ReportName.spread:
+        return spread(session=session, settings=settings, root_id=root_id)
+    if name == ReportName.portfolio:
+        return portfolio(session=session, root_id=root_id)
+    if name == ReportName.outcomes:
+        return outcomes(session=session, settings=settings, root_id=root_id, today=today)
+    return determinants(session=session, root_id=root_id)
