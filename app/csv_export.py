@@ -31,6 +31,10 @@ FetchPage = Callable[[Session, PageParams], tuple[Sequence[Any], str | None]]
 ToPublic = Callable[[Any], Any]
 
 
+def risk_column(field: str) -> str:
+    return field if field.startswith("risk_") else f"risk_{field}"
+
+
 def csv_response_doc(columns: list[str]) -> dict[int | str, dict[str, Any]]:
     """The OpenAPI entry for a list that can answer CSV."""
     header = ",".join(columns)
@@ -89,7 +93,7 @@ def flatten(item: dict[str, Any]) -> dict[str, Any]:
     row = {k: v for k, v in item.items() if k not in ("risk", "determinants")}
     if "risk" in item:
         for field, value in (item["risk"] or {}).items():
-            row[f"risk_{field}"] = value
+            row[risk_column(field)] = value
     for tag in item.get("determinants", []):
         row[f"determinant_{tag['determinant']}"] = tag["effect"]
         row[f"determinant_{tag['determinant']}_note"] = tag["note"]

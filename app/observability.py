@@ -125,10 +125,19 @@ class RequestContextMiddleware:
             current_request_id.reset(token)
 
 
+def route_template(scope: Scope) -> str:
+    """The matched route's path with its parameters as `{name}`: one time series per
+    endpoint, not per id. Rebuilt from the path and the matched parameters because with
+    nested routers the route object knows only its own part of the path."""
+    if scope.get("route") is None and scope.get("endpoint") is None:
+        return UNMATCHED_ROUTE
+    names = {str(value): name for name, value in scope.get("path_params", {}).items()}
+    segments = scope["path"].split("/")
+    return "/".join(f"{{{names[s]}}}" if s in names else s for s in segments)
+
+
 def _observe(scope: Scope, status: int, duration: float, request_id: str) -> None:
-    route = scope.get("route")
-    # The template, never the raw path: one time series per endpoint, not per id.
-    template = getattr(route, "path", None) or UNMATCHED_ROUTE
+    template = route_template(scope)
     method = scope["method"]
     labels = {"method": method, "route": template, "status": str(status)}
     REQUESTS.labels(**labels).inc()

@@ -9,7 +9,7 @@ from sqlalchemy.orm import selectinload
 from sqlmodel import Session, col, select
 
 from app.api_keys.models import Actor
-from app.csv_export import DETERMINANT_COLUMNS
+from app.csv_export import DETERMINANT_COLUMNS, risk_column
 from app.db import check_dates
 from app.determinants import service as determinant_service
 from app.determinants.models import Determinant, DeterminantTag, Effect
@@ -51,7 +51,7 @@ CSV_COLUMNS = [
     "fte",
     "started_on",
     "ended_on",
-    *(f"risk_{field}" for field in RISK_FIELDS),
+    *(risk_column(field) for field in RISK_FIELDS),
     *DETERMINANT_COLUMNS,
     "created_at",
     "updated_at",
