@@ -78,6 +78,7 @@ def serve(
             access_log=False,
             proxy_headers=True,
             forwarded_allow_ips=settings.forwarded_allow_ips,
+            timeout_worker_healthcheck=settings.worker_healthcheck_timeout_seconds,
         )
     finally:
         if created_metrics_dir is not None:

@@ -46,6 +46,9 @@ class Settings(BaseSettings):
     metrics_dir: str | None = None
     csv_batch_size: int = Field(default=500, ge=1, le=10_000)
     forwarded_allow_ips: str = "127.0.0.1"
+    # A worker that does not answer the supervisor's ping in time is replaced; importing
+    # the app on a busy machine can take longer than uvicorn's default of 5 s.
+    worker_healthcheck_timeout_seconds: int = Field(default=20, ge=1)
 
 
 @lru_cache
