@@ -26,6 +26,8 @@ FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 DETERMINANT_COLUMNS = [
     name for d in Determinant for name in (f"determinant_{d.value}", f"determinant_{d.value}_note")
 ]
+# The server-set fields every editable item ends with (app.db.AuditedFields).
+AUDIT_COLUMNS = ["created_at", "updated_at", "version", "archived"]
 
 FetchPage = Callable[[Session, PageParams], tuple[Sequence[Any], str | None]]
 ToPublic = Callable[[Any], Any]

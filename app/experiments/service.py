@@ -7,7 +7,7 @@ from sqlalchemy.orm import selectinload
 from sqlmodel import Session, col, select
 
 from app.api_keys.models import Actor
-from app.csv_export import DETERMINANT_COLUMNS
+from app.csv_export import AUDIT_COLUMNS, DETERMINANT_COLUMNS
 from app.db import check_dates
 from app.determinants import service as determinant_service
 from app.determinants.models import Determinant, DeterminantTag, Effect
@@ -45,10 +45,7 @@ CSV_COLUMNS = [
     "started_on",
     "ended_on",
     *DETERMINANT_COLUMNS,
-    "created_at",
-    "updated_at",
-    "version",
-    "archived",
+    *AUDIT_COLUMNS,
 ]
 
 

@@ -9,7 +9,7 @@ from sqlalchemy.orm import selectinload
 from sqlmodel import Session, col, select
 
 from app.api_keys.models import Actor
-from app.csv_export import DETERMINANT_COLUMNS, risk_column
+from app.csv_export import AUDIT_COLUMNS, DETERMINANT_COLUMNS, risk_column
 from app.db import check_dates
 from app.determinants import service as determinant_service
 from app.determinants.models import Determinant, DeterminantTag, Effect
@@ -53,10 +53,7 @@ CSV_COLUMNS = [
     "ended_on",
     *(risk_column(field) for field in RISK_FIELDS),
     *DETERMINANT_COLUMNS,
-    "created_at",
-    "updated_at",
-    "version",
-    "archived",
+    *AUDIT_COLUMNS,
 ]
 
 
