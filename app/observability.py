@@ -117,7 +117,8 @@ class RequestContextMiddleware:
             if response_started:
                 raise
             error_logger.exception("unhandled error", exc_info=exc)
-            # The problem body (with the request id) and the header, like any other error.
+            # The crash handler's own 500 problem, answered here (inside this layer) so that
+            # it carries the X-Request-ID header like every other response.
             await internal_error_response(Request(scope))(scope, receive, send_with_id)
         finally:
             duration = time.perf_counter() - started
