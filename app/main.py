@@ -4,7 +4,7 @@ from fastapi import APIRouter, FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.routing import APIRoute
 
-from app import health
+from app import health, observability
 from app.api_keys.router import router as api_keys_router
 from app.config import Settings, get_settings
 from app.criteria.router import router as criteria_router
@@ -66,6 +66,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         api.include_router(router)
     app.include_router(api)
     app.include_router(health.router)
+    observability.install(app, settings)
     return app
 
 
