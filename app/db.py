@@ -11,6 +11,7 @@ from sqlalchemy.types import TypeDecorator
 from sqlmodel import Field, Session, SQLModel
 
 from app.config import Settings
+from app.errors import CrossFieldError
 
 # Set before any model is imported so every constraint gets a stable name
 # (SQLite batch migrations can only drop constraints that have one).
@@ -137,4 +138,4 @@ class AuditedFields(SQLModel):
 
 def check_dates(started_on: date | None, ended_on: date | None) -> None:
     if started_on and ended_on and ended_on < started_on:
-        raise ValueError("ended_on is before started_on")
+        raise CrossFieldError("ended_on", "ended_on is before started_on")

@@ -7,6 +7,7 @@ from sqlmodel import Field, Relationship, SQLModel
 
 from app.db import AuditedFields, check_dates, enum_column
 from app.determinants.models import DeterminantList, DeterminantTag, DeterminantTagBase
+from app.errors import CrossFieldError
 from app.pagination import Page
 
 
@@ -52,7 +53,7 @@ class ExperimentBase(SQLModel):
 
 def check_result(status: ExperimentStatus | None, result: ExperimentResult | None) -> None:
     if result is not None and status != ExperimentStatus.completed:
-        raise ValueError("result is only allowed when status is completed")
+        raise CrossFieldError("result", "result is only allowed when status is completed")
 
 
 _EXAMPLE: dict[str, Any] = {
