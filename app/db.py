@@ -24,6 +24,11 @@ SQLModel.metadata.naming_convention = {
 }
 
 
+# The largest integer both SQLite and PostgreSQL (bigint) accept as a parameter; ids
+# from a request beyond it must be rejected before they reach the driver (SQLite raises).
+MAX_ID = 2**63 - 1
+
+
 def utcnow() -> datetime:
     return datetime.now(UTC)
 
