@@ -444,3 +444,55 @@ def test_etag_and_if_match(admin, unit):
     garbage = admin.patch(url, json={"stage": "idea"}, headers={"If-Match": "latest"})
     assert garbage.status_code == 422
     assert problem_fields(garbage) == ["If-Match"]
+
+
+HUGE = 10**20  # beyond any database integer: SQLite cannot even bind it
+
+
+@pytest.mark.parametrize("bad_id", [HUGE, 0, -HUGE])
+def test_ids_out_of_range_are_named_not_a_crash(admin, unit, bad_id):
+    def named(response, field, location):
+        assert response.status_code == 422, response.text
+        assert problem_fields(response) == [field]
+        assert response.json()["errors"][0]["location"] == location
+
+    named(admin.get(f"/api/v1/projects/{bad_id}"), "project_id", "path")
+    named(admin.patch(f"/api/v1/projects/{bad_id}", json={"stage": "idea"}), "project_id", "path")
+    named(admin.delete(f"/api/v1/projects/{bad_id}"), "project_id", "path")
+    named(admin.get(f"/api/v1/projects/{bad_id}/history"), "project_id", "path")
+    named(admin.get(f"/api/v1/projects/{bad_id}/criteria"), "project_id", "path")
+    named(admin.get(f"/api/v1/criteria/{bad_id}"), "criterion_id", "path")
+    named(admin.get(f"/api/v1/units/{bad_id}"), "unit_id", "path")
+    named(admin.get(f"/api/v1/experiments/{bad_id}"), "experiment_id", "path")
+    named(admin.delete(f"/api/v1/api-keys/{bad_id}"), "key_id", "path")
+    named(admin.get("/api/v1/projects", params={"unit_id": bad_id}), "unit_id", "query")
+    named(admin.get("/api/v1/experiments", params={"project_id": bad_id}), "project_id", "query")
+    named(admin.get("/api/v1/units", params={"parent_id": bad_id}), "parent_id", "query")
+    named(admin.post("/api/v1/projects", json=body(bad_id)), "unit_id", "body")
+    project = create_project(admin, unit["id"])
+    named(
+        admin.patch(f"/api/v1/projects/{project['id']}", json={"unit_id": bad_id}),
+        "unit_id",
+        "body",
+    )
+    named(
+        admin.post(
+            "/api/v1/experiments",
+            json={"project_id": bad_id, "title": "E", "hypothesis": "H", "method": "rct"},
+        ),
+        "project_id",
+        "body",
+    )
+    named(
+        admin.post(
+            "/api/v1/units",
+            json={"code": "X", "name": "X", "kind": "corporate", "parent_id": bad_id},
+        ),
+        "parent_id",
+        "body",
+    )
+    named(
+        admin.post("/api/v1/api-keys", json={"name": "S", "role": "submitter", "unit_id": bad_id}),
+        "unit_id",
+        "body",
+    )
