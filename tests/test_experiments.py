@@ -279,3 +279,17 @@ def test_etag_and_if_match(admin, project):
     assert stale_delete.status_code == 412
     deleted = admin.delete(url, headers={"If-Match": '"2"'})
     assert (deleted.status_code, deleted.json()["version"]) == (200, 3)
+
+
+def test_determinants_are_replaced_whole_and_null_clears_them(admin, project):
+    tags = [{"determinant": "suitability", "effect": "enabler", "note": "Data is ready"}]
+    experiment = create_experiment(admin, project["id"], determinants=tags)
+    url = f"/api/v1/experiments/{experiment['id']}"
+    assert admin.get(url).json()["determinants"] == tags
+    swapped = [{"determinant": "normality", "effect": "barrier", "note": None}]
+    replaced = admin.patch(url, json={"determinants": swapped})
+    assert (replaced.json()["determinants"], replaced.json()["version"]) == (swapped, 2)
+    cleared = admin.patch(url, json={"determinants": None})
+    assert (cleared.json()["determinants"], cleared.json()["version"]) == ([], 3)
+    assert admin.patch(url, json={"determinants": []}).json()["version"] == 3
+    assert item_ids(admin.get("/api/v1/experiments", params={"determinant": "normality"})) == []

@@ -1,6 +1,6 @@
 """Projects: validation, computed risk, partial updates, archiving, filters, history, ETags."""
 
-from datetime import datetime
+from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 from conftest import create_criterion, create_project, create_unit, item_ids, problem_fields
@@ -347,10 +347,11 @@ def test_updated_since_returns_what_changed_at_or_after_the_time(admin, unit):
     assert listed(touched.json()["updated_at"]) == [first["id"]]
     # The same instant written with another offset selects the same rows.
     instant = datetime.fromisoformat(third["updated_at"])
-    from datetime import timedelta, timezone
-
     shifted = instant.astimezone(timezone(timedelta(hours=2))).isoformat()
     assert listed(shifted) == [first["id"], third["id"]]
+    # Without an offset the time is read as UTC.
+    naive = instant.astimezone(UTC).replace(tzinfo=None).isoformat()
+    assert listed(naive) == [first["id"], third["id"]]
     assert listed("2999-01-01T00:00:00Z") == []
     bad = admin.get("/api/v1/projects", params={"updated_since": "yesterday"})
     assert bad.status_code == 422
@@ -496,3 +497,12 @@ def test_ids_out_of_range_are_named_not_a_crash(admin, unit, bad_id):
         "unit_id",
         "body",
     )
+
+
+def test_unknown_routes_and_methods_are_problems_too(admin):
+    missing = admin.get("/api/v1/portfolios")
+    assert missing.status_code == 404
+    assert missing.headers["content-type"].startswith("application/problem+json")
+    wrong_method = admin.put("/api/v1/projects/1", json={})
+    assert wrong_method.status_code == 405
+    assert wrong_method.headers["content-type"].startswith("application/problem+json")

@@ -219,3 +219,13 @@ def test_if_match_guards_unit_updates(admin, tree):
         f"/api/v1/units/{tree['ops']}", json={"name": "X"}, headers={"If-Match": '"1"'}
     )
     assert (good.status_code, good.json()["version"]) == (200, 2)
+
+
+def test_patch_to_a_code_in_use_is_a_conflict(admin, tree):
+    response = admin.patch(f"/api/v1/units/{tree['ops']}", json={"code": "hq"})
+    assert response.status_code == 409
+    assert response.headers["content-type"].startswith("application/problem+json")
+    assert admin.get(f"/api/v1/units/{tree['ops']}").json()["code"] == "OPS"
+    # Its own code, in another case, is fine.
+    renamed = admin.patch(f"/api/v1/units/{tree['ops']}", json={"code": "ops"})
+    assert (renamed.status_code, renamed.json()["code"]) == (200, "ops")

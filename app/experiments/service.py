@@ -185,12 +185,11 @@ def update(
         experiment.unit_id = project.unit_id
     before = _history_view(experiment)
     experiment.sqlmodel_update(changes)
-    if experiment_in.determinants is not None and determinant_service.changed(
-        experiment.determinant_tags, experiment_in.determinants
-    ):
-        determinant_service.replace(
-            session=session, owner=experiment, tags=experiment_in.determinants
-        )
+    if "determinants" in experiment_in.model_fields_set:
+        # As on projects: the list replaces the stored one whole; null clears it.
+        new_tags = experiment_in.determinants or []
+        if determinant_service.changed(experiment.determinant_tags, new_tags):
+            determinant_service.replace(session=session, owner=experiment, tags=new_tags)
     delta = history.diff(before, _history_view(experiment))
     if delta:
         touch(experiment)
