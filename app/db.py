@@ -29,6 +29,19 @@ SQLModel.metadata.naming_convention = {
 MAX_ID = 2**63 - 1
 
 
+def as_utc(value: datetime | None) -> datetime | None:
+    """A timestamp from a request, in UTC (no offset means UTC)."""
+    if value is None:
+        return None
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=UTC)
+    try:
+        return value.astimezone(UTC)
+    except OverflowError:
+        # e.g. 0001-01-01T00:00+14:00 has no UTC equivalent; without this, a 500 later.
+        raise ValueError("is outside the range of representable times") from None
+
+
 def utcnow() -> datetime:
     return datetime.now(UTC)
 
