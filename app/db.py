@@ -12,6 +12,7 @@ from sqlalchemy.types import TypeDecorator
 from sqlmodel import Field, Session, SQLModel
 
 from app.config import Settings
+from app.errors import CrossFieldError
 
 # Set before any model is imported so every constraint gets a stable name
 # (SQLite batch migrations can only drop constraints that have one).
@@ -22,6 +23,24 @@ SQLModel.metadata.naming_convention = {
     "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
     "pk": "pk_%(table_name)s",
 }
+
+
+# The largest integer both SQLite and PostgreSQL (bigint) accept as a parameter; ids
+# from a request beyond it must be rejected before they reach the driver (SQLite raises).
+MAX_ID = 2**63 - 1
+
+
+def as_utc(value: datetime | None) -> datetime | None:
+    """A timestamp from a request, in UTC (no offset means UTC)."""
+    if value is None:
+        return None
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=UTC)
+    try:
+        return value.astimezone(UTC)
+    except OverflowError:
+        # e.g. 0001-01-01T00:00+14:00 has no UTC equivalent; without this, a 500 later.
+        raise ValueError("is outside the range of representable times") from None
 
 
 def utcnow() -> datetime:
@@ -138,7 +157,7 @@ class AuditedFields(SQLModel):
 
 def check_dates(started_on: date | None, ended_on: date | None) -> None:
     if started_on and ended_on and ended_on < started_on:
-        raise ValueError("ended_on is before started_on")
+        raise CrossFieldError("ended_on", "ended_on is before started_on")
 
 
 @contextmanager

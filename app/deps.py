@@ -1,19 +1,23 @@
 """Dependencies shared by the routers: the session, the caller, roles and If-Match."""
 
+import json
 import re
-from typing import Annotated
+from typing import Annotated, Any
 
-from fastapi import Depends, Header, Request
+from fastapi import Depends, Header, Path, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlmodel import Session
 
 from app.api_keys import service as api_key_service
 from app.api_keys.models import Actor, Role
 from app.config import Settings
-from app.db import get_session
+from app.db import MAX_ID, get_session
 from app.errors import Forbidden, InvalidField, PreconditionRequired, Unauthorized
 
 SessionDep = Annotated[Session, Depends(get_session)]
+
+# An id in a URL path: bounded, so a huge number is a 422 naming it, not a driver overflow.
+PathId = Annotated[int, Path(ge=1, le=MAX_ID)]
 
 _bearer = HTTPBearer(auto_error=False, description="An API key: `Authorization: Bearer pf_...`")
 
@@ -82,3 +86,35 @@ def if_match(
 
 
 IfMatch = Annotated[int | None, Depends(if_match)]
+
+
+def _path_of_nul(value: Any, path: str = "") -> str | None:
+    """Dotted path (as in validation errors) of the first string holding a NUL character."""
+    if isinstance(value, str):
+        return path if "\x00" in value else None
+    if isinstance(value, dict):
+        children: Any = value.items()
+    elif isinstance(value, list):
+        children = enumerate(value)
+    else:
+        return None
+    for key, child in children:
+        found = _path_of_nul(child, f"{path}.{key}" if path else str(key))
+        if found is not None:
+            return found
+    return None
+
+
+async def reject_nul_characters(request: Request) -> None:
+    """PostgreSQL cannot store NUL in text (the driver refuses, a 500); refuse it up front
+    on every backend, naming the field. JSON can carry NUL only as the escape \\u0000."""
+    body = await request.body()
+    if b"\\u0000" not in body:
+        return
+    try:
+        data = json.loads(body)
+    except ValueError:
+        return  # malformed JSON: the body validation reports it
+    path = _path_of_nul(data)
+    if path is not None:
+        raise InvalidField(path or "body", "must not contain the NUL character (\\u0000)")

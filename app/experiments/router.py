@@ -2,9 +2,11 @@ from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request, Response, status
+from pydantic import AfterValidator
 
 from app import csv_export
-from app.deps import IfMatch, Reader, SessionDep, SettingsDep, Writer
+from app.db import MAX_ID, as_utc
+from app.deps import IfMatch, PathId, Reader, SessionDep, SettingsDep, Writer
 from app.determinants.models import Determinant, Effect
 from app.errors import READ, READ_ONE, WRITE, problem_responses
 from app.experiments import service
@@ -56,8 +58,10 @@ def list_experiments(
     settings: SettingsDep,
     actor: Reader,
     page: Annotated[PageParams, Depends(page_params)],
-    unit_id: Annotated[int | None, Query(description="In this unit or its subtree.")] = None,
-    project_id: int | None = None,
+    unit_id: Annotated[
+        int | None, Query(ge=1, le=MAX_ID, description="In this unit or its subtree.")
+    ] = None,
+    project_id: Annotated[int | None, Query(ge=1, le=MAX_ID)] = None,
     status: Annotated[list[ExperimentStatus] | None, Query()] = None,
     method: Annotated[list[Method] | None, Query()] = None,
     result: Annotated[list[ExperimentResult] | None, Query()] = None,
@@ -65,6 +69,7 @@ def list_experiments(
     effect: Annotated[Effect | None, Query()] = None,
     updated_since: Annotated[
         datetime | None,
+        AfterValidator(as_utc),
         Query(description="Changed at or after this time (ISO 8601; UTC if no offset)."),
     ] = None,
     include_archived: bool = False,
@@ -101,7 +106,7 @@ def list_experiments(
     responses=problem_responses(*READ_ONE),
     summary="Get an experiment",
 )
-def get_experiment(experiment_id: int, session: SessionDep, actor: Reader, response: Response):
+def get_experiment(experiment_id: PathId, session: SessionDep, actor: Reader, response: Response):
     experiment = service.get(session=session, actor=actor, experiment_id=experiment_id)
     response.headers["ETag"] = etag(experiment.version)
     return service.to_public(experiment)
@@ -114,7 +119,7 @@ def get_experiment(experiment_id: int, session: SessionDep, actor: Reader, respo
     summary="Update an experiment",
 )
 def update_experiment(
-    experiment_id: int,
+    experiment_id: PathId,
     experiment_in: ExperimentUpdate,
     session: SessionDep,
     actor: Writer,
@@ -139,7 +144,7 @@ def update_experiment(
     summary="Archive an experiment",
 )
 def archive_experiment(
-    experiment_id: int,
+    experiment_id: PathId,
     session: SessionDep,
     actor: Writer,
     expected_version: IfMatch,
@@ -159,7 +164,7 @@ def archive_experiment(
     summary="An experiment's change history",
 )
 def experiment_history(
-    experiment_id: int,
+    experiment_id: PathId,
     session: SessionDep,
     actor: Reader,
     page: Annotated[PageParams, Depends(page_params)],

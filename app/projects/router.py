@@ -2,9 +2,11 @@ from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request, Response, status
+from pydantic import AfterValidator
 
 from app import csv_export
-from app.deps import IfMatch, Reader, SessionDep, SettingsDep, Writer
+from app.db import MAX_ID, as_utc
+from app.deps import IfMatch, PathId, Reader, SessionDep, SettingsDep, Writer
 from app.determinants.models import Determinant, Effect
 from app.errors import READ, READ_ONE, WRITE, problem_responses
 from app.history import service as history_service
@@ -59,7 +61,9 @@ def list_projects(
     settings: SettingsDep,
     actor: Reader,
     page: Annotated[PageParams, Depends(page_params)],
-    unit_id: Annotated[int | None, Query(description="Owned by this unit or its subtree.")] = None,
+    unit_id: Annotated[
+        int | None, Query(ge=1, le=MAX_ID, description="Owned by this unit or its subtree.")
+    ] = None,
     stage: Annotated[list[Stage] | None, Query()] = None,
     work_mode: Annotated[list[WorkMode] | None, Query()] = None,
     sponsor_level: Annotated[list[SponsorLevel] | None, Query()] = None,
@@ -72,6 +76,7 @@ def list_projects(
     ] = None,
     updated_since: Annotated[
         datetime | None,
+        AfterValidator(as_utc),
         Query(description="Changed at or after this time (ISO 8601; UTC if no offset)."),
     ] = None,
     include_archived: bool = False,
@@ -108,7 +113,7 @@ def list_projects(
     responses=problem_responses(*READ_ONE),
     summary="Get a project",
 )
-def get_project(project_id: int, session: SessionDep, actor: Reader, response: Response):
+def get_project(project_id: PathId, session: SessionDep, actor: Reader, response: Response):
     project = service.get(session=session, actor=actor, project_id=project_id)
     response.headers["ETag"] = etag(project.version)
     return service.to_public(project)
@@ -121,7 +126,7 @@ def get_project(project_id: int, session: SessionDep, actor: Reader, response: R
     summary="Update a project",
 )
 def update_project(
-    project_id: int,
+    project_id: PathId,
     project_in: ProjectUpdate,
     session: SessionDep,
     actor: Writer,
@@ -147,7 +152,7 @@ def update_project(
     description="Sets `archived`; the row and its history are kept.",
 )
 def archive_project(
-    project_id: int,
+    project_id: PathId,
     session: SessionDep,
     actor: Writer,
     expected_version: IfMatch,
@@ -168,7 +173,7 @@ def archive_project(
     description="Changes to the project, its criteria and measurements, newest first.",
 )
 def project_history(
-    project_id: int,
+    project_id: PathId,
     session: SessionDep,
     actor: Reader,
     page: Annotated[PageParams, Depends(page_params)],
