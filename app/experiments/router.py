@@ -18,6 +18,7 @@ from app.experiments.models import (
 )
 from app.history import service as history_service
 from app.history.models import HistoryPage
+from app.idempotency.dependency import Idempotent, creating_responses
 from app.pagination import PageParams, page_params
 from app.versioning import etag
 
@@ -28,11 +29,15 @@ router = APIRouter(prefix="/experiments", tags=["experiments"])
     "",
     status_code=status.HTTP_201_CREATED,
     response_model=ExperimentPublic,
-    responses=problem_responses(*WRITE),
+    responses=creating_responses(*WRITE),
     summary="Submit an experiment",
 )
 def create_experiment(
-    experiment_in: ExperimentCreate, session: SessionDep, actor: Writer, response: Response
+    experiment_in: ExperimentCreate,
+    session: SessionDep,
+    actor: Writer,
+    idempotency: Idempotent,
+    response: Response,
 ):
     experiment = service.create(session=session, actor=actor, experiment_in=experiment_in)
     response.headers["ETag"] = etag(experiment.version)

@@ -4,6 +4,7 @@ from fastapi import APIRouter, Depends, Query, Response, status
 
 from app.deps import Admin, IfMatch, Reader, SessionDep
 from app.errors import READ, READ_ONE, WRITE, problem_responses
+from app.idempotency.dependency import Idempotent, creating_responses
 from app.pagination import PageParams, page_params
 from app.units import service
 from app.units.models import UnitCreate, UnitKind, UnitPublic, UnitsPage, UnitUpdate
@@ -16,10 +17,10 @@ router = APIRouter(prefix="/units", tags=["units"])
     "",
     status_code=status.HTTP_201_CREATED,
     response_model=UnitPublic,
-    responses=problem_responses(*WRITE, 409),
+    responses=creating_responses(*WRITE),
     summary="Create a unit (admin)",
 )
-def create_unit(unit_in: UnitCreate, session: SessionDep, actor: Admin):
+def create_unit(unit_in: UnitCreate, session: SessionDep, actor: Admin, idempotency: Idempotent):
     return service.create(session=session, actor=actor, unit_in=unit_in)
 
 
