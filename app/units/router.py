@@ -4,6 +4,8 @@ from fastapi import APIRouter, Depends, Query, Response, status
 
 from app.deps import Admin, IfMatch, Reader, SessionDep
 from app.errors import READ, READ_ONE, WRITE, problem_responses
+from app.history import service as history_service
+from app.history.models import HistoryPage
 from app.idempotency.dependency import Idempotent, creating_responses
 from app.pagination import PageParams, page_params
 from app.units import service
@@ -98,3 +100,22 @@ def archive_unit(
     )
     response.headers["ETag"] = etag(unit.version)
     return unit
+
+
+@router.get(
+    "/{unit_id}/history",
+    response_model=HistoryPage,
+    responses=problem_responses(*READ_ONE),
+    summary="A unit's change history",
+    description="Creates, updates and archiving of the unit itself, newest first "
+    "(its projects have their own history).",
+)
+def unit_history(
+    unit_id: int,
+    session: SessionDep,
+    actor: Reader,
+    page: Annotated[PageParams, Depends(page_params)],
+):
+    service.get(session=session, actor=actor, unit_id=unit_id)
+    items, cursor = history_service.list_for(session=session, unit_id=unit_id, params=page)
+    return HistoryPage(items=items, next_cursor=cursor)  # type: ignore[arg-type]
