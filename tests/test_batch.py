@@ -32,7 +32,14 @@ def test_a_batch_creates_every_experiment_and_criterion(admin, database_url):
     body = {
         "items": [
             item(first["id"], "A", criteria=[CRITERION, {**CRITERION, "metric": "Errors"}]),
-            item(second["id"], "B"),
+            item(
+                second["id"],
+                "B",
+                determinants=[
+                    {"determinant": "clarity", "effect": "barrier", "note": "No owner"},
+                    {"determinant": "parity", "effect": "enabler"},
+                ],
+            ),
             item(first["id"], "C", criteria=[CRITERION]),
         ]
     }
@@ -44,6 +51,12 @@ def test_a_batch_creates_every_experiment_and_criterion(admin, database_url):
     assert [e["title"] for e in result["items"]] == ["A", "B", "C"]
     assert [e["project_id"] for e in result["items"]] == [first["id"], second["id"], first["id"]]
     assert [len(e["criteria"]) for e in result["items"]] == [2, 0, 1]
+    assert result["items"][1]["determinants"] == [
+        {"determinant": "clarity", "effect": "barrier", "note": "No owner"},
+        {"determinant": "parity", "effect": "enabler", "note": None},
+    ]
+    stored = admin.get(f"/api/v1/experiments/{result['items'][1]['id']}").json()
+    assert stored["determinants"] == result["items"][1]["determinants"]
     assert [c["metric"] for c in result["items"][0]["criteria"]] == ["Minutes to file", "Errors"]
     a = result["items"][0]
     assert all(c["experiment_id"] == a["id"] and c["project_id"] is None for c in a["criteria"])

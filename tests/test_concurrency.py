@@ -1,14 +1,17 @@
 """Real parallel requests against two server processes on one database."""
 
+import shutil
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import httpx
 import pytest
-from conftest import bootstrap_key
+from conftest import POSTGRES_URL, TABLES, bootstrap_key
 from live_server import live_servers
 from sqlalchemy import create_engine, text
+
+from app.config import Settings
 
 PARALLEL = 8
 
@@ -34,15 +37,44 @@ def in_parallel(calls: list[Callable[[], httpx.Response]]) -> list[httpx.Respons
     return results
 
 
-@pytest.fixture
-def servers(database_url: str):
-    with live_servers(database_url) as urls:
+@pytest.fixture(scope="module")
+def live_database(migrated_template: str, tmp_path_factory: pytest.TempPathFactory) -> str:
+    """One database for this module's servers (starting them is the slow part)."""
+    if POSTGRES_URL:
+        return migrated_template
+    path = tmp_path_factory.mktemp("live") / "live.db"
+    shutil.copyfile(migrated_template, path)
+    return f"sqlite:///{path}"
+
+
+@pytest.fixture(scope="module")
+def live_urls(live_database: str) -> Iterator[list[str]]:
+    with live_servers(live_database) as urls:
         yield urls
 
 
 @pytest.fixture
-def admin_headers(settings) -> dict[str, str]:
-    return {"Authorization": f"Bearer {bootstrap_key(settings)}"}
+def database_url(live_database: str) -> str:
+    """Overrides conftest's: the servers' database, emptied before each test."""
+    engine = create_engine(live_database)
+    with engine.begin() as connection:
+        if POSTGRES_URL:
+            connection.execute(text(f"TRUNCATE {', '.join(TABLES)} RESTART IDENTITY CASCADE"))
+        else:
+            for table in TABLES:
+                connection.execute(text(f"DELETE FROM {table}"))
+    engine.dispose()
+    return live_database
+
+
+@pytest.fixture
+def servers(live_urls: list[str], database_url: str) -> list[str]:
+    return live_urls
+
+
+@pytest.fixture
+def admin_headers(database_url: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {bootstrap_key(Settings(database_url=database_url))}"}
 
 
 def scalar(database_url: str, sql: str) -> Any:

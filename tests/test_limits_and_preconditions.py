@@ -90,14 +90,14 @@ def test_patch_bodies_are_limited_too(admin):
 def test_a_batch_may_be_up_to_10_mib(admin):
     unit = create_unit(admin, "TAX")
     project = create_project(admin, unit["id"])
-    item = {"project_id": project["id"], "title": "E", "hypothesis": "h" * 4000, "method": "pilot"}
-    body = json.dumps({"items": [item] * 600}).encode()
-    assert 2 * MIB < len(body) < 10 * MIB
+    item = {"project_id": project["id"], "title": "E", "hypothesis": "h" * 5000, "method": "pilot"}
+    body = json.dumps({"items": [item] * 250}).encode()
+    assert MIB < len(body) < 10 * MIB
     response = admin.post(
         "/api/v1/experiments/batch", content=body, headers={"Content-Type": "application/json"}
     )
     assert response.status_code == 201
-    assert response.json()["experiments_created"] == 600
+    assert response.json()["experiments_created"] == 250
     too_big = admin.post(
         "/api/v1/experiments/batch",
         content=b" " * (10 * MIB + 1),
