@@ -149,7 +149,6 @@ def test_every_creating_post_replays(admin, database_url):
             {"value": 3, "measured_on": "2026-01-05"},
             "measurements",
         ),
-        ("/api/v1/api-keys", {"name": "script", "role": "viewer"}, "api_keys"),
     ]
     for number, (path, body, table) in enumerate(posts):
         headers = {"Idempotency-Key": f"key-{number}"}
@@ -163,12 +162,33 @@ def test_every_creating_post_replays(admin, database_url):
         assert count(database_url, table) == before, path
 
 
-def test_a_replayed_api_key_creation_returns_the_same_secret_once_stored(admin):
+def test_a_replayed_api_key_creation_names_the_key_but_never_stores_its_secret(admin, database_url):
     body = {"name": "intake", "role": "viewer"}
-    first = admin.post("/api/v1/api-keys", json=body, headers=KEY).json()
-    again = admin.post("/api/v1/api-keys", json=body, headers=KEY).json()
-    assert again["key"] == first["key"]
+    first = admin.post("/api/v1/api-keys", json=body, headers=KEY)
+    assert first.status_code == 201
+    created = first.json()
+    again = admin.post("/api/v1/api-keys", json=body, headers=KEY)
+    assert again.status_code == 409
+    assert again.headers["Idempotent-Replayed"] == "true"
+    assert again.headers["content-type"] == "application/problem+json"
+    assert again.json() == {
+        "type": "https://portfolio.example.org/problems/secret-not-stored",
+        "title": "Already created; its secret was shown only once",
+        "status": 409,
+        "detail": f"API key {created['id']} was created by the first request with this "
+        f"Idempotency-Key. Its secret is not stored; if the first response was lost, revoke "
+        f"key {created['id']} and create another.",
+        "instance": "/api/v1/api-keys",
+        "created_id": created["id"],
+    }
     assert len(admin.get("/api/v1/api-keys").json()["items"]) == 2
+    engine = create_engine(database_url)
+    with engine.connect() as connection:
+        stored = " ".join(
+            str(row) for row in connection.execute(text("SELECT * FROM idempotency_keys"))
+        )
+    engine.dispose()
+    assert created["key"] not in stored
 
 
 def test_4xx_answers_are_stored_and_replayed(admin, database_url):

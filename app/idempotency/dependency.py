@@ -5,6 +5,7 @@ A route opts in with one parameter, ``idempotency: Idempotent``, declared after 
 role dependency (so a 401/403 is never stored), and ``responses=creating_responses(...)``.
 """
 
+import json
 from datetime import timedelta
 from typing import Annotated, Any
 
@@ -16,7 +17,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.api_keys.models import Actor
 from app.deps import SessionDep, current_actor
-from app.errors import problem_responses
+from app.errors import PROBLEM_BASE, PROBLEM_MEDIA_TYPE, problem_responses
 from app.idempotency import service
 from app.idempotency.service import HEADER, REPLAYED_HEADER, Claim, StoredResponse
 
@@ -102,10 +103,38 @@ async def idempotency_key(
         raise IdempotentReplay(outcome)
     holder["claim"] = outcome
     holder["session"] = session
+    holder["path"] = request.url.path
     return key
 
 
 Idempotent = Annotated[str | None, Depends(idempotency_key)]
+
+
+async def idempotency_key_withholding_secret(request: Request, key: Idempotent) -> str | None:
+    """For a response that carries a secret shown once (a new API key): the stored answer
+    is a 409 naming the created object, so the secret never rests in the database."""
+    holder = request.scope.get(_SCOPE_KEY)
+    if key is not None and holder is not None:
+        holder["withhold_secret"] = True
+    return key
+
+
+IdempotentWithheldSecret = Annotated[str | None, Depends(idempotency_key_withholding_secret)]
+
+
+def _secret_withheld(path: str, body: bytes) -> tuple[int, dict[str, str], bytes]:
+    created_id = json.loads(body).get("id")
+    problem = {
+        "type": PROBLEM_BASE + "secret-not-stored",
+        "title": "Already created; its secret was shown only once",
+        "status": 409,
+        "detail": f"API key {created_id} was created by the first request with this "
+        f"{HEADER}. Its secret is not stored; if the first response was lost, revoke "
+        f"key {created_id} and create another.",
+        "instance": path,
+        "created_id": created_id,
+    }
+    return 409, {"content-type": PROBLEM_MEDIA_TYPE}, json.dumps(problem).encode()
 
 
 def _finish(holder: dict[str, Any], status_code: int, headers: dict[str, str], body: bytes):  # type: ignore[no-untyped-def]
@@ -116,10 +145,12 @@ def _finish(holder: dict[str, Any], status_code: int, headers: dict[str, str], b
         session.rollback()
         if status_code >= 500:
             service.release(session=session, claim=claim)
-        else:
-            service.complete(
-                session=session, claim=claim, status_code=status_code, headers=headers, body=body
-            )
+            return
+        if holder.get("withhold_secret") and status_code < 300:
+            status_code, headers, body = _secret_withheld(holder["path"], body)
+        service.complete(
+            session=session, claim=claim, status_code=status_code, headers=headers, body=body
+        )
     finally:
         session.close()
 
