@@ -387,6 +387,7 @@ def test_openapi_documents_the_header_on_every_creating_post(anon):
         ("/api/v1/experiments/{experiment_id}/criteria", "post"),
         ("/api/v1/criteria/{criterion_id}/measurements", "post"),
         ("/api/v1/api-keys", "post"),
+        ("/api/v1/experiments/batch", "post"),
     ]
     for path, method in creating:
         operation = spec["paths"][path][method]
