@@ -22,6 +22,11 @@ def count(database_url: str, table: str) -> int:
     return int(total)
 
 
+def bootstrap_key_id(admin) -> int:
+    keys = admin.get("/api/v1/api-keys").json()["items"]
+    return next(k["id"] for k in keys if k["name"] == "bootstrap")
+
+
 def test_same_key_and_body_replays_the_first_response(admin, database_url):
     unit = create_unit(admin, "TAX")
     body = {
@@ -222,7 +227,7 @@ def test_401_and_403_do_not_use_the_key(admin, viewer, anon, database_url):
 def test_a_request_in_flight_gets_409_until_it_is_released(admin, settings, app):
     body = {"code": "A", "name": "A", "kind": "business_line"}
     path = "/api/v1/units"
-    admin_key_id = 1  # the bootstrap key
+    admin_key_id = bootstrap_key_id(admin)
     engine = app.state.engine
     # Another process is working on this key right now: it holds the claim.
     with Session(engine) as session:
@@ -260,7 +265,7 @@ def test_a_claim_abandoned_by_a_dead_process_is_taken_over_after_the_lock_timeou
     with Session(app.state.engine) as session:
         idempotency_service.claim(
             session=session,
-            api_key_id=1,
+            api_key_id=bootstrap_key_id(admin),
             key="k",
             method="POST",
             path="/api/v1/units",
