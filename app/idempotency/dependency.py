@@ -11,6 +11,7 @@ from typing import Annotated, Any
 
 from fastapi import Depends, FastAPI, Header, Request
 from fastapi.responses import Response
+from sqlalchemy import event
 from sqlmodel import Session
 from starlette.concurrency import run_in_threadpool
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -29,7 +30,7 @@ HEADER_DESCRIPTION = (
     "the same key, API key and body returns the first response (same status, body and id) "
     f"with `{REPLAYED_HEADER}: true` and writes nothing; the same key with a different body "
     "is a 422; while the first request is still running, 409. Responses below 500 are kept "
-    "(at least 24 hours); a 5xx frees the key for a retry."
+    "(at least 24 hours); a 5xx before anything was saved frees the key for a retry."
 )
 
 _DESCRIPTIONS = {
@@ -104,6 +105,13 @@ async def idempotency_key(
     holder["claim"] = outcome
     holder["session"] = session
     holder["path"] = request.url.path
+
+    def before_commit(committing: Session) -> None:
+        service.mark_work_committed(session=committing, claim=outcome)
+        holder["work_committed"] = True
+
+    holder["before_commit"] = before_commit
+    event.listen(session, "before_commit", before_commit)
     return key
 
 
@@ -140,10 +148,11 @@ def _secret_withheld(path: str, body: bytes) -> tuple[int, dict[str, str], bytes
 def _finish(holder: dict[str, Any], status_code: int, headers: dict[str, str], body: bytes):  # type: ignore[no-untyped-def]
     session: Session = holder["session"]
     claim: Claim = holder["claim"]
+    event.remove(session, "before_commit", holder["before_commit"])
     try:
         # Anything still open in the request's session is finished: release its locks.
         session.rollback()
-        if status_code >= 500:
+        if status_code >= 500 and not holder.get("work_committed"):
             service.release(session=session, claim=claim)
             return
         if holder.get("withhold_secret") and status_code < 300:
@@ -153,6 +162,18 @@ def _finish(holder: dict[str, Any], status_code: int, headers: dict[str, str], b
         )
     finally:
         session.close()
+
+
+def _crash_response(scope: Scope) -> tuple[dict[str, str], bytes]:
+    """What the error handler answers to an exception, stored when the work was saved."""
+    problem = {
+        "type": PROBLEM_BASE + "internal-error",
+        "title": "Internal server error",
+        "status": 500,
+        "detail": "An unexpected error occurred; it has been logged.",
+        "instance": scope["path"],
+    }
+    return {"content-type": PROBLEM_MEDIA_TYPE}, json.dumps(problem).encode()
 
 
 class IdempotencyMiddleware:
@@ -200,7 +221,7 @@ class IdempotencyMiddleware:
             await self.app(scope, receive, send_after_storing)
         except BaseException:
             if "claim" in holder:
-                await run_in_threadpool(_finish, holder, 500, {}, b"")
+                await run_in_threadpool(_finish, holder, 500, *_crash_response(scope))
                 holder.pop("claim")
             raise
 
