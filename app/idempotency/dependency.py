@@ -146,8 +146,9 @@ def _secret_withheld(path: str, body: bytes) -> tuple[int, dict[str, str], bytes
 
 
 def _finish(holder: dict[str, Any], status_code: int, headers: dict[str, str], body: bytes):  # type: ignore[no-untyped-def]
+    # Taken out first: however this ends, it runs once per claim.
+    claim: Claim = holder.pop("claim")
     session: Session = holder["session"]
-    claim: Claim = holder["claim"]
     event.remove(session, "before_commit", holder["before_commit"])
     try:
         # Anything still open in the request's session is finished: release its locks.
@@ -213,7 +214,6 @@ class IdempotencyMiddleware:
                 for name, value in start.get("headers", [])
             }
             await run_in_threadpool(_finish, holder, start["status"], headers, body)
-            holder.pop("claim")
             await send(start)
             await send({"type": "http.response.body", "body": body})
 
@@ -222,7 +222,6 @@ class IdempotencyMiddleware:
         except BaseException:
             if "claim" in holder:
                 await run_in_threadpool(_finish, holder, 500, *_crash_response(scope))
-                holder.pop("claim")
             raise
 
 
