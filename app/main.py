@@ -12,6 +12,8 @@ from app.db import create_db_engine
 from app.errors import install_error_handlers
 from app.experiments.router import router as experiments_router
 from app.projects.router import router as projects_router
+from app.revision import conditional as report_conditional
+from app.revision import service as data_revision
 from app.units.router import router as units_router
 
 API_PREFIX = "/api/v1"
@@ -45,6 +47,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     app.state.engine = create_db_engine(settings)
     install_error_handlers(app)
+    data_revision.install()
+    report_conditional.install(app)
     if settings.cors_origins:
         app.add_middleware(
             CORSMiddleware,
