@@ -83,7 +83,8 @@ def create_db_engine(settings: Settings) -> Engine:
         pool_pre_ping=True,
         connect_args={
             "connect_timeout": settings.db_connect_timeout_seconds,
-            "options": f"-c statement_timeout={settings.db_statement_timeout_ms}",
+            "options": f"-c statement_timeout={settings.db_statement_timeout_ms} "
+            f"-c jit={'on' if settings.db_jit else 'off'}",
         },
     )
 
