@@ -12,6 +12,7 @@ from app.db import create_db_engine
 from app.errors import install_error_handlers
 from app.experiments.router import router as experiments_router
 from app.projects.router import router as projects_router
+from app.reports.router import router as reports_router
 from app.revision import conditional as report_conditional
 from app.revision import service as data_revision
 from app.units.router import router as units_router
@@ -64,6 +65,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         experiments_router,
         criteria_router,
         api_keys_router,
+        reports_router,
     ):
         api.include_router(router)
     app.include_router(api)
