@@ -45,12 +45,14 @@ def report_etag(
         revision=revision,
         report=request.url.path.rstrip("/").rsplit("/", 1)[-1],
         query="&".join(f"{k}={v}" for k, v in sorted(request.query_params.multi_items())),
+        representation=request.headers.get("accept", "").lower(),
         scope_unit_id=actor.scope_unit_id,
         today=today(),
     )
     if if_none_match is not None and _matches(if_none_match, etag):
         raise NotModified(etag)
     response.headers["ETag"] = etag
+    response.headers["Vary"] = "Accept"
     # Caches may store the report but must revalidate it before every reuse.
     response.headers["Cache-Control"] = "no-cache"
     return etag

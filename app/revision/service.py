@@ -72,9 +72,16 @@ def current(*, session: Session) -> int:
 
 
 def report_etag(
-    *, revision: int, report: str, query: str, scope_unit_id: int | None, today: date
+    *,
+    revision: int,
+    report: str,
+    query: str,
+    representation: str,
+    scope_unit_id: int | None,
+    today: date,
 ) -> str:
-    """Changes exactly when the report's inputs can: data, parameters, caller's scope, and
-    the date (criteria turn `missed` when their due date passes)."""
-    key = f"{revision}|{report}|{query}|{scope_unit_id}|{today.isoformat()}"
+    """Changes exactly when the report's inputs can: data, parameters, representation
+    (JSON or CSV), caller's scope, and the date (criteria turn `missed` when their due date
+    passes)."""
+    key = f"{revision}|{report}|{query}|{representation}|{scope_unit_id}|{today.isoformat()}"
     return '"r' + hashlib.sha256(key.encode()).hexdigest()[:32] + '"'
