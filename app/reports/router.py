@@ -16,11 +16,13 @@ from app.reports.schemas import (
     PortfolioReport,
     SpreadReport,
 )
-from app.revision.conditional import ReportETag
+from app.revision.conditional import NOT_MODIFIED, ReportETag
 
 # Every report carries an ETag from the data revision; a matching If-None-Match is a 304
 # before any report query runs (app.revision.conditional).
-router = APIRouter(prefix="/reports", tags=["reports"], dependencies=[ReportETag])
+router = APIRouter(
+    prefix="/reports", tags=["reports"], dependencies=[ReportETag], responses=NOT_MODIFIED
+)
 
 UnitScope = Annotated[
     int | None,

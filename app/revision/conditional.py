@@ -4,7 +4,7 @@ Used as a router-level dependency of the reports router, so the check runs befor
 report query: a poll whose data has not changed costs the key lookup and one integer read.
 """
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import Depends, FastAPI, Header, Request, Response
 
@@ -59,6 +59,9 @@ def report_etag(
 
 
 ReportETag = Depends(report_etag)
+NOT_MODIFIED: dict[int | str, dict[str, Any]] = {
+    304: {"description": "Not modified: the `If-None-Match` ETag is still current; no body."}
+}
 
 
 def install(app: FastAPI) -> None:
