@@ -288,6 +288,9 @@ def measure(
         # 2: conditional polls vs a trivial endpoint.
         report_path = floor.REPORTS["spread"].path
         etag = httpx.get(base + report_path, headers=auth, timeout=60).headers["ETag"]
+        conditional = {**auth, "If-None-Match": etag}
+        # wrk counts a 200 as success too: make sure these polls really are 304s.
+        assert httpx.get(base + report_path, headers=conditional).status_code == 304
         pairs = []
         for _ in range(repeats):
             poll = load.wrk(

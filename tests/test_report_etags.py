@@ -119,6 +119,9 @@ def test_query_parameters_scope_and_representation_have_their_own_etags(admin, m
     own_scope = submitter.get(SPREAD)
     tags = [r.headers["ETag"] for r in (whole, scoped, as_csv, own_scope)]
     assert len(set(tags)) == 4
+    # Any other Accept gets the JSON, with the JSON's tag.
+    for accept in ("application/json", "*/*"):
+        assert viewer.get(SPREAD, headers={"Accept": accept}).headers["ETag"] == tags[0]
     # The CSV's tag does not validate the JSON, nor the reverse.
     assert poll(viewer, SPREAD, as_csv.headers["ETag"]).status_code == 200
     assert viewer.get(SPREAD, headers={"If-None-Match": whole.headers["ETag"]}).status_code == 304

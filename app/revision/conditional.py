@@ -45,7 +45,8 @@ def report_etag(
         revision=revision,
         report=request.url.path.rstrip("/").rsplit("/", 1)[-1],
         query="&".join(f"{k}={v}" for k, v in sorted(request.query_params.multi_items())),
-        representation=request.headers.get("accept", "").lower(),
+        # The spread report answers `Accept: text/csv` with CSV, everything else with JSON.
+        representation="csv" if "text/csv" in request.headers.get("accept", "").lower() else "json",
         scope_unit_id=actor.scope_unit_id,
         today=today(),
     )
