@@ -125,6 +125,68 @@ end
 """
 
 
+def python_load(
+    url: str,
+    *,
+    duration: float,
+    connections: int = 1,
+    headers: dict[str, str] | None = None,
+    post_json: str | None = None,
+) -> LoadResult:
+    """A small stand-in for wrk (a thread per connection), for runs shorter than wrk's
+    one-second minimum: the smoke test, and machines without wrk."""
+    latencies: list[float] = []
+    bad = 0
+    lock = threading.Lock()
+    deadline = time.perf_counter() + duration
+
+    def worker(number: int) -> None:
+        nonlocal bad
+        sent = 0
+        with httpx.Client(headers={"Accept": "", **(headers or {})}, timeout=30) as client:
+            while time.perf_counter() < deadline or sent == 0:
+                sent += 1
+                started = time.perf_counter()
+                if post_json is None:
+                    response = client.get(url)
+                else:
+                    response = client.post(
+                        url,
+                        content=post_json,
+                        headers={
+                            "Content-Type": "application/json",
+                            "Idempotency-Key": f"bench-py-{number}-{sent}-{time.time_ns()}",
+                        },
+                    )
+                elapsed = (time.perf_counter() - started) * 1000
+                with lock:
+                    latencies.append(elapsed)
+                    bad += response.status_code >= 400
+
+    started = time.perf_counter()
+    threads = [threading.Thread(target=worker, args=(n,)) for n in range(connections)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    wall = time.perf_counter() - started
+    ordered = sorted(latencies)
+    return LoadResult(
+        requests_per_second=len(ordered) / wall,
+        p50_ms=ordered[len(ordered) // 2],
+        p99_ms=ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))],
+        requests=len(ordered),
+        bad_responses=bad,
+    )
+
+
+def http_load(url: str, *, duration: float, **options: Any) -> LoadResult:
+    """wrk for real runs; the Python stand-in below one second or without wrk."""
+    if duration < 1 or not (shutil.which("wrk") or os.geteuid() == 0):
+        return python_load(url, duration=duration, **options)
+    return wrk(url, duration=duration, **options)
+
+
 def wrk(
     url: str,
     *,
@@ -233,17 +295,22 @@ class Server:
 def serve(
     command: Sequence[str], env: dict[str, str], ready_path: str, port: int
 ) -> Iterator[Server]:
+    errors = tempfile.TemporaryFile()  # noqa: SIM115 (closed in the finally below)
     process = subprocess.Popen(
         pinned(command, SERVER_CORE),
         env={**os.environ, **env},
         cwd=ROOT,
         stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
+        stderr=errors,
         start_new_session=True,
     )
     server = Server(base_url=f"http://127.0.0.1:{port}", process=process)
     try:
-        _wait_ready(server.base_url + ready_path, process)
+        try:
+            _wait_ready(server.base_url + ready_path, process)
+        except RuntimeError as exc:
+            errors.seek(0)
+            raise RuntimeError(f"{exc}: {errors.read()[-2000:].decode(errors='replace')}") from None
         yield server
     finally:
         # Only the process group we started.
@@ -254,6 +321,7 @@ def serve(
         except subprocess.TimeoutExpired:
             os.killpg(process.pid, 9)
             process.wait()
+        errors.close()
 
 
 def portfolio_server(database_url: str, workers: int) -> Any:

@@ -6,6 +6,8 @@ text through. It exists only to give the list endpoint a floor to be compared wi
 """
 
 import os
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 
 from psycopg_pool import ConnectionPool
 from sqlalchemy.engine import make_url
@@ -62,8 +64,13 @@ def healthz(_request: Request) -> Response:
     return PlainTextResponse("ok")
 
 
+@asynccontextmanager
+async def lifespan(_app: Starlette) -> AsyncIterator[None]:
+    pool.open()
+    yield
+    pool.close()
+
+
 app = Starlette(
-    routes=[Route("/projects", projects), Route("/healthz", healthz)],
-    on_startup=[pool.open],
-    on_shutdown=[pool.close],
+    routes=[Route("/projects", projects), Route("/healthz", healthz)], lifespan=lifespan
 )

@@ -268,12 +268,12 @@ def measure(
                 sql = report.statements()
                 pairs = []
                 for _ in range(repeats):
-                    http = load.wrk(base + report.path, duration=duration, headers=auth)
+                    http = load.http_load(base + report.path, duration=duration, headers=auth)
                     pairs.append((http.mean_ms, sql_latency_ms(database_url, sql, duration)))
                 reports[name] = {**ratio_runs(pairs), "target": report.target}
                 log(f"report {name}: {reports[name]}")
             for report in floor.REPORTS.values():
-                load.wrk(
+                load.http_load(
                     base + report.path, duration=duration, connections=connections, headers=auth
                 )
         result["reports_vs_sql"] = reports
@@ -293,13 +293,13 @@ def measure(
         assert httpx.get(base + report_path, headers=conditional).status_code == 304
         pairs = []
         for _ in range(repeats):
-            poll = load.wrk(
+            poll = load.http_load(
                 base + report_path,
                 duration=duration,
                 connections=connections,
-                headers={**auth, "If-None-Match": etag},
+                headers=conditional,
             )
-            health = load.wrk(base + "/healthz", duration=duration, connections=connections)
+            health = load.http_load(base + "/healthz", duration=duration, connections=connections)
             pairs.append((poll.requests_per_second, health.requests_per_second))
         result["polls_vs_healthz"] = {**ratio_runs(pairs), "target_at_least": 0.5}
         log(f"polls: {result['polls_vs_healthz']}")
@@ -321,8 +321,8 @@ def measure(
         deep = f"{LIST_PAGE}&cursor={encode_cursor(before_deep)}"
         pairs = []
         for _ in range(repeats):
-            deep_page = load.wrk(base + deep, duration=duration, headers=auth)
-            first_page = load.wrk(base + LIST_PAGE, duration=duration, headers=auth)
+            deep_page = load.http_load(base + deep, duration=duration, headers=auth)
+            first_page = load.http_load(base + LIST_PAGE, duration=duration, headers=auth)
             pairs.append((deep_page.mean_ms, first_page.mean_ms))
         result["deep_page_vs_first"] = {**ratio_runs(pairs), "target_at_most": 1.2}
         log(f"deep page: {result['deep_page_vs_first']}")
@@ -332,10 +332,10 @@ def measure(
             with load.peer_server(database_url, workers) as peer:
                 pairs = []
                 for _ in range(repeats):
-                    ours = load.wrk(
+                    ours = load.http_load(
                         base + LIST_PAGE, duration=duration, connections=connections, headers=auth
                     )
-                    theirs = load.wrk(
+                    theirs = load.http_load(
                         peer.base_url + "/projects?limit=100",
                         duration=duration,
                         connections=connections,
@@ -347,7 +347,7 @@ def measure(
         # 6: writes. Single POSTs with idempotency keys, many connections at once: on
         # SQLite this is also the "database is locked" check (bad_responses must be 0).
         body = json.dumps(_experiment_body(project_id, 0))
-        single = load.wrk(
+        single = load.http_load(
             base + f"{API}/experiments",
             duration=duration,
             connections=connections,
