@@ -6,11 +6,13 @@ from fastapi.routing import APIRoute
 
 from app import health
 from app.api_keys.router import router as api_keys_router
+from app.body_limit import BodySizeLimitMiddleware
 from app.config import Settings, get_settings
 from app.criteria.router import router as criteria_router
 from app.db import create_db_engine
 from app.errors import install_error_handlers
 from app.experiments.router import router as experiments_router
+from app.idempotency import dependency as idempotency
 from app.projects.router import router as projects_router
 from app.reports.router import router as reports_router
 from app.revision import conditional as report_conditional
@@ -50,13 +52,19 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     install_error_handlers(app)
     data_revision.install()
     report_conditional.install(app)
+    idempotency.install(app)
+    app.add_middleware(
+        BodySizeLimitMiddleware,
+        default_limit=settings.max_body_bytes,
+        path_limits={f"{API_PREFIX}/experiments/batch": settings.max_batch_body_bytes},
+    )
     if settings.cors_origins:
         app.add_middleware(
             CORSMiddleware,
             allow_origins=settings.cors_origins,
             allow_methods=["*"],
             allow_headers=["*"],
-            expose_headers=["ETag", "X-Request-ID"],
+            expose_headers=["ETag", "X-Request-ID", "Idempotent-Replayed"],
         )
     api = APIRouter(prefix=API_PREFIX)
     for router in (

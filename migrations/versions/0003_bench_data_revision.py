@@ -1,7 +1,7 @@
 """data revision counter for report ETags
 
-Revision ID: 0002_bench
-Revises: 0001
+Revision ID: 0003_bench
+Revises: 0002_safe_writes
 Create Date: 2026-11-28 18:30:00
 
 """
@@ -11,8 +11,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0002_bench"
-down_revision: str | None = "0001"
+revision: str = "0003_bench"
+down_revision: str | None = "0002_safe_writes"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
