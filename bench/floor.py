@@ -71,14 +71,14 @@ SELECT count(*) AS experiments,
 """
 
 OUTCOME_COVERAGE = """
-SELECT count(*) AS projects,
-       count(*) FILTER (WHERE
-         EXISTS (SELECT 1 FROM criteria c
-                  WHERE c.project_id = p.id AND c.kind = 'outcome' AND NOT c.archived)
-         OR EXISTS (SELECT 1 FROM criteria c JOIN experiments e ON e.id = c.experiment_id
-                     WHERE e.project_id = p.id AND NOT e.archived
-                       AND c.kind = 'outcome' AND NOT c.archived)) AS with_outcome
+SELECT count(*) AS projects, count(o.project_id) AS with_outcome
   FROM projects p
+  LEFT JOIN (SELECT project_id FROM criteria
+              WHERE kind = 'outcome' AND NOT archived AND project_id IS NOT NULL
+             UNION
+             SELECT e.project_id FROM experiments e JOIN criteria c ON c.experiment_id = e.id
+              WHERE NOT e.archived AND c.kind = 'outcome' AND NOT c.archived) AS o
+    ON o.project_id = p.id
  WHERE NOT p.archived AND p.stage <> 'idea'
 """
 

@@ -125,3 +125,19 @@ def test_query_parameters_scope_and_representation_have_their_own_etags(admin, m
     # The CSV's tag does not validate the JSON, nor the reverse.
     assert poll(viewer, SPREAD, as_csv.headers["ETag"]).status_code == 200
     assert viewer.get(SPREAD, headers={"If-None-Match": whole.headers["ETag"]}).status_code == 304
+
+
+def test_a_batch_submission_changes_the_portfolio_report(admin, viewer):
+    unit = create_unit(admin, "BL1")
+    project = create_project(admin, unit["id"], stage="experiment")
+    path = "/api/v1/reports/portfolio"
+    before = viewer.get(path)
+    items = [
+        {"project_id": project["id"], "title": f"E{i}", "hypothesis": "H", "method": "pilot"}
+        for i in range(3)
+    ]
+    response = admin.post("/api/v1/experiments/batch", json={"items": items})
+    assert response.status_code == 201, response.text
+    after = poll(viewer, path, before.headers["ETag"])
+    assert after.status_code == 200
+    assert after.json()["experiments_by_method"]["pilot"] == 3
