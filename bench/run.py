@@ -11,6 +11,7 @@ bench/RESULTS.md.
 
 import argparse
 import json
+import os
 import platform
 import sqlite3
 import statistics
@@ -247,6 +248,8 @@ def measure(
         "date": datetime.now(UTC).isoformat(timespec="seconds"),
         "machine": f"{platform.node()} {platform.machine()}, {load.cores()} cores, "
         f"Python {platform.python_version()}",
+        # Other work on the machine skews absolute figures (ratios less so): say how much.
+        "load_average_at_start": os.getloadavg(),
         "workers": workers,
         "repeats": repeats,
         "duration_s": duration,
@@ -358,6 +361,7 @@ def measure(
         log(f"single POST /experiments: {result['single_post']}")
         result["batch_vs_raw_insert"] = _batch(base, auth, database_url, project_id, repeats)
         log(f"batch: {result['batch_vs_raw_insert']}")
+    result["load_average_at_end"] = os.getloadavg()
     return result
 
 

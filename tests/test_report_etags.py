@@ -141,3 +141,34 @@ def test_a_batch_submission_changes_the_portfolio_report(admin, viewer):
     after = poll(viewer, path, before.headers["ETag"])
     assert after.status_code == 200
     assert after.json()["experiments_by_method"]["pilot"] == 3
+
+
+def test_a_poll_with_a_current_etag_still_needs_a_valid_key(admin, make_client, anon):
+    create_unit(admin, "BL1")
+    viewer_key = admin.post("/api/v1/api-keys", json={"name": "dash", "role": "viewer"}).json()
+    dashboard = make_client("viewer", name="dash 2")
+    etag = dashboard.get(SPREAD).headers["ETag"]
+    assert poll(dashboard, SPREAD, etag).status_code == 304
+    # No key, a wrong key, or a revoked one: 401, never a 304 that would confirm the data.
+    assert anon.get(SPREAD, headers={"If-None-Match": etag}).status_code == 401
+    wrong = anon.get(SPREAD, headers={"If-None-Match": etag, "Authorization": "Bearer pf_nope"})
+    assert wrong.status_code == 401
+    revoked_headers = {"Authorization": f"Bearer {viewer_key['key']}"}
+    own_etag = anon.get(SPREAD, headers=revoked_headers).headers["ETag"]
+    assert admin.delete(f"/api/v1/api-keys/{viewer_key['id']}").status_code == 200
+    revoked = anon.get(SPREAD, headers={**revoked_headers, "If-None-Match": own_etag})
+    assert revoked.status_code == 401
+
+
+def test_a_submitter_polls_its_own_scope(admin, make_client):
+    root = create_unit(admin, "ROOT", kind="corporate")
+    child = create_unit(admin, "BL1", parent_id=root["id"])
+    submitter = make_client("submitter", unit_id=child["id"])
+    etag = submitter.get(SPREAD).headers["ETag"]
+    assert poll(submitter, SPREAD, etag).status_code == 304
+    # Data outside the submitter's subtree changes the revision too: a full answer, same
+    # numbers (the revision is global; correctness over a few extra recomputations).
+    create_unit(admin, "BL2", parent_id=root["id"])
+    again = poll(submitter, SPREAD, etag)
+    assert again.status_code == 200
+    assert again.json()["active_projects"] == 0
