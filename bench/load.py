@@ -69,6 +69,7 @@ def ensure_wrk() -> str:
 @dataclass
 class LoadResult:
     requests_per_second: float
+    average_ms: float  # mean latency of the completed requests
     p50_ms: float
     p99_ms: float
     requests: int
@@ -76,10 +77,10 @@ class LoadResult:
 
     @property
     def mean_ms(self) -> float:
-        return 1000.0 / self.requests_per_second if self.requests_per_second else float("inf")
+        return self.average_ms
 
     def as_dict(self) -> dict[str, Any]:
-        return {**asdict(self), "mean_ms_at_1_connection": self.mean_ms}
+        return asdict(self)
 
 
 _UNITS = {"us": 0.001, "ms": 1.0, "s": 1000.0, "m": 60_000.0}
@@ -94,6 +95,7 @@ def _duration_ms(text: str) -> float:
 
 def parse_wrk(output: str) -> LoadResult:
     rps = float(re.search(r"Requests/sec:\s+([\d.]+)", output).group(1))  # type: ignore[union-attr]
+    average = re.search(r"Latency\s+(\S+)\s", output)
     requests = int(re.search(r"(\d+) requests in", output).group(1))  # type: ignore[union-attr]
     percentiles = dict(re.findall(r"^\s+(50|99)(?:\.000)?%\s+(\S+)", output, re.MULTILINE))
     bad = sum(int(n) for n in re.findall(r"Non-2xx or 3xx responses: (\d+)", output))
@@ -104,6 +106,7 @@ def parse_wrk(output: str) -> LoadResult:
         bad += sum(int(n) for n in errors.groups())
     return LoadResult(
         requests_per_second=rps,
+        average_ms=_duration_ms(average.group(1)) if average else float("inf"),
         p50_ms=_duration_ms(percentiles["50"]),
         p99_ms=_duration_ms(percentiles["99"]),
         requests=requests,
@@ -173,6 +176,7 @@ def python_load(
     ordered = sorted(latencies)
     return LoadResult(
         requests_per_second=len(ordered) / wall,
+        average_ms=sum(ordered) / len(ordered),
         p50_ms=ordered[len(ordered) // 2],
         p99_ms=ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))],
         requests=len(ordered),
@@ -278,6 +282,26 @@ class Server:
                 with suppress(OSError):
                     found += [int(p) for p in (task / "children").read_text().split()]
         return found
+
+    def cpu_seconds(self) -> float:
+        total = 0
+        for pid in self.pids():
+            try:
+                fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            total += int(fields[11]) + int(fields[12])  # utime + stime, in clock ticks
+        return total / os.sysconf("SC_CLK_TCK")
+
+    def wait_idle(self, timeout: float = 120) -> None:
+        """Wait until the server has finished the requests a load run left queued (wrk
+        stops sending, not the server computing), so they do not slow the next run."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            before = self.cpu_seconds()
+            time.sleep(0.5)
+            if self.cpu_seconds() - before < 0.05:
+                return
 
     def rss_mb(self) -> float:
         total = 0

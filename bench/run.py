@@ -260,8 +260,11 @@ def measure(
 
     with load.portfolio_server(database_url, workers) as server:
         base = server.base_url
+        warm_ms: dict[str, float] = {}
         for path in [*(r.path for r in floor.REPORTS.values()), LIST_PAGE]:
-            httpx.get(base + path, headers=auth, timeout=60).raise_for_status()
+            started = time.perf_counter()
+            httpx.get(base + path, headers=auth, timeout=120).raise_for_status()
+            warm_ms[path] = (time.perf_counter() - started) * 1000
         rest_mb = server.rss_mb()
 
         # 1 + 7: each report at one connection vs its SQL, memory sampled meanwhile.
@@ -270,15 +273,23 @@ def measure(
             for name, report in floor.REPORTS.items():
                 sql = report.statements()
                 pairs = []
+                # Long enough for several requests even when one takes seconds.
+                report_duration = max(duration, 5 * warm_ms[report.path] / 1000)
                 for _ in range(repeats):
-                    http = load.http_load(base + report.path, duration=duration, headers=auth)
-                    pairs.append((http.mean_ms, sql_latency_ms(database_url, sql, duration)))
+                    server.wait_idle()
+                    http = load.http_load(
+                        base + report.path, duration=report_duration, headers=auth
+                    )
+                    sql_ms = sql_latency_ms(database_url, sql, report_duration)
+                    pairs.append((http.mean_ms, sql_ms))
                 reports[name] = {**ratio_runs(pairs), "target": report.target}
                 log(f"report {name}: {reports[name]}")
+            # Every worker busy with reports at once: the memory peak.
             for report in floor.REPORTS.values():
                 load.http_load(
                     base + report.path, duration=duration, connections=connections, headers=auth
                 )
+                server.wait_idle()
         result["reports_vs_sql"] = reports
         result["memory_mb"] = {
             "at_rest": rest_mb,
@@ -296,6 +307,7 @@ def measure(
         assert httpx.get(base + report_path, headers=conditional).status_code == 304
         pairs = []
         for _ in range(repeats):
+            server.wait_idle()
             poll = load.http_load(
                 base + report_path,
                 duration=duration,
@@ -324,6 +336,7 @@ def measure(
         deep = f"{LIST_PAGE}&cursor={encode_cursor(before_deep)}"
         pairs = []
         for _ in range(repeats):
+            server.wait_idle()
             deep_page = load.http_load(base + deep, duration=duration, headers=auth)
             first_page = load.http_load(base + LIST_PAGE, duration=duration, headers=auth)
             pairs.append((deep_page.mean_ms, first_page.mean_ms))
@@ -335,6 +348,7 @@ def measure(
             with load.peer_server(database_url, workers) as peer:
                 pairs = []
                 for _ in range(repeats):
+                    server.wait_idle()
                     ours = load.http_load(
                         base + LIST_PAGE, duration=duration, connections=connections, headers=auth
                     )
@@ -349,6 +363,7 @@ def measure(
 
         # 6: writes. Single POSTs with idempotency keys, many connections at once: on
         # SQLite this is also the "database is locked" check (bad_responses must be 0).
+        server.wait_idle()
         body = json.dumps(_experiment_body(project_id, 0))
         single = load.http_load(
             base + f"{API}/experiments",
