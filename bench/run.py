@@ -246,7 +246,7 @@ def measure(
         "size": size,
         "backend": backend,
         "date": datetime.now(UTC).isoformat(timespec="seconds"),
-        "machine": f"{platform.node()} {platform.machine()}, {load.cores()} cores, "
+        "machine": f"{platform.node()} {platform.machine()}, {os.cpu_count()} cores, "
         f"Python {platform.python_version()}",
         # Other work on the machine skews absolute figures (ratios less so): say how much.
         "load_average_at_start": os.getloadavg(),
