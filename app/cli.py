@@ -10,6 +10,7 @@ from sqlmodel import Session
 from app.api_keys import service as api_key_service
 from app.api_keys.models import ApiKeyCreate, Role
 from app.config import get_settings
+from app.reports.schemas import ReportName
 
 cli = typer.Typer(
     help="Innovation portfolio service.",
@@ -107,6 +108,37 @@ def openapi(
     output.parent.mkdir(parents=True, exist_ok=True)
     output.write_text(render_openapi())
     typer.echo(f"wrote {output}")
+
+
+@cli.command()
+def report(
+    name: Annotated[ReportName, typer.Argument(help="Which report")],
+    unit: Annotated[
+        str | None, typer.Option(help="A unit's code: restrict the report to its subtree")
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the API's JSON instead")] = False,
+) -> None:
+    """Print a report, computed by the same queries as GET /api/v1/reports/{name}."""
+    from app.db import create_db_engine, today
+    from app.reports import queries, render, service
+
+    settings = get_settings()
+    engine = create_db_engine(settings)
+    with Session(engine, expire_on_commit=False) as session:
+        root_id = None
+        if unit is not None:
+            root_id = queries.unit_id_by_code(session=session, code=unit)
+            if root_id is None:
+                typer.echo(f"error: no unit with code {unit!r}", err=True)
+                raise typer.Exit(2)
+        result = service.build(
+            name, session=session, settings=settings, root_id=root_id, today=today()
+        )
+    engine.dispose()
+    if as_json:
+        typer.echo(result.model_dump_json(indent=2))
+    else:
+        render.print_report(result)
 
 
 def render_openapi() -> str:

@@ -2,7 +2,7 @@
 
 from typing import Any
 
-from conftest import create_project, create_unit
+from conftest import create_project, create_unit, problem_fields
 
 SPREAD = "/api/v1/reports/spread"
 THRESHOLDS = {"min_active_projects": 5, "share_threshold": 0.5}
@@ -358,3 +358,21 @@ def test_submitter_sees_only_its_own_subtree(admin, make_client):
 def test_reports_need_a_key(anon):
     for name in ("spread", "portfolio", "outcomes", "determinants"):
         assert anon.get(f"/api/v1/reports/{name}").status_code == 401
+
+
+def test_bad_unit_id_is_a_problem_naming_the_field(admin):
+    response = admin.get(SPREAD, params={"unit_id": "tax"})
+
+    assert response.status_code == 422
+    assert problem_fields(response) == ["unit_id"]
+
+
+def test_csv_of_an_empty_portfolio_is_the_header_row(admin):
+    response = admin.get(SPREAD, headers={"Accept": "text/csv, application/json;q=0.5"})
+
+    assert response.status_code == 200
+    assert response.text == (
+        "unit_id,code,name,kind,parent_id,active_projects,side_of_desk,dedicated,"
+        "core_business,status\r\n"
+    )
+    assert admin.get(SPREAD, headers={"Accept": "application/json"}).json()["units"] == []

@@ -49,11 +49,22 @@ def unit_id_by_code(*, session: Session, code: str) -> int | None:
     return session.execute(statement).scalar_one_or_none()
 
 
+def _unit_columns() -> list[Any]:
+    """The columns of a per-unit row (UnitRow), selected and grouped by."""
+    return [
+        col(Unit.id).label("unit_id"),
+        col(Unit.code),
+        col(Unit.name),
+        col(Unit.kind),
+        col(Unit.parent_id),
+    ]
+
+
 # --- spread ---------------------------------------------------------------------------
 
 
-def _is_active(project: Any = Project) -> ColumnElement[bool]:
-    return and_(project.archived == false(), project.stage.in_(ACTIVE_STAGES))
+def _is_active() -> ColumnElement[bool]:
+    return and_(col(Project.archived) == false(), col(Project.stage).in_(ACTIVE_STAGES))
 
 
 def spread_totals(*, session: Session, root_id: int | None) -> Row[Any]:
@@ -79,11 +90,7 @@ def spread_units(*, session: Session, root_id: int | None) -> Sequence[Row[Any]]
     active = and_(col(Project.unit_id) == col(Unit.id), _is_active())
     statement = (
         select(
-            col(Unit.id).label("unit_id"),
-            col(Unit.code),
-            col(Unit.name),
-            col(Unit.kind),
-            col(Unit.parent_id),
+            *_unit_columns(),
             func.count(col(Project.id)).label("active_projects"),
             # Counts of a nullable column: the unit rows without a project count 0.
             *_counts_by(Project.work_mode, WorkMode, "mode_"),
@@ -91,7 +98,7 @@ def spread_units(*, session: Session, root_id: int | None) -> Sequence[Row[Any]]
         .select_from(Unit)
         .outerjoin(Project, active)
         .where(col(Unit.archived) == false(), _in_scope(Unit.id, root_id))
-        .group_by(col(Unit.id), col(Unit.code), col(Unit.name), col(Unit.kind), col(Unit.parent_id))
+        .group_by(*_unit_columns())
         .order_by(Unit.code)
     )
     return session.execute(statement).all()
@@ -339,11 +346,7 @@ def barriers_by_unit(*, session: Session, root_id: int | None) -> Sequence[Row[A
     barrier = tags.c.effect == Effect.barrier
     statement = (
         select(
-            col(Unit.id).label("unit_id"),
-            col(Unit.code),
-            col(Unit.name),
-            col(Unit.kind),
-            col(Unit.parent_id),
+            *_unit_columns(),
             *[
                 _count_where(
                     and_(barrier, tags.c.determinant == determinant),
@@ -355,7 +358,7 @@ def barriers_by_unit(*, session: Session, root_id: int | None) -> Sequence[Row[A
         .select_from(Unit)
         .outerjoin(tags, tags.c.unit_id == col(Unit.id))
         .where(col(Unit.archived) == false(), _in_scope(Unit.id, root_id, "unit_scope"))
-        .group_by(col(Unit.id), col(Unit.code), col(Unit.name), col(Unit.kind), col(Unit.parent_id))
+        .group_by(*_unit_columns())
         .order_by(Unit.code)
     )
     return session.execute(statement).all()

@@ -73,12 +73,17 @@ class UnitSpreadStatus(StrEnum):
     mixed = "mixed"
 
 
-class UnitSpread(BaseModel):
+class UnitRow(BaseModel):
+    """Which unit a per-unit row is about."""
+
     unit_id: int
     code: str = Field(max_length=32)
     name: str = Field(max_length=200)
     kind: UnitKind
     parent_id: int | None
+
+
+class UnitSpread(UnitRow):
     active_projects: int = Field(
         description="Active projects this unit owns itself (not its descendants')."
     )
@@ -455,12 +460,7 @@ class DeterminantCounts(BaseModel):
     normality: int
 
 
-class UnitBarriers(BaseModel):
-    unit_id: int
-    code: str = Field(max_length=32)
-    name: str = Field(max_length=200)
-    kind: UnitKind
-    parent_id: int | None
+class UnitBarriers(UnitRow):
     barriers: DeterminantCounts = Field(
         description="Barrier tags on the projects and experiments this unit owns itself."
     )
@@ -510,3 +510,13 @@ class DeterminantsReport(BaseModel):
     units: list[UnitBarriers] = Field(
         description="Barrier counts per non-archived unit in scope, for a heat map."
     )
+
+
+Report = SpreadReport | PortfolioReport | OutcomesReport | DeterminantsReport
+
+
+class ReportName(StrEnum):
+    spread = "spread"
+    portfolio = "portfolio"
+    outcomes = "outcomes"
+    determinants = "determinants"

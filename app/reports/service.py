@@ -1,7 +1,9 @@
 """The four reports: run the aggregate queries, derive shares, verdicts and findings."""
 
 from datetime import date
+from typing import Any
 
+from sqlalchemy import Row
 from sqlmodel import Session
 
 from app.api_keys.models import Actor
@@ -20,10 +22,13 @@ from app.reports.schemas import (
     FunnelStep,
     OutcomesReport,
     PortfolioReport,
+    Report,
+    ReportName,
     SpreadReport,
     SpreadVerdict,
     Thresholds,
     UnitBarriers,
+    UnitRow,
     UnitSpread,
     UnitSpreadStatus,
 )
@@ -43,6 +48,11 @@ def resolve_scope(*, session: Session, actor: Actor, unit_id: int | None) -> int
 
 def share(part: int, whole: int) -> float | None:
     return part / whole if whole else None
+
+
+def unit_fields(row: Row[Any]) -> dict[str, Any]:
+    """The UnitRow fields of a per-unit aggregate row."""
+    return {name: row._mapping[name] for name in UnitRow.model_fields}
 
 
 def _percent(value: float) -> str:
@@ -84,11 +94,7 @@ def spread(*, session: Session, settings: Settings, root_id: int | None) -> Spre
         unit_modes = queries.counts(row, "mode_", WorkMode)
         units.append(
             UnitSpread(
-                unit_id=row.unit_id,
-                code=row.code,
-                name=row.name,
-                kind=row.kind,
-                parent_id=row.parent_id,
+                **unit_fields(row),
                 active_projects=row.active_projects,
                 by_work_mode=unit_modes,
                 status=unit_status(row.active_projects, unit_modes, threshold),
@@ -354,13 +360,22 @@ def determinants(*, session: Session, root_id: int | None) -> DeterminantsReport
         weakest=most.determinant if most.barriers > 0 else None,
         units=[
             UnitBarriers(
-                unit_id=row.unit_id,
-                code=row.code,
-                name=row.name,
-                kind=row.kind,
-                parent_id=row.parent_id,
+                **unit_fields(row),
                 barriers=queries.counts(row, "barrier_", Determinant),
             )
             for row in unit_rows
         ],
     )
+
+
+def build(
+    name: ReportName, *, session: Session, settings: Settings, root_id: int | None, today: date
+) -> Report:
+    """Any report by name (the CLI's entry point; the API calls each report directly)."""
+    if name == ReportName.spread:
+        return spread(session=session, settings=settings, root_id=root_id)
+    if name == ReportName.portfolio:
+        return portfolio(session=session, root_id=root_id)
+    if name == ReportName.outcomes:
+        return outcomes(session=session, settings=settings, root_id=root_id, today=today)
+    return determinants(session=session, root_id=root_id)
