@@ -22,6 +22,11 @@ def count(database_url: str, table: str) -> int:
     return int(total)
 
 
+def bootstrap_key_id(admin) -> int:
+    keys = admin.get("/api/v1/api-keys").json()["items"]
+    return next(k["id"] for k in keys if k["name"] == "bootstrap")
+
+
 def test_same_key_and_body_replays_the_first_response(admin, database_url):
     unit = create_unit(admin, "TAX")
     body = {
@@ -149,7 +154,6 @@ def test_every_creating_post_replays(admin, database_url):
             {"value": 3, "measured_on": "2026-01-05"},
             "measurements",
         ),
-        ("/api/v1/api-keys", {"name": "script", "role": "viewer"}, "api_keys"),
     ]
     for number, (path, body, table) in enumerate(posts):
         headers = {"Idempotency-Key": f"key-{number}"}
@@ -163,12 +167,33 @@ def test_every_creating_post_replays(admin, database_url):
         assert count(database_url, table) == before, path
 
 
-def test_a_replayed_api_key_creation_returns_the_same_secret_once_stored(admin):
+def test_a_replayed_api_key_creation_names_the_key_but_never_stores_its_secret(admin, database_url):
     body = {"name": "intake", "role": "viewer"}
-    first = admin.post("/api/v1/api-keys", json=body, headers=KEY).json()
-    again = admin.post("/api/v1/api-keys", json=body, headers=KEY).json()
-    assert again["key"] == first["key"]
+    first = admin.post("/api/v1/api-keys", json=body, headers=KEY)
+    assert first.status_code == 201
+    created = first.json()
+    again = admin.post("/api/v1/api-keys", json=body, headers=KEY)
+    assert again.status_code == 409
+    assert again.headers["Idempotent-Replayed"] == "true"
+    assert again.headers["content-type"] == "application/problem+json"
+    assert again.json() == {
+        "type": "https://portfolio.example.org/problems/secret-not-stored",
+        "title": "Already created; its secret was shown only once",
+        "status": 409,
+        "detail": f"API key {created['id']} was created by the first request with this "
+        f"Idempotency-Key. Its secret is not stored; if the first response was lost, revoke "
+        f"key {created['id']} and create another.",
+        "instance": "/api/v1/api-keys",
+        "created_id": created["id"],
+    }
     assert len(admin.get("/api/v1/api-keys").json()["items"]) == 2
+    engine = create_engine(database_url)
+    with engine.connect() as connection:
+        stored = " ".join(
+            str(row) for row in connection.execute(text("SELECT * FROM idempotency_keys"))
+        )
+    engine.dispose()
+    assert created["key"] not in stored
 
 
 def test_4xx_answers_are_stored_and_replayed(admin, database_url):
@@ -202,7 +227,7 @@ def test_401_and_403_do_not_use_the_key(admin, viewer, anon, database_url):
 def test_a_request_in_flight_gets_409_until_it_is_released(admin, settings, app):
     body = {"code": "A", "name": "A", "kind": "business_line"}
     path = "/api/v1/units"
-    admin_key_id = 1  # the bootstrap key
+    admin_key_id = bootstrap_key_id(admin)
     engine = app.state.engine
     # Another process is working on this key right now: it holds the claim.
     with Session(engine) as session:
@@ -240,7 +265,7 @@ def test_a_claim_abandoned_by_a_dead_process_is_taken_over_after_the_lock_timeou
     with Session(app.state.engine) as session:
         idempotency_service.claim(
             session=session,
-            api_key_id=1,
+            api_key_id=bootstrap_key_id(admin),
             key="k",
             method="POST",
             path="/api/v1/units",
@@ -367,6 +392,7 @@ def test_openapi_documents_the_header_on_every_creating_post(anon):
         ("/api/v1/experiments/{experiment_id}/criteria", "post"),
         ("/api/v1/criteria/{criterion_id}/measurements", "post"),
         ("/api/v1/api-keys", "post"),
+        ("/api/v1/experiments/batch", "post"),
     ]
     for path, method in creating:
         operation = spec["paths"][path][method]
@@ -377,3 +403,63 @@ def test_openapi_documents_the_header_on_every_creating_post(anon):
         assert "same key" in header[0]["description"]
         assert {"201", "409", "422"} <= set(operation["responses"]), path
         assert "Idempotent-Replayed" in operation["responses"]["201"]["headers"]
+
+
+def test_a_crash_after_the_work_was_saved_keeps_the_key_so_nothing_is_saved_twice(
+    admin, database_url, monkeypatch
+):
+    from app.experiments import service as experiment_service
+
+    unit = create_unit(admin, "TAX")
+    project = create_project(admin, unit["id"])
+    real_to_public = experiment_service.to_public
+    calls = []
+
+    def crash_once(experiment):
+        calls.append(1)
+        if len(calls) == 1:
+            raise RuntimeError("response building failed after the commit")
+        return real_to_public(experiment)
+
+    monkeypatch.setattr(experiment_service, "to_public", crash_once)
+    body = {"project_id": project["id"], "title": "E", "hypothesis": "H", "method": "rct"}
+    failed = admin.post("/api/v1/experiments", json=body, headers=KEY)
+    assert failed.status_code == 500
+    assert count(database_url, "experiments") == 1
+    retried = admin.post("/api/v1/experiments", json=body, headers=KEY)
+    assert retried.status_code == 500
+    assert retried.headers["Idempotent-Replayed"] == "true"
+    assert retried.json()["type"] == "https://portfolio.example.org/problems/internal-error"
+    assert count(database_url, "experiments") == 1
+
+
+def test_a_dead_process_that_saved_its_work_never_frees_the_key(admin, app, database_url):
+    body = {"code": "A", "name": "A", "kind": "business_line"}
+    path = "/api/v1/units"
+    with Session(app.state.engine) as session:
+        claim = idempotency_service.claim(
+            session=session,
+            api_key_id=bootstrap_key_id(admin),
+            key="k",
+            method="POST",
+            path=path,
+            request_hash=idempotency_service.fingerprint(
+                method="POST", path=path, body=json.dumps(body).encode()
+            ),
+            retention=timedelta(hours=24),
+            lock_timeout=timedelta(seconds=120),
+        )
+        assert isinstance(claim, idempotency_service.Claim)
+        # Its work committed, then the process died before storing the response.
+        idempotency_service.mark_work_committed(session=session, claim=claim)
+        session.commit()
+    set_created_at(database_url, utcnow() - timedelta(seconds=121))
+    response = admin.post(path, json=body, headers={"Idempotency-Key": "k"})
+    assert response.status_code == 409
+    assert response.json()["detail"] == (
+        "the first request with this Idempotency-Key was saved, but its process stopped "
+        "before its response was stored; find the object (e.g. by `updated_since`) instead "
+        "of retrying"
+    )
+    assert "Retry-After" not in response.headers
+    assert count(database_url, "units") == 0

@@ -191,3 +191,27 @@ def test_if_match_can_be_required(database_url):
     # "*" says "whatever the version": allowed even when If-Match is required.
     assert client.delete(path, headers={"If-Match": "*"}).status_code == 200
     app.state.engine.dispose()
+
+
+def test_openapi_documents_every_error_status_of_writes(anon):
+    spec = anon.get("/openapi.json").json()
+    writes = [
+        (path, method, operation)
+        for path, item in spec["paths"].items()
+        for method, operation in item.items()
+        if method in ("post", "patch", "delete")
+    ]
+    assert len(writes) == 17  # 8 POST, 4 PATCH, 5 DELETE
+    for path, method, operation in writes:
+        assert {"401", "403", "413", "422", "503"} <= set(operation["responses"]), (path, method)
+        assert operation["responses"]["413"]["content"]["application/problem+json"]
+    versioned = [
+        (path, method, operation)
+        for path, method, operation in writes
+        if method in ("patch", "delete") and not path.startswith("/api/v1/api-keys")
+    ]
+    assert len(versioned) == 8
+    for path, method, operation in versioned:
+        assert {"404", "412", "428"} <= set(operation["responses"]), (path, method)
+        header = [p for p in operation["parameters"] if p["name"] == "if-match"]
+        assert header and header[0]["in"] == "header", (path, method)

@@ -5,18 +5,20 @@ A route opts in with one parameter, ``idempotency: Idempotent``, declared after 
 role dependency (so a 401/403 is never stored), and ``responses=creating_responses(...)``.
 """
 
+import json
 from datetime import timedelta
 from typing import Annotated, Any
 
 from fastapi import Depends, FastAPI, Header, Request
 from fastapi.responses import Response
+from sqlalchemy import event
 from sqlmodel import Session
 from starlette.concurrency import run_in_threadpool
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.api_keys.models import Actor
 from app.deps import SessionDep, current_actor
-from app.errors import problem_responses
+from app.errors import PROBLEM_BASE, PROBLEM_MEDIA_TYPE, problem_responses
 from app.idempotency import service
 from app.idempotency.service import HEADER, REPLAYED_HEADER, Claim, StoredResponse
 
@@ -28,7 +30,7 @@ HEADER_DESCRIPTION = (
     "the same key, API key and body returns the first response (same status, body and id) "
     f"with `{REPLAYED_HEADER}: true` and writes nothing; the same key with a different body "
     "is a 422; while the first request is still running, 409. Responses below 500 are kept "
-    "(at least 24 hours); a 5xx frees the key for a retry."
+    "(at least 24 hours); a 5xx before anything was saved frees the key for a retry."
 )
 
 _DESCRIPTIONS = {
@@ -102,26 +104,77 @@ async def idempotency_key(
         raise IdempotentReplay(outcome)
     holder["claim"] = outcome
     holder["session"] = session
+    holder["path"] = request.url.path
+
+    def before_commit(committing: Session) -> None:
+        service.mark_work_committed(session=committing, claim=outcome)
+        holder["work_committed"] = True
+
+    holder["before_commit"] = before_commit
+    event.listen(session, "before_commit", before_commit)
     return key
 
 
 Idempotent = Annotated[str | None, Depends(idempotency_key)]
 
 
+async def idempotency_key_withholding_secret(request: Request, key: Idempotent) -> str | None:
+    """For a response that carries a secret shown once (a new API key): the stored answer
+    is a 409 naming the created object, so the secret never rests in the database."""
+    holder = request.scope.get(_SCOPE_KEY)
+    if key is not None and holder is not None:
+        holder["withhold_secret"] = True
+    return key
+
+
+IdempotentWithheldSecret = Annotated[str | None, Depends(idempotency_key_withholding_secret)]
+
+
+def _secret_withheld(path: str, body: bytes) -> tuple[int, dict[str, str], bytes]:
+    created_id = json.loads(body).get("id")
+    problem = {
+        "type": PROBLEM_BASE + "secret-not-stored",
+        "title": "Already created; its secret was shown only once",
+        "status": 409,
+        "detail": f"API key {created_id} was created by the first request with this "
+        f"{HEADER}. Its secret is not stored; if the first response was lost, revoke "
+        f"key {created_id} and create another.",
+        "instance": path,
+        "created_id": created_id,
+    }
+    return 409, {"content-type": PROBLEM_MEDIA_TYPE}, json.dumps(problem).encode()
+
+
 def _finish(holder: dict[str, Any], status_code: int, headers: dict[str, str], body: bytes):  # type: ignore[no-untyped-def]
+    # Taken out first: however this ends, it runs once per claim.
+    claim: Claim = holder.pop("claim")
     session: Session = holder["session"]
-    claim: Claim = holder["claim"]
+    event.remove(session, "before_commit", holder["before_commit"])
     try:
         # Anything still open in the request's session is finished: release its locks.
         session.rollback()
-        if status_code >= 500:
+        if status_code >= 500 and not holder.get("work_committed"):
             service.release(session=session, claim=claim)
-        else:
-            service.complete(
-                session=session, claim=claim, status_code=status_code, headers=headers, body=body
-            )
+            return
+        if holder.get("withhold_secret") and status_code < 300:
+            status_code, headers, body = _secret_withheld(holder["path"], body)
+        service.complete(
+            session=session, claim=claim, status_code=status_code, headers=headers, body=body
+        )
     finally:
         session.close()
+
+
+def _crash_response(scope: Scope) -> tuple[dict[str, str], bytes]:
+    """What the error handler answers to an exception, stored when the work was saved."""
+    problem = {
+        "type": PROBLEM_BASE + "internal-error",
+        "title": "Internal server error",
+        "status": 500,
+        "detail": "An unexpected error occurred; it has been logged.",
+        "instance": scope["path"],
+    }
+    return {"content-type": PROBLEM_MEDIA_TYPE}, json.dumps(problem).encode()
 
 
 class IdempotencyMiddleware:
@@ -161,7 +214,6 @@ class IdempotencyMiddleware:
                 for name, value in start.get("headers", [])
             }
             await run_in_threadpool(_finish, holder, start["status"], headers, body)
-            holder.pop("claim")
             await send(start)
             await send({"type": "http.response.body", "body": body})
 
@@ -169,8 +221,7 @@ class IdempotencyMiddleware:
             await self.app(scope, receive, send_after_storing)
         except BaseException:
             if "claim" in holder:
-                await run_in_threadpool(_finish, holder, 500, {}, b"")
-                holder.pop("claim")
+                await run_in_threadpool(_finish, holder, 500, *_crash_response(scope))
             raise
 
 
