@@ -2,9 +2,10 @@
 
     python -m bench.generate --size M --database-url postgresql+psycopg://postgres@127.0.0.1/bench_m
 
-The schema comes from `portfolio migrate` (run first, here). Rows go in with PostgreSQL
+The database is the generator's own: its schema is dropped and rebuilt with the
+migrations (`portfolio migrate`) every time. Rows go in with PostgreSQL
 COPY or, on SQLite, executemany in one transaction: never through the HTTP API, which
-would take hours at size L. Existing portfolio rows are deleted first.
+would take hours at size L.
 
 Every row is drawn from a seeded generator, so a size always yields the same data and
 the hand-written SQL of the benchmark can be checked against the API's numbers.
@@ -20,6 +21,7 @@ import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import create_engine
@@ -370,10 +372,26 @@ def _postgres_load(url: str, tables: Iterable[tuple[str, Iterable[Row]]]) -> Non
         connection.execute("VACUUM ANALYZE")
 
 
+def reset_schema(database_url: str) -> None:
+    """Start from an empty schema, so a benchmark database never lags behind a migration
+    that was rewritten since it was created (the generator owns this database)."""
+    if is_sqlite(database_url):
+        path = make_url(database_url).database or ""
+        for suffix in ("", "-wal", "-shm"):
+            Path(path + suffix).unlink(missing_ok=True)
+        return
+    engine = create_engine(database_url, isolation_level="AUTOCOMMIT")
+    with engine.connect() as connection:
+        connection.exec_driver_sql("DROP SCHEMA public CASCADE")
+        connection.exec_driver_sql("CREATE SCHEMA public")
+    engine.dispose()
+
+
 def generate(database_url: str, size_name: str, *, log: Callable[[str], None] = print) -> str:
-    """Migrate, wipe and fill the database; returns the secret of an admin key."""
+    """Recreate the schema (`portfolio migrate`) and fill it; returns an admin key's secret."""
     size = SIZES[size_name]
     started = time.perf_counter()
+    reset_schema(database_url)
     upgrade(database_url)
     portfolio = Portfolio(size)
     keys, admin_secret = portfolio.api_keys()
