@@ -2,8 +2,9 @@
 
 from collections.abc import Iterator
 from datetime import UTC, date, datetime
-from typing import Any
+from typing import Annotated, Any
 
+from annotated_types import Interval
 from fastapi import Request
 from sqlalchemy import DateTime, Engine, create_engine, event
 from sqlalchemy.engine import make_url
@@ -21,6 +22,13 @@ SQLModel.metadata.naming_convention = {
     "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
     "pk": "pk_%(table_name)s",
 }
+
+
+# Ids are 32-bit INTEGER columns on PostgreSQL. A larger number names no row, and the drivers
+# refuse to bind one (SQLite raises OverflowError past 64 bits, PostgreSQL "out of range"), so
+# every id in a path, query or body is checked against this range and a 422 names it.
+MAX_ID = 2_147_483_647
+Id = Annotated[int, Interval(ge=1, le=MAX_ID)]
 
 
 def utcnow() -> datetime:

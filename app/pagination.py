@@ -8,6 +8,7 @@ from fastapi import Query
 from pydantic import BaseModel, Field
 from sqlalchemy import Select
 
+from app.db import MAX_ID
 from app.errors import InvalidField
 
 T = TypeVar("T")
@@ -36,7 +37,8 @@ def decode_cursor(cursor: str) -> int:
         value = int(base64.urlsafe_b64decode(padded.encode()).decode())
     except (binascii.Error, ValueError, UnicodeError):
         raise invalid from None
-    if value < 0:
+    # Past MAX_ID it cannot be one of ours, and the drivers refuse to bind such a number.
+    if not 0 <= value <= MAX_ID:
         raise invalid
     return value
 

@@ -3,7 +3,7 @@ from enum import StrEnum
 
 from sqlmodel import Field, SQLModel
 
-from app.db import UTCDateTime, enum_column, utcnow
+from app.db import MAX_ID, UTCDateTime, enum_column, utcnow
 from app.pagination import Page
 
 
@@ -26,6 +26,8 @@ class ApiKeyBase(SQLModel):
     )
     unit_id: int | None = Field(
         default=None,
+        ge=1,
+        le=MAX_ID,
         foreign_key="units.id",
         description="Required for `submitter`, not allowed otherwise.",
     )

@@ -13,6 +13,7 @@ from app.criteria.models import (
     MeasurementPublic,
     MeasurementsPage,
 )
+from app.db import Id
 from app.deps import IfMatch, Reader, SessionDep, Writer
 from app.errors import READ_ONE, WRITE, problem_responses
 from app.pagination import PageParams, page_params
@@ -31,7 +32,7 @@ KindFilter = Annotated[list[CriterionKind] | None, Query()]
 
 @router.post("/projects/{project_id}/criteria", summary="Add a criterion to a project", **_CREATE)
 def create_project_criterion(
-    project_id: int, criterion_in: CriterionCreate, session: SessionDep, actor: Writer
+    project_id: Id, criterion_in: CriterionCreate, session: SessionDep, actor: Writer
 ):
     return service.to_public(
         service.create(
@@ -42,7 +43,7 @@ def create_project_criterion(
 
 @router.get("/projects/{project_id}/criteria", summary="A project's criteria", **_LIST)
 def list_project_criteria(
-    project_id: int,
+    project_id: Id,
     session: SessionDep,
     actor: Reader,
     page: Annotated[PageParams, Depends(page_params)],
@@ -64,7 +65,7 @@ def list_project_criteria(
     "/experiments/{experiment_id}/criteria", summary="Add a criterion to an experiment", **_CREATE
 )
 def create_experiment_criterion(
-    experiment_id: int, criterion_in: CriterionCreate, session: SessionDep, actor: Writer
+    experiment_id: Id, criterion_in: CriterionCreate, session: SessionDep, actor: Writer
 ):
     return service.to_public(
         service.create(
@@ -75,7 +76,7 @@ def create_experiment_criterion(
 
 @router.get("/experiments/{experiment_id}/criteria", summary="An experiment's criteria", **_LIST)
 def list_experiment_criteria(
-    experiment_id: int,
+    experiment_id: Id,
     session: SessionDep,
     actor: Reader,
     page: Annotated[PageParams, Depends(page_params)],
@@ -99,7 +100,7 @@ def list_experiment_criteria(
     responses=problem_responses(*READ_ONE),
     summary="Get a criterion",
 )
-def get_criterion(criterion_id: int, session: SessionDep, actor: Reader, response: Response):
+def get_criterion(criterion_id: Id, session: SessionDep, actor: Reader, response: Response):
     criterion = service.get(session=session, actor=actor, criterion_id=criterion_id)
     response.headers["ETag"] = etag(criterion.version)
     return service.to_public(criterion)
@@ -112,7 +113,7 @@ def get_criterion(criterion_id: int, session: SessionDep, actor: Reader, respons
     summary="Update a criterion",
 )
 def update_criterion(
-    criterion_id: int,
+    criterion_id: Id,
     criterion_in: CriterionUpdate,
     session: SessionDep,
     actor: Writer,
@@ -137,7 +138,7 @@ def update_criterion(
     summary="Archive a criterion",
 )
 def archive_criterion(
-    criterion_id: int,
+    criterion_id: Id,
     session: SessionDep,
     actor: Writer,
     expected_version: IfMatch,
@@ -158,7 +159,7 @@ def archive_criterion(
     summary="Record a measurement",
 )
 def create_measurement(
-    criterion_id: int, measurement_in: MeasurementCreate, session: SessionDep, actor: Writer
+    criterion_id: Id, measurement_in: MeasurementCreate, session: SessionDep, actor: Writer
 ):
     return service.add_measurement(
         session=session, actor=actor, criterion_id=criterion_id, measurement_in=measurement_in
@@ -172,7 +173,7 @@ def create_measurement(
     summary="A criterion's measurements",
 )
 def list_measurements(
-    criterion_id: int,
+    criterion_id: Id,
     session: SessionDep,
     actor: Reader,
     page: Annotated[PageParams, Depends(page_params)],

@@ -5,7 +5,7 @@ from typing import Any
 from pydantic import model_validator
 from sqlmodel import Field, Relationship, SQLModel
 
-from app.db import AuditedFields, check_dates, enum_column
+from app.db import MAX_ID, AuditedFields, Id, check_dates, enum_column
 from app.determinants.models import DeterminantList, DeterminantTag, DeterminantTagBase
 from app.pagination import Page
 
@@ -33,7 +33,7 @@ class ExperimentResult(StrEnum):
 
 
 class ExperimentBase(SQLModel):
-    project_id: int = Field(foreign_key="projects.id", index=True)
+    project_id: int = Field(ge=1, le=MAX_ID, foreign_key="projects.id", index=True)
     title: str = Field(min_length=1, max_length=200)
     hypothesis: str = Field(min_length=1, max_length=5000)
     method: Method = Field(sa_type=enum_column(Method))
@@ -91,7 +91,7 @@ class ExperimentUpdate(SQLModel):
         },
     }
 
-    project_id: int | None = None
+    project_id: Id | None = None
     title: str | None = Field(default=None, min_length=1, max_length=200)
     hypothesis: str | None = Field(default=None, min_length=1, max_length=5000)
     method: Method | None = None

@@ -3,6 +3,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Response, status
 
+from app.db import Id
 from app.deps import IfMatch, Reader, SessionDep, Writer
 from app.determinants.models import Determinant, Effect
 from app.errors import READ, READ_ONE, WRITE, problem_responses
@@ -52,7 +53,7 @@ def list_projects(
     session: SessionDep,
     actor: Reader,
     page: Annotated[PageParams, Depends(page_params)],
-    unit_id: Annotated[int | None, Query(description="Owned by this unit or its subtree.")] = None,
+    unit_id: Annotated[Id | None, Query(description="Owned by this unit or its subtree.")] = None,
     stage: Annotated[list[Stage] | None, Query()] = None,
     work_mode: Annotated[list[WorkMode] | None, Query()] = None,
     sponsor_level: Annotated[list[SponsorLevel] | None, Query()] = None,
@@ -92,7 +93,7 @@ def list_projects(
     responses=problem_responses(*READ_ONE),
     summary="Get a project",
 )
-def get_project(project_id: int, session: SessionDep, actor: Reader, response: Response):
+def get_project(project_id: Id, session: SessionDep, actor: Reader, response: Response):
     project = service.get(session=session, actor=actor, project_id=project_id)
     response.headers["ETag"] = etag(project.version)
     return service.to_public(project)
@@ -105,7 +106,7 @@ def get_project(project_id: int, session: SessionDep, actor: Reader, response: R
     summary="Update a project",
 )
 def update_project(
-    project_id: int,
+    project_id: Id,
     project_in: ProjectUpdate,
     session: SessionDep,
     actor: Writer,
@@ -131,7 +132,7 @@ def update_project(
     description="Sets `archived`; the row and its history are kept.",
 )
 def archive_project(
-    project_id: int,
+    project_id: Id,
     session: SessionDep,
     actor: Writer,
     expected_version: IfMatch,
@@ -152,7 +153,7 @@ def archive_project(
     description="Changes to the project, its criteria and measurements, newest first.",
 )
 def project_history(
-    project_id: int,
+    project_id: Id,
     session: SessionDep,
     actor: Reader,
     page: Annotated[PageParams, Depends(page_params)],
