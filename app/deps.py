@@ -1,7 +1,9 @@
 """Dependencies shared by the routers: the session, the caller, roles and If-Match."""
 
+import json
 import re
-from typing import Annotated
+from collections.abc import Iterable
+from typing import Annotated, Any
 
 from fastapi import Depends, Header, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
@@ -82,3 +84,44 @@ def if_match(
 
 
 IfMatch = Annotated[int | None, Depends(if_match)]
+
+
+def _path_to_nul(value: Any, path: tuple[str, ...] = ()) -> tuple[str, ...] | None:
+    """The path of the first string holding a NUL character, or None."""
+    if isinstance(value, str):
+        return path if "\x00" in value else None
+    if isinstance(value, dict):
+        items: Iterable[tuple[Any, Any]] = value.items()
+    elif isinstance(value, list):
+        items = enumerate(value)
+    else:
+        return None
+    for key, item in items:
+        found = _path_to_nul(item, (*path, str(key)))
+        if found is not None:
+            return found
+    return None
+
+
+async def reject_nul_characters(request: Request) -> None:
+    """PostgreSQL cannot store a NUL character in text, so no backend accepts one.
+
+    Runs for every API route, after the body has been read and before it is validated.
+    """
+    for name, value in request.query_params.multi_items():
+        if "\x00" in value:
+            raise InvalidField(name, _NUL_MESSAGE, location="query", type="string_nul")
+    body = await request.body()
+    # A JSON text can only carry NUL as the escape \u0000; anything else needs no parsing.
+    if b"\\u0000" not in body:
+        return
+    try:
+        parsed = json.loads(body)
+    except ValueError:
+        return  # Left to FastAPI, which reports malformed JSON itself.
+    path = _path_to_nul(parsed)
+    if path is not None:
+        raise InvalidField(".".join(path) or "body", _NUL_MESSAGE, type="string_nul")
+
+
+_NUL_MESSAGE = "must not contain the NUL character (\\u0000)"

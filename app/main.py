@@ -1,6 +1,6 @@
 """The FastAPI application: routers, middleware and error handlers."""
 
-from fastapi import APIRouter, FastAPI
+from fastapi import APIRouter, Depends, FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.routing import APIRoute
 
@@ -9,6 +9,7 @@ from app.api_keys.router import router as api_keys_router
 from app.config import Settings, get_settings
 from app.criteria.router import router as criteria_router
 from app.db import create_db_engine
+from app.deps import reject_nul_characters
 from app.errors import install_error_handlers
 from app.experiments.router import router as experiments_router
 from app.projects.router import router as projects_router
@@ -53,7 +54,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             allow_headers=["*"],
             expose_headers=["ETag", "X-Request-ID"],
         )
-    api = APIRouter(prefix=API_PREFIX)
+    api = APIRouter(prefix=API_PREFIX, dependencies=[Depends(reject_nul_characters)])
     for router in (
         units_router,
         projects_router,
