@@ -86,20 +86,25 @@ def if_match(
 IfMatch = Annotated[int | None, Depends(if_match)]
 
 
-def _path_to_nul(value: Any, path: tuple[str, ...] = ()) -> tuple[str, ...] | None:
-    """The path of the first string holding a NUL character, or None."""
-    if isinstance(value, str):
-        return path if "\x00" in value else None
-    if isinstance(value, dict):
-        items: Iterable[tuple[Any, Any]] = value.items()
-    elif isinstance(value, list):
-        items = enumerate(value)
-    else:
-        return None
-    for key, item in items:
-        found = _path_to_nul(item, (*path, str(key)))
-        if found is not None:
-            return found
+def _path_to_nul(document: Any) -> tuple[str, ...] | None:
+    """The path of the first string holding a NUL character, or None.
+
+    Iterative: a JSON document may be nested deeper than Python's recursion limit.
+    """
+    pending: list[tuple[tuple[str, ...], Any]] = [((), document)]
+    while pending:
+        path, value = pending.pop()
+        if isinstance(value, str):
+            if "\x00" in value:
+                return path
+            continue
+        if isinstance(value, dict):
+            items: Iterable[tuple[Any, Any]] = value.items()
+        elif isinstance(value, list):
+            items = enumerate(value)
+        else:
+            continue
+        pending.extend(((*path, str(key)), item) for key, item in reversed(list(items)))
     return None
 
 

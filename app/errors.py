@@ -183,6 +183,20 @@ def _validation_errors(exc: RequestValidationError) -> list[dict[str, Any]]:
     return errors
 
 
+def _explain_content_type(request: Request, errors: list[dict[str, Any]]) -> None:
+    """A JSON body sent as text/plain or a form reaches validation as raw bytes; say why."""
+    content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if content_type == "application/json" or content_type.endswith("+json"):
+        return
+    for error in errors:
+        if error["field"] == "body" and error["type"] == "model_attributes_type":
+            error["type"] = "content_type"
+            error["message"] = (
+                "send a JSON object with Content-Type: application/json "
+                f"(got {content_type or 'no Content-Type'})"
+            )
+
+
 def loc_tail(err: Any) -> str:
     loc = tuple(err.get("loc", ()))
     return str(loc[-1]) if len(loc) > 1 else "0"
@@ -218,6 +232,7 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(RequestValidationError)
     async def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:
         errors = _validation_errors(exc)
+        _explain_content_type(request, errors)
         detail = "; ".join(f"{e['field']}: {e['message']}" for e in errors[:5])
         return problem_response(
             request,
