@@ -2,9 +2,8 @@
 
 from collections.abc import Iterator
 from datetime import UTC, date, datetime
-from typing import Annotated, Any
+from typing import Any
 
-from annotated_types import Interval
 from fastapi import Request
 from sqlalchemy import DateTime, Engine, create_engine, event
 from sqlalchemy.engine import make_url
@@ -12,6 +11,7 @@ from sqlalchemy.types import TypeDecorator
 from sqlmodel import Field, Session, SQLModel
 
 from app.config import Settings
+from app.errors import CrossFieldError
 
 # Set before any model is imported so every constraint gets a stable name
 # (SQLite batch migrations can only drop constraints that have one).
@@ -24,11 +24,9 @@ SQLModel.metadata.naming_convention = {
 }
 
 
-# Ids are 32-bit INTEGER columns on PostgreSQL. A larger number names no row, and the drivers
-# refuse to bind one (SQLite raises OverflowError past 64 bits, PostgreSQL "out of range"), so
-# every id in a path, query or body is checked against this range and a 422 names it.
-MAX_ID = 2_147_483_647
-Id = Annotated[int, Interval(ge=1, le=MAX_ID)]
+# The largest integer both SQLite and PostgreSQL (bigint) accept as a parameter; ids
+# from a request beyond it must be rejected before they reach the driver (SQLite raises).
+MAX_ID = 2**63 - 1
 
 
 def utcnow() -> datetime:
@@ -145,4 +143,4 @@ class AuditedFields(SQLModel):
 
 def check_dates(started_on: date | None, ended_on: date | None) -> None:
     if started_on and ended_on and ended_on < started_on:
-        raise ValueError("ended_on is before started_on")
+        raise CrossFieldError("ended_on", "ended_on is before started_on")

@@ -5,17 +5,20 @@ import re
 from collections.abc import Iterable
 from typing import Annotated, Any
 
-from fastapi import Depends, Header, Request
+from fastapi import Depends, Header, Path, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlmodel import Session
 
 from app.api_keys import service as api_key_service
 from app.api_keys.models import Actor, Role
 from app.config import Settings
-from app.db import get_session
+from app.db import MAX_ID, get_session
 from app.errors import Forbidden, InvalidField, PreconditionRequired, Unauthorized
 
 SessionDep = Annotated[Session, Depends(get_session)]
+
+# An id in a URL path: bounded, so a huge number is a 422 naming it, not a driver overflow.
+PathId = Annotated[int, Path(ge=1, le=MAX_ID)]
 
 _bearer = HTTPBearer(auto_error=False, description="An API key: `Authorization: Bearer pf_...`")
 

@@ -44,6 +44,18 @@ class Problem(BaseModel):
     )
 
 
+class CrossFieldError(ValueError):
+    """Raised by a model validator that compares fields, naming the field to blame.
+
+    A model-level validator's errors carry no field location; the validation handler
+    reads ``field`` from this exception so the problem names e.g. `ended_on`, not `body`.
+    """
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(message)
+        self.field = field
+
+
 class DomainError(Exception):
     status_code = 400
     slug = "bad-request"
@@ -165,6 +177,9 @@ def _validation_errors(exc: RequestValidationError) -> list[dict[str, Any]]:
     errors = []
     for err in exc.errors():
         location, field = _field_path(tuple(err.get("loc", ())))
+        cause = (err.get("ctx") or {}).get("error")
+        if isinstance(cause, CrossFieldError):
+            field = f"{field}.{cause.field}" if field != location else cause.field
         message = str(err.get("msg", "invalid value"))
         message = message.removeprefix("Value error, ")
         if err.get("type") == "json_invalid":

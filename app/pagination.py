@@ -37,7 +37,6 @@ def decode_cursor(cursor: str) -> int:
         value = int(base64.urlsafe_b64decode(padded.encode()).decode())
     except (binascii.Error, ValueError, UnicodeError):
         raise invalid from None
-    # Past MAX_ID it cannot be one of ours, and the drivers refuse to bind such a number.
     if not 0 <= value <= MAX_ID:
         raise invalid
     return value

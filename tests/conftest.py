@@ -213,3 +213,9 @@ def create_criterion(
 def problem_fields(response: Any) -> list[str]:
     assert response.headers["content-type"].startswith("application/problem+json")
     return [e["field"] for e in response.json().get("errors", [])]
+
+
+def item_ids(response: Any) -> list[int]:
+    """The ids on one list page, in the order the API returned them."""
+    assert response.status_code == 200, response.text
+    return [item["id"] for item in response.json()["items"]]

@@ -4,8 +4,7 @@ from fastapi import APIRouter, Depends, status
 
 from app.api_keys import service
 from app.api_keys.models import ApiKeyCreate, ApiKeyCreated, ApiKeyPublic, ApiKeysPage
-from app.db import Id
-from app.deps import Admin, SessionDep
+from app.deps import Admin, PathId, SessionDep
 from app.errors import READ, WRITE, problem_responses
 from app.pagination import PageParams, page_params
 
@@ -45,5 +44,5 @@ def list_api_keys(
     summary="Revoke an API key (admin)",
     description="Takes effect at once, in every worker process.",
 )
-def revoke_api_key(key_id: Id, session: SessionDep, actor: Admin):
+def revoke_api_key(key_id: PathId, session: SessionDep, actor: Admin):
     return service.revoke(session=session, key_id=key_id)

@@ -7,6 +7,7 @@ from sqlalchemy import CheckConstraint
 from sqlmodel import Field, SQLModel
 
 from app.db import AuditedFields, UTCDateTime, enum_column, utcnow
+from app.errors import CrossFieldError
 from app.pagination import Page
 
 
@@ -29,9 +30,13 @@ class CriterionStatus(StrEnum):
 
 def check_target(direction: Direction, baseline: float, target: float) -> None:
     if direction == Direction.increase and not target > baseline:
-        raise ValueError("target must be greater than baseline when direction is increase")
+        raise CrossFieldError(
+            "target", "target must be greater than baseline when direction is increase"
+        )
     if direction == Direction.decrease and not target < baseline:
-        raise ValueError("target must be less than baseline when direction is decrease")
+        raise CrossFieldError(
+            "target", "target must be less than baseline when direction is decrease"
+        )
 
 
 def criterion_status(

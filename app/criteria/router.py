@@ -13,8 +13,7 @@ from app.criteria.models import (
     MeasurementPublic,
     MeasurementsPage,
 )
-from app.db import Id
-from app.deps import IfMatch, Reader, SessionDep, Writer
+from app.deps import IfMatch, PathId, Reader, SessionDep, Writer
 from app.errors import READ_ONE, WRITE, problem_responses
 from app.pagination import PageParams, page_params
 from app.versioning import etag
@@ -32,7 +31,7 @@ KindFilter = Annotated[list[CriterionKind] | None, Query()]
 
 @router.post("/projects/{project_id}/criteria", summary="Add a criterion to a project", **_CREATE)
 def create_project_criterion(
-    project_id: Id, criterion_in: CriterionCreate, session: SessionDep, actor: Writer
+    project_id: PathId, criterion_in: CriterionCreate, session: SessionDep, actor: Writer
 ):
     return service.to_public(
         service.create(
@@ -43,7 +42,7 @@ def create_project_criterion(
 
 @router.get("/projects/{project_id}/criteria", summary="A project's criteria", **_LIST)
 def list_project_criteria(
-    project_id: Id,
+    project_id: PathId,
     session: SessionDep,
     actor: Reader,
     page: Annotated[PageParams, Depends(page_params)],
@@ -65,7 +64,7 @@ def list_project_criteria(
     "/experiments/{experiment_id}/criteria", summary="Add a criterion to an experiment", **_CREATE
 )
 def create_experiment_criterion(
-    experiment_id: Id, criterion_in: CriterionCreate, session: SessionDep, actor: Writer
+    experiment_id: PathId, criterion_in: CriterionCreate, session: SessionDep, actor: Writer
 ):
     return service.to_public(
         service.create(
@@ -76,7 +75,7 @@ def create_experiment_criterion(
 
 @router.get("/experiments/{experiment_id}/criteria", summary="An experiment's criteria", **_LIST)
 def list_experiment_criteria(
-    experiment_id: Id,
+    experiment_id: PathId,
     session: SessionDep,
     actor: Reader,
     page: Annotated[PageParams, Depends(page_params)],
@@ -100,7 +99,7 @@ def list_experiment_criteria(
     responses=problem_responses(*READ_ONE),
     summary="Get a criterion",
 )
-def get_criterion(criterion_id: Id, session: SessionDep, actor: Reader, response: Response):
+def get_criterion(criterion_id: PathId, session: SessionDep, actor: Reader, response: Response):
     criterion = service.get(session=session, actor=actor, criterion_id=criterion_id)
     response.headers["ETag"] = etag(criterion.version)
     return service.to_public(criterion)
@@ -113,7 +112,7 @@ def get_criterion(criterion_id: Id, session: SessionDep, actor: Reader, response
     summary="Update a criterion",
 )
 def update_criterion(
-    criterion_id: Id,
+    criterion_id: PathId,
     criterion_in: CriterionUpdate,
     session: SessionDep,
     actor: Writer,
@@ -138,7 +137,7 @@ def update_criterion(
     summary="Archive a criterion",
 )
 def archive_criterion(
-    criterion_id: Id,
+    criterion_id: PathId,
     session: SessionDep,
     actor: Writer,
     expected_version: IfMatch,
@@ -159,7 +158,7 @@ def archive_criterion(
     summary="Record a measurement",
 )
 def create_measurement(
-    criterion_id: Id, measurement_in: MeasurementCreate, session: SessionDep, actor: Writer
+    criterion_id: PathId, measurement_in: MeasurementCreate, session: SessionDep, actor: Writer
 ):
     return service.add_measurement(
         session=session, actor=actor, criterion_id=criterion_id, measurement_in=measurement_in
@@ -173,7 +172,7 @@ def create_measurement(
     summary="A criterion's measurements",
 )
 def list_measurements(
-    criterion_id: Id,
+    criterion_id: PathId,
     session: SessionDep,
     actor: Reader,
     page: Annotated[PageParams, Depends(page_params)],

@@ -5,8 +5,9 @@ from typing import Any
 from pydantic import model_validator
 from sqlmodel import Field, Relationship, SQLModel
 
-from app.db import MAX_ID, AuditedFields, Id, check_dates, enum_column
+from app.db import MAX_ID, AuditedFields, check_dates, enum_column
 from app.determinants.models import DeterminantList, DeterminantTag, DeterminantTagBase
+from app.errors import CrossFieldError
 from app.pagination import Page
 
 
@@ -52,7 +53,7 @@ class ExperimentBase(SQLModel):
 
 def check_result(status: ExperimentStatus | None, result: ExperimentResult | None) -> None:
     if result is not None and status != ExperimentStatus.completed:
-        raise ValueError("result is only allowed when status is completed")
+        raise CrossFieldError("result", "result is only allowed when status is completed")
 
 
 _EXAMPLE: dict[str, Any] = {
@@ -91,7 +92,7 @@ class ExperimentUpdate(SQLModel):
         },
     }
 
-    project_id: Id | None = None
+    project_id: int | None = Field(default=None, ge=1, le=MAX_ID)
     title: str | None = Field(default=None, min_length=1, max_length=200)
     hypothesis: str | None = Field(default=None, min_length=1, max_length=5000)
     method: Method | None = None

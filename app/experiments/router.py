@@ -3,8 +3,8 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Response, status
 
-from app.db import Id
-from app.deps import IfMatch, Reader, SessionDep, Writer
+from app.db import MAX_ID
+from app.deps import IfMatch, PathId, Reader, SessionDep, Writer
 from app.determinants.models import Determinant, Effect
 from app.errors import READ, READ_ONE, WRITE, problem_responses
 from app.experiments import service
@@ -50,8 +50,10 @@ def list_experiments(
     session: SessionDep,
     actor: Reader,
     page: Annotated[PageParams, Depends(page_params)],
-    unit_id: Annotated[Id | None, Query(description="In this unit or its subtree.")] = None,
-    project_id: Id | None = None,
+    unit_id: Annotated[
+        int | None, Query(ge=1, le=MAX_ID, description="In this unit or its subtree.")
+    ] = None,
+    project_id: Annotated[int | None, Query(ge=1, le=MAX_ID)] = None,
     status: Annotated[list[ExperimentStatus] | None, Query()] = None,
     method: Annotated[list[Method] | None, Query()] = None,
     result: Annotated[list[ExperimentResult] | None, Query()] = None,
@@ -86,7 +88,7 @@ def list_experiments(
     responses=problem_responses(*READ_ONE),
     summary="Get an experiment",
 )
-def get_experiment(experiment_id: Id, session: SessionDep, actor: Reader, response: Response):
+def get_experiment(experiment_id: PathId, session: SessionDep, actor: Reader, response: Response):
     experiment = service.get(session=session, actor=actor, experiment_id=experiment_id)
     response.headers["ETag"] = etag(experiment.version)
     return service.to_public(experiment)
@@ -99,7 +101,7 @@ def get_experiment(experiment_id: Id, session: SessionDep, actor: Reader, respon
     summary="Update an experiment",
 )
 def update_experiment(
-    experiment_id: Id,
+    experiment_id: PathId,
     experiment_in: ExperimentUpdate,
     session: SessionDep,
     actor: Writer,
@@ -124,7 +126,7 @@ def update_experiment(
     summary="Archive an experiment",
 )
 def archive_experiment(
-    experiment_id: Id,
+    experiment_id: PathId,
     session: SessionDep,
     actor: Writer,
     expected_version: IfMatch,
@@ -144,7 +146,7 @@ def archive_experiment(
     summary="An experiment's change history",
 )
 def experiment_history(
-    experiment_id: Id,
+    experiment_id: PathId,
     session: SessionDep,
     actor: Reader,
     page: Annotated[PageParams, Depends(page_params)],

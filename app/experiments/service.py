@@ -45,13 +45,16 @@ def _history_view(experiment: Experiment) -> dict[str, Any]:
 
 
 def project_for_write(*, session: Session, actor: Actor, project_id: int) -> Project:
-    """The project a body names: 422 if it does not exist, 403 if outside the caller's unit."""
+    """The project a body names: 422 if it does not exist, is archived, or lies outside
+    the caller's unit (the same answer, so a submitter learns nothing about other units)."""
     project = session.get(Project, project_id)
-    if project is not None:
-        unit_service.check_in_scope(
-            session=session, actor=actor, unit_id=project.unit_id, field="project_id"
+    visible = project is not None and (
+        actor.scope_unit_id is None
+        or unit_service.is_in_subtree(
+            session=session, unit_id=project.unit_id, root_id=actor.scope_unit_id
         )
-    if project is None or project.archived:
+    )
+    if project is None or not visible or project.archived:
         raise InvalidField("project_id", f"project {project_id} does not exist")
     return project
 
@@ -182,12 +185,11 @@ def update(
         experiment.unit_id = project.unit_id
     before = _history_view(experiment)
     experiment.sqlmodel_update(changes)
-    if experiment_in.determinants is not None and determinant_service.changed(
-        experiment.determinant_tags, experiment_in.determinants
-    ):
-        determinant_service.replace(
-            session=session, owner=experiment, tags=experiment_in.determinants
-        )
+    if "determinants" in experiment_in.model_fields_set:
+        # As on projects: the list replaces the stored one whole; null clears it.
+        new_tags = experiment_in.determinants or []
+        if determinant_service.changed(experiment.determinant_tags, new_tags):
+            determinant_service.replace(session=session, owner=experiment, tags=new_tags)
     delta = history.diff(before, _history_view(experiment))
     if delta:
         touch(experiment)

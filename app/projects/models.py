@@ -7,7 +7,7 @@ from pydantic import PlainSerializer, model_validator
 from sqlalchemy import Numeric
 from sqlmodel import Field, Relationship, SQLModel
 
-from app.db import MAX_ID, AuditedFields, Id, check_dates, enum_column
+from app.db import MAX_ID, AuditedFields, check_dates, enum_column
 from app.determinants.models import DeterminantList, DeterminantTag, DeterminantTagBase
 from app.pagination import Page
 
@@ -161,7 +161,7 @@ class ProjectUpdate(SQLModel):
 
     title: str | None = Field(default=None, min_length=1, max_length=200)
     summary: str | None = Field(default=None, max_length=5000)
-    unit_id: Id | None = None
+    unit_id: int | None = Field(default=None, ge=1, le=MAX_ID)
     sponsor_level: SponsorLevel | None = None
     sponsor: str | None = Field(default=None, max_length=200)
     work_mode: WorkMode | None = None

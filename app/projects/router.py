@@ -3,8 +3,8 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Response, status
 
-from app.db import Id
-from app.deps import IfMatch, Reader, SessionDep, Writer
+from app.db import MAX_ID
+from app.deps import IfMatch, PathId, Reader, SessionDep, Writer
 from app.determinants.models import Determinant, Effect
 from app.errors import READ, READ_ONE, WRITE, problem_responses
 from app.history import service as history_service
@@ -53,7 +53,9 @@ def list_projects(
     session: SessionDep,
     actor: Reader,
     page: Annotated[PageParams, Depends(page_params)],
-    unit_id: Annotated[Id | None, Query(description="Owned by this unit or its subtree.")] = None,
+    unit_id: Annotated[
+        int | None, Query(ge=1, le=MAX_ID, description="Owned by this unit or its subtree.")
+    ] = None,
     stage: Annotated[list[Stage] | None, Query()] = None,
     work_mode: Annotated[list[WorkMode] | None, Query()] = None,
     sponsor_level: Annotated[list[SponsorLevel] | None, Query()] = None,
@@ -93,7 +95,7 @@ def list_projects(
     responses=problem_responses(*READ_ONE),
     summary="Get a project",
 )
-def get_project(project_id: Id, session: SessionDep, actor: Reader, response: Response):
+def get_project(project_id: PathId, session: SessionDep, actor: Reader, response: Response):
     project = service.get(session=session, actor=actor, project_id=project_id)
     response.headers["ETag"] = etag(project.version)
     return service.to_public(project)
@@ -106,7 +108,7 @@ def get_project(project_id: Id, session: SessionDep, actor: Reader, response: Re
     summary="Update a project",
 )
 def update_project(
-    project_id: Id,
+    project_id: PathId,
     project_in: ProjectUpdate,
     session: SessionDep,
     actor: Writer,
@@ -132,7 +134,7 @@ def update_project(
     description="Sets `archived`; the row and its history are kept.",
 )
 def archive_project(
-    project_id: Id,
+    project_id: PathId,
     session: SessionDep,
     actor: Writer,
     expected_version: IfMatch,
@@ -153,7 +155,7 @@ def archive_project(
     description="Changes to the project, its criteria and measurements, newest first.",
 )
 def project_history(
-    project_id: Id,
+    project_id: PathId,
     session: SessionDep,
     actor: Reader,
     page: Annotated[PageParams, Depends(page_params)],

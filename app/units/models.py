@@ -4,7 +4,7 @@ from typing import Any
 
 from sqlmodel import Field, SQLModel
 
-from app.db import MAX_ID, AuditedFields, Id, enum_column
+from app.db import MAX_ID, AuditedFields, enum_column
 from app.pagination import Page
 
 
@@ -54,7 +54,7 @@ class UnitUpdate(SQLModel):
     code: str | None = Field(default=None, min_length=1, max_length=32)
     name: str | None = Field(default=None, min_length=1, max_length=200)
     kind: UnitKind | None = None
-    parent_id: Id | None = None
+    parent_id: int | None = Field(default=None, ge=1, le=MAX_ID)
 
 
 class Unit(UnitBase, AuditedFields, table=True):

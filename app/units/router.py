@@ -2,8 +2,8 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Response, status
 
-from app.db import Id
-from app.deps import Admin, IfMatch, Reader, SessionDep
+from app.db import MAX_ID
+from app.deps import Admin, IfMatch, PathId, Reader, SessionDep
 from app.errors import READ, READ_ONE, WRITE, problem_responses
 from app.pagination import PageParams, page_params
 from app.units import service
@@ -30,8 +30,12 @@ def list_units(
     actor: Reader,
     page: Annotated[PageParams, Depends(page_params)],
     kind: Annotated[list[UnitKind] | None, Query(description="Any of these kinds.")] = None,
-    parent_id: Annotated[Id | None, Query(description="Direct children of this unit.")] = None,
-    unit_id: Annotated[Id | None, Query(description="This unit and its whole subtree.")] = None,
+    parent_id: Annotated[
+        int | None, Query(ge=1, le=MAX_ID, description="Direct children of this unit.")
+    ] = None,
+    unit_id: Annotated[
+        int | None, Query(ge=1, le=MAX_ID, description="This unit and its whole subtree.")
+    ] = None,
     include_archived: bool = False,
 ):
     items, cursor = service.list_units(
@@ -52,7 +56,7 @@ def list_units(
     responses=problem_responses(*READ_ONE),
     summary="Get a unit",
 )
-def get_unit(unit_id: Id, session: SessionDep, actor: Reader, response: Response):
+def get_unit(unit_id: PathId, session: SessionDep, actor: Reader, response: Response):
     unit = service.get(session=session, actor=actor, unit_id=unit_id)
     response.headers["ETag"] = etag(unit.version)
     return unit
@@ -65,7 +69,7 @@ def get_unit(unit_id: Id, session: SessionDep, actor: Reader, response: Response
     summary="Update a unit (admin)",
 )
 def update_unit(
-    unit_id: Id,
+    unit_id: PathId,
     unit_in: UnitUpdate,
     session: SessionDep,
     actor: Admin,
@@ -91,7 +95,11 @@ def update_unit(
     description="Sets `archived`; the row is kept. 409 while it owns active projects.",
 )
 def archive_unit(
-    unit_id: Id, session: SessionDep, actor: Admin, expected_version: IfMatch, response: Response
+    unit_id: PathId,
+    session: SessionDep,
+    actor: Admin,
+    expected_version: IfMatch,
+    response: Response,
 ):
     unit = service.archive(
         session=session, actor=actor, unit_id=unit_id, expected_version=expected_version
