@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 TEST_POSTGRES_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/test
 PYTEST_WORKERS ?= 2
 
-.PHONY: install run test test-sqlite test-postgres lint openapi clean
+.PHONY: install run demo test test-sqlite test-postgres lint openapi clean
 
 $(STAMP): pyproject.toml scripts/bootstrap-venv.sh
 	scripts/bootstrap-venv.sh $(VENV)
@@ -15,9 +15,15 @@ $(STAMP): pyproject.toml scripts/bootstrap-venv.sh
 install: $(STAMP)
 
 ## Install, migrate the SQLite database (portfolio.db), create a first admin key if there is
-## none, and serve the API on http://127.0.0.1:8000 (docs at /docs).
+## none, fill an empty database with the demo portfolio, and serve the API on
+## http://127.0.0.1:8000 (docs at /docs).
 run: install
-	$(BIN)/portfolio serve --bootstrap-admin
+	$(BIN)/portfolio serve --bootstrap-admin --demo-data
+
+## Fill the configured (empty) database with the demonstration portfolio.
+demo: install
+	$(BIN)/portfolio migrate
+	$(BIN)/portfolio demo-data
 
 ## Lint, type-check, then the whole suite on SQLite and again on PostgreSQL.
 test: lint test-sqlite test-postgres

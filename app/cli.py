@@ -1,6 +1,9 @@
 """The `portfolio` command."""
 
 import json
+import os
+import shutil
+import tempfile
 from pathlib import Path
 from typing import Annotated
 
@@ -8,8 +11,9 @@ import typer
 from sqlmodel import Session
 
 from app.api_keys import service as api_key_service
-from app.api_keys.models import ApiKeyCreate, Role
-from app.config import get_settings
+from app.api_keys.models import ApiKeyCreate, Role, command_line_actor
+from app.config import Settings, get_settings
+from app.reports.schemas import ReportName
 
 cli = typer.Typer(
     help="Innovation portfolio service.",
@@ -35,25 +39,177 @@ def serve(
     host: Annotated[str | None, typer.Option(help="Default: PORTFOLIO_HOST")] = None,
     port: Annotated[int | None, typer.Option(help="Default: PORTFOLIO_PORT")] = None,
     workers: Annotated[int | None, typer.Option(help="Default: PORTFOLIO_WORKERS")] = None,
+    run_migrations: Annotated[
+        bool,
+        typer.Option(
+            "--migrate/--no-migrate",
+            help="Migrate first (off in the compose stack, where a one-shot service does it).",
+        ),
+    ] = True,
     bootstrap_admin: Annotated[
         bool, typer.Option(help="If the database has no active admin key, create one and print it.")
+    ] = False,
+    demo_data: Annotated[
+        bool,
+        typer.Option(help="Fill an empty database (no units) with the demo portfolio."),
     ] = False,
 ) -> None:
     """Migrate, then serve the API."""
     import uvicorn
 
+    from app.observability import logging_config
+
     settings = get_settings()
-    migrate()
+    if run_migrations:
+        migrate()
     if bootstrap_admin:
         _bootstrap_admin()
-    uvicorn.run(
-        "app.main:app",
-        host=host or settings.host,
-        port=port or settings.port,
-        workers=workers or settings.workers,
-        log_level=settings.log_level.lower(),
-        proxy_headers=True,
+    if demo_data:
+        _fill_demo_data(only_if_empty=True)
+    worker_count = workers or settings.workers
+    created_metrics_dir = _prepare_metrics_dir(settings) if worker_count > 1 else None
+    try:
+        uvicorn.run(
+            "app.main:app",
+            host=host or settings.host,
+            port=port or settings.port,
+            workers=worker_count,
+            log_config=logging_config(settings),
+            log_level=settings.log_level.lower(),
+            access_log=False,
+            proxy_headers=True,
+            forwarded_allow_ips=settings.forwarded_allow_ips,
+            timeout_worker_healthcheck=settings.worker_healthcheck_timeout_seconds,
+        )
+    finally:
+        if created_metrics_dir is not None:
+            shutil.rmtree(created_metrics_dir, ignore_errors=True)
+
+
+def _prepare_metrics_dir(settings: Settings) -> Path | None:
+    """Point prometheus_client's multi-process mode at an empty directory before the
+    workers start; returns the directory if we created it (and so remove it at exit)."""
+    from app.observability import MULTIPROC_ENV
+
+    configured = settings.metrics_dir or os.environ.get(MULTIPROC_ENV)
+    if configured:
+        directory = Path(configured)
+        directory.mkdir(parents=True, exist_ok=True)
+        # Files left by an earlier run would be added to this run's counts.
+        for stale in directory.glob("*.db"):
+            stale.unlink()
+        created = None
+    else:
+        directory = created = Path(tempfile.mkdtemp(prefix="portfolio-metrics-"))
+    os.environ[MULTIPROC_ENV] = str(directory)
+    return created
+
+
+@cli.command()
+def healthcheck(
+    url: Annotated[
+        str | None, typer.Option(help="Default: http://127.0.0.1:PORTFOLIO_PORT/healthz")
+    ] = None,
+    timeout: Annotated[float, typer.Option(help="Seconds")] = 3.0,
+) -> None:
+    """Exit 0 when the server answers /healthz (the container's HEALTHCHECK; no curl needed)."""
+    import urllib.error
+    import urllib.request
+
+    target = url or f"http://127.0.0.1:{get_settings().port}/healthz"
+    try:
+        with urllib.request.urlopen(target, timeout=timeout) as response:
+            healthy = response.status == 200
+    except (urllib.error.URLError, OSError) as exc:
+        typer.echo(f"unhealthy: {exc}", err=True)
+        raise typer.Exit(1) from None
+    if not healthy:
+        raise typer.Exit(1)
+    typer.echo("healthy")
+
+
+@cli.command("demo-data")
+def demo_data() -> None:
+    """Fill an empty database with a demonstration portfolio (refuses a database with data)."""
+    _fill_demo_data(only_if_empty=False)
+
+
+def _fill_demo_data(*, only_if_empty: bool) -> None:
+    from app import demo
+    from app.db import create_db_engine
+
+    engine = create_db_engine(get_settings())
+    try:
+        if not demo.is_empty(engine):
+            if only_if_empty:
+                typer.echo("the database has data; no demo portfolio added")
+                return
+            typer.echo(
+                "error: the database already has units; demo-data only fills an empty "
+                "database (point DATABASE_URL at a new one)",
+                err=True,
+            )
+            raise typer.Exit(1)
+        summary = demo.fill(engine=engine, actor=command_line_actor("portfolio demo-data"))
+    finally:
+        engine.dispose()
+    typer.echo(
+        f"demo portfolio added: {summary.units} units, {summary.projects} projects, "
+        f"{summary.experiments} experiments, {summary.criteria} criteria, "
+        f"{summary.measurements} measurements"
     )
+
+
+import_cli = typer.Typer(help="Load records from a file.", no_args_is_help=True)
+cli.add_typer(import_cli, name="import")
+
+# Files shorter than this import too fast for a progress bar to help.
+PROGRESS_BAR_MIN_ROWS = 200
+
+
+@import_cli.command("experiments")
+def import_experiments(
+    file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, readable=True)],
+    file_format: Annotated[
+        str | None,
+        typer.Option(
+            "--format", help="csv or jsonl; default: from the file name (.csv, else jsonl)"
+        ),
+    ] = None,
+) -> None:
+    """Import experiments from CSV or JSON lines: all rows, or none if any row is bad."""
+    from rich.console import Console
+    from rich.progress import Progress
+
+    from app import importer
+    from app.db import create_db_engine
+
+    chosen = (file_format or importer.detect_format(file)).lower()
+    if chosen not in importer.FORMATS:
+        typer.echo(f"error: --format must be one of {', '.join(importer.FORMATS)}", err=True)
+        raise typer.Exit(2)
+    engine = create_db_engine(get_settings())
+    console = Console(stderr=True)
+    try:
+        rows = importer.read_rows(file, chosen)
+        with Progress(
+            console=console, transient=True, disable=len(rows) < PROGRESS_BAR_MIN_ROWS
+        ) as progress:
+            task = progress.add_task(f"importing {file.name}", total=len(rows))
+            count = importer.import_experiments(
+                engine=engine,
+                actor=command_line_actor(f"portfolio import {file.name}"[:100]),
+                rows=rows,
+                advance=lambda: progress.advance(task),
+            )
+    except importer.ImportFailed as failed:
+        typer.echo(f"{file}: nothing imported; {len(failed.errors)} error(s):", err=True)
+        for error in failed.errors:
+            typer.echo(f"  row {error.row}: {error.field}: {error.reason}", err=True)
+        raise typer.Exit(1) from None
+    finally:
+        engine.dispose()
+    typer.echo(f"imported {count} experiments from {file}")
 
 
 @cli.command("create-key")
@@ -107,6 +263,37 @@ def openapi(
     output.parent.mkdir(parents=True, exist_ok=True)
     output.write_text(render_openapi())
     typer.echo(f"wrote {output}")
+
+
+@cli.command()
+def report(
+    name: Annotated[ReportName, typer.Argument(help="Which report")],
+    unit: Annotated[
+        str | None, typer.Option(help="A unit's code: restrict the report to its subtree")
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the API's JSON instead")] = False,
+) -> None:
+    """Print a report, computed by the same queries as GET /api/v1/reports/{name}."""
+    from app.db import create_db_engine, today
+    from app.reports import queries, render, service
+
+    settings = get_settings()
+    engine = create_db_engine(settings)
+    with Session(engine, expire_on_commit=False) as session:
+        root_id = None
+        if unit is not None:
+            root_id = queries.unit_id_by_code(session=session, code=unit)
+            if root_id is None:
+                typer.echo(f"error: no unit with code {unit!r}", err=True)
+                raise typer.Exit(2)
+        result = service.build(
+            name, session=session, settings=settings, root_id=root_id, today=today()
+        )
+    engine.dispose()
+    if as_json:
+        typer.echo(result.model_dump_json(indent=2))
+    else:
+        render.print_report(result)
 
 
 def render_openapi() -> str:

@@ -39,6 +39,17 @@ class Settings(BaseSettings):
     min_active_projects: int = 5
     share_threshold: float = 0.5
 
+    # Operations (issue 6): where `portfolio serve` keeps prometheus_client's per-process
+    # files when workers > 1 (a fresh temporary directory when unset); rows per keyset
+    # batch when a list is streamed as CSV; which proxies may set X-Forwarded-For/-Proto.
+    metrics_enabled: bool = True
+    metrics_dir: str | None = None
+    csv_batch_size: int = Field(default=500, ge=1, le=10_000)
+    forwarded_allow_ips: str = "127.0.0.1"
+    # A worker that does not answer the supervisor's ping in time is replaced; importing
+    # the app on a busy machine can take longer than uvicorn's default of 5 s.
+    worker_healthcheck_timeout_seconds: int = Field(default=20, ge=1)
+
 
 @lru_cache
 def get_settings() -> Settings:

@@ -1,6 +1,7 @@
 """Engine, metadata naming convention, column types and the session dependency."""
 
 from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, date, datetime
 from typing import Any
 
@@ -144,3 +145,24 @@ class AuditedFields(SQLModel):
 def check_dates(started_on: date | None, ended_on: date | None) -> None:
     if started_on and ended_on and ended_on < started_on:
         raise CrossFieldError("ended_on", "ended_on is before started_on")
+
+
+@contextmanager
+def single_transaction(engine: Engine) -> Iterator[Session]:
+    """A session whose commits are savepoints inside one outer transaction.
+
+    The services commit after each change; run through this session (as the command line
+    does for imports and demo data), nothing is final until the block ends without an
+    exception, and an exception leaves the database as it was.
+    """
+    with engine.connect() as connection:
+        transaction = connection.begin()
+        try:
+            with Session(
+                bind=connection, join_transaction_mode="create_savepoint", expire_on_commit=False
+            ) as session:
+                yield session
+        except BaseException:
+            transaction.rollback()
+            raise
+        transaction.commit()

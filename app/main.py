@@ -4,7 +4,7 @@ from fastapi import APIRouter, Depends, FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.routing import APIRoute
 
-from app import health
+from app import health, observability
 from app.api_keys.router import router as api_keys_router
 from app.config import Settings, get_settings
 from app.criteria.router import router as criteria_router
@@ -13,6 +13,7 @@ from app.deps import reject_nul_characters
 from app.errors import install_error_handlers
 from app.experiments.router import router as experiments_router
 from app.projects.router import router as projects_router
+from app.reports.router import router as reports_router
 from app.units.router import router as units_router
 
 API_PREFIX = "/api/v1"
@@ -61,10 +62,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         experiments_router,
         criteria_router,
         api_keys_router,
+        reports_router,
     ):
         api.include_router(router)
     app.include_router(api)
     app.include_router(health.router)
+    observability.install(app, settings)
     return app
 
 

@@ -82,3 +82,8 @@ class Actor(SQLModel):
     def scope_unit_id(self) -> int | None:
         """Root of the unit subtree this caller is confined to; None means everywhere."""
         return self.unit_id if self.role == Role.submitter else None
+
+
+def command_line_actor(name: str) -> Actor:
+    """Who `portfolio` commands act as: admin rights; history records key id 0 and the name."""
+    return Actor(key_id=0, name=name, role=Role.admin)

@@ -1,10 +1,11 @@
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query, Response, status
+from fastapi import APIRouter, Depends, Query, Request, Response, status
 
+from app import csv_export
 from app.db import MAX_ID
-from app.deps import IfMatch, PathId, Reader, SessionDep, Writer
+from app.deps import IfMatch, PathId, Reader, SessionDep, SettingsDep, Writer
 from app.determinants.models import Determinant, Effect
 from app.errors import READ, READ_ONE, WRITE, problem_responses
 from app.experiments import service
@@ -43,11 +44,17 @@ def create_experiment(
 @router.get(
     "",
     response_model=ExperimentsPage,
-    responses=problem_responses(*READ),
+    responses={
+        **problem_responses(*READ),
+        **csv_export.csv_response_doc(service.CSV_COLUMNS),
+    },
     summary="List experiments",
+    description="With `Accept: text/csv`: every matching experiment as CSV, streamed.",
 )
 def list_experiments(
+    request: Request,
     session: SessionDep,
+    settings: SettingsDep,
     actor: Reader,
     page: Annotated[PageParams, Depends(page_params)],
     unit_id: Annotated[
@@ -65,10 +72,7 @@ def list_experiments(
     ] = None,
     include_archived: bool = False,
 ):
-    items, cursor = service.list_experiments(
-        session=session,
-        actor=actor,
-        params=page,
+    filters: dict[str, Any] = dict(
         unit_id=unit_id,
         project_id=project_id,
         status=status,
@@ -79,6 +83,18 @@ def list_experiments(
         updated_since=updated_since,
         include_archived=include_archived,
     )
+    if csv_export.wants_csv(request):
+        return csv_export.stream(
+            engine=request.app.state.engine,
+            fetch_page=lambda batch_session, params: service.list_experiments(
+                session=batch_session, actor=actor, params=params, **filters
+            ),
+            to_public=service.to_public,
+            columns=service.CSV_COLUMNS,
+            batch_size=settings.csv_batch_size,
+            filename="experiments.csv",
+        )
+    items, cursor = service.list_experiments(session=session, actor=actor, params=page, **filters)
     return ExperimentsPage(items=[service.to_public(e) for e in items], next_cursor=cursor)
 
 

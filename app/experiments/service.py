@@ -7,6 +7,7 @@ from sqlalchemy.orm import selectinload
 from sqlmodel import Session, col, select
 
 from app.api_keys.models import Actor
+from app.csv_export import AUDIT_COLUMNS, DETERMINANT_COLUMNS
 from app.db import check_dates
 from app.determinants import service as determinant_service
 from app.determinants.models import Determinant, DeterminantTag, Effect
@@ -30,6 +31,22 @@ from app.versioning import check_version, touch
 
 WITH_TAGS = selectinload(Experiment.determinant_tags)  # type: ignore[arg-type]
 REQUIRED = ("project_id", "title", "hypothesis", "method", "status")
+# The CSV export's columns, in this order whatever the data.
+CSV_COLUMNS = [
+    "id",
+    "project_id",
+    "unit_id",
+    "title",
+    "hypothesis",
+    "method",
+    "status",
+    "result",
+    "lessons",
+    "started_on",
+    "ended_on",
+    *DETERMINANT_COLUMNS,
+    *AUDIT_COLUMNS,
+]
 
 
 def to_public(experiment: Experiment) -> ExperimentPublic:

@@ -1,10 +1,11 @@
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query, Response, status
+from fastapi import APIRouter, Depends, Query, Request, Response, status
 
+from app import csv_export
 from app.db import MAX_ID
-from app.deps import IfMatch, PathId, Reader, SessionDep, Writer
+from app.deps import IfMatch, PathId, Reader, SessionDep, SettingsDep, Writer
 from app.determinants.models import Determinant, Effect
 from app.errors import READ, READ_ONE, WRITE, problem_responses
 from app.history import service as history_service
@@ -44,13 +45,19 @@ def create_project(
 @router.get(
     "",
     response_model=ProjectsPage,
-    responses=problem_responses(*READ),
+    responses={
+        **problem_responses(*READ),
+        **csv_export.csv_response_doc(service.CSV_COLUMNS),
+    },
     summary="List projects",
     description="Newest-created last; filters combine with AND, "
-    "repeated values of one filter with OR.",
+    "repeated values of one filter with OR. With `Accept: text/csv`: every matching "
+    "project as CSV, streamed.",
 )
 def list_projects(
+    request: Request,
     session: SessionDep,
+    settings: SettingsDep,
     actor: Reader,
     page: Annotated[PageParams, Depends(page_params)],
     unit_id: Annotated[
@@ -72,10 +79,7 @@ def list_projects(
     ] = None,
     include_archived: bool = False,
 ):
-    items, cursor = service.list_projects(
-        session=session,
-        actor=actor,
-        params=page,
+    filters: dict[str, Any] = dict(
         unit_id=unit_id,
         stage=stage,
         work_mode=work_mode,
@@ -86,6 +90,18 @@ def list_projects(
         updated_since=updated_since,
         include_archived=include_archived,
     )
+    if csv_export.wants_csv(request):
+        return csv_export.stream(
+            engine=request.app.state.engine,
+            fetch_page=lambda batch_session, params: service.list_projects(
+                session=batch_session, actor=actor, params=params, **filters
+            ),
+            to_public=service.to_public,
+            columns=service.CSV_COLUMNS,
+            batch_size=settings.csv_batch_size,
+            filename="projects.csv",
+        )
+    items, cursor = service.list_projects(session=session, actor=actor, params=page, **filters)
     return ProjectsPage(items=[service.to_public(p) for p in items], next_cursor=cursor)
 
 

@@ -3,11 +3,13 @@
 from datetime import datetime
 from typing import Any
 
+from sqlalchemy import func
 from sqlalchemy import update as sa_update
 from sqlalchemy.orm import selectinload
 from sqlmodel import Session, col, select
 
 from app.api_keys.models import Actor
+from app.csv_export import AUDIT_COLUMNS, DETERMINANT_COLUMNS, risk_column
 from app.db import check_dates
 from app.determinants import service as determinant_service
 from app.determinants.models import Determinant, DeterminantTag, Effect
@@ -33,6 +35,26 @@ from app.versioning import check_version, touch
 
 WITH_TAGS = selectinload(Project.determinant_tags)  # type: ignore[arg-type]
 REQUIRED = ("title", "unit_id", "sponsor_level", "work_mode", "stage")
+RISK_FIELDS = ("likelihood", "impact", "risk_of_not_innovating", "mitigation", "score", "band")
+# The CSV export's columns, in this order whatever the data.
+CSV_COLUMNS = [
+    "id",
+    "title",
+    "summary",
+    "unit_id",
+    "sponsor_level",
+    "sponsor",
+    "work_mode",
+    "stage",
+    "facet",
+    "budget",
+    "fte",
+    "started_on",
+    "ended_on",
+    *(risk_column(field) for field in RISK_FIELDS),
+    *DETERMINANT_COLUMNS,
+    *AUDIT_COLUMNS,
+]
 
 
 def risk_dict(project: Project) -> dict[str, Any] | None:
@@ -236,3 +258,15 @@ def archive(
         session.add(project)
         session.commit()
     return project
+
+
+def count_by_stage(*, session: Session) -> dict[Stage, int]:
+    """Non-archived projects per stage, every stage present (for `/metrics`)."""
+    statement = (
+        select(Project.stage, func.count())
+        .where(Project.archived == False)  # noqa: E712
+        .group_by(Project.stage)
+    )
+    counts = dict.fromkeys(Stage, 0)
+    counts.update({Stage(stage): count for stage, count in session.exec(statement).all()})
+    return counts

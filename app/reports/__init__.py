@@ -1,0 +1,1 @@
+"""Reports: aggregates computed in the database; no tables of their own."""

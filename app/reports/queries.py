@@ -1,0 +1,366 @@
+"""The SQL behind the reports: conditional aggregates computed in the database.
+
+Each function issues one statement whatever the portfolio's size and returns counts, never
+the rows counted. ``root_id`` restricts a query to a unit's subtree (None: everything).
+Archived rows never count, nor do the experiments, criteria and tags of archived projects.
+"""
+
+from collections.abc import Iterable, Sequence
+from datetime import date
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import ColumnElement, Row, and_, case, false, func, or_, select, true
+from sqlmodel import Session, col
+
+from app.criteria.models import Criterion, CriterionKind, CriterionStatus, Direction
+from app.determinants.models import Determinant, DeterminantTag, Effect
+from app.experiments.models import Experiment, ExperimentResult, ExperimentStatus, Method
+from app.projects.models import Facet, Project, RiskBand, SponsorLevel, Stage, WorkMode
+from app.units.models import Unit, UnitKind
+from app.units.service import in_subtree
+
+ACTIVE_STAGES = (Stage.exploration, Stage.experiment, Stage.scaling)
+# A project whose risk_of_not_innovating is at least this judged doing nothing as dangerous.
+JUSTIFYING_RISK_OF_NOT_INNOVATING = 4
+
+
+def _in_scope(column: Any, root_id: int | None, name: str = "scope") -> ColumnElement[bool]:
+    return true() if root_id is None else in_subtree(column, root_id, name)
+
+
+def _count_where(condition: ColumnElement[bool], label: str) -> Any:
+    # COUNT(CASE WHEN ... THEN 1 END): the portable form of COUNT(*) FILTER (WHERE ...).
+    return func.count(case((condition, 1))).label(label)
+
+
+def _counts_by(column: Any, values: Iterable[StrEnum], prefix: str) -> list[Any]:
+    return [_count_where(column == value, f"{prefix}{value.value}") for value in values]
+
+
+def counts(row: Row[Any], prefix: str, values: Iterable[StrEnum]) -> dict[str, int]:
+    """Pick the ``prefix``-labelled counts of ``values`` out of an aggregate row."""
+    mapping = row._mapping
+    return {value.value: int(mapping[f"{prefix}{value.value}"]) for value in values}
+
+
+def unit_id_by_code(*, session: Session, code: str) -> int | None:
+    statement = select(col(Unit.id)).where(func.lower(Unit.code) == code.lower())
+    return session.execute(statement).scalar_one_or_none()
+
+
+def _unit_columns() -> list[Any]:
+    """The columns of a per-unit row (UnitRow), selected and grouped by."""
+    return [
+        col(Unit.id).label("unit_id"),
+        col(Unit.code),
+        col(Unit.name),
+        col(Unit.kind),
+        col(Unit.parent_id),
+    ]
+
+
+# --- spread ---------------------------------------------------------------------------
+
+
+def _is_active() -> ColumnElement[bool]:
+    return and_(col(Project.archived) == false(), col(Project.stage).in_(ACTIVE_STAGES))
+
+
+def spread_totals(*, session: Session, root_id: int | None) -> Row[Any]:
+    """One row: active projects, by work mode (``mode_*``), by sponsor level (``sponsor_*``),
+    and ``lab_projects`` (owned by an innovation lab)."""
+    statement = (
+        select(
+            func.count().label("active_projects"),
+            *_counts_by(Project.work_mode, WorkMode, "mode_"),
+            *_counts_by(Project.sponsor_level, SponsorLevel, "sponsor_"),
+            _count_where(col(Unit.kind) == UnitKind.innovation_lab, "lab_projects"),
+        )
+        .select_from(Project)
+        .join(Unit, col(Unit.id) == col(Project.unit_id))
+        .where(_is_active(), _in_scope(Project.unit_id, root_id))
+    )
+    return session.execute(statement).one()
+
+
+def spread_units(*, session: Session, root_id: int | None) -> Sequence[Row[Any]]:
+    """One row per non-archived unit in scope with the active projects it owns itself,
+    by work mode (``mode_*``)."""
+    active = and_(col(Project.unit_id) == col(Unit.id), _is_active())
+    statement = (
+        select(
+            *_unit_columns(),
+            func.count(col(Project.id)).label("active_projects"),
+            # Counts of a nullable column: the unit rows without a project count 0.
+            *_counts_by(Project.work_mode, WorkMode, "mode_"),
+        )
+        .select_from(Unit)
+        .outerjoin(Project, active)
+        .where(col(Unit.archived) == false(), _in_scope(Unit.id, root_id))
+        .group_by(*_unit_columns())
+        .order_by(Unit.code)
+    )
+    return session.execute(statement).all()
+
+
+# --- portfolio ------------------------------------------------------------------------
+
+FACET_KEYS: tuple[Facet | None, ...] = (*Facet, None)
+BAND_KEYS: tuple[RiskBand | None, ...] = (*RiskBand, None)
+
+
+def key(value: StrEnum | None) -> str:
+    """The response key of an enum value; ``unspecified`` for a missing one."""
+    return "unspecified" if value is None else value.value
+
+
+def _equals(column: Any, value: StrEnum | None) -> ColumnElement[bool]:
+    return column.is_(None) if value is None else column == value
+
+
+def project_balance(*, session: Session, root_id: int | None) -> Row[Any]:
+    """One row of counts over non-archived projects: ``projects``; ``stage_*``, ``mode_*``,
+    ``sponsor_*``; ``facet_<facet>__<band>`` for the cross-table (``unspecified`` for a missing
+    facet or band); ``high_risk_justified`` and ``without_risk_profile``."""
+    cells = [
+        _count_where(
+            and_(_equals(Project.facet, facet), _equals(Project.risk_band, band)),
+            f"facet_{key(facet)}__{key(band)}",
+        )
+        for facet in FACET_KEYS
+        for band in BAND_KEYS
+    ]
+    statement = (
+        select(
+            func.count().label("projects"),
+            *_counts_by(Project.stage, Stage, "stage_"),
+            *_counts_by(Project.work_mode, WorkMode, "mode_"),
+            *_counts_by(Project.sponsor_level, SponsorLevel, "sponsor_"),
+            *cells,
+            _count_where(
+                and_(
+                    col(Project.risk_band) == RiskBand.high,
+                    col(Project.risk_of_not_innovating) >= JUSTIFYING_RISK_OF_NOT_INNOVATING,
+                ),
+                "high_risk_justified",
+            ),
+            _count_where(
+                and_(col(Project.stage) != Stage.idea, col(Project.risk_score).is_(None)),
+                "without_risk_profile",
+            ),
+        )
+        .select_from(Project)
+        .where(col(Project.archived) == false(), _in_scope(Project.unit_id, root_id))
+    )
+    return session.execute(statement).one()
+
+
+def experiment_counts(*, session: Session, root_id: int | None) -> Row[Any]:
+    """One row of counts over non-archived experiments of non-archived projects:
+    ``experiments``; ``status_*``, ``method_*``, ``result_*``; ``completed_with_lessons``."""
+    statement = (
+        select(
+            func.count().label("experiments"),
+            *_counts_by(Experiment.status, ExperimentStatus, "status_"),
+            *_counts_by(Experiment.method, Method, "method_"),
+            *_counts_by(Experiment.result, ExperimentResult, "result_"),
+            _count_where(
+                and_(
+                    col(Experiment.status) == ExperimentStatus.completed,
+                    func.trim(func.coalesce(Experiment.lessons, "")) != "",
+                ),
+                "completed_with_lessons",
+            ),
+        )
+        .select_from(Experiment)
+        .join(Project, col(Project.id) == col(Experiment.project_id))
+        .where(
+            col(Experiment.archived) == false(),
+            col(Project.archived) == false(),
+            _in_scope(Experiment.unit_id, root_id),
+        )
+    )
+    return session.execute(statement).one()
+
+
+# --- outcomes -------------------------------------------------------------------------
+
+
+def outcome_coverage(*, session: Session, root_id: int | None) -> Row[Any]:
+    """One row: ``projects`` (non-archived, past idea) and ``with_outcome`` (those with a live
+    outcome criterion on the project or on one of its live experiments)."""
+    live_outcome = and_(
+        col(Criterion.kind) == CriterionKind.outcome, col(Criterion.archived) == false()
+    )
+    on_project = (
+        select(col(Criterion.id))
+        .where(col(Criterion.project_id) == col(Project.id), live_outcome)
+        .exists()
+    )
+    on_experiment = (
+        select(col(Criterion.id))
+        .join(Experiment, col(Experiment.id) == col(Criterion.experiment_id))
+        .where(
+            col(Experiment.project_id) == col(Project.id),
+            col(Experiment.archived) == false(),
+            live_outcome,
+        )
+        .exists()
+    )
+    statement = (
+        select(
+            func.count().label("projects"),
+            _count_where(or_(on_project, on_experiment), "with_outcome"),
+        )
+        .select_from(Project)
+        .where(
+            col(Project.archived) == false(),
+            col(Project.stage) != Stage.idea,
+            _in_scope(Project.unit_id, root_id),
+        )
+    )
+    return session.execute(statement).one()
+
+
+def criterion_status_sql(today: date) -> Any:
+    """The criterion status rule of app.criteria.models.criterion_status, in SQL.
+
+    Keep the two in step: `met` when latest_value reaches the target in its direction
+    (>= for increase, <= for decrease), else `missed` when due_on is before ``today`` (the
+    UTC date), else `pending`.
+    """
+    reached = or_(
+        and_(
+            col(Criterion.direction) == Direction.increase,
+            col(Criterion.latest_value) >= col(Criterion.target),
+        ),
+        and_(
+            col(Criterion.direction) == Direction.decrease,
+            col(Criterion.latest_value) <= col(Criterion.target),
+        ),
+    )
+    return case(
+        (and_(col(Criterion.latest_value).is_not(None), reached), CriterionStatus.met.value),
+        (
+            and_(col(Criterion.due_on).is_not(None), col(Criterion.due_on) < today),
+            CriterionStatus.missed.value,
+        ),
+        else_=CriterionStatus.pending.value,
+    )
+
+
+def _live_owner_unit(owner_project_id: Any, owner_experiment_id: Any) -> tuple[Any, Any, Any]:
+    """Outer joins from a row owned by a project or an experiment (criteria, tags) to its
+    live owner: (live projects, live experiments, owner unit_id). The unit id is null when
+    the owner is archived, or is an experiment of an archived project."""
+    live_projects = (
+        select(col(Project.id).label("id"), col(Project.unit_id).label("unit_id"))
+        .where(col(Project.archived) == false())
+        .subquery("live_projects")
+    )
+    live_experiments = (
+        select(col(Experiment.id).label("id"), col(Experiment.unit_id).label("unit_id"))
+        .join(Project, col(Project.id) == col(Experiment.project_id))
+        .where(col(Experiment.archived) == false(), col(Project.archived) == false())
+        .subquery("live_experiments")
+    )
+    owner_unit = func.coalesce(live_projects.c.unit_id, live_experiments.c.unit_id)
+    return (
+        (live_projects, live_projects.c.id == owner_project_id),
+        (live_experiments, live_experiments.c.id == owner_experiment_id),
+        owner_unit,
+    )
+
+
+def criteria_by_kind_and_status(*, session: Session, root_id: int | None, today: date) -> Row[Any]:
+    """One row: ``<kind>__<status>`` counts over live criteria of live owners."""
+    status = criterion_status_sql(today)
+    project_join, experiment_join, owner_unit = _live_owner_unit(
+        col(Criterion.project_id), col(Criterion.experiment_id)
+    )
+    statement = (
+        select(
+            *[
+                _count_where(
+                    and_(col(Criterion.kind) == kind, status == state.value),
+                    f"{kind.value}__{state.value}",
+                )
+                for kind in CriterionKind
+                for state in CriterionStatus
+            ]
+        )
+        .select_from(Criterion)
+        .outerjoin(*project_join)
+        .outerjoin(*experiment_join)
+        .where(
+            col(Criterion.archived) == false(),
+            owner_unit.is_not(None),
+            _in_scope(owner_unit, root_id),
+        )
+    )
+    return session.execute(statement).one()
+
+
+# --- determinants ---------------------------------------------------------------------
+
+
+def _live_tags(root_id: int | None) -> Any:
+    """Subquery of the tags on live projects and experiments: owner unit_id, determinant,
+    effect."""
+    project_join, experiment_join, owner_unit = _live_owner_unit(
+        col(DeterminantTag.project_id), col(DeterminantTag.experiment_id)
+    )
+    return (
+        select(
+            owner_unit.label("unit_id"),
+            col(DeterminantTag.determinant).label("determinant"),
+            col(DeterminantTag.effect).label("effect"),
+        )
+        .select_from(DeterminantTag)
+        .outerjoin(*project_join)
+        .outerjoin(*experiment_join)
+        .where(owner_unit.is_not(None), _in_scope(owner_unit, root_id))
+        .subquery("live_tags")
+    )
+
+
+def determinant_totals(*, session: Session, root_id: int | None) -> Row[Any]:
+    """One row: ``<determinant>__<effect>`` tag counts."""
+    tags = _live_tags(root_id)
+    statement = select(
+        *[
+            _count_where(
+                and_(tags.c.determinant == determinant, tags.c.effect == effect),
+                f"{determinant.value}__{effect.value}",
+            )
+            for determinant in Determinant
+            for effect in Effect
+        ]
+    ).select_from(tags)
+    return session.execute(statement).one()
+
+
+def barriers_by_unit(*, session: Session, root_id: int | None) -> Sequence[Row[Any]]:
+    """One row per non-archived unit in scope with its barrier tag counts
+    (``barrier_<determinant>``), counting the projects and experiments it owns itself."""
+    tags = _live_tags(root_id)
+    barrier = tags.c.effect == Effect.barrier
+    statement = (
+        select(
+            *_unit_columns(),
+            *[
+                _count_where(
+                    and_(barrier, tags.c.determinant == determinant),
+                    f"barrier_{determinant.value}",
+                )
+                for determinant in Determinant
+            ],
+        )
+        .select_from(Unit)
+        .outerjoin(tags, tags.c.unit_id == col(Unit.id))
+        .where(col(Unit.archived) == false(), _in_scope(Unit.id, root_id, "unit_scope"))
+        .group_by(*_unit_columns())
+        .order_by(Unit.code)
+    )
+    return session.execute(statement).all()

@@ -1,0 +1,204 @@
+"""The reports as terminal tables (`portfolio report ...`)."""
+
+from collections.abc import Iterable
+from typing import Any
+
+from pydantic import BaseModel
+from rich.console import Console
+from rich.table import Table
+
+from app.reports.schemas import (
+    DeterminantsReport,
+    Finding,
+    OutcomesReport,
+    PortfolioReport,
+    Report,
+    SpreadReport,
+)
+
+
+def percent(value: float | None) -> str:
+    return "n/a" if value is None else f"{value:.0%}"
+
+
+def _counts_table(title: str, counts: BaseModel) -> Table:
+    table = Table(title=title, title_justify="left")
+    data = counts.model_dump()
+    for name in data:
+        table.add_column(name.replace("_", " "), justify="right")
+    table.add_row(*(str(value) for value in data.values()))
+    return table
+
+
+def _summary(title: str, rows: Iterable[tuple[str, Any]]) -> Table:
+    table = Table(title=title, title_justify="left", show_header=False)
+    table.add_column("measure")
+    table.add_column("value", justify="right")
+    for label, value in rows:
+        table.add_row(label, str(value))
+    return table
+
+
+def _findings(console: Console, findings: list[Finding]) -> None:
+    if not findings:
+        console.print("No threshold crossed.")
+    for finding in findings:
+        console.print(f"[bold]{finding.code.value}[/bold]: {finding.message}")
+
+
+def _scope(report: Report) -> str:
+    return "whole organization" if report.unit_id is None else f"unit {report.unit_id} subtree"
+
+
+def print_report(report: Report, console: Console | None = None) -> None:
+    console = console or Console()
+    if isinstance(report, SpreadReport):
+        _spread(console, report)
+    elif isinstance(report, PortfolioReport):
+        _portfolio(console, report)
+    elif isinstance(report, OutcomesReport):
+        _outcomes(console, report)
+    else:
+        _determinants(console, report)
+
+
+def _spread(console: Console, report: SpreadReport) -> None:
+    console.print(
+        _summary(
+            f"Spread of innovation ({_scope(report)})",
+            [
+                ("verdict", report.verdict.value),
+                ("active projects", report.active_projects),
+                ("side-of-desk share", percent(report.side_of_desk_share)),
+                ("core-business share", percent(report.core_business_share)),
+                ("individual-sponsor share", percent(report.individual_sponsor_share)),
+                (
+                    "business lines with innovation",
+                    f"{report.business_lines_with_innovation} of {report.business_lines} "
+                    f"({percent(report.business_line_coverage)})",
+                ),
+                ("lab share", percent(report.lab_share)),
+            ],
+        )
+    )
+    console.print(_counts_table("Active projects by work mode", report.by_work_mode))
+    console.print(_counts_table("Active projects by sponsor level", report.by_sponsor_level))
+    _findings(console, report.findings)
+    units = Table(title="Units (active projects each owns itself)", title_justify="left")
+    for column in ("code", "name", "kind", "active", "side of desk", "dedicated", "core", "status"):
+        units.add_column(column)
+    for unit in report.units:
+        units.add_row(
+            unit.code,
+            unit.name,
+            unit.kind.value,
+            str(unit.active_projects),
+            str(unit.by_work_mode.side_of_desk),
+            str(unit.by_work_mode.dedicated),
+            str(unit.by_work_mode.core_business),
+            unit.status.value,
+        )
+    console.print(units)
+
+
+def _portfolio(console: Console, report: PortfolioReport) -> None:
+    console.print(
+        _summary(
+            f"Portfolio balance ({_scope(report)})",
+            [
+                ("projects", report.projects),
+                ("experiments", report.experiments),
+                ("embedded", report.embedded),
+                ("stopped", report.stopped),
+                ("adoption share", percent(report.adoption_share)),
+                ("high risk", report.high_risk),
+                ("high risk, justified", report.high_risk_justified),
+                ("past idea without risk profile", report.without_risk_profile),
+            ],
+        )
+    )
+    for title, counts in (
+        ("Projects by stage", report.by_stage),
+        ("Projects by facet", report.by_facet),
+        ("Projects by risk band", report.by_risk_band),
+        ("Projects by sponsor level", report.by_sponsor_level),
+        ("Projects by work mode", report.by_work_mode),
+        ("Experiments by status", report.experiments_by_status),
+        ("Experiments by method", report.experiments_by_method),
+        ("Experiments by result", report.experiments_by_result),
+    ):
+        console.print(_counts_table(title, counts))
+    cross = Table(title="Facet x risk band", title_justify="left")
+    cross.add_column("facet")
+    bands = list(report.by_risk_band.model_dump())
+    for band in bands:
+        cross.add_column(band, justify="right")
+    for facet, counts in report.facet_by_risk_band.model_dump().items():
+        cross.add_row(facet, *(str(counts[band]) for band in bands))
+    console.print(cross)
+    funnel = Table(title="Funnel", title_justify="left")
+    for column in ("from", "to", "reached from", "reached to", "conversion"):
+        funnel.add_column(column)
+    for step in report.funnel:
+        funnel.add_row(
+            step.from_stage,
+            step.to_stage,
+            str(step.reached_from),
+            str(step.reached_to),
+            percent(step.conversion),
+        )
+    console.print(funnel)
+
+
+def _outcomes(console: Console, report: OutcomesReport) -> None:
+    console.print(
+        _summary(
+            f"Outcomes ({_scope(report)})",
+            [
+                ("projects past idea", report.projects),
+                ("with outcome criteria", report.projects_with_outcome_criteria),
+                ("outcome-based share", percent(report.outcome_based_share)),
+                ("experiments completed", report.experiments_completed),
+                ("with lessons", report.experiments_with_lessons),
+            ],
+        )
+    )
+    criteria = Table(title="Criteria by kind and status", title_justify="left")
+    for column in ("kind", "met", "missed", "pending"):
+        criteria.add_column(column)
+    for kind, counts in report.criteria.model_dump().items():
+        criteria.add_row(kind, str(counts["met"]), str(counts["missed"]), str(counts["pending"]))
+    console.print(criteria)
+    console.print(_counts_table("Completed experiments by result", report.results))
+    _findings(console, report.findings)
+
+
+def _determinants(console: Console, report: DeterminantsReport) -> None:
+    weakest = report.weakest.value if report.weakest else "none (no barriers)"
+    console.print(f"Determinants ({_scope(report)}); weakest: [bold]{weakest}[/bold]")
+    table = Table()
+    for column in ("determinant", "enablers", "barriers", "question"):
+        table.add_column(column)
+    for entry in report.determinants:
+        table.add_row(
+            entry.determinant.value, str(entry.enablers), str(entry.barriers), entry.prompt
+        )
+    console.print(table)
+    for entry in report.determinants:
+        console.print(f"[bold]{entry.determinant.value}[/bold]: what leadership can do")
+        for lever in entry.levers:
+            console.print(f"  - {lever}")
+    heat = Table(title="Barriers per unit", title_justify="left")
+    for column in ("code", "name", "clarity", "parity", "suitability", "normality"):
+        heat.add_column(column)
+    for unit in report.units:
+        b = unit.barriers
+        heat.add_row(
+            unit.code,
+            unit.name,
+            str(b.clarity),
+            str(b.parity),
+            str(b.suitability),
+            str(b.normality),
+        )
+    console.print(heat)

@@ -1,0 +1,145 @@
+"""GET /reports/*: read by every role, scoped to a unit's subtree on request."""
+
+import csv
+import io
+from typing import Annotated
+
+from fastapi import APIRouter, Header, Query, Response
+
+from app.db import today
+from app.deps import Reader, SessionDep, SettingsDep
+from app.errors import READ_ONE, problem_responses
+from app.reports import service
+from app.reports.schemas import (
+    DeterminantsReport,
+    OutcomesReport,
+    PortfolioReport,
+    SpreadReport,
+)
+
+router = APIRouter(prefix="/reports", tags=["reports"])
+
+UnitScope = Annotated[
+    int | None,
+    Query(
+        description="Restrict the report to this unit and its whole subtree. A submitter key "
+        "is always restricted to its own subtree; a unit outside it is 404."
+    ),
+]
+
+CSV_MEDIA_TYPE = "text/csv"
+SPREAD_CSV_COLUMNS = (
+    "unit_id",
+    "code",
+    "name",
+    "kind",
+    "parent_id",
+    "active_projects",
+    "side_of_desk",
+    "dedicated",
+    "core_business",
+    "status",
+)
+SPREAD_CSV_EXAMPLE = (
+    ",".join(SPREAD_CSV_COLUMNS)
+    + "\r\n3,TAX-OPS,Tax operations,business_line,1,5,1,0,4,embedded\r\n"
+    + "4,LAB,Innovation lab,innovation_lab,1,3,0,3,0,mixed\r\n"
+)
+
+
+def spread_csv(report: SpreadReport) -> str:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow(SPREAD_CSV_COLUMNS)
+    for unit in report.units:
+        writer.writerow(
+            [
+                unit.unit_id,
+                unit.code,
+                unit.name,
+                unit.kind.value,
+                "" if unit.parent_id is None else unit.parent_id,
+                unit.active_projects,
+                unit.by_work_mode.side_of_desk,
+                unit.by_work_mode.dedicated,
+                unit.by_work_mode.core_business,
+                unit.status.value,
+            ]
+        )
+    return buffer.getvalue()
+
+
+@router.get(
+    "/spread",
+    response_model=SpreadReport,
+    responses={
+        200: {
+            "description": "The report as JSON, or with `Accept: text/csv` its `units` rows "
+            "as CSV (a header row, then one row per unit; `parent_id` empty for a root).",
+            "content": {
+                CSV_MEDIA_TYPE: {
+                    "schema": {"type": "string"},
+                    "example": SPREAD_CSV_EXAMPLE,
+                }
+            },
+        },
+        **problem_responses(*READ_ONE),
+    },
+    summary="Is innovation spread across the core business or stuck as side-of-desk work?",
+    description="Active projects (stage `exploration`, `experiment` or `scaling`) by work mode "
+    "and sponsor level, business-line coverage, lab share, a verdict, findings, and one row "
+    "per unit.",
+)
+def spread_report(
+    session: SessionDep,
+    settings: SettingsDep,
+    actor: Reader,
+    unit_id: UnitScope = None,
+    accept: Annotated[str | None, Header(max_length=1000, include_in_schema=False)] = None,
+):
+    root_id = service.resolve_scope(session=session, actor=actor, unit_id=unit_id)
+    report = service.spread(session=session, settings=settings, root_id=root_id)
+    if accept is not None and CSV_MEDIA_TYPE in accept.lower():
+        return Response(spread_csv(report), media_type=f"{CSV_MEDIA_TYPE}; charset=utf-8")
+    return report
+
+
+@router.get(
+    "/portfolio",
+    response_model=PortfolioReport,
+    responses=problem_responses(*READ_ONE),
+    summary="Balance of the portfolio",
+    description="Projects by stage, facet, risk band, sponsor level and work mode; facet x risk "
+    "band; experiments by status, method and result; the stage funnel; adoption; risk balance.",
+)
+def portfolio_report(session: SessionDep, actor: Reader, unit_id: UnitScope = None):
+    root_id = service.resolve_scope(session=session, actor=actor, unit_id=unit_id)
+    return service.portfolio(session=session, root_id=root_id)
+
+
+@router.get(
+    "/outcomes",
+    response_model=OutcomesReport,
+    responses=problem_responses(*READ_ONE),
+    summary="Is the portfolio outcome-based or activity-based?",
+    description="Projects with outcome criteria, criteria by kind and status, completed "
+    "experiments with lessons and results.",
+)
+def outcomes_report(
+    session: SessionDep, settings: SettingsDep, actor: Reader, unit_id: UnitScope = None
+):
+    root_id = service.resolve_scope(session=session, actor=actor, unit_id=unit_id)
+    return service.outcomes(session=session, settings=settings, root_id=root_id, today=today())
+
+
+@router.get(
+    "/determinants",
+    response_model=DeterminantsReport,
+    responses=problem_responses(*READ_ONE),
+    summary="Clarity, parity, suitability, normality: enablers and barriers",
+    description="Tag counts per determinant with its prompting question and leadership "
+    "levers, the weakest determinant, and barrier counts per unit for a heat map.",
+)
+def determinants_report(session: SessionDep, actor: Reader, unit_id: UnitScope = None):
+    root_id = service.resolve_scope(session=session, actor=actor, unit_id=unit_id)
+    return service.determinants(session=session, root_id=root_id)
