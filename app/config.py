@@ -34,6 +34,9 @@ class Settings(BaseSettings):
     max_body_bytes: int = 1 * 1024 * 1024
     max_batch_body_bytes: int = 10 * 1024 * 1024
     idempotency_retention_hours: int = 24
+    # A claim not completed within this time belongs to a request whose process died;
+    # a retry may take it over. Longer than any request runs (statements stop at 30 s).
+    idempotency_lock_timeout_seconds: int = 120
 
     # Report thresholds (issue: reports/spread); echoed in the spread report.
     min_active_projects: int = 5

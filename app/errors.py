@@ -112,6 +112,21 @@ class InvalidField(DomainError):
         return {"errors": [e.model_dump() for e in self.errors]}
 
 
+class InvalidFields(DomainError):
+    """Several failing fields at once, e.g. every bad item of a batch."""
+
+    status_code = 422
+    slug = "validation-error"
+    title = "Request validation failed"
+
+    def __init__(self, errors: list[FieldError]) -> None:
+        super().__init__("; ".join(f"{e.field}: {e.message}" for e in errors[:5]))
+        self.errors = errors
+
+    def extra(self) -> dict[str, Any]:
+        return {"errors": [e.model_dump() for e in self.errors]}
+
+
 class PreconditionFailed(DomainError):
     status_code = 412
     slug = "precondition-failed"
@@ -353,4 +368,5 @@ def problem_responses(*codes: int) -> dict[int | str, dict[str, Any]]:
 
 READ = (401, 422, 503)
 READ_ONE = (*READ, 404)
-WRITE = (401, 403, 422, 503)
+# Any request whose body is over the size limit gets 413, whatever the route.
+WRITE = (401, 403, 413, 422, 503)

@@ -6,12 +6,14 @@ from fastapi.routing import APIRoute
 
 from app import health, observability
 from app.api_keys.router import router as api_keys_router
+from app.body_limit import BodySizeLimitMiddleware
 from app.config import Settings, get_settings
 from app.criteria.router import router as criteria_router
 from app.db import create_db_engine
 from app.deps import reject_nul_characters
 from app.errors import install_error_handlers
 from app.experiments.router import router as experiments_router
+from app.idempotency import dependency as idempotency
 from app.projects.router import router as projects_router
 from app.reports.router import router as reports_router
 from app.units.router import router as units_router
@@ -47,13 +49,19 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     app.state.engine = create_db_engine(settings)
     install_error_handlers(app)
+    idempotency.install(app)
+    app.add_middleware(
+        BodySizeLimitMiddleware,
+        default_limit=settings.max_body_bytes,
+        path_limits={f"{API_PREFIX}/experiments/batch": settings.max_batch_body_bytes},
+    )
     if settings.cors_origins:
         app.add_middleware(
             CORSMiddleware,
             allow_origins=settings.cors_origins,
             allow_methods=["*"],
             allow_headers=["*"],
-            expose_headers=["ETag", "X-Request-ID"],
+            expose_headers=["ETag", "X-Request-ID", "Idempotent-Replayed"],
         )
     api = APIRouter(prefix=API_PREFIX, dependencies=[Depends(reject_nul_characters)])
     for router in (

@@ -6,6 +6,7 @@ from app.api_keys import service
 from app.api_keys.models import ApiKeyCreate, ApiKeyCreated, ApiKeyPublic, ApiKeysPage
 from app.deps import Admin, PathId, SessionDep
 from app.errors import READ, WRITE, problem_responses
+from app.idempotency.dependency import IdempotentWithheldSecret, creating_responses
 from app.pagination import PageParams, page_params
 
 router = APIRouter(prefix="/api-keys", tags=["api-keys"])
@@ -15,11 +16,15 @@ router = APIRouter(prefix="/api-keys", tags=["api-keys"])
     "",
     status_code=status.HTTP_201_CREATED,
     response_model=ApiKeyCreated,
-    responses=problem_responses(*WRITE),
+    responses=creating_responses(*WRITE),
     summary="Create an API key (admin)",
-    description="The secret is in `key`, returned this once; only its hash is stored.",
+    description="The secret is in `key`, returned this once; only its hash is stored. "
+    "The secret is not kept for replays either: a retry with the same `Idempotency-Key` "
+    "gets 409 naming the created key (`created_id`); revoke it if the secret was lost.",
 )
-def create_api_key(key_in: ApiKeyCreate, session: SessionDep, actor: Admin):
+def create_api_key(
+    key_in: ApiKeyCreate, session: SessionDep, actor: Admin, idempotency: IdempotentWithheldSecret
+):
     key, secret = service.create(session=session, key_in=key_in)
     return ApiKeyCreated.model_validate({**key.model_dump(), "key": secret})
 

@@ -15,6 +15,7 @@ from app.criteria.models import (
 )
 from app.deps import IfMatch, PathId, Reader, SessionDep, Writer
 from app.errors import READ_ONE, WRITE, problem_responses
+from app.idempotency.dependency import Idempotent, creating_responses
 from app.pagination import PageParams, page_params
 from app.versioning import etag
 
@@ -23,7 +24,7 @@ router = APIRouter(tags=["criteria"])
 _CREATE: dict[str, Any] = {
     "status_code": status.HTTP_201_CREATED,
     "response_model": CriterionPublic,
-    "responses": problem_responses(*WRITE, 404, 409),
+    "responses": creating_responses(*WRITE, 404),
 }
 _LIST: dict[str, Any] = {"response_model": CriteriaPage, "responses": problem_responses(*READ_ONE)}
 KindFilter = Annotated[list[CriterionKind] | None, Query()]
@@ -31,7 +32,11 @@ KindFilter = Annotated[list[CriterionKind] | None, Query()]
 
 @router.post("/projects/{project_id}/criteria", summary="Add a criterion to a project", **_CREATE)
 def create_project_criterion(
-    project_id: PathId, criterion_in: CriterionCreate, session: SessionDep, actor: Writer
+    project_id: PathId,
+    criterion_in: CriterionCreate,
+    session: SessionDep,
+    actor: Writer,
+    idempotency: Idempotent,
 ):
     return service.to_public(
         service.create(
@@ -64,7 +69,11 @@ def list_project_criteria(
     "/experiments/{experiment_id}/criteria", summary="Add a criterion to an experiment", **_CREATE
 )
 def create_experiment_criterion(
-    experiment_id: PathId, criterion_in: CriterionCreate, session: SessionDep, actor: Writer
+    experiment_id: PathId,
+    criterion_in: CriterionCreate,
+    session: SessionDep,
+    actor: Writer,
+    idempotency: Idempotent,
 ):
     return service.to_public(
         service.create(
@@ -154,11 +163,15 @@ def archive_criterion(
     "/criteria/{criterion_id}/measurements",
     status_code=status.HTTP_201_CREATED,
     response_model=MeasurementPublic,
-    responses=problem_responses(*WRITE, 404, 409),
+    responses=creating_responses(*WRITE, 404),
     summary="Record a measurement",
 )
 def create_measurement(
-    criterion_id: PathId, measurement_in: MeasurementCreate, session: SessionDep, actor: Writer
+    criterion_id: PathId,
+    measurement_in: MeasurementCreate,
+    session: SessionDep,
+    actor: Writer,
+    idempotency: Idempotent,
 ):
     return service.add_measurement(
         session=session, actor=actor, criterion_id=criterion_id, measurement_in=measurement_in

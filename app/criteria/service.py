@@ -20,10 +20,12 @@ from app.criteria.models import (
 from app.db import today
 from app.errors import Conflict, InvalidField, NotFound
 from app.experiments import service as experiment_service
+from app.experiments.models import Experiment
 from app.history import service as history
 from app.history.models import ChangeAction, EntityType
 from app.pagination import PageParams, paginate, split_page
 from app.projects import service as project_service
+from app.projects.models import Project
 from app.versioning import check_version, touch
 
 REQUIRED = ("metric", "kind", "baseline", "target", "direction")
@@ -82,17 +84,29 @@ def create(
     project_id: int | None = None,
     experiment_id: int | None = None,
 ) -> Criterion:
-    owner: Any
+    owner: Project | Experiment
     if project_id is not None:
         owner = project_service.get(session=session, actor=actor, project_id=project_id)
     else:
         assert experiment_id is not None
         owner = experiment_service.get(session=session, actor=actor, experiment_id=experiment_id)
+    criterion = build(session=session, actor=actor, criterion_in=criterion_in, owner=owner)
+    session.commit()
+    return criterion
+
+
+def build(
+    *, session: Session, actor: Actor, criterion_in: CriterionCreate, owner: Project | Experiment
+) -> Criterion:
+    """Add a criterion to an owner the caller may write, without committing (batch reuses it)."""
     if owner.archived:
         raise Conflict(f"{type(owner).__name__.lower()} {owner.id} is archived")
-    criterion = Criterion.model_validate(
-        criterion_in, update={"project_id": project_id, "experiment_id": experiment_id}
+    owner_ids = (
+        {"project_id": owner.id, "experiment_id": None}
+        if isinstance(owner, Project)
+        else {"project_id": None, "experiment_id": owner.id}
     )
+    criterion = Criterion.model_validate(criterion_in, update=owner_ids)
     session.add(criterion)
     session.flush()
     assert criterion.id is not None
@@ -105,7 +119,6 @@ def create(
         changes=history.diff({}, criterion_in.model_dump()),
         **_owner_ids(criterion),
     )
-    session.commit()
     return criterion
 
 

@@ -18,7 +18,11 @@ def replace(*, session: Session, owner: Any, tags: list[DeterminantTagIn]) -> No
     deleting the one it replaces and trip the one-per-determinant constraint."""
     owner.determinant_tags.clear()
     session.flush()
-    owner.determinant_tags.extend(DeterminantTag(**t.model_dump()) for t in tags)
+    owner.determinant_tags.extend(new_tags(tags))
+
+
+def new_tags(tags: list[DeterminantTagIn]) -> list[DeterminantTag]:
+    return [DeterminantTag(**t.model_dump()) for t in tags]
 
 
 def changed(old: list[DeterminantTag], new: list[DeterminantTagIn]) -> bool:

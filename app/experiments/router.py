@@ -8,7 +8,9 @@ from app.db import MAX_ID
 from app.deps import IfMatch, PathId, Reader, SessionDep, SettingsDep, Writer
 from app.determinants.models import Determinant, Effect
 from app.errors import READ, READ_ONE, WRITE, problem_responses
+from app.experiments import batch as batch_service
 from app.experiments import service
+from app.experiments.batch import ExperimentBatch, ExperimentBatchResult
 from app.experiments.models import (
     ExperimentCreate,
     ExperimentPublic,
@@ -20,6 +22,7 @@ from app.experiments.models import (
 )
 from app.history import service as history_service
 from app.history.models import HistoryPage
+from app.idempotency.dependency import Idempotent, creating_responses
 from app.pagination import PageParams, page_params
 from app.versioning import etag
 
@@ -30,15 +33,38 @@ router = APIRouter(prefix="/experiments", tags=["experiments"])
     "",
     status_code=status.HTTP_201_CREATED,
     response_model=ExperimentPublic,
-    responses=problem_responses(*WRITE),
+    responses=creating_responses(*WRITE),
     summary="Submit an experiment",
 )
 def create_experiment(
-    experiment_in: ExperimentCreate, session: SessionDep, actor: Writer, response: Response
+    experiment_in: ExperimentCreate,
+    session: SessionDep,
+    actor: Writer,
+    idempotency: Idempotent,
+    response: Response,
 ):
     experiment = service.create(session=session, actor=actor, experiment_in=experiment_in)
     response.headers["ETag"] = etag(experiment.version)
     return service.to_public(experiment)
+
+
+@router.post(
+    "/batch",
+    status_code=status.HTTP_201_CREATED,
+    response_model=ExperimentBatchResult,
+    responses=creating_responses(*WRITE),
+    summary="Submit up to 1,000 experiments at once",
+    description="All or nothing. Each item is an experiment with, optionally, its `criteria`. "
+    "If any item is invalid the answer is a 422 whose `errors` name every failing field as "
+    "`items.<index>.<field>` (schema errors of all items first; once the schema passes, "
+    "references such as `project_id` for all items), and nothing is written. An item "
+    "outside a submitter's unit rejects the whole batch (403). The body may be up to "
+    "10 MiB; `Idempotency-Key` covers the batch as a whole.",
+)
+def submit_batch(
+    batch: ExperimentBatch, session: SessionDep, actor: Writer, idempotency: Idempotent
+):
+    return batch_service.submit(session=session, actor=actor, batch=batch)
 
 
 @router.get(

@@ -146,9 +146,9 @@ def build(*, session: Session, actor: Actor, experiment_in: ExperimentCreate) ->
     experiment = Experiment.model_validate(
         experiment_in.model_dump(exclude={"determinants"}), update={"unit_id": project.unit_id}
     )
-    experiment.determinant_tags = []
+    # A new experiment has no tags to replace: one flush inserts it with its tags.
+    experiment.determinant_tags = determinant_service.new_tags(experiment_in.determinants)
     session.add(experiment)
-    determinant_service.replace(session=session, owner=experiment, tags=experiment_in.determinants)
     session.flush()
     assert experiment.id is not None
     history.record(

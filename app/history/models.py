@@ -2,7 +2,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import JSON
+from sqlalchemy import JSON, Index
 from sqlmodel import Field, SQLModel
 
 from app.db import UTCDateTime, enum_column, utcnow
@@ -39,6 +39,8 @@ class HistoryBase(SQLModel):
 
 class HistoryEntry(HistoryBase, table=True):
     __tablename__ = "history"
+    # "What happened to this unit" (GET /units/{id}/history), newest first.
+    __table_args__ = (Index("ix_history_entity", "entity_type", "entity_id", "id"),)
 
     id: int | None = Field(default=None, primary_key=True)
     # Set for the project's own changes and those of its criteria and measurements,

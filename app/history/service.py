@@ -64,10 +64,15 @@ def list_for(
     session: Session,
     project_id: int | None = None,
     experiment_id: int | None = None,
+    unit_id: int | None = None,
     params: PageParams,
 ) -> tuple[list[HistoryEntry], str | None]:
     """Newest first: the cursor walks ids downwards."""
     statement = select(HistoryEntry)
+    if unit_id is not None:
+        statement = statement.where(
+            HistoryEntry.entity_type == EntityType.unit, HistoryEntry.entity_id == unit_id
+        )
     if project_id is not None:
         statement = statement.where(HistoryEntry.project_id == project_id)
     if experiment_id is not None:

@@ -10,6 +10,7 @@ from app.determinants.models import Determinant, Effect
 from app.errors import READ, READ_ONE, WRITE, problem_responses
 from app.history import service as history_service
 from app.history.models import HistoryPage
+from app.idempotency.dependency import Idempotent, creating_responses
 from app.pagination import PageParams, page_params
 from app.projects import service
 from app.projects.models import (
@@ -31,11 +32,15 @@ router = APIRouter(prefix="/projects", tags=["projects"])
     "",
     status_code=status.HTTP_201_CREATED,
     response_model=ProjectPublic,
-    responses=problem_responses(*WRITE),
+    responses=creating_responses(*WRITE),
     summary="Create a project",
 )
 def create_project(
-    project_in: ProjectCreate, session: SessionDep, actor: Writer, response: Response
+    project_in: ProjectCreate,
+    session: SessionDep,
+    actor: Writer,
+    idempotency: Idempotent,
+    response: Response,
 ):
     project = service.create(session=session, actor=actor, project_in=project_in)
     response.headers["ETag"] = etag(project.version)

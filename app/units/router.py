@@ -5,6 +5,9 @@ from fastapi import APIRouter, Depends, Query, Response, status
 from app.db import MAX_ID
 from app.deps import Admin, IfMatch, PathId, Reader, SessionDep
 from app.errors import READ, READ_ONE, WRITE, problem_responses
+from app.history import service as history_service
+from app.history.models import HistoryPage
+from app.idempotency.dependency import Idempotent, creating_responses
 from app.pagination import PageParams, page_params
 from app.units import service
 from app.units.models import UnitCreate, UnitKind, UnitPublic, UnitsPage, UnitUpdate
@@ -17,10 +20,10 @@ router = APIRouter(prefix="/units", tags=["units"])
     "",
     status_code=status.HTTP_201_CREATED,
     response_model=UnitPublic,
-    responses=problem_responses(*WRITE, 409),
+    responses=creating_responses(*WRITE),
     summary="Create a unit (admin)",
 )
-def create_unit(unit_in: UnitCreate, session: SessionDep, actor: Admin):
+def create_unit(unit_in: UnitCreate, session: SessionDep, actor: Admin, idempotency: Idempotent):
     return service.create(session=session, actor=actor, unit_in=unit_in)
 
 
@@ -106,3 +109,22 @@ def archive_unit(
     )
     response.headers["ETag"] = etag(unit.version)
     return unit
+
+
+@router.get(
+    "/{unit_id}/history",
+    response_model=HistoryPage,
+    responses=problem_responses(*READ_ONE),
+    summary="A unit's change history",
+    description="Creates, updates and archiving of the unit itself, newest first "
+    "(its projects have their own history).",
+)
+def unit_history(
+    unit_id: int,
+    session: SessionDep,
+    actor: Reader,
+    page: Annotated[PageParams, Depends(page_params)],
+):
+    service.get(session=session, actor=actor, unit_id=unit_id)
+    items, cursor = history_service.list_for(session=session, unit_id=unit_id, params=page)
+    return HistoryPage(items=items, next_cursor=cursor)  # type: ignore[arg-type]
