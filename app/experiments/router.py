@@ -57,8 +57,8 @@ def create_experiment(
     description="All or nothing. Each item is an experiment with, optionally, its `criteria`. "
     "If any item is invalid the answer is a 422 whose `errors` name every failing field as "
     "`items.<index>.<field>` (schema errors of all items first; once the schema passes, "
-    "references such as `project_id` for all items), and nothing is written. An item "
-    "outside a submitter's unit rejects the whole batch (403). The body may be up to "
+    "references such as `project_id` for all items), and nothing is written. A project "
+    "outside a submitter's unit is reported like a missing one (422). The body may be up to "
     "10 MiB; `Idempotency-Key` covers the batch as a whole.",
 )
 def submit_batch(
