@@ -6,11 +6,13 @@ role dependency (so a 401/403 is never stored), and ``responses=creating_respons
 """
 
 import json
+import logging
 from datetime import timedelta
 from typing import Annotated, Any
 
 from fastapi import Depends, FastAPI, Header, Request
 from fastapi.responses import Response
+from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import Session
 from starlette.concurrency import run_in_threadpool
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -20,6 +22,8 @@ from app.deps import SessionDep, current_actor
 from app.errors import PROBLEM_BASE, PROBLEM_MEDIA_TYPE, problem_responses
 from app.idempotency import service
 from app.idempotency.service import HEADER, REPLAYED_HEADER, Claim, StoredResponse
+
+logger = logging.getLogger("portfolio.idempotency")
 
 # The middleware puts a holder dict in the scope; the dependency fills it with the claim.
 _SCOPE_KEY = "portfolio.idempotency"
@@ -151,6 +155,11 @@ def _finish(holder: dict[str, Any], status_code: int, headers: dict[str, str], b
         service.complete(
             session=session, claim=claim, status_code=status_code, headers=headers, body=body
         )
+    except SQLAlchemyError as exc:
+        # The database went away after the route had answered. The answer still goes out
+        # (a 2xx is committed: a 500 now would make the client retry a write that is done);
+        # the claim stays in flight, and a retry may take it over after the lock timeout.
+        logger.warning("idempotency key not stored: %s", type(exc).__name__)
     finally:
         session.close()
 
