@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 TEST_POSTGRES_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/test
 PYTEST_WORKERS ?= 2
 
-.PHONY: install run demo test test-sqlite test-postgres lint openapi clean
+.PHONY: install run demo test test-sqlite test-postgres lint openapi clean bench
 
 $(STAMP): pyproject.toml scripts/bootstrap-venv.sh
 	scripts/bootstrap-venv.sh $(VENV)
@@ -29,7 +29,7 @@ demo: install
 test: lint test-sqlite test-postgres
 
 lint: install
-	$(BIN)/ruff check app tests migrations
+	$(BIN)/ruff check app tests migrations bench
 	$(BIN)/mypy
 
 test-sqlite: install
@@ -43,3 +43,12 @@ openapi: install
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
+
+## Benchmark (bench/RESULTS.md): make bench SIZE=S|M|L DB=sqlite|postgres [BENCH_ARGS=--reuse]
+## Generates the data, serves it pinned to core 0, loads it with wrk (installed if missing)
+## from core 1, prints the ratios and writes bench/results/<db>-<size>.json.
+SIZE ?= S
+DB ?= sqlite
+bench: install
+	@command -v wrk >/dev/null || apt-get install -y -qq wrk || (apt-get update -qq && apt-get install -y -qq wrk)
+	$(BIN)/python -m bench.run --size $(SIZE) --db $(DB) $(BENCH_ARGS)

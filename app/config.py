@@ -21,6 +21,9 @@ class Settings(BaseSettings):
     db_connect_timeout_seconds: int = 5
     db_statement_timeout_ms: int = 30_000
     sqlite_busy_timeout_ms: int = 30_000
+    # PostgreSQL's JIT compiles the report aggregates for up to a second per call at a
+    # million rows and wins nothing back (bench/RESULTS.md); off unless asked for.
+    db_jit: bool = False
 
     host: str = "127.0.0.1"
     port: int = 8000

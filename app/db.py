@@ -31,6 +31,19 @@ SQLModel.metadata.naming_convention = {
 MAX_ID = 2**31 - 1
 
 
+def as_utc(value: datetime | None) -> datetime | None:
+    """A timestamp from a request, in UTC (no offset means UTC)."""
+    if value is None:
+        return None
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=UTC)
+    try:
+        return value.astimezone(UTC)
+    except OverflowError:
+        # e.g. 0001-01-01T00:00+14:00 has no UTC equivalent; without this, a 500 later.
+        raise ValueError("is outside the range of representable times") from None
+
+
 def utcnow() -> datetime:
     return datetime.now(UTC)
 
@@ -68,11 +81,15 @@ def create_db_engine(settings: Settings) -> Engine:
     url = settings.database_url
     if is_sqlite(url):
         in_memory = make_url(url).database in (None, "", ":memory:")
-        pool_args = {} if in_memory else {
-            "pool_size": settings.db_pool_size,
-            "max_overflow": settings.db_max_overflow,
-            "pool_timeout": settings.db_pool_timeout_seconds,
-        }
+        pool_args = (
+            {}
+            if in_memory
+            else {
+                "pool_size": settings.db_pool_size,
+                "max_overflow": settings.db_max_overflow,
+                "pool_timeout": settings.db_pool_timeout_seconds,
+            }
+        )
         engine = create_engine(
             url,
             connect_args={
@@ -91,7 +108,8 @@ def create_db_engine(settings: Settings) -> Engine:
         pool_pre_ping=True,
         connect_args={
             "connect_timeout": settings.db_connect_timeout_seconds,
-            "options": f"-c statement_timeout={settings.db_statement_timeout_ms}",
+            "options": f"-c statement_timeout={settings.db_statement_timeout_ms} "
+            f"-c jit={'on' if settings.db_jit else 'off'}",
         },
     )
 
@@ -111,12 +129,24 @@ def _configure_sqlite(engine: Engine, settings: Settings) -> None:
     @event.listens_for(engine, "begin")
     def _on_begin(connection: Any) -> None:
         # Take the write lock up front: a deferred transaction that later tries to
-        # write fails with "database is locked" instead of waiting its turn.
-        connection.exec_driver_sql("BEGIN IMMEDIATE")
+        # write fails with "database is locked" instead of waiting its turn. Reads
+        # (GET/HEAD) begin deferred: in WAL mode they never wait for the lock, nor
+        # make each other wait (bench/RESULTS.md: polls were 20x slower under it).
+        read_only = connection.get_execution_options().get(READ_ONLY, False)
+        connection.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
+
+
+# Execution option set on the sessions of safe (read-only) requests.
+READ_ONLY = "portfolio_read_only"
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
 def get_session(request: Request) -> Iterator[Session]:
-    with Session(request.app.state.engine, expire_on_commit=False) as session:
+    engine: Engine = request.app.state.engine
+    bind = (
+        engine.execution_options(**{READ_ONLY: True}) if request.method in SAFE_METHODS else engine
+    )
+    with Session(bind, expire_on_commit=False) as session:
         yield session
 
 

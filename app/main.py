@@ -16,6 +16,8 @@ from app.experiments.router import router as experiments_router
 from app.idempotency import dependency as idempotency
 from app.projects.router import router as projects_router
 from app.reports.router import router as reports_router
+from app.revision import conditional as report_conditional
+from app.revision import service as data_revision
 from app.units.router import router as units_router
 
 API_PREFIX = "/api/v1"
@@ -49,6 +51,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     app.state.engine = create_db_engine(settings)
     install_error_handlers(app)
+    data_revision.install()
+    report_conditional.install(app)
     idempotency.install(app)
     app.add_middleware(
         BodySizeLimitMiddleware,

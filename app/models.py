@@ -7,11 +7,13 @@ from app.experiments.models import Experiment
 from app.history.models import HistoryEntry
 from app.idempotency.models import IdempotencyRecord
 from app.projects.models import Project
+from app.revision.models import DataRevision
 from app.units.models import Unit
 
 __all__ = [
     "ApiKey",
     "Criterion",
+    "DataRevision",
     "DeterminantTag",
     "Experiment",
     "HistoryEntry",

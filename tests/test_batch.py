@@ -149,9 +149,10 @@ def test_a_submitter_batches_only_into_its_own_unit(admin, make_client, database
     response = submitter.post(
         BATCH, json={"items": [item(own["id"]), item(foreign["id"]), item(own["id"])]}
     )
-    # A project outside the submitter's unit answers like a missing one (no 403 leak).
+    # Another unit's project reads exactly like a missing one: nothing about it leaks.
     assert response.status_code == 422
     assert [e["field"] for e in response.json()["errors"]] == ["items.1.project_id"]
+    assert response.json()["errors"][0]["message"] == f"project {foreign['id']} does not exist"
     assert count(database_url, "experiments") == 0
     allowed = submitter.post(BATCH, json={"items": [item(own["id"]), item(own["id"])]})
     assert allowed.status_code == 201

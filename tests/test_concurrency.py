@@ -1,4 +1,4 @@
-"""Real parallel requests against two server processes on one database."""
+"""Real server processes on one database: parallel requests, streamed bodies."""
 
 import shutil
 import threading
@@ -170,3 +170,22 @@ def test_concurrent_patches_with_the_same_if_match_one_wins_the_rest_get_412(
         )
         == 1
     )
+
+
+def test_a_real_server_stops_a_chunked_body_at_the_limit(servers, admin_headers, database_url):
+    def chunks():
+        yield b'{"code": "BIG", "name": "'
+        for _ in range(32):  # 2 MiB, sent without Content-Length
+            yield b"x" * 65536
+        yield b'", "kind": "business_line"}'
+
+    response = httpx.post(
+        f"{servers[0]}/api/v1/units",
+        content=chunks(),
+        headers={**admin_headers, "Content-Type": "application/json"},
+        timeout=30,
+    )
+    assert response.status_code == 413
+    assert response.headers["content-type"] == "application/problem+json"
+    assert response.json()["detail"] == "the request body is larger than 1048576 bytes"
+    assert scalar(database_url, "SELECT count(*) FROM units") == 0

@@ -255,6 +255,7 @@ def test_status_follows_a_changed_target(admin, project):
         ({"value": 1, "measured_on": "2026-02-30"}, "measured_on"),
         ({"value": 1, "measured_on": "2026-01-01", "note": "N" * 2001}, "note"),
         ({"value": 1, "measured_on": "2026-01-01", "criterion_id": 3}, "criterion_id"),
+        ({"value": 1, "measured_on": "2026-01-01", "note": "\u0000"}, "note"),
     ],
 )
 def test_measurement_validation(admin, project, payload, field):

@@ -242,6 +242,8 @@ def test_updated_since_on_experiments(admin, project):
     touched = admin.patch(f"/api/v1/experiments/{first['id']}", json={"status": "running"})
     assert listed(second["updated_at"]) == [first["id"], second["id"]]
     assert listed(touched.json()["updated_at"]) == [first["id"]]
+    bad = admin.get("/api/v1/experiments", params={"updated_since": "0001-01-01T00:00:00+01:00"})
+    assert (bad.status_code, problem_fields(bad)) == (422, ["updated_since"])
 
 
 def test_history_newest_first_with_fields_and_key_name(admin, make_client, project):

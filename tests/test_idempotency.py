@@ -403,3 +403,63 @@ def test_openapi_documents_the_header_on_every_creating_post(anon):
         assert "same key" in header[0]["description"]
         assert {"201", "409", "422"} <= set(operation["responses"]), path
         assert "Idempotent-Replayed" in operation["responses"]["201"]["headers"]
+
+
+def test_a_crash_after_the_work_was_saved_keeps_the_key_so_nothing_is_saved_twice(
+    admin, database_url, monkeypatch
+):
+    from app.experiments import service as experiment_service
+
+    unit = create_unit(admin, "TAX")
+    project = create_project(admin, unit["id"])
+    real_to_public = experiment_service.to_public
+    calls = []
+
+    def crash_once(experiment):
+        calls.append(1)
+        if len(calls) == 1:
+            raise RuntimeError("response building failed after the commit")
+        return real_to_public(experiment)
+
+    monkeypatch.setattr(experiment_service, "to_public", crash_once)
+    body = {"project_id": project["id"], "title": "E", "hypothesis": "H", "method": "rct"}
+    failed = admin.post("/api/v1/experiments", json=body, headers=KEY)
+    assert failed.status_code == 500
+    assert count(database_url, "experiments") == 1
+    retried = admin.post("/api/v1/experiments", json=body, headers=KEY)
+    assert retried.status_code == 500
+    assert retried.headers["Idempotent-Replayed"] == "true"
+    assert retried.json()["type"] == "https://portfolio.example.org/problems/internal-error"
+    assert count(database_url, "experiments") == 1
+
+
+def test_a_dead_process_that_saved_its_work_never_frees_the_key(admin, app, database_url):
+    body = {"code": "A", "name": "A", "kind": "business_line"}
+    path = "/api/v1/units"
+    with Session(app.state.engine) as session:
+        claim = idempotency_service.claim(
+            session=session,
+            api_key_id=bootstrap_key_id(admin),
+            key="k",
+            method="POST",
+            path=path,
+            request_hash=idempotency_service.fingerprint(
+                method="POST", path=path, body=json.dumps(body).encode()
+            ),
+            retention=timedelta(hours=24),
+            lock_timeout=timedelta(seconds=120),
+        )
+        assert isinstance(claim, idempotency_service.Claim)
+        # Its work committed, then the process died before storing the response.
+        idempotency_service.mark_work_committed(session=session, claim=claim)
+        session.commit()
+    set_created_at(database_url, utcnow() - timedelta(seconds=121))
+    response = admin.post(path, json=body, headers={"Idempotency-Key": "k"})
+    assert response.status_code == 409
+    assert response.json()["detail"] == (
+        "the first request with this Idempotency-Key was saved, but its process stopped "
+        "before its response was stored; find the object (e.g. by `updated_since`) instead "
+        "of retrying"
+    )
+    assert "Retry-After" not in response.headers
+    assert count(database_url, "units") == 0

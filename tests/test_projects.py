@@ -353,9 +353,10 @@ def test_updated_since_returns_what_changed_at_or_after_the_time(admin, unit):
     naive = instant.astimezone(UTC).replace(tzinfo=None).isoformat()
     assert listed(naive) == [first["id"], third["id"]]
     assert listed("2999-01-01T00:00:00Z") == []
-    bad = admin.get("/api/v1/projects", params={"updated_since": "yesterday"})
-    assert bad.status_code == 422
-    assert problem_fields(bad) == ["updated_since"]
+    for bad_time in ("yesterday", "0001-01-01T00:00:00+14:00", "9999-12-31T23:59:59-14:00"):
+        bad = admin.get("/api/v1/projects", params={"updated_since": bad_time})
+        assert bad.status_code == 422, bad_time
+        assert problem_fields(bad) == ["updated_since"]
 
 
 @pytest.mark.parametrize(
@@ -506,3 +507,28 @@ def test_unknown_routes_and_methods_are_problems_too(admin):
     wrong_method = admin.put("/api/v1/projects/1", json={})
     assert wrong_method.status_code == 405
     assert wrong_method.headers["content-type"].startswith("application/problem+json")
+
+
+@pytest.mark.parametrize(
+    ("change", "field"),
+    [
+        ({"title": "Tax\u0000 returns"}, "title"),
+        ({"summary": "\u0000"}, "summary"),
+        ({"risk": {**RISK, "mitigation": "a\u0000"}}, "risk.mitigation"),
+        (
+            {"determinants": [{"determinant": "parity", "effect": "barrier", "note": "x\u0000"}]},
+            "determinants.0.note",
+        ),
+    ],
+)
+def test_nul_characters_are_refused_naming_the_field(admin, unit, change, field):
+    """PostgreSQL cannot store NUL in text: refused on every backend, never a 500."""
+    response = admin.post("/api/v1/projects", json=body(unit["id"]) | change)
+    assert response.status_code == 422, response.text
+    assert problem_fields(response) == [field]
+    project = create_project(admin, unit["id"])
+    patched = admin.patch(f"/api/v1/projects/{project['id']}", json=change)
+    assert (patched.status_code, problem_fields(patched)) == (422, [field])
+    # An escaped backslash before "u0000" is ordinary text.
+    literal = admin.patch(f"/api/v1/projects/{project['id']}", json={"summary": "\\u0000"})
+    assert (literal.status_code, literal.json()["summary"]) == (200, "\\u0000")

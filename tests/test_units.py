@@ -45,6 +45,7 @@ GOOD = {"code": "TAX", "name": "Tax office", "kind": "business_line"}
         ({"name": "N" * 201}, "name", "string_too_long"),
         ({"name": None}, "name", "string_type"),
         ({"parent_id": 999}, "parent_id", "invalid"),
+        ({"code": "TAX\u0000"}, "code", "invalid"),
         ({"id": 5}, "id", "extra_forbidden"),
         ({"version": 3}, "version", "extra_forbidden"),
         ({"archived": True}, "archived", "extra_forbidden"),

@@ -3,7 +3,7 @@ from enum import StrEnum
 from typing import Any
 
 from pydantic import FiniteFloat, model_validator
-from sqlalchemy import CheckConstraint
+from sqlalchemy import CheckConstraint, Index
 from sqlmodel import Field, SQLModel
 
 from app.db import AuditedFields, UTCDateTime, enum_column, utcnow
@@ -112,6 +112,9 @@ class Criterion(CriterionBase, AuditedFields, table=True):
     __tablename__ = "criteria"
     __table_args__ = (
         CheckConstraint("(project_id IS NULL) <> (experiment_id IS NULL)", name="one_owner"),
+        # The outcomes report looks up live outcome criteria by owner (bench/RESULTS.md).
+        Index("ix_criteria_kind_project", "kind", "archived", "project_id"),
+        Index("ix_criteria_kind_experiment", "kind", "archived", "experiment_id"),
     )
 
     id: int | None = Field(default=None, primary_key=True)

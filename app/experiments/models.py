@@ -3,6 +3,7 @@ from enum import StrEnum
 from typing import Any
 
 from pydantic import model_validator
+from sqlalchemy import Index
 from sqlmodel import Field, Relationship, SQLModel
 
 from app.db import MAX_ID, AuditedFields, check_dates, enum_column
@@ -106,6 +107,11 @@ class ExperimentUpdate(SQLModel):
 
 class Experiment(ExperimentBase, AuditedFields, table=True):
     __tablename__ = "experiments"
+    __table_args__ = (
+        # The reports join criteria and tags to live experiments and their unit: a narrow
+        # index read instead of the whole table (bench/RESULTS.md).
+        Index("ix_experiments_live_owner", "archived", "id", "project_id", "unit_id"),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     # A copy of the project's unit, kept in step by the project service.

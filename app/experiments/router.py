@@ -2,9 +2,10 @@ from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request, Response, status
+from pydantic import AfterValidator
 
 from app import csv_export
-from app.db import MAX_ID
+from app.db import MAX_ID, as_utc
 from app.deps import IfMatch, PathId, Reader, SessionDep, SettingsDep, Writer
 from app.determinants.models import Determinant, Effect
 from app.errors import READ, READ_ONE, WRITE, problem_responses
@@ -57,8 +58,8 @@ def create_experiment(
     description="All or nothing. Each item is an experiment with, optionally, its `criteria`. "
     "If any item is invalid the answer is a 422 whose `errors` name every failing field as "
     "`items.<index>.<field>` (schema errors of all items first; once the schema passes, "
-    "references such as `project_id` for all items), and nothing is written. A project "
-    "outside a submitter's unit is reported like a missing one (422). The body may be up to "
+    "references such as `project_id` for all items), and nothing is written. An item "
+    "outside a submitter's unit rejects the whole batch (403). The body may be up to "
     "10 MiB; `Idempotency-Key` covers the batch as a whole.",
 )
 def submit_batch(
@@ -94,6 +95,7 @@ def list_experiments(
     effect: Annotated[Effect | None, Query()] = None,
     updated_since: Annotated[
         datetime | None,
+        AfterValidator(as_utc),
         Query(description="Changed at or after this time (ISO 8601; UTC if no offset)."),
     ] = None,
     include_archived: bool = False,

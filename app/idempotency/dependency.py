@@ -6,13 +6,12 @@ role dependency (so a 401/403 is never stored), and ``responses=creating_respons
 """
 
 import json
-import logging
 from datetime import timedelta
 from typing import Annotated, Any
 
 from fastapi import Depends, FastAPI, Header, Request
 from fastapi.responses import Response
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy import event
 from sqlmodel import Session
 from starlette.concurrency import run_in_threadpool
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -23,8 +22,6 @@ from app.errors import PROBLEM_BASE, PROBLEM_MEDIA_TYPE, problem_responses
 from app.idempotency import service
 from app.idempotency.service import HEADER, REPLAYED_HEADER, Claim, StoredResponse
 
-logger = logging.getLogger("portfolio.idempotency")
-
 # The middleware puts a holder dict in the scope; the dependency fills it with the claim.
 _SCOPE_KEY = "portfolio.idempotency"
 
@@ -33,7 +30,7 @@ HEADER_DESCRIPTION = (
     "the same key, API key and body returns the first response (same status, body and id) "
     f"with `{REPLAYED_HEADER}: true` and writes nothing; the same key with a different body "
     "is a 422; while the first request is still running, 409. Responses below 500 are kept "
-    "(at least 24 hours); a 5xx frees the key for a retry."
+    "(at least 24 hours); a 5xx before anything was saved frees the key for a retry."
 )
 
 _DESCRIPTIONS = {
@@ -108,6 +105,13 @@ async def idempotency_key(
     holder["claim"] = outcome
     holder["session"] = session
     holder["path"] = request.url.path
+
+    def before_commit(committing: Session) -> None:
+        service.mark_work_committed(session=committing, claim=outcome)
+        holder["work_committed"] = True
+
+    holder["before_commit"] = before_commit
+    event.listen(session, "before_commit", before_commit)
     return key
 
 
@@ -142,12 +146,14 @@ def _secret_withheld(path: str, body: bytes) -> tuple[int, dict[str, str], bytes
 
 
 def _finish(holder: dict[str, Any], status_code: int, headers: dict[str, str], body: bytes):  # type: ignore[no-untyped-def]
+    # Taken out first: however this ends, it runs once per claim.
+    claim: Claim = holder.pop("claim")
     session: Session = holder["session"]
-    claim: Claim = holder["claim"]
+    event.remove(session, "before_commit", holder["before_commit"])
     try:
         # Anything still open in the request's session is finished: release its locks.
         session.rollback()
-        if status_code >= 500:
+        if status_code >= 500 and not holder.get("work_committed"):
             service.release(session=session, claim=claim)
             return
         if holder.get("withhold_secret") and status_code < 300:
@@ -155,13 +161,20 @@ def _finish(holder: dict[str, Any], status_code: int, headers: dict[str, str], b
         service.complete(
             session=session, claim=claim, status_code=status_code, headers=headers, body=body
         )
-    except SQLAlchemyError as exc:
-        # The database went away after the route had answered. The answer still goes out
-        # (a 2xx is committed: a 500 now would make the client retry a write that is done);
-        # the claim stays in flight, and a retry may take it over after the lock timeout.
-        logger.warning("idempotency key not stored: %s", type(exc).__name__)
     finally:
         session.close()
+
+
+def _crash_response(scope: Scope) -> tuple[dict[str, str], bytes]:
+    """What the error handler answers to an exception, stored when the work was saved."""
+    problem = {
+        "type": PROBLEM_BASE + "internal-error",
+        "title": "Internal server error",
+        "status": 500,
+        "detail": "An unexpected error occurred; it has been logged.",
+        "instance": scope["path"],
+    }
+    return {"content-type": PROBLEM_MEDIA_TYPE}, json.dumps(problem).encode()
 
 
 class IdempotencyMiddleware:
@@ -201,7 +214,6 @@ class IdempotencyMiddleware:
                 for name, value in start.get("headers", [])
             }
             await run_in_threadpool(_finish, holder, start["status"], headers, body)
-            holder.pop("claim")
             await send(start)
             await send({"type": "http.response.body", "body": body})
 
@@ -209,8 +221,7 @@ class IdempotencyMiddleware:
             await self.app(scope, receive, send_after_storing)
         except BaseException:
             if "claim" in holder:
-                await run_in_threadpool(_finish, holder, 500, {}, b"")
-                holder.pop("claim")
+                await run_in_threadpool(_finish, holder, 500, *_crash_response(scope))
             raise
 
 

@@ -24,3 +24,6 @@ class IdempotencyRecord(SQLModel, table=True):
     response_headers: str | None = Field(default=None, sa_type=Text)
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, index=True)
     completed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    # Set in the same transaction as the request's own writes: from then on the work is
+    # saved, so the claim is never released or taken over (that could save it twice).
+    work_committed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)

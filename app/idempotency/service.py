@@ -5,10 +5,14 @@ committed in its own short transaction before the route does any work. So across
 number of processes exactly one request owns a key; the others see its row and get the
 stored response (done), 409 (still in flight) or 422 (same key, different request).
 
-A request that fails with a 5xx or an exception deletes its claim, so a retry runs again.
-Every answer below 500 is stored and replayed: the key names one attempt and its outcome.
-A claim left behind by a process that died mid-request is taken over once it is older
-than ``idempotency_lock_timeout_seconds``.
+The claim row is also marked in the request's own transaction when that commits
+(``work_committed_at``): from then on the work is saved and the key is never freed.
+
+A request that fails with a 5xx or an exception before saving anything deletes its claim,
+so a retry runs again; one that saved its work keeps the key and its answer, whatever the
+status. Every answer below 500 is stored and replayed: the key names one attempt and its
+outcome. A claim left behind by a process that died before saving is taken over once it is
+older than ``idempotency_lock_timeout_seconds``; one that died after saving answers 409.
 """
 
 import hashlib
@@ -56,6 +60,15 @@ class IdempotencyInFlight(Conflict):
         super().__init__(
             f"a request with this {HEADER} is still being processed; retry after it finishes",
             headers={"Retry-After": "1"},
+        )
+
+
+class IdempotencyOutcomeLost(Conflict):
+    def __init__(self) -> None:
+        super().__init__(
+            f"the first request with this {HEADER} was saved, but its process stopped before "
+            "its response was stored; find the object (e.g. by `updated_since`) instead of "
+            "retrying"
         )
 
 
@@ -110,6 +123,7 @@ def claim(
                 (col(IdempotencyRecord.created_at) < now - retention)
                 | (
                     col(IdempotencyRecord.completed_at).is_(None)
+                    & col(IdempotencyRecord.work_committed_at).is_(None)
                     & (col(IdempotencyRecord.created_at) < now - lock_timeout)
                 ),
             )
@@ -137,6 +151,8 @@ def claim(
         if existing.request_hash != request_hash:
             raise IdempotencyKeyReused()
         if existing.completed_at is None or existing.status_code is None:
+            if existing.work_committed_at is not None and existing.created_at < now - lock_timeout:
+                raise IdempotencyOutcomeLost()
             raise IdempotencyInFlight()
         return StoredResponse(
             status_code=existing.status_code,
@@ -165,14 +181,24 @@ def complete(
 
 
 def release(*, session: Session, claim: Claim) -> None:
-    """Forget a claim whose request failed, so a retry with the key runs again."""
+    """Forget a claim whose request failed before saving anything, so a retry runs again."""
     session.exec(
         delete(IdempotencyRecord).where(  # type: ignore[call-overload]
             col(IdempotencyRecord.id) == claim.record_id,
             col(IdempotencyRecord.completed_at).is_(None),
+            col(IdempotencyRecord.work_committed_at).is_(None),
         )
     )
     session.commit()
+
+
+def mark_work_committed(*, session: Session, claim: Claim) -> None:
+    """Called inside the request's own transaction, just before it commits."""
+    session.exec(
+        update(IdempotencyRecord)  # type: ignore[call-overload]
+        .where(col(IdempotencyRecord.id) == claim.record_id)
+        .values(work_committed_at=utcnow())
+    )
 
 
 def purge_expired(*, session: Session, retention: timedelta) -> None:

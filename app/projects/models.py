@@ -4,7 +4,7 @@ from enum import StrEnum
 from typing import Annotated, Any
 
 from pydantic import PlainSerializer, model_validator
-from sqlalchemy import Numeric
+from sqlalchemy import Index, Numeric
 from sqlmodel import Field, Relationship, SQLModel
 
 from app.db import MAX_ID, AuditedFields, check_dates, enum_column
@@ -177,6 +177,11 @@ class ProjectUpdate(SQLModel):
 
 class Project(ProjectBase, AuditedFields, table=True):
     __tablename__ = "projects"
+    __table_args__ = (
+        # Covers the spread report: active projects by unit, work mode and sponsor level
+        # come from this index alone (bench/RESULTS.md has the plans).
+        Index("ix_projects_spread", "stage", "archived", "unit_id", "work_mode", "sponsor_level"),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     risk_likelihood: int | None = None

@@ -2,9 +2,10 @@ from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request, Response, status
+from pydantic import AfterValidator
 
 from app import csv_export
-from app.db import MAX_ID
+from app.db import MAX_ID, as_utc
 from app.deps import IfMatch, PathId, Reader, SessionDep, SettingsDep, Writer
 from app.determinants.models import Determinant, Effect
 from app.errors import READ, READ_ONE, WRITE, problem_responses
@@ -80,6 +81,7 @@ def list_projects(
     ] = None,
     updated_since: Annotated[
         datetime | None,
+        AfterValidator(as_utc),
         Query(description="Changed at or after this time (ISO 8601; UTC if no offset)."),
     ] = None,
     include_archived: bool = False,

@@ -16,8 +16,13 @@ from app.reports.schemas import (
     PortfolioReport,
     SpreadReport,
 )
+from app.revision.conditional import NOT_MODIFIED, ReportETag
 
-router = APIRouter(prefix="/reports", tags=["reports"])
+# Every report carries an ETag from the data revision; a matching If-None-Match is a 304
+# before any report query runs (app.revision.conditional).
+router = APIRouter(
+    prefix="/reports", tags=["reports"], dependencies=[ReportETag], responses=NOT_MODIFIED
+)
 
 UnitScope = Annotated[
     int | None,
@@ -96,13 +101,19 @@ def spread_report(
     session: SessionDep,
     settings: SettingsDep,
     actor: Reader,
+    response: Response,
     unit_id: UnitScope = None,
     accept: Annotated[str | None, Header(max_length=1000, include_in_schema=False)] = None,
 ):
     root_id = service.resolve_scope(session=session, actor=actor, unit_id=unit_id)
     report = service.spread(session=session, settings=settings, root_id=root_id)
     if accept is not None and CSV_MEDIA_TYPE in accept.lower():
-        return Response(spread_csv(report), media_type=f"{CSV_MEDIA_TYPE}; charset=utf-8")
+        # A returned Response replaces the injected one: carry its ETag headers over.
+        return Response(
+            spread_csv(report),
+            media_type=f"{CSV_MEDIA_TYPE}; charset=utf-8",
+            headers=dict(response.headers),
+        )
     return report
 
 

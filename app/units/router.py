@@ -120,7 +120,7 @@ def archive_unit(
     "(its projects have their own history).",
 )
 def unit_history(
-    unit_id: int,
+    unit_id: PathId,
     session: SessionDep,
     actor: Reader,
     page: Annotated[PageParams, Depends(page_params)],

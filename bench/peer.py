@@ -1,0 +1,76 @@
+"""The SQL-as-API peer: what PostgREST does for `GET /projects?limit=100`, in a bare
+Starlette route. PostgreSQL builds the JSON page itself (json_agg); Python only passes the
+text through. It exists only to give the list endpoint a floor to be compared with.
+
+    BENCH_PEER_DATABASE_URL=postgresql://... uvicorn bench.peer:app
+"""
+
+import os
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from psycopg_pool import ConnectionPool
+from sqlalchemy.engine import make_url
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import PlainTextResponse, Response
+from starlette.routing import Route
+
+from app.pagination import decode_cursor
+
+# The same page as the API's: live projects in id order after the cursor, with their
+# determinant tags and the risk block, as one JSON array.
+PAGE_SQL = """
+SELECT coalesce(json_agg(page ORDER BY page.id), '[]')::text FROM (
+  SELECT p.id, p.title, p.summary, p.unit_id, p.sponsor_level, p.sponsor, p.work_mode,
+         p.stage, p.facet, p.budget, p.fte, p.started_on, p.ended_on,
+         CASE WHEN p.risk_likelihood IS NULL THEN NULL ELSE json_build_object(
+           'likelihood', p.risk_likelihood, 'impact', p.risk_impact,
+           'risk_of_not_innovating', p.risk_of_not_innovating,
+           'mitigation', p.risk_mitigation, 'score', p.risk_score, 'band', p.risk_band) END
+           AS risk,
+         (SELECT coalesce(json_agg(json_build_object(
+             'determinant', t.determinant, 'effect', t.effect, 'note', t.note) ORDER BY t.id),
+             '[]')
+            FROM determinant_tags t WHERE t.project_id = p.id) AS determinants,
+         p.created_at, p.updated_at, p.version, p.archived
+    FROM projects p
+   WHERE p.archived = false AND p.id > %(after)s
+   ORDER BY p.id
+   LIMIT %(limit)s
+) AS page
+"""
+
+
+def _dsn() -> str:
+    url = make_url(os.environ["BENCH_PEER_DATABASE_URL"])
+    return url.set(drivername="postgresql").render_as_string(hide_password=False)
+
+
+pool = ConnectionPool(_dsn(), min_size=1, max_size=8, open=False)
+
+
+def projects(request: Request) -> Response:
+    limit = min(int(request.query_params.get("limit", "50")), 500)
+    cursor = request.query_params.get("cursor")
+    after = decode_cursor(cursor) if cursor else 0
+    with pool.connection() as connection:
+        row = connection.execute(PAGE_SQL, {"after": after, "limit": limit}).fetchone()
+    assert row is not None
+    return Response(row[0], media_type="application/json")
+
+
+def healthz(_request: Request) -> Response:
+    return PlainTextResponse("ok")
+
+
+@asynccontextmanager
+async def lifespan(_app: Starlette) -> AsyncIterator[None]:
+    pool.open()
+    yield
+    pool.close()
+
+
+app = Starlette(
+    routes=[Route("/projects", projects), Route("/healthz", healthz)], lifespan=lifespan
+)

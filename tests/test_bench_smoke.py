@@ -1,0 +1,35 @@
+"""The benchmark at size S with tiny durations, so it cannot rot. Real runs: `make bench`."""
+
+from bench import floor, run
+
+
+def test_benchmark_runs_end_to_end_at_size_s(database_url):
+    result = run.measure(
+        database_url, "S", repeats=1, duration=0.2, connections=2, workers=1, log=lambda _: None
+    )
+    counts = result["statements_per_request"]
+    for name in floor.REPORTS:
+        # A conditional poll answered 304 costs the key lookup and the revision read only.
+        assert counts[f"{name}_304"] < counts[name]
+        report = result["reports_vs_sql"][name]
+        assert report["ours"] > 0 and report["reference"] > 0
+    assert result["polls_vs_healthz"]["median"] > 0
+    assert result["deep_page_vs_first"]["median"] > 0
+    assert result["single_post"]["requests"] > 0
+    # Concurrent writes never fail (on SQLite: never "database is locked").
+    assert result["single_post"]["bad_responses"] == 0
+    assert result["memory_mb"]["at_rest"] > 0
+    if result["backend"] == "postgresql":
+        assert result["list_vs_peer"]["median"] > 0
+
+
+def test_statements_per_report_do_not_grow_with_the_data(database_url):
+    from bench.generate import generate
+
+    per_size = {}
+    for size in ("XS", "S"):
+        secret = generate(database_url, size, log=lambda _: None)
+        per_size[size] = run.count_statements_and_plans(database_url, secret)[
+            "statements_per_request"
+        ]
+    assert per_size["XS"] == per_size["S"]
