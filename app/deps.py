@@ -118,7 +118,7 @@ async def reject_nul_characters(request: Request) -> None:
     """
     for name, value in request.query_params.multi_items():
         if "\x00" in value:
-            raise InvalidField(name, _NUL_MESSAGE, location="query", type="string_nul")
+            raise InvalidField(name, _NUL_MESSAGE, location="query")
     body = await request.body()
     # A JSON text can only carry NUL as the escape \u0000; anything else needs no parsing.
     if b"\\u0000" not in body:
@@ -129,7 +129,7 @@ async def reject_nul_characters(request: Request) -> None:
         return  # Left to FastAPI, which reports malformed JSON itself.
     path = _path_to_nul(parsed)
     if path is not None:
-        raise InvalidField(".".join(path) or "body", _NUL_MESSAGE, type="string_nul")
+        raise InvalidField(".".join(path) or "body", _NUL_MESSAGE)
 
 
 _NUL_MESSAGE = "must not contain the NUL character (\\u0000)"

@@ -198,7 +198,7 @@ def test_unknown_fields_are_rejected_by_name(admin: Any, project_body: dict[str,
 def test_nul_characters_are_a_422_on_every_backend(admin: Any, project_body: dict[str, Any]):
     response = admin.post("/api/v1/projects", json={**project_body, "title": "a\x00b"})
     body = assert_problem(response, 422, ["title"])
-    assert body["errors"][0]["type"] == "string_nul"
+    assert body["errors"][0]["type"] == "invalid"
     determinants = [{"determinant": "parity", "effect": "barrier", "note": "\x00"}]
     response = admin.post("/api/v1/projects", json={**project_body, "determinants": determinants})
     assert_problem(response, 422, ["determinants.0.note"])
