@@ -25,9 +25,10 @@ SQLModel.metadata.naming_convention = {
 }
 
 
-# The largest integer both SQLite and PostgreSQL (bigint) accept as a parameter; ids
-# from a request beyond it must be rejected before they reach the driver (SQLite raises).
-MAX_ID = 2**63 - 1
+# Ids are INTEGER columns: 32 bits on PostgreSQL, which casts a bound id to that type and
+# fails ("integer out of range") past it; SQLite overflows past 64 bits. A larger id names
+# no row, so ids from a request beyond this are rejected with a 422 before any query.
+MAX_ID = 2**31 - 1
 
 
 def as_utc(value: datetime | None) -> datetime | None:

@@ -2,6 +2,7 @@
 
 import json
 import re
+from collections.abc import Iterable
 from typing import Annotated, Any
 
 from fastapi import Depends, Header, Path, Request
@@ -88,33 +89,47 @@ def if_match(
 IfMatch = Annotated[int | None, Depends(if_match)]
 
 
-def _path_of_nul(value: Any, path: str = "") -> str | None:
-    """Dotted path (as in validation errors) of the first string holding a NUL character."""
-    if isinstance(value, str):
-        return path if "\x00" in value else None
-    if isinstance(value, dict):
-        children: Any = value.items()
-    elif isinstance(value, list):
-        children = enumerate(value)
-    else:
-        return None
-    for key, child in children:
-        found = _path_of_nul(child, f"{path}.{key}" if path else str(key))
-        if found is not None:
-            return found
+def _path_to_nul(document: Any) -> tuple[str, ...] | None:
+    """The path of the first string holding a NUL character, or None.
+
+    Iterative: a JSON document may be nested deeper than Python's recursion limit.
+    """
+    pending: list[tuple[tuple[str, ...], Any]] = [((), document)]
+    while pending:
+        path, value = pending.pop()
+        if isinstance(value, str):
+            if "\x00" in value:
+                return path
+            continue
+        if isinstance(value, dict):
+            items: Iterable[tuple[Any, Any]] = value.items()
+        elif isinstance(value, list):
+            items = enumerate(value)
+        else:
+            continue
+        pending.extend(((*path, str(key)), item) for key, item in reversed(list(items)))
     return None
 
 
 async def reject_nul_characters(request: Request) -> None:
-    """PostgreSQL cannot store NUL in text (the driver refuses, a 500); refuse it up front
-    on every backend, naming the field. JSON can carry NUL only as the escape \\u0000."""
+    """PostgreSQL cannot store a NUL character in text, so no backend accepts one.
+
+    Runs for every API route, after the body has been read and before it is validated.
+    """
+    for name, value in request.query_params.multi_items():
+        if "\x00" in value:
+            raise InvalidField(name, _NUL_MESSAGE, location="query")
     body = await request.body()
+    # A JSON text can only carry NUL as the escape \u0000; anything else needs no parsing.
     if b"\\u0000" not in body:
         return
     try:
-        data = json.loads(body)
+        parsed = json.loads(body)
     except ValueError:
-        return  # malformed JSON: the body validation reports it
-    path = _path_of_nul(data)
+        return  # Left to FastAPI, which reports malformed JSON itself.
+    path = _path_to_nul(parsed)
     if path is not None:
-        raise InvalidField(path or "body", "must not contain the NUL character (\\u0000)")
+        raise InvalidField(".".join(path) or "body", _NUL_MESSAGE)
+
+
+_NUL_MESSAGE = "must not contain the NUL character (\\u0000)"

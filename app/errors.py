@@ -197,6 +197,11 @@ def _validation_errors(exc: RequestValidationError) -> list[dict[str, Any]]:
             field = f"{field}.{cause.field}" if field != location else cause.field
         message = str(err.get("msg", "invalid value"))
         message = message.removeprefix("Value error, ")
+        if err.get("type") == "json_invalid":
+            # FastAPI puts the character offset where a field name would be.
+            reason = (err.get("ctx") or {}).get("error", "invalid JSON")
+            location, field = "body", "body"
+            message = f"the body is not valid JSON: {reason} at character {loc_tail(err)}"
         errors.append(
             {
                 "field": field,
@@ -206,6 +211,39 @@ def _validation_errors(exc: RequestValidationError) -> list[dict[str, Any]]:
             }
         )
     return errors
+
+
+def _explain_content_type(request: Request, errors: list[dict[str, Any]]) -> None:
+    """A JSON body sent as text/plain or a form reaches validation as raw bytes; say why."""
+    content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if content_type == "application/json" or content_type.endswith("+json"):
+        return
+    for error in errors:
+        if error["field"] == "body" and error["type"] == "model_attributes_type":
+            error["type"] = "content_type"
+            error["message"] = (
+                "send a JSON object with Content-Type: application/json "
+                f"(got {content_type or 'no Content-Type'})"
+            )
+
+
+def loc_tail(err: Any) -> str:
+    loc = tuple(err.get("loc", ()))
+    return str(loc[-1]) if len(loc) > 1 else "0"
+
+
+def unreadable_body(exc: StarletteHTTPException) -> str | None:
+    """Why FastAPI could not even decode a JSON body (it reports these as a bare 400)."""
+    if exc.status_code != 400:
+        return None
+    cause = exc.__cause__
+    if isinstance(cause, UnicodeDecodeError):
+        return "the body is not valid UTF-8"
+    if isinstance(cause, RecursionError):
+        return "the body is nested too deeply"
+    if isinstance(cause, ValueError):
+        return "the body is not valid JSON"
+    return None
 
 
 def install_error_handlers(app: FastAPI) -> None:
@@ -224,6 +262,7 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(RequestValidationError)
     async def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:
         errors = _validation_errors(exc)
+        _explain_content_type(request, errors)
         detail = "; ".join(f"{e['field']}: {e['message']}" for e in errors[:5])
         return problem_response(
             request,
@@ -236,6 +275,19 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        reason = unreadable_body(exc)
+        if reason is not None:
+            # Same answer as for malformed JSON: 422 naming the body, not an undocumented 400.
+            return problem_response(
+                request,
+                status=422,
+                slug="validation-error",
+                title="Request validation failed",
+                detail=f"body: {reason}",
+                errors=[
+                    {"field": "body", "location": "body", "message": reason, "type": "json_invalid"}
+                ],
+            )
         slug = {
             404: "not-found",
             405: "method-not-allowed",

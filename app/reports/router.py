@@ -6,7 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Header, Query, Response
 
-from app.db import today
+from app.db import MAX_ID, today
 from app.deps import Reader, SessionDep, SettingsDep
 from app.errors import READ_ONE, problem_responses
 from app.reports import service
@@ -27,6 +27,8 @@ router = APIRouter(
 UnitScope = Annotated[
     int | None,
     Query(
+        ge=1,
+        le=MAX_ID,
         description="Restrict the report to this unit and its whole subtree. A submitter key "
         "is always restricted to its own subtree; a unit outside it is 404."
     ),

@@ -2,7 +2,8 @@
 
 The bump is wired once, as SQLAlchemy session events, so no service has to remember it:
 any flush that inserts, updates or deletes a row of a tracked table, and any ORM bulk
-INSERT/UPDATE/DELETE statement on one, bumps the counter inside the same transaction.
+INSERT/UPDATE/DELETE statement on one, bumps the counter inside the same transaction,
+just before it commits.
 Readers therefore see the new revision exactly when they can see the new data.
 """
 
@@ -28,10 +29,18 @@ def _table_name(obj: Any) -> str | None:
 
 
 def _bump_once(session: Session) -> None:
-    # One bump per transaction is enough; the flag is cleared when it ends.
-    if not session.info.get(_BUMPED):
+    # Only noted here; the UPDATE runs in _before_commit. Taking the counter's row lock at
+    # the first flush made it the first lock of every write, then held while the write
+    # went on to lock a project or criterion row: two writes taking those in the opposite
+    # order deadlocked (PostgreSQL aborts one: a 503 under load). Taken last, just before
+    # COMMIT, it cannot be part of a cycle.
+    session.info[_BUMPED] = True
+
+
+def _before_commit(session: Session) -> None:
+    session.flush()  # the final flush may still mark the transaction as a write
+    if session.info.pop(_BUMPED, None):
         session.connection().execute(_BUMP)
-        session.info[_BUMPED] = True
 
 
 def _before_flush(session: Session, _flush_context: Any, _instances: Any) -> None:
@@ -60,6 +69,7 @@ def install() -> None:
     for name, handler in (
         ("before_flush", _before_flush),
         ("do_orm_execute", _do_orm_execute),
+        ("before_commit", _before_commit),
         ("after_commit", _end_transaction),
         ("after_rollback", _end_transaction),
     ):
