@@ -6,12 +6,14 @@ role dependency (so a 401/403 is never stored), and ``responses=creating_respons
 """
 
 import json
+import logging
 from datetime import timedelta
 from typing import Annotated, Any
 
 from fastapi import Depends, FastAPI, Header, Request
 from fastapi.responses import Response
 from sqlalchemy import event
+from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import Session
 from starlette.concurrency import run_in_threadpool
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -21,6 +23,8 @@ from app.deps import SessionDep, current_actor
 from app.errors import PROBLEM_BASE, PROBLEM_MEDIA_TYPE, problem_responses
 from app.idempotency import service
 from app.idempotency.service import HEADER, REPLAYED_HEADER, Claim, StoredResponse
+
+logger = logging.getLogger("portfolio.idempotency")
 
 # The middleware puts a holder dict in the scope; the dependency fills it with the claim.
 _SCOPE_KEY = "portfolio.idempotency"
@@ -177,6 +181,21 @@ def _crash_response(scope: Scope) -> tuple[dict[str, str], bytes]:
     return {"content-type": PROBLEM_MEDIA_TYPE}, json.dumps(problem).encode()
 
 
+async def _finish_safely(
+    holder: dict[str, Any], status_code: int, headers: dict[str, str], body: bytes
+) -> None:
+    """Store the outcome; if the database is gone by now, still answer with it.
+
+    The work itself is committed (or was never done), so the response is true: a 500 here
+    would hide a saved object from its client. The key then stays claimed, and a retry is
+    told to look the object up instead of submitting it again (never stored twice).
+    """
+    try:
+        await run_in_threadpool(_finish, holder, status_code, headers, body)
+    except SQLAlchemyError as exc:
+        logger.warning("idempotent response not stored: %s", type(exc).__name__)
+
+
 class IdempotencyMiddleware:
     """Holds back a claimed request's response until it is stored (or the claim released),
     so a client that got an answer always gets the same one on retry."""
@@ -213,7 +232,7 @@ class IdempotencyMiddleware:
                 name.decode("latin-1").lower(): value.decode("latin-1")
                 for name, value in start.get("headers", [])
             }
-            await run_in_threadpool(_finish, holder, start["status"], headers, body)
+            await _finish_safely(holder, start["status"], headers, body)
             await send(start)
             await send({"type": "http.response.body", "body": body})
 
@@ -221,7 +240,7 @@ class IdempotencyMiddleware:
             await self.app(scope, receive, send_after_storing)
         except BaseException:
             if "claim" in holder:
-                await run_in_threadpool(_finish, holder, 500, *_crash_response(scope))
+                await _finish_safely(holder, 500, *_crash_response(scope))
             raise
 
 
