@@ -94,7 +94,7 @@ def insert_many(
                 "entity_id": id_,
                 "experiment_id": experiment_id,
                 "action": ChangeAction.create,
-                "changes": history.diff({}, criterion_in.model_dump()),
+                "changes": history.created(criterion_in.model_dump()),
             }
             for id_, (criterion_in, experiment_id) in zip(ids, criteria_in, strict=True)
         ],

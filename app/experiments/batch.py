@@ -74,10 +74,8 @@ def submit(*, session: Session, actor: Actor, batch: ExperimentBatch) -> Experim
     Every item is checked, so the 422 lists every failing one (`items.<index>.project_id`).
     """
     try:
-        experiments_in = [
-            ExperimentCreate.model_validate(item.model_dump(exclude={"criteria"}))
-            for item in batch.items
-        ]
+        # Each item is an ExperimentCreate already (validated with the body).
+        experiments_in: list[ExperimentCreate] = list(batch.items)
         units = experiment_service.writable_project_units(
             session=session, actor=actor, project_ids={e.project_id for e in experiments_in}
         )

@@ -207,27 +207,30 @@ def insert_many(
     """Insert (experiment, unit id) pairs with their tags and history entries, a batched
     INSERT per table whatever their number; returns `ExperimentPublic` dicts in order.
 
-    The same rows as `build` would write one by one (the database fills in ids)."""
+    The same rows as `build` would write one by one (the database fills in ids). Fields
+    outside `ExperimentCreate` (a batch item's criteria) are left out."""
     now = utcnow()
+    fields = set(ExperimentCreate.model_fields)
+    created = [experiment_in.model_dump(include=fields) for experiment_in, _ in experiments_in]
     values = [
         {
-            **experiment_in.model_dump(exclude={"determinants"}),
+            **{k: v for k, v in data.items() if k != "determinants"},
             "unit_id": unit_id,
             "created_at": now,
             "updated_at": now,
             "version": 1,
             "archived": False,
         }
-        for experiment_in, unit_id in experiments_in
+        for data, (_, unit_id) in zip(created, experiments_in, strict=True)
     ]
     ids = bulk.insert_with_ids(session, Experiment.__table__, values)  # type: ignore[attr-defined]
     bulk.insert_rows(
         session,
         DeterminantTag.__table__,  # type: ignore[attr-defined]
         [
-            {"project_id": None, "experiment_id": id_, **tag.model_dump()}
-            for id_, (experiment_in, _) in zip(ids, experiments_in, strict=True)
-            for tag in experiment_in.determinants
+            {"project_id": None, "experiment_id": id_, **tag}
+            for id_, data in zip(ids, created, strict=True)
+            for tag in data["determinants"]
         ],
     )
     history.record_many(
@@ -240,18 +243,14 @@ def insert_many(
                 "experiment_id": id_,
                 "action": ChangeAction.create,
                 # What `_history_view` gives for the stored experiment.
-                "changes": history.diff({}, experiment_in.model_dump()),
+                "changes": history.created(data),
             }
-            for id_, (experiment_in, _) in zip(ids, experiments_in, strict=True)
+            for id_, data in zip(ids, created, strict=True)
         ],
     )
     return [
-        {
-            **row,
-            "id": id_,
-            "determinants": [t.model_dump() for t in experiment_in.determinants],
-        }
-        for row, id_, (experiment_in, _) in zip(values, ids, experiments_in, strict=True)
+        {**row, "id": id_, "determinants": data["determinants"]}
+        for row, id_, data in zip(values, ids, created, strict=True)
     ]
 
 

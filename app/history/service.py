@@ -36,6 +36,16 @@ def diff(before: dict[str, Any], after: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def created(after: dict[str, Any]) -> dict[str, Any]:
+    """`diff({}, after)` for a new row, without comparing each field twice."""
+    changes = {}
+    for field, value in after.items():
+        new = plain(value)
+        if new is not None:
+            changes[field] = {"old": None, "new": new}
+    return changes
+
+
 def record(
     *,
     session: Session,
