@@ -14,7 +14,10 @@ class Settings(BaseSettings):
         default="sqlite:///./portfolio.db",
         validation_alias=AliasChoices("PORTFOLIO_DATABASE_URL", "DATABASE_URL"),
     )
-    # Sync routes run in a threadpool of 40; a pool that small or larger never makes them queue.
+    # Per worker process. Sync routes run in a threadpool of 40; with one worker a pool of
+    # 40 (20 + 20 overflow) never makes them queue. With several workers the total,
+    # workers x (pool + overflow), must stay below PostgreSQL's max_connections (100 by
+    # default) with room for other clients: docker-compose.yml runs 4 x (10 + 5) = 60.
     db_pool_size: int = 20
     db_max_overflow: int = 20
     db_pool_timeout_seconds: float = 5.0

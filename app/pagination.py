@@ -4,7 +4,7 @@ import base64
 import binascii
 from typing import Annotated, Any, Generic, TypeVar
 
-from fastapi import Query
+from fastapi import Query, Response
 from pydantic import BaseModel, Field
 from sqlalchemy import Select
 
@@ -72,3 +72,16 @@ def split_page(rows: list[Any], params: PageParams) -> tuple[list[Any], str | No
         rows = rows[: params.limit]
         return rows, encode_cursor(rows[-1].id)
     return rows, None
+
+
+def page_response(
+    page_model: type[Page[Any]], items: list[Any], next_cursor: str | None
+) -> Response:
+    """A page validated once and serialized once, straight to JSON bytes.
+
+    Returning the model would have FastAPI validate it again against `response_model`
+    and serialize through Python objects: most of a list page's CPU (bench/RESULTS.md).
+    The route keeps `response_model` for the OpenAPI document; the JSON is the same.
+    """
+    page = page_model.model_validate({"items": items, "next_cursor": next_cursor})
+    return Response(page.model_dump_json(), media_type="application/json")

@@ -248,7 +248,8 @@ def median_and_spread(values: Sequence[float]) -> dict[str, float]:
 
 def compose_workers(path: Path = ROOT / "docker-compose.yml") -> int:
     """PORTFOLIO_WORKERS of the api service in docker-compose.yml: the production setting."""
-    match = re.search(r'PORTFOLIO_WORKERS:\s*"?(\d+)"?', path.read_text())
+    # A plain number, or the default of `${PORTFOLIO_WORKERS:-4}`.
+    match = re.search(r'PORTFOLIO_WORKERS:\s*"?(?:\$\{PORTFOLIO_WORKERS:-)?(\d+)', path.read_text())
     return int(match.group(1)) if match else 1
 
 

@@ -41,6 +41,8 @@ RESULTS_DIR = Path(__file__).resolve().parent / "results"
 API = "/api/v1"
 LIST_PAGE = f"{API}/projects?limit=100"
 BATCH_SIZE = 1000
+# Measurements `--only` can pick (default: all of them).
+PARTS = ("reports", "polls", "deep", "list", "single", "batch")
 
 Log = Callable[[str], None]
 
@@ -233,6 +235,8 @@ def measure(
     connections: int = 8,
     workers: int | None = None,
     regenerate: bool = True,
+    only: tuple[str, ...] = PARTS,
+    reports_only: tuple[str, ...] | None = None,
     log: Log = print,
 ) -> dict[str, Any]:
     backend = "sqlite" if is_sqlite(database_url) else "postgresql"
@@ -254,6 +258,7 @@ def measure(
         "repeats": repeats,
         "duration_s": duration,
         "connections": connections,
+        "parts": list(only),
     }
     result.update(count_statements_and_plans(database_url, secret))
     log(f"statements per request: {result['statements_per_request']}")
@@ -269,8 +274,9 @@ def measure(
 
         # 1 + 7: each report at one connection vs its SQL, memory sampled meanwhile.
         reports: dict[str, Any] = {}
+        wanted = {n: r for n, r in floor.REPORTS.items() if not reports_only or n in reports_only}
         with load.RssSampler(server) as sampler:
-            for name, report in floor.REPORTS.items():
+            for name, report in wanted.items() if "reports" in only else ():
                 sql = report.statements()
                 pairs = []
                 # Long enough for several requests even when one takes seconds.
@@ -285,39 +291,43 @@ def measure(
                 reports[name] = {**ratio_runs(pairs), "target": report.target}
                 log(f"report {name}: {reports[name]}")
             # Every worker busy with reports at once: the memory peak.
-            for report in floor.REPORTS.values():
+            for report in wanted.values() if "reports" in only else ():
                 load.http_load(
                     base + report.path, duration=duration, connections=connections, headers=auth
                 )
                 server.wait_idle()
-        result["reports_vs_sql"] = reports
-        result["memory_mb"] = {
-            "at_rest": rest_mb,
-            "peak_serving_reports": sampler.peak_mb,
-            "growth": sampler.peak_mb - rest_mb,
-            "target_growth_below": 100,
-        }
-        log(f"memory: {result['memory_mb']}")
+        if "reports" in only:
+            result["reports_vs_sql"] = reports
+            result["memory_mb"] = {
+                "at_rest": rest_mb,
+                "peak_serving_reports": sampler.peak_mb,
+                "growth": sampler.peak_mb - rest_mb,
+                "target_growth_below": 100,
+            }
+            log(f"memory: {result['memory_mb']}")
 
         # 2: conditional polls vs a trivial endpoint.
-        report_path = floor.REPORTS["spread"].path
-        etag = httpx.get(base + report_path, headers=auth, timeout=60).headers["ETag"]
-        conditional = {**auth, "If-None-Match": etag}
-        # wrk counts a 200 as success too: make sure these polls really are 304s.
-        assert httpx.get(base + report_path, headers=conditional).status_code == 304
-        pairs = []
-        for _ in range(repeats):
-            server.wait_idle()
-            poll = load.http_load(
-                base + report_path,
-                duration=duration,
-                connections=connections,
-                headers=conditional,
-            )
-            health = load.http_load(base + "/healthz", duration=duration, connections=connections)
-            pairs.append((poll.requests_per_second, health.requests_per_second))
-        result["polls_vs_healthz"] = {**ratio_runs(pairs), "target_at_least": 0.5}
-        log(f"polls: {result['polls_vs_healthz']}")
+        if "polls" in only:
+            report_path = floor.REPORTS["spread"].path
+            etag = httpx.get(base + report_path, headers=auth, timeout=60).headers["ETag"]
+            conditional = {**auth, "If-None-Match": etag}
+            # wrk counts a 200 as success too: make sure these polls really are 304s.
+            assert httpx.get(base + report_path, headers=conditional).status_code == 304
+            pairs = []
+            for _ in range(repeats):
+                server.wait_idle()
+                poll = load.http_load(
+                    base + report_path,
+                    duration=duration,
+                    connections=connections,
+                    headers=conditional,
+                )
+                health = load.http_load(
+                    base + "/healthz", duration=duration, connections=connections
+                )
+                pairs.append((poll.requests_per_second, health.requests_per_second))
+            result["polls_vs_healthz"] = {**ratio_runs(pairs), "target_at_least": 0.5}
+            log(f"polls: {result['polls_vs_healthz']}")
 
         # 5: the page at 90% depth, reached by cursor, vs the first page.
         engine = create_engine(database_url)
@@ -333,18 +343,19 @@ def measure(
             ).scalar_one()
             project_id = connection.execute(text("SELECT min(id) FROM projects")).scalar_one()
         engine.dispose()
-        deep = f"{LIST_PAGE}&cursor={encode_cursor(before_deep)}"
-        pairs = []
-        for _ in range(repeats):
-            server.wait_idle()
-            deep_page = load.http_load(base + deep, duration=duration, headers=auth)
-            first_page = load.http_load(base + LIST_PAGE, duration=duration, headers=auth)
-            pairs.append((deep_page.mean_ms, first_page.mean_ms))
-        result["deep_page_vs_first"] = {**ratio_runs(pairs), "target_at_most": 1.2}
-        log(f"deep page: {result['deep_page_vs_first']}")
+        if "deep" in only:
+            deep = f"{LIST_PAGE}&cursor={encode_cursor(before_deep)}"
+            pairs = []
+            for _ in range(repeats):
+                server.wait_idle()
+                deep_page = load.http_load(base + deep, duration=duration, headers=auth)
+                first_page = load.http_load(base + LIST_PAGE, duration=duration, headers=auth)
+                pairs.append((deep_page.mean_ms, first_page.mean_ms))
+            result["deep_page_vs_first"] = {**ratio_runs(pairs), "target_at_most": 1.2}
+            log(f"deep page: {result['deep_page_vs_first']}")
 
         # 4: the list endpoint vs the SQL-as-API peer (PostgreSQL only: json_agg).
-        if backend == "postgresql":
+        if backend == "postgresql" and "list" in only:
             with load.peer_server(database_url, workers) as peer:
                 pairs = []
                 for _ in range(repeats):
@@ -363,19 +374,21 @@ def measure(
 
         # 6: writes. Single POSTs with idempotency keys, many connections at once: on
         # SQLite this is also the "database is locked" check (bad_responses must be 0).
-        server.wait_idle()
-        body = json.dumps(_experiment_body(project_id, 0))
-        single = load.http_load(
-            base + f"{API}/experiments",
-            duration=duration,
-            connections=connections,
-            headers=auth,
-            post_json=body,
-        )
-        result["single_post"] = single.as_dict()
-        log(f"single POST /experiments: {result['single_post']}")
-        result["batch_vs_raw_insert"] = _batch(base, auth, database_url, project_id, repeats)
-        log(f"batch: {result['batch_vs_raw_insert']}")
+        if "single" in only:
+            server.wait_idle()
+            body = json.dumps(_experiment_body(project_id, 0))
+            single = load.http_load(
+                base + f"{API}/experiments",
+                duration=duration,
+                connections=connections,
+                headers=auth,
+                post_json=body,
+            )
+            result["single_post"] = single.as_dict()
+            log(f"single POST /experiments: {result['single_post']}")
+        if "batch" in only:
+            result["batch_vs_raw_insert"] = _batch(base, auth, database_url, project_id, repeats)
+            log(f"batch: {result['batch_vs_raw_insert']}")
     result["load_average_at_end"] = os.getloadavg()
     return result
 
@@ -410,6 +423,23 @@ def _batch(
     return {**ratio_runs(pairs), "path": path, "rows": BATCH_SIZE, "target_at_most": 3.0}
 
 
+def _merge_partial(previous: dict[str, Any], partial: dict[str, Any]) -> dict[str, Any]:
+    """The earlier full run with the figures a partial run measured again replaced; when and
+    under what machine load each part was last measured is kept in `partial_runs`."""
+    merged = dict(previous)
+    run_keys = ("date", "load_average_at_start", "load_average_at_end", "parts")
+    for key, value in partial.items():
+        if key == "reports_vs_sql":
+            merged[key] = {**previous.get(key, {}), **value}
+        elif key not in run_keys:
+            merged[key] = value
+    merged["partial_runs"] = [
+        *previous.get("partial_runs", []),
+        {key: partial[key] for key in run_keys},
+    ]
+    return merged
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--size", default="S", help="S, M or L")
@@ -420,6 +450,13 @@ def main() -> None:
     parser.add_argument("--connections", type=int, default=8)
     parser.add_argument("--reuse", action="store_true", help="Keep the data already loaded")
     parser.add_argument("--summary", action="store_true", help="Print RESULTS.md tables")
+    parser.add_argument(
+        "--only",
+        default=",".join(PARTS),
+        help=f"Comma-separated measurements to run, of {','.join(PARTS)}; a partial run "
+        "updates those figures in the existing results file and keeps the others",
+    )
+    parser.add_argument("--reports", help="With reports: comma-separated report names only")
     args = parser.parse_args()
     if args.summary:
         from bench.summary import render
@@ -435,9 +472,13 @@ def main() -> None:
         duration=args.duration,
         connections=args.connections,
         regenerate=not args.reuse,
+        only=tuple(part for part in args.only.split(",") if part),
+        reports_only=tuple(args.reports.split(",")) if args.reports else None,
     )
     RESULTS_DIR.mkdir(exist_ok=True)
     out = RESULTS_DIR / f"{result['backend']}-{result['size']}.json"
+    if set(result["parts"]) != set(PARTS) and out.exists():
+        result = _merge_partial(json.loads(out.read_text()), result)
     out.write_text(json.dumps(result, indent=2) + "\n")
     print(f"wrote {out}")
 

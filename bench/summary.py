@@ -37,6 +37,17 @@ def render(directory: Path) -> str:
             f"{run['workers']} | {load} |"
         )
 
+    partial = [(run, part) for run in runs for part in run.get("partial_runs", [])]
+    if partial:
+        out.append("\nRemeasured later with `--only` (these figures replace the run's own):\n")
+        out.append("| run | date | measurements | load avg start / end |")
+        out.append("|---|---|---|---|")
+        for run, part in partial:
+            start, end = part["load_average_at_start"], part["load_average_at_end"]
+            out.append(
+                f"| {run['backend']} {run['size']} | {part['date']} | "
+                f"{', '.join(part['parts'])} | {start[0]:.1f} / {end[0]:.1f} |"
+            )
     out.append("\n### 1. Reports over HTTP (1 connection) vs hand-written SQL\n")
     out.append("Ratio = mean HTTP latency / mean SQL latency; median (min-max) over the runs.\n")
     out.append("| run | report | HTTP ms | SQL ms | ratio | target (at L) |")

@@ -314,3 +314,22 @@ def test_the_readme_lists_every_setting_with_its_default():
     listed = set(re.findall(r"^\| `(PORTFOLIO_\w+)`", section, re.MULTILINE))
 
     assert listed == {f"PORTFOLIO_{name.upper()}" for name in Settings.model_fields}
+
+
+def test_the_api_workers_connection_pools_fit_under_postgresql_max_connections(
+    monkeypatch: pytest.MonkeyPatch,
+):
+    services = compose()["services"]
+    command = services["db"]["command"]
+    setting = command[command.index("-c") + 1]
+    name, value = setting.split("=")
+    assert name == "max_connections"
+    max_connections = int(value)
+    for env_name, env_value in services["api"]["environment"].items():
+        monkeypatch.setenv(env_name, interpolate(env_value))
+    api = Settings(_env_file=None)  # type: ignore[call-arg]
+    worst_case = api.workers * (api.db_pool_size + api.db_max_overflow)
+    assert (api.workers, api.db_pool_size, api.db_max_overflow) == (4, 10, 5)
+    # The migrate job, psql and monitoring need a few connections of their own.
+    assert worst_case == 60
+    assert worst_case + 10 <= max_connections == 100

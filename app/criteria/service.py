@@ -1,9 +1,11 @@
 """Outcome-based success criteria and their measurements."""
 
+from types import SimpleNamespace
 from typing import Any
 
 from sqlmodel import Session, select
 
+from app import bulk
 from app.api_keys.models import Actor
 from app.criteria.models import (
     CriteriaPage,
@@ -17,7 +19,7 @@ from app.criteria.models import (
     check_target,
     criterion_status,
 )
-from app.db import today
+from app.db import today, utcnow
 from app.errors import Conflict, InvalidField, NotFound
 from app.experiments import service as experiment_service
 from app.experiments.models import Experiment
@@ -39,7 +41,68 @@ def to_public(criterion: Criterion) -> CriterionPublic:
         due_on=criterion.due_on,
         today=today(),
     )
-    return CriterionPublic.model_validate({**criterion.model_dump(), "status": status})
+    return CriterionPublic.model_validate(public_dict(criterion, status=status))
+
+
+def public_dict(criterion: Criterion, *, status: Any = None) -> dict[str, Any]:
+    """The fields of `CriterionPublic`, unvalidated (for building many at once)."""
+    if status is None:
+        status = _status(criterion)
+    return {**criterion.model_dump(), "status": status}
+
+
+def _status(criterion: Any) -> Any:
+    """Status of a criterion or of a plain row of the criteria table."""
+    return criterion_status(
+        direction=criterion.direction,
+        target=criterion.target,
+        latest_value=criterion.latest_value,
+        due_on=criterion.due_on,
+        today=today(),
+    )
+
+
+def insert_many(
+    *, session: Session, actor: Actor, criteria_in: list[tuple[CriterionCreate, int]]
+) -> list[dict[str, Any]]:
+    """Insert (criterion, experiment id) pairs with their history entries, one batched
+    INSERT per table; returns `CriterionPublic` dicts in order (the rows `build` writes)."""
+    if not criteria_in:
+        return []
+    now = utcnow()
+    values = [
+        {
+            **criterion_in.model_dump(),
+            "project_id": None,
+            "experiment_id": experiment_id,
+            "latest_value": None,
+            "latest_measured_on": None,
+            "created_at": now,
+            "updated_at": now,
+            "version": 1,
+            "archived": False,
+        }
+        for criterion_in, experiment_id in criteria_in
+    ]
+    ids = bulk.insert_with_ids(session, Criterion.__table__, values)  # type: ignore[attr-defined]
+    history.record_many(
+        session=session,
+        actor=actor,
+        entries=[
+            {
+                "entity_type": EntityType.criterion,
+                "entity_id": id_,
+                "experiment_id": experiment_id,
+                "action": ChangeAction.create,
+                "changes": history.created(criterion_in.model_dump()),
+            }
+            for id_, (criterion_in, experiment_id) in zip(ids, criteria_in, strict=True)
+        ],
+    )
+    return [
+        {**row, "id": id_, "status": _status(SimpleNamespace(**row))}
+        for row, id_ in zip(values, ids, strict=True)
+    ]
 
 
 def page_of(rows: list[Criterion], cursor: str | None) -> CriteriaPage:
@@ -98,17 +161,31 @@ def create(
 def build(
     *, session: Session, actor: Actor, criterion_in: CriterionCreate, owner: Project | Experiment
 ) -> Criterion:
-    """Add a criterion to an owner the caller may write, without committing (batch reuses it)."""
+    """Add a criterion to an owner the caller may write, without committing."""
     if owner.archived:
         raise Conflict(f"{type(owner).__name__.lower()} {owner.id} is archived")
+    assert owner.id is not None
+    criterion = new(criterion_in, owner)
+    session.add(criterion)
+    session.flush()
+    record_created(session=session, actor=actor, criterion=criterion, criterion_in=criterion_in)
+    return criterion
+
+
+def new(criterion_in: CriterionCreate, owner: Project | Experiment) -> Criterion:
+    """A criterion of a flushed owner, not yet added to a session."""
     owner_ids = (
         {"project_id": owner.id, "experiment_id": None}
         if isinstance(owner, Project)
         else {"project_id": None, "experiment_id": owner.id}
     )
-    criterion = Criterion.model_validate(criterion_in, update=owner_ids)
-    session.add(criterion)
-    session.flush()
+    return Criterion.model_validate(criterion_in, update=owner_ids)
+
+
+def record_created(
+    *, session: Session, actor: Actor, criterion: Criterion, criterion_in: CriterionCreate
+) -> None:
+    """The history entry of a flushed new criterion."""
     assert criterion.id is not None
     history.record(
         session=session,
@@ -119,7 +196,6 @@ def build(
         changes=history.diff({}, criterion_in.model_dump()),
         **_owner_ids(criterion),
     )
-    return criterion
 
 
 def list_for_owner(

@@ -2,7 +2,7 @@
 
 from typing import Any
 
-from sqlalchemy import exists
+from sqlalchemy import exists, select
 from sqlmodel import Session, col
 
 from app.determinants.models import Determinant, DeterminantTag, DeterminantTagIn
@@ -11,6 +11,30 @@ from app.history.service import plain
 
 def as_dicts(tags: list[DeterminantTag]) -> list[dict[str, Any]]:
     return [{"determinant": t.determinant, "effect": t.effect, "note": t.note} for t in tags]
+
+
+def dicts_by_owner(
+    *, session: Session, owner_column: Any, owner_ids: list[int]
+) -> dict[int, list[dict[str, Any]]]:
+    """The tags of many owners in one query, as `as_dicts` gives them, by owner id."""
+    by_owner: dict[int, list[dict[str, Any]]] = {}
+    if not owner_ids:
+        return by_owner
+    statement = (
+        select(
+            owner_column,
+            col(DeterminantTag.determinant),
+            col(DeterminantTag.effect),
+            col(DeterminantTag.note),
+        )
+        .where(owner_column.in_(owner_ids))
+        .order_by(col(DeterminantTag.id))
+    )
+    for owner_id, determinant, effect, note in session.execute(statement):
+        by_owner.setdefault(owner_id, []).append(
+            {"determinant": determinant, "effect": effect, "note": note}
+        )
+    return by_owner
 
 
 def replace(*, session: Session, owner: Any, tags: list[DeterminantTagIn]) -> None:

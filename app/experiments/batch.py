@@ -1,12 +1,14 @@
 """Batch submission: up to 1,000 experiments with their criteria, all or nothing."""
 
+from typing import Any
+
 from pydantic import BaseModel
 from sqlmodel import Field, Session, SQLModel
 
 from app.api_keys.models import Actor
 from app.criteria import service as criteria_service
 from app.criteria.models import CriterionCreate, CriterionPublic
-from app.errors import FieldError, Forbidden, InvalidField, InvalidFields
+from app.errors import FieldError, InvalidFields
 from app.experiments import service as experiment_service
 from app.experiments.models import ExperimentCreate, ExperimentPublic
 
@@ -66,50 +68,56 @@ class ExperimentBatchResult(BaseModel):
 def submit(*, session: Session, actor: Actor, batch: ExperimentBatch) -> ExperimentBatchResult:
     """Create every item in one transaction, or none.
 
-    Every item is tried, so the 422 lists every failing one (`items.<index>.<field>`); an
-    item outside a submitter's unit rejects the whole batch with 403.
+    Set-based: one query resolves every referenced project (with the caller's scope), then
+    experiments, their tags, criteria and history entries are each inserted with one
+    batched statement (INSERT .. RETURNING over many rows), whatever the number of items.
+    Every item is checked, so the 422 lists every failing one (`items.<index>.project_id`).
     """
-    errors: list[FieldError] = []
-    created: list[ExperimentWithCriteria] = []
-    criteria_count = 0
     try:
-        for index, item in enumerate(batch.items):
-            experiment_in = ExperimentCreate.model_validate(item.model_dump(exclude={"criteria"}))
-            try:
-                experiment = experiment_service.build(
-                    session=session, actor=actor, experiment_in=experiment_in
-                )
-            except InvalidField as exc:
-                errors.extend(
-                    error.model_copy(update={"field": f"items.{index}.{error.field}"})
-                    for error in exc.errors
-                )
-                continue
-            except Forbidden as exc:
-                raise Forbidden(f"items.{index}.{exc.detail}") from None
-            if errors:
-                continue  # nothing will be written; only look for more failing items
-            criteria = [
-                criteria_service.build(
-                    session=session, actor=actor, criterion_in=criterion_in, owner=experiment
-                )
-                for criterion_in in item.criteria
-            ]
-            criteria_count += len(criteria)
-            created.append(
-                ExperimentWithCriteria.model_validate(
-                    {
-                        **experiment_service.to_public(experiment).model_dump(),
-                        "criteria": [criteria_service.to_public(c) for c in criteria],
-                    }
-                )
+        # Each item is an ExperimentCreate already (validated with the body).
+        experiments_in: list[ExperimentCreate] = list(batch.items)
+        units = experiment_service.writable_project_units(
+            session=session, actor=actor, project_ids={e.project_id for e in experiments_in}
+        )
+        errors = [
+            FieldError(
+                field=f"items.{index}.project_id",
+                location="body",
+                message=f"project {experiment_in.project_id} does not exist",
+                type="invalid",
             )
+            for index, experiment_in in enumerate(experiments_in)
+            if experiment_in.project_id not in units
+        ]
         if errors:
             raise InvalidFields(errors)
+        experiments = experiment_service.insert_many(
+            session=session,
+            actor=actor,
+            experiments_in=[(e, units[e.project_id]) for e in experiments_in],
+        )
+        criteria = criteria_service.insert_many(
+            session=session,
+            actor=actor,
+            criteria_in=[
+                (criterion_in, experiment["id"])
+                for item, experiment in zip(batch.items, experiments, strict=True)
+                for criterion_in in item.criteria
+            ],
+        )
+        # Hand the criteria back to their experiments, in request order.
+        owned: dict[int, list[dict[str, Any]]] = {}
+        for criterion in criteria:
+            owned.setdefault(criterion["experiment_id"], []).append(criterion)
+        result = ExperimentBatchResult.model_validate(
+            {
+                "items": [{**e, "criteria": owned.get(e["id"], [])} for e in experiments],
+                "experiments_created": len(experiments),
+                "criteria_created": len(criteria),
+            }
+        )
         session.commit()
     except BaseException:
         session.rollback()
         raise
-    return ExperimentBatchResult(
-        items=created, experiments_created=len(created), criteria_created=criteria_count
-    )
+    return result

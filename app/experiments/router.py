@@ -24,7 +24,7 @@ from app.experiments.models import (
 from app.history import service as history_service
 from app.history.models import HistoryPage
 from app.idempotency.dependency import Idempotent, creating_responses
-from app.pagination import PageParams, page_params
+from app.pagination import PageParams, page_params, page_response
 from app.versioning import etag
 
 router = APIRouter(prefix="/experiments", tags=["experiments"])
@@ -65,7 +65,11 @@ def create_experiment(
 def submit_batch(
     batch: ExperimentBatch, session: SessionDep, actor: Writer, idempotency: Idempotent
 ):
-    return batch_service.submit(session=session, actor=actor, batch=batch)
+    result = batch_service.submit(session=session, actor=actor, batch=batch)
+    # Serialized once here; returning the model would validate 1,000 items a second time.
+    return Response(
+        result.model_dump_json(), status_code=status.HTTP_201_CREATED, media_type="application/json"
+    )
 
 
 @router.get(
@@ -122,8 +126,8 @@ def list_experiments(
             batch_size=settings.csv_batch_size,
             filename="experiments.csv",
         )
-    items, cursor = service.list_experiments(session=session, actor=actor, params=page, **filters)
-    return ExperimentsPage(items=[service.to_public(e) for e in items], next_cursor=cursor)
+    items, cursor = service.list_public(session=session, actor=actor, params=page, **filters)
+    return page_response(ExperimentsPage, items, cursor)
 
 
 @router.get(

@@ -3,12 +3,14 @@
 from datetime import datetime
 from typing import Any
 
+from sqlalchemy import select as sa_select
 from sqlalchemy.orm import selectinload
 from sqlmodel import Session, col, select
 
+from app import bulk
 from app.api_keys.models import Actor
 from app.csv_export import AUDIT_COLUMNS, DETERMINANT_COLUMNS
-from app.db import check_dates
+from app.db import check_dates, utcnow
 from app.determinants import service as determinant_service
 from app.determinants.models import Determinant, DeterminantTag, Effect
 from app.errors import InvalidField, NotFound
@@ -49,10 +51,15 @@ CSV_COLUMNS = [
 ]
 
 
-def to_public(experiment: Experiment) -> ExperimentPublic:
+def public_dict(experiment: Experiment) -> dict[str, Any]:
+    """The fields of `ExperimentPublic`, unvalidated (for building many at once)."""
     data = experiment.model_dump()
     data["determinants"] = determinant_service.as_dicts(experiment.determinant_tags)
-    return ExperimentPublic.model_validate(data)
+    return data
+
+
+def to_public(experiment: Experiment) -> ExperimentPublic:
+    return ExperimentPublic.model_validate(public_dict(experiment))
 
 
 def _history_view(experiment: Experiment) -> dict[str, Any]:
@@ -93,10 +100,38 @@ def get(
 
 
 def list_experiments(
+    *, session: Session, actor: Actor, params: PageParams, **filters: Any
+) -> tuple[list[Experiment], str | None]:
+    statement = _filtered(select(Experiment).options(WITH_TAGS), actor=actor, **filters)
+    rows = list(session.exec(paginate(statement, Experiment.id, params)).all())
+    return split_page(rows, params)
+
+
+def list_public(
+    *, session: Session, actor: Actor, params: PageParams, **filters: Any
+) -> tuple[list[dict[str, Any]], str | None]:
+    """One page as plain dicts shaped like `ExperimentPublic`, without ORM objects
+    (as `projects.service.list_public`)."""
+    columns = Experiment.__table__.columns  # type: ignore[attr-defined]
+    statement = _filtered(sa_select(*columns), actor=actor, **filters)
+    rows, cursor = split_page(
+        list(session.execute(paginate(statement, Experiment.id, params))), params
+    )
+    tags = determinant_service.dicts_by_owner(
+        session=session, owner_column=DeterminantTag.experiment_id, owner_ids=[r.id for r in rows]
+    )
+    items = []
+    for row in rows:
+        data = row._asdict()
+        data["determinants"] = tags.get(row.id, [])
+        items.append(data)
+    return items, cursor
+
+
+def _filtered(
+    statement: Any,
     *,
-    session: Session,
     actor: Actor,
-    params: PageParams,
     unit_id: int | None = None,
     project_id: int | None = None,
     status: list[ExperimentStatus] | None = None,
@@ -106,8 +141,7 @@ def list_experiments(
     effect: Effect | None = None,
     updated_since: datetime | None = None,
     include_archived: bool = False,
-) -> tuple[list[Experiment], str | None]:
-    statement = select(Experiment).options(WITH_TAGS)
+) -> Any:
     if actor.scope_unit_id is not None:
         statement = statement.where(
             unit_service.in_subtree(Experiment.unit_id, actor.scope_unit_id, "scope")
@@ -136,20 +170,92 @@ def list_experiments(
         statement = statement.where(Experiment.updated_at >= updated_since)
     if not include_archived:
         statement = statement.where(Experiment.archived == False)  # noqa: E712
-    rows = list(session.exec(paginate(statement, Experiment.id, params)).all())
-    return split_page(rows, params)
+    return statement
 
 
-def build(*, session: Session, actor: Actor, experiment_in: ExperimentCreate) -> Experiment:
-    """Validate and add an experiment to the session without committing (batch reuses it)."""
-    project = project_for_write(session=session, actor=actor, project_id=experiment_in.project_id)
+def writable_project_units(
+    *, session: Session, actor: Actor, project_ids: set[int]
+) -> dict[int, int]:
+    """Unit of each named project a body may reference, in one query: live and inside the
+    caller's unit (a missing id is one that does not exist, is archived or out of scope,
+    the same answer as `project_for_write`)."""
+    statement = select(col(Project.id), Project.unit_id).where(
+        col(Project.id).in_(project_ids),
+        Project.archived == False,  # noqa: E712
+    )
+    if actor.scope_unit_id is not None:
+        statement = statement.where(
+            unit_service.in_subtree(Project.unit_id, actor.scope_unit_id, "scope")
+        )
+    rows = session.exec(statement).all()
+    return {project_id: unit_id for project_id, unit_id in rows if project_id is not None}
+
+
+def new(experiment_in: ExperimentCreate, *, unit_id: int) -> Experiment:
+    """An experiment with its tags, not yet added to a session."""
     experiment = Experiment.model_validate(
-        experiment_in.model_dump(exclude={"determinants"}), update={"unit_id": project.unit_id}
+        experiment_in.model_dump(exclude={"determinants"}), update={"unit_id": unit_id}
     )
     # A new experiment has no tags to replace: one flush inserts it with its tags.
     experiment.determinant_tags = determinant_service.new_tags(experiment_in.determinants)
-    session.add(experiment)
-    session.flush()
+    return experiment
+
+
+def insert_many(
+    *, session: Session, actor: Actor, experiments_in: list[tuple[ExperimentCreate, int]]
+) -> list[dict[str, Any]]:
+    """Insert (experiment, unit id) pairs with their tags and history entries, a batched
+    INSERT per table whatever their number; returns `ExperimentPublic` dicts in order.
+
+    The same rows as `build` would write one by one (the database fills in ids). Fields
+    outside `ExperimentCreate` (a batch item's criteria) are left out."""
+    now = utcnow()
+    fields = set(ExperimentCreate.model_fields)
+    created = [experiment_in.model_dump(include=fields) for experiment_in, _ in experiments_in]
+    values = [
+        {
+            **{k: v for k, v in data.items() if k != "determinants"},
+            "unit_id": unit_id,
+            "created_at": now,
+            "updated_at": now,
+            "version": 1,
+            "archived": False,
+        }
+        for data, (_, unit_id) in zip(created, experiments_in, strict=True)
+    ]
+    ids = bulk.insert_with_ids(session, Experiment.__table__, values)  # type: ignore[attr-defined]
+    bulk.insert_rows(
+        session,
+        DeterminantTag.__table__,  # type: ignore[attr-defined]
+        [
+            {"project_id": None, "experiment_id": id_, **tag}
+            for id_, data in zip(ids, created, strict=True)
+            for tag in data["determinants"]
+        ],
+    )
+    history.record_many(
+        session=session,
+        actor=actor,
+        entries=[
+            {
+                "entity_type": EntityType.experiment,
+                "entity_id": id_,
+                "experiment_id": id_,
+                "action": ChangeAction.create,
+                # What `_history_view` gives for the stored experiment.
+                "changes": history.created(data),
+            }
+            for id_, data in zip(ids, created, strict=True)
+        ],
+    )
+    return [
+        {**row, "id": id_, "determinants": data["determinants"]}
+        for row, id_, data in zip(values, ids, created, strict=True)
+    ]
+
+
+def record_created(*, session: Session, actor: Actor, experiment: Experiment) -> None:
+    """The history entry of a flushed new experiment."""
     assert experiment.id is not None
     history.record(
         session=session,
@@ -160,6 +266,15 @@ def build(*, session: Session, actor: Actor, experiment_in: ExperimentCreate) ->
         action=ChangeAction.create,
         changes=history.diff({}, _history_view(experiment)),
     )
+
+
+def build(*, session: Session, actor: Actor, experiment_in: ExperimentCreate) -> Experiment:
+    """Validate and add an experiment to the session without committing."""
+    project = project_for_write(session=session, actor=actor, project_id=experiment_in.project_id)
+    experiment = new(experiment_in, unit_id=project.unit_id)
+    session.add(experiment)
+    session.flush()
+    record_created(session=session, actor=actor, experiment=experiment)
     return experiment
 
 

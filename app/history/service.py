@@ -7,7 +7,9 @@ from typing import Any
 
 from sqlmodel import Session, select
 
+from app import bulk
 from app.api_keys.models import Actor
+from app.db import utcnow
 from app.history.models import ChangeAction, EntityType, HistoryEntry
 from app.pagination import PageParams, paginate, split_page
 
@@ -34,6 +36,16 @@ def diff(before: dict[str, Any], after: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def created(after: dict[str, Any]) -> dict[str, Any]:
+    """`diff({}, after)` for a new row, without comparing each field twice."""
+    changes = {}
+    for field, value in after.items():
+        new = plain(value)
+        if new is not None:
+            changes[field] = {"old": None, "new": new}
+    return changes
+
+
 def record(
     *,
     session: Session,
@@ -56,6 +68,29 @@ def record(
             project_id=project_id,
             experiment_id=experiment_id,
         )
+    )
+
+
+def record_many(*, session: Session, actor: Actor, entries: list[dict[str, Any]]) -> None:
+    """Many entries (each the keyword arguments of `record` but the actor) in one batched
+    INSERT, in list order."""
+    if not entries:
+        return
+    changed_at = utcnow()
+    bulk.insert_rows(
+        session,
+        HistoryEntry.__table__,  # type: ignore[attr-defined]
+        [
+            {
+                "changed_at": changed_at,
+                "api_key_id": actor.key_id,
+                "api_key_name": actor.name,
+                "project_id": None,
+                "experiment_id": None,
+                **entry,
+            }
+            for entry in entries
+        ],
     )
 
 

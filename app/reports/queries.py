@@ -10,7 +10,19 @@ from datetime import date
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import ColumnElement, Row, and_, case, false, func, or_, select, true, union
+from sqlalchemy import (
+    ColumnElement,
+    Row,
+    and_,
+    case,
+    false,
+    func,
+    or_,
+    select,
+    true,
+    union,
+    union_all,
+)
 from sqlmodel import Session, col
 
 from app.criteria.models import Criterion, CriterionKind, CriterionStatus, Direction
@@ -305,22 +317,39 @@ def criteria_by_kind_and_status(*, session: Session, root_id: int | None, today:
 
 def _live_tags(root_id: int | None) -> Any:
     """Subquery of the tags on live projects and experiments: owner unit_id, determinant,
-    effect."""
-    project_join, experiment_join, owner_unit = _live_owner_unit(
-        col(DeterminantTag.project_id), col(DeterminantTag.experiment_id)
-    )
-    return (
+    effect.
+
+    One inner join per kind of owner, glued with UNION ALL, rather than outer-joining every
+    tag to live projects and to live experiments: at L the outer joins built hash tables of
+    all 800,000 experiments that spilled past `work_mem` and grew faster than the data
+    (bench/RESULTS.md); each inner join only visits the owners that carry tags."""
+    project_tags: Any = (
         select(
-            owner_unit.label("unit_id"),
+            col(Project.unit_id).label("unit_id"),
             col(DeterminantTag.determinant).label("determinant"),
             col(DeterminantTag.effect).label("effect"),
         )
         .select_from(DeterminantTag)
-        .outerjoin(*project_join)
-        .outerjoin(*experiment_join)
-        .where(owner_unit.is_not(None), _in_scope(owner_unit, root_id))
-        .subquery("live_tags")
+        .join(Project, col(Project.id) == col(DeterminantTag.project_id))
+        .where(col(Project.archived) == false(), _in_scope(Project.unit_id, root_id, "scope"))
     )
+    owner_project = Project.__table__.alias("owner_project")  # type: ignore[attr-defined]
+    experiment_tags: Any = (
+        select(
+            col(Experiment.unit_id).label("unit_id"),
+            col(DeterminantTag.determinant).label("determinant"),
+            col(DeterminantTag.effect).label("effect"),
+        )
+        .select_from(DeterminantTag)
+        .join(Experiment, col(Experiment.id) == col(DeterminantTag.experiment_id))
+        .join(owner_project, owner_project.c.id == col(Experiment.project_id))
+        .where(
+            col(Experiment.archived) == false(),
+            owner_project.c.archived == false(),
+            _in_scope(Experiment.unit_id, root_id, "experiment_scope"),
+        )
+    )
+    return union_all(project_tags, experiment_tags).subquery("live_tags")
 
 
 def determinant_totals(*, session: Session, root_id: int | None) -> Row[Any]:
@@ -341,24 +370,32 @@ def determinant_totals(*, session: Session, root_id: int | None) -> Row[Any]:
 
 def barriers_by_unit(*, session: Session, root_id: int | None) -> Sequence[Row[Any]]:
     """One row per non-archived unit in scope with its barrier tag counts
-    (``barrier_<determinant>``), counting the projects and experiments it owns itself."""
+    (``barrier_<determinant>``), counting the projects and experiments it owns itself.
+
+    The tags are counted per unit first and the (small) result joined to the units, so
+    the tag rows never pass through a join to the unit table."""
     tags = _live_tags(root_id)
     barrier = tags.c.effect == Effect.barrier
+    labels = [f"barrier_{determinant.value}" for determinant in Determinant]
+    per_unit = (
+        select(
+            tags.c.unit_id,
+            *[
+                _count_where(and_(barrier, tags.c.determinant == determinant), label)
+                for determinant, label in zip(Determinant, labels, strict=True)
+            ],
+        )
+        .group_by(tags.c.unit_id)
+        .subquery("barriers_per_unit")
+    )
     statement = (
         select(
             *_unit_columns(),
-            *[
-                _count_where(
-                    and_(barrier, tags.c.determinant == determinant),
-                    f"barrier_{determinant.value}",
-                )
-                for determinant in Determinant
-            ],
+            *[func.coalesce(per_unit.c[label], 0).label(label) for label in labels],
         )
         .select_from(Unit)
-        .outerjoin(tags, tags.c.unit_id == col(Unit.id))
+        .outerjoin(per_unit, per_unit.c.unit_id == col(Unit.id))
         .where(col(Unit.archived) == false(), _in_scope(Unit.id, root_id, "unit_scope"))
-        .group_by(*_unit_columns())
         .order_by(Unit.code)
     )
     return session.execute(statement).all()

@@ -5,6 +5,7 @@ import io
 from typing import Annotated
 
 from fastapi import APIRouter, Header, Query, Response
+from pydantic import BaseModel
 
 from app.db import MAX_ID, today
 from app.deps import Reader, SessionDep, SettingsDep
@@ -76,6 +77,16 @@ def spread_csv(report: SpreadReport) -> str:
     return buffer.getvalue()
 
 
+def json_response(report: BaseModel, response: Response) -> Response:
+    """The report serialized once, straight to JSON bytes, with the injected response's
+    headers (its ETag). Returning the model would have FastAPI validate it again against
+    `response_model` (a thousand unit rows at L) and serialize it through Python objects;
+    the route keeps `response_model` for the OpenAPI document, and the JSON is the same."""
+    return Response(
+        report.model_dump_json(), media_type="application/json", headers=dict(response.headers)
+    )
+
+
 @router.get(
     "/spread",
     response_model=SpreadReport,
@@ -114,7 +125,7 @@ def spread_report(
             media_type=f"{CSV_MEDIA_TYPE}; charset=utf-8",
             headers=dict(response.headers),
         )
-    return report
+    return json_response(report, response)
 
 
 @router.get(
@@ -125,9 +136,11 @@ def spread_report(
     description="Projects by stage, facet, risk band, sponsor level and work mode; facet x risk "
     "band; experiments by status, method and result; the stage funnel; adoption; risk balance.",
 )
-def portfolio_report(session: SessionDep, actor: Reader, unit_id: UnitScope = None):
+def portfolio_report(
+    session: SessionDep, actor: Reader, response: Response, unit_id: UnitScope = None
+):
     root_id = service.resolve_scope(session=session, actor=actor, unit_id=unit_id)
-    return service.portfolio(session=session, root_id=root_id)
+    return json_response(service.portfolio(session=session, root_id=root_id), response)
 
 
 @router.get(
@@ -139,10 +152,15 @@ def portfolio_report(session: SessionDep, actor: Reader, unit_id: UnitScope = No
     "experiments with lessons and results.",
 )
 def outcomes_report(
-    session: SessionDep, settings: SettingsDep, actor: Reader, unit_id: UnitScope = None
+    session: SessionDep,
+    settings: SettingsDep,
+    actor: Reader,
+    response: Response,
+    unit_id: UnitScope = None,
 ):
     root_id = service.resolve_scope(session=session, actor=actor, unit_id=unit_id)
-    return service.outcomes(session=session, settings=settings, root_id=root_id, today=today())
+    report = service.outcomes(session=session, settings=settings, root_id=root_id, today=today())
+    return json_response(report, response)
 
 
 @router.get(
@@ -153,6 +171,8 @@ def outcomes_report(
     description="Tag counts per determinant with its prompting question and leadership "
     "levers, the weakest determinant, and barrier counts per unit for a heat map.",
 )
-def determinants_report(session: SessionDep, actor: Reader, unit_id: UnitScope = None):
+def determinants_report(
+    session: SessionDep, actor: Reader, response: Response, unit_id: UnitScope = None
+):
     root_id = service.resolve_scope(session=session, actor=actor, unit_id=unit_id)
-    return service.determinants(session=session, root_id=root_id)
+    return json_response(service.determinants(session=session, root_id=root_id), response)
