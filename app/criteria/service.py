@@ -271,19 +271,14 @@ def archive(
     criterion = get(session=session, actor=actor, criterion_id=criterion_id, for_update=True)
     check_version(criterion.version, expected_version)
     if not criterion.archived:
-        criterion.archived = True
-        touch(criterion)
-        history.record(
+        history.archive(
             session=session,
             actor=actor,
+            obj=criterion,
             entity_type=EntityType.criterion,
             entity_id=criterion_id,
-            action=ChangeAction.archive,
-            changes={"archived": {"old": False, "new": True}},
             **_owner_ids(criterion),
         )
-        session.add(criterion)
-        session.commit()
     return criterion
 
 

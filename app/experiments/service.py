@@ -345,17 +345,12 @@ def archive(
     experiment = get(session=session, actor=actor, experiment_id=experiment_id, for_update=True)
     check_version(experiment.version, expected_version)
     if not experiment.archived:
-        experiment.archived = True
-        touch(experiment)
-        history.record(
+        history.archive(
             session=session,
             actor=actor,
+            obj=experiment,
             entity_type=EntityType.experiment,
             entity_id=experiment_id,
             experiment_id=experiment_id,
-            action=ChangeAction.archive,
-            changes={"archived": {"old": False, "new": True}},
         )
-        session.add(experiment)
-        session.commit()
     return experiment

@@ -9,9 +9,10 @@ from sqlmodel import Session, select
 
 from app import bulk
 from app.api_keys.models import Actor
-from app.db import utcnow
+from app.db import AuditedFields, utcnow
 from app.history.models import ChangeAction, EntityType, HistoryEntry
 from app.pagination import PageParams, paginate, split_page
+from app.versioning import touch
 
 
 def plain(value: Any) -> Any:
@@ -69,6 +70,33 @@ def record(
             experiment_id=experiment_id,
         )
     )
+
+
+def archive(
+    *,
+    session: Session,
+    actor: Actor,
+    obj: AuditedFields,
+    entity_type: EntityType,
+    entity_id: int,
+    project_id: int | None = None,
+    experiment_id: int | None = None,
+) -> None:
+    """Archive in place and commit: the row is kept, its version bumped, the change recorded."""
+    obj.archived = True
+    touch(obj)
+    record(
+        session=session,
+        actor=actor,
+        entity_type=entity_type,
+        entity_id=entity_id,
+        action=ChangeAction.archive,
+        changes={"archived": {"old": False, "new": True}},
+        project_id=project_id,
+        experiment_id=experiment_id,
+    )
+    session.add(obj)
+    session.commit()
 
 
 def record_many(*, session: Session, actor: Actor, entries: list[dict[str, Any]]) -> None:

@@ -275,19 +275,14 @@ def archive(
     project = get(session=session, actor=actor, project_id=project_id, for_update=True)
     check_version(project.version, expected_version)
     if not project.archived:
-        project.archived = True
-        touch(project)
-        history.record(
+        history.archive(
             session=session,
             actor=actor,
+            obj=project,
             entity_type=EntityType.project,
             entity_id=project_id,
             project_id=project_id,
-            action=ChangeAction.archive,
-            changes={"archived": {"old": False, "new": True}},
         )
-        session.add(project)
-        session.commit()
     return project
 
 

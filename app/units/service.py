@@ -166,16 +166,7 @@ def archive(*, session: Session, actor: Actor, unit_id: int, expected_version: i
             f"unit {unit_id} still owns {active} non-archived project(s); "
             "archive or move them first"
         )
-    unit.archived = True
-    touch(unit)
-    history.record(
-        session=session,
-        actor=actor,
-        entity_type=EntityType.unit,
-        entity_id=unit_id,
-        action=ChangeAction.archive,
-        changes={"archived": {"old": False, "new": True}},
+    history.archive(
+        session=session, actor=actor, obj=unit, entity_type=EntityType.unit, entity_id=unit_id
     )
-    session.add(unit)
-    session.commit()
     return unit
