@@ -64,9 +64,15 @@ def _quality(media_range: str) -> tuple[str, float]:
 
 
 def wants_csv(request: Request) -> bool:
-    """True when Accept ranks text/csv above JSON (ties go to the range listed first)."""
+    return prefers_csv(request.headers.get("accept", ""))
+
+
+def prefers_csv(accept: str) -> bool:
+    """True when Accept ranks text/csv above JSON (ties go to the range listed first).
+
+    The one content-negotiation rule: lists, the spread report and its ETag all use it."""
     ranked: dict[str, float] = {}
-    for media_range in request.headers.get("accept", "").split(","):
+    for media_range in accept.split(","):
         media_type, quality = _quality(media_range)
         ranked.setdefault(media_type, quality)
     csv_quality = ranked.get(CSV_MEDIA_TYPE, 0.0)
@@ -80,7 +86,8 @@ def wants_csv(request: Request) -> bool:
     return True
 
 
-def _cell(value: Any) -> Any:
+def cell(value: Any) -> Any:
+    """A value as a spreadsheet cell: empty for null, formulas defused."""
     if value is None:
         return ""
     if isinstance(value, bool):
@@ -107,7 +114,7 @@ def _chunk(rows: Sequence[Any], to_public: ToPublic, columns: list[str]) -> str:
     writer = csv.writer(buffer, lineterminator="\r\n")
     for row in rows:
         flat = flatten(to_public(row).model_dump(mode="json"))
-        writer.writerow([_cell(flat.get(column)) for column in columns])
+        writer.writerow([cell(flat.get(column)) for column in columns])
     return buffer.getvalue()
 
 

@@ -7,6 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Header, Query, Response
 from pydantic import BaseModel
 
+from app import csv_export
 from app.db import MAX_ID, today
 from app.deps import Reader, SessionDep, SettingsDep
 from app.errors import READ_ONE, problem_responses
@@ -35,7 +36,6 @@ UnitScope = Annotated[
     ),
 ]
 
-CSV_MEDIA_TYPE = "text/csv"
 SPREAD_CSV_COLUMNS = (
     "unit_id",
     "code",
@@ -61,12 +61,13 @@ def spread_csv(report: SpreadReport) -> str:
     writer.writerow(SPREAD_CSV_COLUMNS)
     for unit in report.units:
         writer.writerow(
-            [
+            csv_export.cell(value)
+            for value in [
                 unit.unit_id,
                 unit.code,
                 unit.name,
                 unit.kind.value,
-                "" if unit.parent_id is None else unit.parent_id,
+                unit.parent_id,
                 unit.active_projects,
                 unit.by_work_mode.side_of_desk,
                 unit.by_work_mode.dedicated,
@@ -95,7 +96,7 @@ def json_response(report: BaseModel, response: Response) -> Response:
             "description": "The report as JSON, or with `Accept: text/csv` its `units` rows "
             "as CSV (a header row, then one row per unit; `parent_id` empty for a root).",
             "content": {
-                CSV_MEDIA_TYPE: {
+                csv_export.CSV_MEDIA_TYPE: {
                     "schema": {"type": "string"},
                     "example": SPREAD_CSV_EXAMPLE,
                 }
@@ -118,11 +119,11 @@ def spread_report(
 ):
     root_id = service.resolve_scope(session=session, actor=actor, unit_id=unit_id)
     report = service.spread(session=session, settings=settings, root_id=root_id)
-    if accept is not None and CSV_MEDIA_TYPE in accept.lower():
+    if csv_export.prefers_csv(accept or ""):
         # A returned Response replaces the injected one: carry its ETag headers over.
         return Response(
             spread_csv(report),
-            media_type=f"{CSV_MEDIA_TYPE}; charset=utf-8",
+            media_type=f"{csv_export.CSV_MEDIA_TYPE}; charset=utf-8",
             headers=dict(response.headers),
         )
     return json_response(report, response)

@@ -20,6 +20,7 @@ from sqlalchemy import Engine, text
 from starlette.datastructures import Headers, QueryParams
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from app import csv_export
 from app.api_keys.models import Actor, Role
 from app.api_keys.service import hash_key
 from app.db import READ_ONLY, today
@@ -55,7 +56,7 @@ def request_etag(
         report=path.rstrip("/").rsplit("/", 1)[-1],
         query="&".join(f"{k}={v}" for k, v in sorted(query)),
         # The spread report answers `Accept: text/csv` with CSV, everything else with JSON.
-        representation="csv" if "text/csv" in accept.lower() else "json",
+        representation="csv" if csv_export.prefers_csv(accept) else "json",
         scope_unit_id=scope_unit_id,
         today=today(),
     )
