@@ -12,7 +12,7 @@ from sqlmodel import Session
 from app.api_keys import service as api_key_service
 from app.api_keys.models import Actor, Role
 from app.config import Settings
-from app.db import MAX_ID, get_session
+from app.db import MAX_ID, READ_ONLY, get_session
 from app.errors import Forbidden, InvalidField, PreconditionRequired, Unauthorized
 
 SessionDep = Annotated[Session, Depends(get_session)]
@@ -23,7 +23,9 @@ PathId = Annotated[int, Path(ge=1, le=MAX_ID)]
 _bearer = HTTPBearer(auto_error=False, description="An API key: `Authorization: Bearer pf_...`")
 
 
-def get_settings_dep(request: Request) -> Settings:
+# Dependencies that do no I/O are `async def`: a plain `def` would cost each request a hop
+# to the threadpool and back (bench/RESULTS.md, list vs peer).
+async def get_settings_dep(request: Request) -> Settings:
     settings: Settings = request.app.state.settings
     return settings
 
@@ -39,17 +41,18 @@ def current_actor(
         raise Unauthorized("send an API key as `Authorization: Bearer <key>`")
     # Checked against the database on every request: a revoked key stops at once,
     # in every worker process.
-    key = api_key_service.authenticate(session=session, secret=credentials.credentials)
-    if key is None:
+    actor = api_key_service.authenticate(session=session, secret=credentials.credentials)
+    if actor is None:
         raise Unauthorized("the API key is unknown or revoked")
-    # Release the read transaction now: on SQLite every transaction holds the write lock.
-    session.commit()
-    assert key.id is not None
-    return Actor(key_id=key.id, name=key.name, role=key.role, unit_id=key.unit_id)
+    if not session.get_bind().get_execution_options().get(READ_ONLY, False):
+        # Release the write transaction now: on SQLite it holds the write lock. A read's
+        # session goes on to its queries on the same connection.
+        session.commit()
+    return actor
 
 
 def require_roles(*roles: Role):  # type: ignore[no-untyped-def]
-    def dependency(actor: Annotated[Actor, Depends(current_actor)]) -> Actor:
+    async def dependency(actor: Annotated[Actor, Depends(current_actor)]) -> Actor:
         if actor.role not in roles:
             allowed = ", ".join(r.value for r in roles)
             raise Forbidden(f"this operation needs one of the roles: {allowed}")
@@ -65,7 +68,7 @@ Admin = Annotated[Actor, Depends(require_roles(Role.admin))]
 _ETAG = re.compile(r'^\s*(?:W/)?"(\d{1,18})"\s*$')
 
 
-def if_match(
+async def if_match(
     settings: SettingsDep,
     if_match: Annotated[
         str | None,

@@ -9,7 +9,7 @@ from app.api_keys.router import router as api_keys_router
 from app.body_limit import BodySizeLimitMiddleware
 from app.config import Settings, get_settings
 from app.criteria.router import router as criteria_router
-from app.db import create_db_engine
+from app.db import create_db_engine, read_only_engine
 from app.deps import reject_nul_characters
 from app.errors import install_error_handlers
 from app.experiments.router import router as experiments_router
@@ -50,6 +50,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.settings = settings
     app.state.engine = create_db_engine(settings)
+    app.state.read_only_engine = read_only_engine(app.state.engine)
     install_error_handlers(app)
     data_revision.install()
     report_conditional.install(app)

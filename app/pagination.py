@@ -47,7 +47,7 @@ class PageParams(BaseModel):
     cursor: str | None
 
 
-def page_params(
+async def page_params(
     limit: Annotated[int, Query(ge=1, le=MAX_LIMIT, description="Page size.")] = DEFAULT_LIMIT,
     cursor: Annotated[
         str | None, Query(max_length=64, description="`next_cursor` of the previous page.")
@@ -74,6 +74,18 @@ def split_page(rows: list[Any], params: PageParams) -> tuple[list[Any], str | No
     return rows, None
 
 
+def page_bytes(page_model: type[Page[Any]], items: list[Any], next_cursor: str | None) -> bytes:
+    """A page validated once and serialized once, straight to JSON bytes."""
+    page = page_model.model_validate({"items": items, "next_cursor": next_cursor})
+    return page.model_dump_json().encode()
+
+
+def json_response(body: bytes) -> Response:
+    """A page already serialized (`page_bytes`, `json_pages.page_json`). The route keeps
+    `response_model` for the OpenAPI document; FastAPI does not validate it again."""
+    return Response(body, media_type="application/json")
+
+
 def page_response(
     page_model: type[Page[Any]], items: list[Any], next_cursor: str | None
 ) -> Response:
@@ -83,5 +95,4 @@ def page_response(
     and serialize through Python objects: most of a list page's CPU (bench/RESULTS.md).
     The route keeps `response_model` for the OpenAPI document; the JSON is the same.
     """
-    page = page_model.model_validate({"items": items, "next_cursor": next_cursor})
-    return Response(page.model_dump_json(), media_type="application/json")
+    return Response(page_bytes(page_model, items, next_cursor), media_type="application/json")

@@ -12,7 +12,7 @@ from app.errors import READ, READ_ONE, WRITE, problem_responses
 from app.history import service as history_service
 from app.history.models import HistoryPage
 from app.idempotency.dependency import Idempotent, creating_responses
-from app.pagination import PageParams, page_params, page_response
+from app.pagination import PageParams, json_response, page_params
 from app.projects import service
 from app.projects.models import (
     Facet,
@@ -108,8 +108,7 @@ def list_projects(
             batch_size=settings.csv_batch_size,
             filename="projects.csv",
         )
-    items, cursor = service.list_public(session=session, actor=actor, params=page, **filters)
-    return page_response(ProjectsPage, items, cursor)
+    return json_response(service.list_json(session=session, actor=actor, params=page, **filters))
 
 
 @router.get(

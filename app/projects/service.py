@@ -9,6 +9,7 @@ from sqlalchemy import update as sa_update
 from sqlalchemy.orm import selectinload
 from sqlmodel import Session, col, select
 
+from app import json_pages
 from app.api_keys.models import Actor
 from app.csv_export import AUDIT_COLUMNS, DETERMINANT_COLUMNS, risk_column
 from app.db import check_dates
@@ -18,12 +19,13 @@ from app.errors import InvalidField, NotFound
 from app.experiments.models import Experiment
 from app.history import service as history
 from app.history.models import ChangeAction, EntityType
-from app.pagination import PageParams, paginate, split_page
+from app.pagination import PageParams, page_bytes, paginate, split_page
 from app.projects.models import (
     Facet,
     Project,
     ProjectCreate,
     ProjectPublic,
+    ProjectsPage,
     ProjectUpdate,
     RiskIn,
     SponsorLevel,
@@ -139,6 +141,30 @@ def list_public(
         data["determinants"] = tags.get(row.id, [])
         items.append(data)
     return items, cursor
+
+
+def list_json(*, session: Session, actor: Actor, params: PageParams, **filters: Any) -> bytes:
+    """One page as the JSON of `ProjectsPage`: built by PostgreSQL where it can
+    (`json_pages`), else from `list_public`."""
+    if not json_pages.builds_json(session):
+        items, cursor = list_public(session=session, actor=actor, params=params, **filters)
+        return page_bytes(ProjectsPage, items, cursor)
+    ids = _filtered(sa_select(col(Project.id)), actor=actor, **filters)
+    return JSON_PAGE.page(session=session, ids=ids, params=params)
+
+
+def _risk_sql() -> str:
+    """A project's `risk` as `risk_dict` gives it: null without a likelihood."""
+    columns = {f: f if f == "risk_of_not_innovating" else f"risk_{f}" for f in RISK_FIELDS}
+    risk = json_pages.object_sql({f: f"{json_pages.ITEM}.{c}" for f, c in columns.items()})
+    return f"CASE WHEN {json_pages.ITEM}.risk_likelihood IS NULL THEN NULL ELSE {risk} END"
+
+
+JSON_PAGE = json_pages.JsonPage(
+    Project.__table__,  # type: ignore[attr-defined]
+    ProjectPublic,
+    {"risk": _risk_sql(), "determinants": json_pages.tags_sql("project_id")},
+)
 
 
 def _filtered(

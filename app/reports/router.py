@@ -32,7 +32,7 @@ UnitScope = Annotated[
         ge=1,
         le=MAX_ID,
         description="Restrict the report to this unit and its whole subtree. A submitter key "
-        "is always restricted to its own subtree; a unit outside it is 404."
+        "is always restricted to its own subtree; a unit outside it is 404.",
     ),
 ]
 

@@ -23,7 +23,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from app import csv_export
 from app.api_keys.models import Actor, Role
 from app.api_keys.service import hash_key
-from app.db import READ_ONLY, today
+from app.db import today
 from app.deps import Reader, SessionDep
 from app.revision import service
 
@@ -111,7 +111,7 @@ _KEY_AND_REVISION = text(
 class NotModifiedFastPath:
     def __init__(self, app: ASGIApp, engine: Engine) -> None:
         self.app = app
-        self.engine = engine.execution_options(**{READ_ONLY: True})
+        self.engine = engine
 
     def _lookup(self, secret: str) -> Any:
         with self.engine.connect() as connection:
@@ -164,4 +164,4 @@ def install(app: FastAPI) -> None:
             headers={"ETag": exc.etag, "Vary": "Accept", "Cache-Control": "no-cache"},
         )
 
-    app.add_middleware(NotModifiedFastPath, engine=app.state.engine)
+    app.add_middleware(NotModifiedFastPath, engine=app.state.read_only_engine)

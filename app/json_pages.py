@@ -1,0 +1,98 @@
+"""List pages whose JSON PostgreSQL builds itself (`json_agg`), passed through as bytes.
+
+A page of 100 projects validated and serialized by Pydantic cost most of a list request's
+CPU (bench/RESULTS.md, list vs the SQL-as-API peer). On PostgreSQL the page is instead one
+statement that returns the items as JSON text, shaped field for field like the public
+model: the same keys in the same order, timestamps written the way Pydantic writes them,
+and nested objects given by the caller as SQL (`special`). The item's SQL is written once,
+when the module loads: building it as SQLAlchemy expressions on every request cost more
+than the JSON it saved. `tests/test_list_representation.py` checks that a listed item
+equals its single-item GET, and `tests/test_json_pages.py` checks the timestamp text
+against Pydantic's.
+
+SQLite keeps the Python path (`pagination.page_bytes`): the same JSON, from plain rows.
+"""
+
+import json
+from collections.abc import Mapping
+from typing import Any
+
+from pydantic import BaseModel
+from sqlalchemy import Float, Numeric, Select, Table, Text, cast, func, literal_column, select
+from sqlalchemy.dialects.postgresql import aggregate_order_by
+from sqlalchemy.sql import ColumnElement
+from sqlmodel import Session
+
+from app.db import UTCDateTime
+from app.pagination import PageParams, encode_cursor, paginate
+
+# The alias of the listed table in an item's SQL.
+ITEM = "item"
+
+# A UTC timestamp as Pydantic writes it: `2026-02-01T08:30:00.123456Z`, without the
+# fraction when it is zero.
+TIMESTAMP_SQL = (
+    "to_char({0} AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS') || "
+    "CASE WHEN date_trunc('second', {0}) = {0} THEN '' "
+    "ELSE to_char({0} AT TIME ZONE 'UTC', '.US') END || 'Z'"
+)
+
+
+def builds_json(session: Session) -> bool:
+    """Whether this session's database builds list pages itself."""
+    return session.get_bind().dialect.name == "postgresql"
+
+
+def value_sql(table: Table, name: str) -> str:
+    """The column `name` of the item as its public JSON value."""
+    column_type = table.c[name].type
+    reference = f"{ITEM}.{name}"
+    if isinstance(column_type, UTCDateTime):
+        return f"CASE WHEN {reference} IS NULL THEN NULL ELSE {TIMESTAMP_SQL.format(reference)} END"
+    if isinstance(column_type, Numeric) and not isinstance(column_type, Float):
+        # Money is a JSON number in the API (`Money` serializes Decimal as float).
+        return f"{reference}::float8"
+    return reference
+
+
+def object_sql(fields: Mapping[str, str]) -> str:
+    return "json_build_object(" + ", ".join(f"'{k}', {v}" for k, v in fields.items()) + ")"
+
+
+def tags_sql(owner_column: str) -> str:
+    """The item's determinant tags as a JSON array in id order, like `as_dicts`."""
+    tag = object_sql({name: f"tag.{name}" for name in ("determinant", "effect", "note")})
+    return (
+        f"(SELECT coalesce(json_agg({tag} ORDER BY tag.id), '[]') "
+        f"FROM determinant_tags AS tag WHERE tag.{owner_column} = {ITEM}.id)"
+    )
+
+
+class JsonPage:
+    """Pages of one table's rows as the JSON of `Page[item_model]`."""
+
+    def __init__(
+        self, table: Table, item_model: type[BaseModel], special: Mapping[str, str]
+    ) -> None:
+        self.alias = table.alias(ITEM)
+        fields = {
+            name: special.get(name) or value_sql(table, name) for name in item_model.model_fields
+        }
+        self.item: ColumnElement[Any] = literal_column(object_sql(fields))
+
+    def page(self, *, session: Session, ids: Select[Any], params: PageParams) -> bytes:
+        """`ids` selects the table's `id` column, filtered; this adds the order, the cursor
+        and the limit (`paginate`), then builds the page."""
+        id_column = ids.selected_columns[0]
+        numbered = ids.add_columns(func.row_number().over(order_by=id_column).label("page_row"))
+        page = paginate(numbered, id_column, params).subquery("page")
+        in_page = page.c.page_row <= params.limit
+        items = func.json_agg(aggregate_order_by(self.item, page.c.id)).filter(in_page)
+        statement = select(
+            cast(func.coalesce(items, literal_column("'[]'::json")), Text),
+            func.count(),
+            func.max(page.c.id).filter(in_page),
+        ).select_from(page.join(self.alias, self.alias.c.id == page.c.id))
+        body, rows, last_id = session.execute(statement).one()
+        next_cursor = encode_cursor(last_id) if rows > params.limit else None
+        return b'{"items":%s,"next_cursor":%s}' % (body.encode(), json.dumps(next_cursor).encode())
