@@ -1,6 +1,6 @@
 """Engine, metadata naming convention, column types and the session dependency."""
 
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from contextlib import contextmanager
 from datetime import UTC, date, datetime
 from typing import Any
@@ -10,6 +10,7 @@ from sqlalchemy import DateTime, Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.types import TypeDecorator
 from sqlmodel import Field, Session, SQLModel
+from starlette.concurrency import run_in_threadpool
 
 from app.config import Settings
 from app.errors import CrossFieldError
@@ -108,7 +109,9 @@ def create_db_engine(settings: Settings) -> Engine:
         pool_pre_ping=True,
         connect_args={
             "connect_timeout": settings.db_connect_timeout_seconds,
-            "options": f"-c statement_timeout={settings.db_statement_timeout_ms} "
+            # UTC: list pages write timestamps in SQL (app/json_pages.py).
+            "options": "-c timezone=UTC "
+            f"-c statement_timeout={settings.db_statement_timeout_ms} "
             f"-c jit={'on' if settings.db_jit else 'off'}",
         },
     )
@@ -155,11 +158,26 @@ def read_only_engine(engine: Engine) -> Engine:
     return engine.execution_options(**options)
 
 
-def get_session(request: Request) -> Iterator[Session]:
+async def get_session(request: Request) -> AsyncIterator[Session]:
+    """The request's session. `async`, unlike the routes that use it: opening a session
+    does no I/O (it connects on first use, in the route's thread), and a sync generator
+    would cost every request two more hops through the threadpool (bench/RESULTS.md).
+    Closing may talk to the database (a rollback), so it goes back to a thread unless the
+    session never connected or runs in autocommit."""
     state = request.app.state
     bind = state.read_only_engine if request.method in SAFE_METHODS else state.engine
-    with Session(bind, expire_on_commit=False) as session:
+    session = Session(bind, expire_on_commit=False)
+    try:
         yield session
+    finally:
+        if session.in_transaction() and not _autocommit(bind):
+            await run_in_threadpool(session.close)
+        else:
+            session.close()
+
+
+def _autocommit(bind: Engine) -> bool:
+    return bool(bind.get_execution_options().get("isolation_level") == "AUTOCOMMIT")
 
 
 def enum_column(enum_cls: type, length: int = 32) -> Any:

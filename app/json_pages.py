@@ -6,9 +6,8 @@ statement that returns the items as JSON text, shaped field for field like the p
 model: the same keys in the same order, timestamps written the way Pydantic writes them,
 and nested objects given by the caller as SQL (`special`). The item's SQL is written once,
 when the module loads: building it as SQLAlchemy expressions on every request cost more
-than the JSON it saved. `tests/test_list_representation.py` checks that a listed item
-equals its single-item GET, and `tests/test_json_pages.py` checks the timestamp text
-against Pydantic's.
+than the JSON it saved. `tests/test_list_representation.py` checks that listed items equal
+their single-item GETs, key order and timestamp text included.
 
 SQLite keeps the Python path (`pagination.page_bytes`): the same JSON, from plain rows.
 """
@@ -26,16 +25,12 @@ from sqlmodel import Session
 from app.db import UTCDateTime
 from app.pagination import PageParams, encode_cursor, paginate
 
-# The alias of the listed table in an item's SQL.
+# The alias of the page's rows in an item's SQL.
 ITEM = "item"
 
-# A UTC timestamp as Pydantic writes it: `2026-02-01T08:30:00.123456Z`, without the
-# fraction when it is zero.
-TIMESTAMP_SQL = (
-    "to_char({0} AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS') || "
-    "CASE WHEN date_trunc('second', {0}) = {0} THEN '' "
-    "ELSE to_char({0} AT TIME ZONE 'UTC', '.US') END || 'Z'"
-)
+# A timestamp as Pydantic writes a UTC one: `2026-02-01T08:30:00.123456Z`, without the
+# fraction when it is zero. The session's time zone is UTC (`db.create_db_engine`).
+TIMESTAMP_SQL = "replace(to_char({0}, 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"'), '.000000Z', 'Z')"
 
 
 def builds_json(session: Session) -> bool:
@@ -48,7 +43,7 @@ def value_sql(table: Table, name: str) -> str:
     column_type = table.c[name].type
     reference = f"{ITEM}.{name}"
     if isinstance(column_type, UTCDateTime):
-        return f"CASE WHEN {reference} IS NULL THEN NULL ELSE {TIMESTAMP_SQL.format(reference)} END"
+        return TIMESTAMP_SQL.format(reference)
     if isinstance(column_type, Numeric) and not isinstance(column_type, Float):
         # Money is a JSON number in the API (`Money` serializes Decimal as float).
         return f"{reference}::float8"
@@ -74,25 +69,31 @@ class JsonPage:
     def __init__(
         self, table: Table, item_model: type[BaseModel], special: Mapping[str, str]
     ) -> None:
-        self.alias = table.alias(ITEM)
-        fields = {
-            name: special.get(name) or value_sql(table, name) for name in item_model.model_fields
-        }
-        self.item: ColumnElement[Any] = literal_column(object_sql(fields))
+        fields = ", ".join(
+            f"{special.get(name) or value_sql(table, name)} AS {name}"
+            for name in item_model.model_fields
+        )
+        # One row per item whose columns are the public fields in order: `json_agg` of a
+        # row is several times cheaper for PostgreSQL than `json_build_object` of as many
+        # fields (whose argument types it works out again on every call).
+        self.item: ColumnElement[Any] = literal_column(f"(SELECT x FROM (SELECT {fields}) AS x)")
+        self.id: ColumnElement[Any] = literal_column(f"{ITEM}.id")
+        self.row: ColumnElement[Any] = literal_column(f"{ITEM}.page_row")
 
-    def page(self, *, session: Session, ids: Select[Any], params: PageParams) -> bytes:
-        """`ids` selects the table's `id` column, filtered; this adds the order, the cursor
-        and the limit (`paginate`), then builds the page."""
-        id_column = ids.selected_columns[0]
-        numbered = ids.add_columns(func.row_number().over(order_by=id_column).label("page_row"))
-        page = paginate(numbered, id_column, params).subquery("page")
-        in_page = page.c.page_row <= params.limit
-        items = func.json_agg(aggregate_order_by(self.item, page.c.id)).filter(in_page)
+    def page(self, *, session: Session, rows: Select[Any], params: PageParams) -> bytes:
+        """`rows` selects the table's columns, filtered; this adds the order, the cursor
+        and the limit (`paginate`: one row beyond the page), then builds the page."""
+        id_column = rows.selected_columns.id
+        numbered = rows.add_columns(func.row_number().over(order_by=id_column).label("page_row"))
+        page = paginate(numbered, id_column, params).subquery(ITEM)
+        in_page = self.row <= params.limit
+        items = func.json_agg(aggregate_order_by(self.item, self.id)).filter(in_page)
         statement = select(
             cast(func.coalesce(items, literal_column("'[]'::json")), Text),
             func.count(),
-            func.max(page.c.id).filter(in_page),
-        ).select_from(page.join(self.alias, self.alias.c.id == page.c.id))
-        body, rows, last_id = session.execute(statement).one()
-        next_cursor = encode_cursor(last_id) if rows > params.limit else None
+            func.max(self.id).filter(in_page),
+        ).select_from(page)
+        # On the connection: the ORM's execute path adds nothing for a Core statement.
+        body, count, last_id = session.connection().execute(statement).one()
+        next_cursor = encode_cursor(last_id) if count > params.limit else None
         return b'{"items":%s,"next_cursor":%s}' % (body.encode(), json.dumps(next_cursor).encode())

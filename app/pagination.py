@@ -81,18 +81,6 @@ def page_bytes(page_model: type[Page[Any]], items: list[Any], next_cursor: str |
 
 
 def json_response(body: bytes) -> Response:
-    """A page already serialized (`page_bytes`, `json_pages.page_json`). The route keeps
+    """A page already serialized (`page_bytes`, `json_pages.JsonPage.page`). The route keeps
     `response_model` for the OpenAPI document; FastAPI does not validate it again."""
     return Response(body, media_type="application/json")
-
-
-def page_response(
-    page_model: type[Page[Any]], items: list[Any], next_cursor: str | None
-) -> Response:
-    """A page validated once and serialized once, straight to JSON bytes.
-
-    Returning the model would have FastAPI validate it again against `response_model`
-    and serialize through Python objects: most of a list page's CPU (bench/RESULTS.md).
-    The route keeps `response_model` for the OpenAPI document; the JSON is the same.
-    """
-    return Response(page_bytes(page_model, items, next_cursor), media_type="application/json")

@@ -78,3 +78,37 @@ def test_a_listed_experiment_with_every_field_set_equals_its_get(admin):
         {"determinant": "suitability", "effect": "enabler", "note": "Data ready"}
     ]
     assert listed["items"][1]["unit_id"] == unit["id"]
+
+
+def test_listed_keys_and_timestamps_are_written_exactly_as_get_writes_them(admin, app):
+    """On PostgreSQL the page's JSON is built in SQL (app/json_pages.py): the raw text must
+    match Pydantic's, whole seconds (no fraction) and fractions alike, not just parse equal."""
+    unit = create_unit(admin, "TAX")
+    whole = create_project(admin, unit["id"])
+    fraction = create_project(admin, unit["id"])
+    experiment = create_experiment(admin, whole["id"])
+    moments = {
+        "projects": {whole["id"]: "2026-02-01 08:30:00", fraction["id"]: "2026-02-01 08:30:00.5"},
+        "experiments": {experiment["id"]: "2026-02-01 08:30:00"},
+    }
+    with app.state.engine.begin() as connection:
+        for table, by_id in moments.items():
+            for id_, moment in by_id.items():
+                connection.exec_driver_sql(
+                    f"UPDATE {table} SET created_at = '{moment}', updated_at = '{moment}' "
+                    f"WHERE id = {id_}"
+                )
+    for path in ("/api/v1/projects", "/api/v1/experiments"):
+        listed = admin.get(path).json()["items"]
+        for item in listed:
+            single = admin.get(f"{path}/{item['id']}").json()
+            assert list(item) == list(single)
+            assert item == single
+    projects = admin.get("/api/v1/projects").json()["items"]
+    assert [(p["created_at"], p["updated_at"]) for p in projects] == [
+        ("2026-02-01T08:30:00Z", "2026-02-01T08:30:00Z"),
+        ("2026-02-01T08:30:00.500000Z", "2026-02-01T08:30:00.500000Z"),
+    ]
+    assert admin.get("/api/v1/experiments").json()["items"][0]["created_at"] == (
+        "2026-02-01T08:30:00Z"
+    )

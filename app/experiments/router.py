@@ -24,7 +24,7 @@ from app.experiments.models import (
 from app.history import service as history_service
 from app.history.models import HistoryPage
 from app.idempotency.dependency import Idempotent, creating_responses
-from app.pagination import PageParams, page_params, page_response
+from app.pagination import PageParams, json_response, page_params
 from app.versioning import etag
 
 router = APIRouter(prefix="/experiments", tags=["experiments"])
@@ -126,8 +126,7 @@ def list_experiments(
             batch_size=settings.csv_batch_size,
             filename="experiments.csv",
         )
-    items, cursor = service.list_public(session=session, actor=actor, params=page, **filters)
-    return page_response(ExperimentsPage, items, cursor)
+    return json_response(service.list_json(session=session, actor=actor, params=page, **filters))
 
 
 @router.get(

@@ -7,7 +7,7 @@ from sqlalchemy import select as sa_select
 from sqlalchemy.orm import selectinload
 from sqlmodel import Session, col, select
 
-from app import bulk
+from app import bulk, json_pages
 from app.api_keys.models import Actor
 from app.csv_export import AUDIT_COLUMNS, DETERMINANT_COLUMNS
 from app.db import check_dates, utcnow
@@ -19,6 +19,7 @@ from app.experiments.models import (
     ExperimentCreate,
     ExperimentPublic,
     ExperimentResult,
+    ExperimentsPage,
     ExperimentStatus,
     ExperimentUpdate,
     Method,
@@ -26,7 +27,7 @@ from app.experiments.models import (
 )
 from app.history import service as history
 from app.history.models import ChangeAction, EntityType
-from app.pagination import PageParams, paginate, split_page
+from app.pagination import PageParams, page_bytes, paginate, split_page
 from app.projects.models import Project
 from app.units import service as unit_service
 from app.versioning import check_version, touch
@@ -126,6 +127,23 @@ def list_public(
         data["determinants"] = tags.get(row.id, [])
         items.append(data)
     return items, cursor
+
+
+def list_json(*, session: Session, actor: Actor, params: PageParams, **filters: Any) -> bytes:
+    """One page as the JSON of `ExperimentsPage`: built by PostgreSQL where it can
+    (`json_pages`), else from `list_public`."""
+    if not json_pages.builds_json(session):
+        items, cursor = list_public(session=session, actor=actor, params=params, **filters)
+        return page_bytes(ExperimentsPage, items, cursor)
+    rows = _filtered(sa_select(*Experiment.__table__.columns), actor=actor, **filters)  # type: ignore[attr-defined]
+    return JSON_PAGE.page(session=session, rows=rows, params=params)
+
+
+JSON_PAGE = json_pages.JsonPage(
+    Experiment.__table__,  # type: ignore[attr-defined]
+    ExperimentPublic,
+    {"determinants": json_pages.tags_sql("experiment_id")},
+)
 
 
 def _filtered(

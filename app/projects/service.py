@@ -149,8 +149,8 @@ def list_json(*, session: Session, actor: Actor, params: PageParams, **filters: 
     if not json_pages.builds_json(session):
         items, cursor = list_public(session=session, actor=actor, params=params, **filters)
         return page_bytes(ProjectsPage, items, cursor)
-    ids = _filtered(sa_select(col(Project.id)), actor=actor, **filters)
-    return JSON_PAGE.page(session=session, ids=ids, params=params)
+    rows = _filtered(sa_select(*Project.__table__.columns), actor=actor, **filters)  # type: ignore[attr-defined]
+    return JSON_PAGE.page(session=session, rows=rows, params=params)
 
 
 def _risk_sql() -> str:
