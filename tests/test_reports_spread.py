@@ -1,5 +1,6 @@
 """GET /reports/spread: every number below is worked out by hand from the portfolio built."""
 
+import json
 from typing import Any
 
 from conftest import create_project, create_unit, problem_fields
@@ -376,3 +377,33 @@ def test_csv_of_an_empty_portfolio_is_the_header_row(admin):
         "core_business,status\r\n"
     )
     assert admin.get(SPREAD, headers={"Accept": "application/json"}).json()["units"] == []
+
+
+def test_the_json_report_is_the_model_serialized(admin, app, settings):
+    """On PostgreSQL the `units` rows come as JSON text from the database
+    (reports.service.spread_json); the document must be the model's: the same values and
+    the same key order (PostgreSQL may space it differently)."""
+    from sqlmodel import Session
+
+    from app.reports import service
+
+    lab = create_unit(admin, "LAB", kind="innovation_lab")
+    line = create_unit(admin, "OPS", kind="business_line")
+    create_unit(admin, "IDLE", kind="business_line")
+    for unit, mode in ((lab, "dedicated"), (line, "core_business"), (line, "side_of_desk")):
+        create_project(admin, unit["id"], work_mode=mode, stage="experiment")
+    response = admin.get(SPREAD)
+    with Session(app.state.engine) as session:
+        model = service.spread(session=session, settings=settings, root_id=None)
+    expected = json.loads(model.model_dump_json())
+    assert response.json() == expected
+    assert list(response.json()) == list(expected)
+    assert [list(u) for u in response.json()["units"]] == [list(u) for u in expected["units"]]
+    assert [list(u["by_work_mode"]) for u in response.json()["units"]] == [
+        list(u["by_work_mode"]) for u in expected["units"]
+    ]
+    assert [(u["code"], u["status"]) for u in response.json()["units"]] == [
+        ("IDLE", "none"),
+        ("LAB", "mixed"),
+        ("OPS", "side_of_desk"),
+    ]

@@ -11,18 +11,24 @@ from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import (
+    BigInteger,
     ColumnElement,
     Row,
+    Select,
+    Text,
     and_,
     case,
+    cast,
     false,
     func,
+    literal_column,
     or_,
     select,
     true,
     union,
     union_all,
 )
+from sqlalchemy.dialects.postgresql import aggregate_order_by
 from sqlmodel import Session, col
 
 from app.criteria.models import Criterion, CriterionKind, CriterionStatus, Direction
@@ -96,11 +102,9 @@ def spread_totals(*, session: Session, root_id: int | None) -> Row[Any]:
     return session.execute(statement).one()
 
 
-def spread_units(*, session: Session, root_id: int | None) -> Sequence[Row[Any]]:
-    """One row per non-archived unit in scope with the active projects it owns itself,
-    by work mode (``mode_*``)."""
+def _spread_units_statement(root_id: int | None) -> Select[Any]:
     active = and_(col(Project.unit_id) == col(Unit.id), _is_active())
-    statement = (
+    return (
         select(
             *_unit_columns(),
             func.count(col(Project.id)).label("active_projects"),
@@ -111,9 +115,107 @@ def spread_units(*, session: Session, root_id: int | None) -> Sequence[Row[Any]]
         .outerjoin(Project, active)
         .where(col(Unit.archived) == false(), _in_scope(Unit.id, root_id))
         .group_by(*_unit_columns())
-        .order_by(Unit.code)
     )
+
+
+def spread_units(*, session: Session, root_id: int | None) -> Sequence[Row[Any]]:
+    """One row per non-archived unit in scope with the active projects it owns itself,
+    by work mode (``mode_*``)."""
+    statement = _spread_units_statement(root_id).order_by(Unit.code)
     return session.execute(statement).all()
+
+
+# A `UnitSpread` as JSON, from a row of `_spread_units_statement` aliased `unit`: the same
+# keys in the same order, `status` by the rule of `service.unit_status` (the same float
+# division, so the same verdict at the threshold).
+_UNIT_SPREAD_JSON = """json_build_object(
+  'unit_id', unit.unit_id, 'code', unit.code, 'name', unit.name, 'kind', unit.kind,
+  'parent_id', unit.parent_id, 'active_projects', unit.active_projects,
+  'by_work_mode', json_build_object('side_of_desk', unit.mode_side_of_desk,
+    'dedicated', unit.mode_dedicated, 'core_business', unit.mode_core_business),
+  'status', CASE
+    WHEN unit.active_projects = 0 THEN 'none'
+    WHEN unit.mode_side_of_desk::float8 / unit.active_projects >= {threshold}
+      THEN 'side_of_desk'
+    WHEN unit.mode_core_business::float8 / unit.active_projects >= {threshold}
+      THEN 'embedded'
+    ELSE 'mixed' END)"""
+
+
+def spread_in_one_scan(*, session: Session, root_id: int | None, threshold: float) -> Row[Any]:
+    """PostgreSQL only: the whole spread report from one scan of the active projects.
+
+    One row: the columns of `spread_totals`, then `units` (the report's unit rows as JSON
+    text, by code), `business_lines` and `with_innovation` (business lines among them, and
+    those owning an active project). The projects are counted once per unit, work mode and
+    sponsor level; totals and unit rows are sums of those few thousand groups. Two
+    statements, each scanning the projects, took longer than the hand-written SQL of the
+    benchmark's floor, and building 1,000 unit rows in Python cost more than the queries
+    (bench/RESULTS.md, spread).
+    """
+    per = (
+        select(
+            col(Project.unit_id).label("unit_id"),
+            col(Project.work_mode).label("work_mode"),
+            col(Project.sponsor_level).label("sponsor_level"),
+            func.count().label("projects"),
+        )
+        .where(_is_active(), _in_scope(Project.unit_id, root_id))
+        .group_by(col(Project.unit_id), col(Project.work_mode), col(Project.sponsor_level))
+        .cte("per_unit")
+    )
+
+    def total(label: str, condition: ColumnElement[bool] | None = None) -> Any:
+        projects: Any = func.sum(per.c.projects)
+        if condition is not None:
+            projects = projects.filter(condition)
+        return cast(func.coalesce(projects, 0), BigInteger).label(label)
+
+    totals = (
+        select(
+            total("active_projects"),
+            *(total(f"mode_{m.value}", per.c.work_mode == m) for m in WorkMode),
+            *(total(f"sponsor_{s.value}", per.c.sponsor_level == s) for s in SponsorLevel),
+            total("lab_projects", col(Unit.kind) == UnitKind.innovation_lab),
+        )
+        .select_from(per)
+        .join(Unit, col(Unit.id) == per.c.unit_id)
+        .subquery("totals")
+    )
+    unit = (
+        select(
+            *_unit_columns(),
+            total("active_projects"),
+            *(total(f"mode_{m.value}", per.c.work_mode == m) for m in WorkMode),
+        )
+        .select_from(Unit)
+        .outerjoin(per, per.c.unit_id == col(Unit.id))
+        .where(col(Unit.archived) == false(), _in_scope(Unit.id, root_id, "unit_scope"))
+        .group_by(*_unit_columns())
+        .subquery("unit")
+    )
+    business_line = unit.c.kind == UnitKind.business_line
+    # A float from the settings, written as PostgreSQL reads it back.
+    unit_json: ColumnElement[Any] = literal_column(
+        _UNIT_SPREAD_JSON.format(threshold=f"{threshold!r}::float8")
+    )
+    units = (
+        select(
+            cast(
+                func.coalesce(
+                    func.json_agg(aggregate_order_by(unit_json, unit.c.code)),
+                    literal_column("'[]'::json"),
+                ),
+                Text,
+            ).label("units"),
+            _count_where(business_line, "business_lines"),
+            _count_where(and_(business_line, unit.c.active_projects > 0), "with_innovation"),
+        )
+        .select_from(unit)
+        .subquery("units")
+    )
+    # Two one-row subqueries side by side: an explicit join on true, not a cartesian product.
+    return session.execute(select(totals, units).select_from(totals.join(units, true()))).one()
 
 
 # --- portfolio ------------------------------------------------------------------------

@@ -118,15 +118,16 @@ def spread_report(
     accept: Annotated[str | None, Header(max_length=1000, include_in_schema=False)] = None,
 ):
     root_id = service.resolve_scope(session=session, actor=actor, unit_id=unit_id)
-    report = service.spread(session=session, settings=settings, root_id=root_id)
+    # A returned Response replaces the injected one: carry its ETag headers over.
     if csv_export.prefers_csv(accept or ""):
-        # A returned Response replaces the injected one: carry its ETag headers over.
+        report = service.spread(session=session, settings=settings, root_id=root_id)
         return Response(
             spread_csv(report),
             media_type=f"{csv_export.CSV_MEDIA_TYPE}; charset=utf-8",
             headers=dict(response.headers),
         )
-    return json_response(report, response)
+    body = service.spread_json(session=session, settings=settings, root_id=root_id)
+    return Response(body, media_type="application/json", headers=dict(response.headers))
 
 
 @router.get(

@@ -6,6 +6,7 @@ from typing import Any
 from sqlalchemy import Row
 from sqlmodel import Session
 
+from app import json_pages
 from app.api_keys.models import Actor
 from app.config import Settings
 from app.criteria.models import CriterionKind, CriterionStatus
@@ -29,10 +30,10 @@ from app.reports.schemas import (
     Thresholds,
     UnitBarriers,
     UnitRow,
-    UnitSpread,
     UnitSpreadStatus,
 )
 from app.units import service as unit_service
+from app.units.models import UnitKind
 
 FUNNEL_PATH = (Stage.idea, Stage.exploration, Stage.experiment, Stage.scaling, Stage.embedded)
 
@@ -79,37 +80,85 @@ def unit_status(active: int, by_work_mode: dict[str, int], threshold: float) -> 
     return UnitSpreadStatus.mixed
 
 
+_UNIT_ROW_FIELDS = tuple(UnitRow.model_fields)
+_MODES = tuple(mode.value for mode in WorkMode)
+
+
+def _unit_spread(row: Row[Any], threshold: float) -> dict[str, Any]:
+    """A `UnitSpread` as a dict, from a `spread_units` row."""
+    values = dict(zip(row._fields, row, strict=True))  # by name, without RowMapping's cost
+    by_work_mode = {mode: values[f"mode_{mode}"] for mode in _MODES}
+    unit = {name: values[name] for name in _UNIT_ROW_FIELDS}
+    unit["active_projects"] = values["active_projects"]
+    unit["by_work_mode"] = by_work_mode
+    unit["status"] = unit_status(unit["active_projects"], by_work_mode, threshold)
+    return unit
+
+
 def spread(*, session: Session, settings: Settings, root_id: int | None) -> SpreadReport:
-    threshold = settings.share_threshold
     totals = queries.spread_totals(session=session, root_id=root_id)
     unit_rows = queries.spread_units(session=session, root_id=root_id)
     session.commit()
+    # Plain dicts, validated once with the report: a model per unit, built from the row
+    # by name, cost more than both queries at 1,000 units (bench/RESULTS.md, spread).
+    units = [_unit_spread(row, settings.share_threshold) for row in unit_rows]
+    business_lines = [u for u in units if u["kind"] == UnitKind.business_line]
+    with_innovation = sum(1 for u in business_lines if u["active_projects"] > 0)
+    return _spread_report(
+        totals=totals,
+        business_lines=len(business_lines),
+        with_innovation=with_innovation,
+        units=units,
+        settings=settings,
+        root_id=root_id,
+    )
 
+
+def spread_json(*, session: Session, settings: Settings, root_id: int | None) -> bytes:
+    """The spread report as JSON: on PostgreSQL its `units` rows come as JSON text from the
+    database with everything else (`queries.spread_in_one_scan`); the rest goes through the
+    model."""
+    if not json_pages.builds_json(session):
+        return (
+            spread(session=session, settings=settings, root_id=root_id).model_dump_json().encode()
+        )
+    row = queries.spread_in_one_scan(
+        session=session, root_id=root_id, threshold=settings.share_threshold
+    )
+    report = _spread_report(
+        totals=row,
+        business_lines=row.business_lines,
+        with_innovation=row.with_innovation,
+        units=[],
+        settings=settings,
+        root_id=root_id,
+    )
+    # `units` is the report's last field: the same document as `model_dump_json()`.
+    head = report.model_dump_json(exclude={"units"})
+    return f'{head[:-1]},"units":{row.units}}}'.encode()
+
+
+def _spread_report(
+    *,
+    totals: Row[Any],
+    business_lines: int,
+    with_innovation: int,
+    units: list[dict[str, Any]],
+    settings: Settings,
+    root_id: int | None,
+) -> SpreadReport:
+    threshold = settings.share_threshold
     active = int(totals.active_projects)
     by_work_mode = queries.counts(totals, "mode_", WorkMode)
     by_sponsor = queries.counts(totals, "sponsor_", SponsorLevel)
     lab_projects = int(totals.lab_projects)
-    units = []
-    for row in unit_rows:
-        unit_modes = queries.counts(row, "mode_", WorkMode)
-        units.append(
-            UnitSpread(
-                **unit_fields(row),
-                active_projects=row.active_projects,
-                by_work_mode=unit_modes,
-                status=unit_status(row.active_projects, unit_modes, threshold),
-            )
-        )
-    business_lines = [u for u in units if u.kind == "business_line"]
-    with_innovation = sum(1 for u in business_lines if u.active_projects > 0)
-
     side = by_work_mode[WorkMode.side_of_desk]
     core = by_work_mode[WorkMode.core_business]
     individual = by_sponsor[SponsorLevel.individual]
     side_share = share(side, active)
     core_share = share(core, active)
     individual_share = share(individual, active)
-    coverage = share(with_innovation, len(business_lines))
+    coverage = share(with_innovation, business_lines)
     lab_share = share(lab_projects, active)
 
     findings = []
@@ -141,7 +190,7 @@ def spread(*, session: Session, settings: Settings, root_id: int | None) -> Spre
         findings.append(
             Finding(
                 code=FindingCode.low_business_line_coverage,
-                message=f"Only {with_innovation} of the {len(business_lines)} business lines "
+                message=f"Only {with_innovation} of the {business_lines} business lines "
                 f"({_percent(coverage)}) own an active innovation project. Leadership can ask "
                 "every business line to carry at least one initiative in its business plan "
                 "and budget.",
@@ -182,7 +231,7 @@ def spread(*, session: Session, settings: Settings, root_id: int | None) -> Spre
         side_of_desk_share=side_share,
         core_business_share=core_share,
         individual_sponsor_share=individual_share,
-        business_lines=len(business_lines),
+        business_lines=business_lines,
         business_lines_with_innovation=with_innovation,
         business_line_coverage=coverage,
         lab_share=lab_share,
