@@ -1,14 +1,28 @@
-"""Set-based inserts: many rows of a table in one round trip, new ids back in order."""
+"""Set-based inserts: many rows of a table in one statement, new ids back in order."""
 
+import json
+from datetime import date, datetime
+from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import Table, insert, text
 from sqlmodel import Session
 
+from app.revision import service as revision
+
 
 def insert_rows(session: Session, table: Table, rows: list[dict[str, Any]]) -> None:
-    """One executemany (pipelined by psycopg on PostgreSQL); every row has the same keys."""
-    if rows:
+    """Insert rows that all have the same keys.
+
+    PostgreSQL: one `INSERT .. SELECT` from the rows as JSON (`_insert_json`). A pipelined
+    executemany of 1,000 rows cost psycopg and PostgreSQL a bind and an execute per row
+    (bench/RESULTS.md, batch). SQLite: one executemany, which it runs quickly.
+    """
+    if not rows:
+        return
+    if session.get_bind().dialect.name == "postgresql":
+        _insert_json(session, table, rows)
+    else:
         session.execute(insert(table), rows)
 
 
@@ -16,7 +30,7 @@ def insert_with_ids(session: Session, table: Table, rows: list[dict[str, Any]]) 
     """Insert rows and return their new ids, in the order of `rows`.
 
     PostgreSQL: the ids are drawn from the table's sequence in one query, then the rows go
-    in with one pipelined executemany. A single INSERT .. RETURNING of 1,000 rows (10,000
+    in with `insert_rows`. A single INSERT .. VALUES .. RETURNING of 1,000 rows (10,000
     parameters) took PostgreSQL several times as long to parse and plan (bench/RESULTS.md).
     SQLite: INSERT .. RETURNING over many rows, which it runs quickly.
     """
@@ -30,11 +44,39 @@ def insert_with_ids(session: Session, table: Table, rows: list[dict[str, Any]]) 
             {"table": table.name, "n": len(rows)},
         )
         ids = sorted(int(value) for value in drawn.scalars())
-        session.execute(
-            insert(table), [{**row, "id": id_} for row, id_ in zip(rows, ids, strict=True)]
+        _insert_json(
+            session, table, [{**row, "id": id_} for row, id_ in zip(rows, ids, strict=True)]
         )
         return ids
     returned = session.execute(
         insert(table).returning(table.c.id, sort_by_parameter_order=True), rows
     )
     return [int(value) for value in returned.scalars()]
+
+
+def _insert_json(session: Session, table: Table, rows: list[dict[str, Any]]) -> None:
+    """One INSERT of every row: the rows go as one JSON document, which PostgreSQL turns
+    back into rows of the table's type (`json_populate_recordset`).
+
+    Dumping 1,000 rows is one C-speed `json.dumps`; arrays per column (unnest) or an
+    executemany cost psycopg several times that per value (bench/RESULTS.md, batch).
+    """
+    columns = ", ".join(f'"{name}"' for name in rows[0])
+    # Textual SQL, which the session hooks that bump the data revision do not see.
+    revision.note_write(session, table.name)
+    session.execute(
+        text(
+            f"INSERT INTO {table.name} ({columns}) SELECT {columns} "
+            f"FROM json_populate_recordset(NULL::{table.name}, CAST(:rows AS json))"
+        ),
+        {"rows": json.dumps(rows, default=_json_text)},
+    )
+
+
+def _json_text(value: Any) -> str:
+    """Values JSON has no type for, as text PostgreSQL reads back into the column's type."""
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    if isinstance(value, Decimal):
+        return str(value)
+    raise TypeError(f"cannot insert a {type(value).__name__} as JSON")

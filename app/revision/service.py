@@ -60,6 +60,12 @@ def _do_orm_execute(state: ORMExecuteState) -> None:
         _bump_once(state.session)  # type: ignore[arg-type]
 
 
+def note_write(session: Session, table_name: str) -> None:
+    """For writes the hooks cannot see (textual SQL, e.g. `bulk`'s unnest insert)."""
+    if table_name in TRACKED_TABLES:
+        _bump_once(session)
+
+
 def _end_transaction(session: Session, *_args: Any) -> None:
     session.info.pop(_BUMPED, None)
 
