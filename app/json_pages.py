@@ -13,17 +13,16 @@ SQLite keeps the Python path (`pagination.page_bytes`): the same JSON, from plai
 """
 
 import json
-from collections.abc import Mapping
-from typing import Any
+from collections.abc import Callable, Mapping
+from typing import Any, get_args
 
-from pydantic import BaseModel
 from sqlalchemy import Float, Numeric, Select, Table, Text, cast, func, literal_column, select
 from sqlalchemy.dialects.postgresql import aggregate_order_by
 from sqlalchemy.sql import ColumnElement
 from sqlmodel import Session
 
 from app.db import UTCDateTime
-from app.pagination import PageParams, encode_cursor, paginate
+from app.pagination import Page, PageParams, encode_cursor, page_bytes, paginate
 
 # The alias of the page's rows in an item's SQL.
 ITEM = "item"
@@ -64,11 +63,14 @@ def tags_sql(owner_column: str) -> str:
 
 
 class JsonPage:
-    """Pages of one table's rows as the JSON of `Page[item_model]`."""
+    """Pages of one table's rows as the JSON of `page_model` (a `Page[item model]`)."""
 
     def __init__(
-        self, table: Table, item_model: type[BaseModel], special: Mapping[str, str]
+        self, table: Table, page_model: type[Page[Any]], special: Mapping[str, str]
     ) -> None:
+        self.table = table
+        self.page_model = page_model
+        (item_model,) = get_args(page_model.model_fields["items"].annotation)
         fields = ", ".join(
             f"{special.get(name) or value_sql(table, name)} AS {name}"
             for name in item_model.model_fields
@@ -79,6 +81,21 @@ class JsonPage:
         self.item: ColumnElement[Any] = literal_column(f"(SELECT x FROM (SELECT {fields}) AS x)")
         self.id: ColumnElement[Any] = literal_column(f"{ITEM}.id")
         self.row: ColumnElement[Any] = literal_column(f"{ITEM}.page_row")
+
+    def list_json(
+        self,
+        *,
+        session: Session,
+        params: PageParams,
+        filtered: Callable[[Select[Any]], Select[Any]],
+        plain: Callable[[], tuple[list[dict[str, Any]], str | None]],
+    ) -> bytes:
+        """One page: built by PostgreSQL from the table's rows as `filtered` narrows them,
+        elsewhere validated and serialized from `plain`'s items and cursor."""
+        if not builds_json(session):
+            return page_bytes(self.page_model, *plain())
+        rows = filtered(select(*self.table.columns))
+        return self.page(session=session, rows=rows, params=params)
 
     def page(self, *, session: Session, rows: Select[Any], params: PageParams) -> bytes:
         """`rows` selects the table's columns, filtered; this adds the order, the cursor

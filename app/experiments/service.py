@@ -27,7 +27,7 @@ from app.experiments.models import (
 )
 from app.history import service as history
 from app.history.models import ChangeAction, EntityType
-from app.pagination import PageParams, page_bytes, paginate, split_page
+from app.pagination import PageParams, paginate, split_page
 from app.projects.models import Project
 from app.units import service as unit_service
 from app.versioning import check_version, touch
@@ -130,18 +130,18 @@ def list_public(
 
 
 def list_json(*, session: Session, actor: Actor, params: PageParams, **filters: Any) -> bytes:
-    """One page as the JSON of `ExperimentsPage`: built by PostgreSQL where it can
-    (`json_pages`), else from `list_public`."""
-    if not json_pages.builds_json(session):
-        items, cursor = list_public(session=session, actor=actor, params=params, **filters)
-        return page_bytes(ExperimentsPage, items, cursor)
-    rows = _filtered(sa_select(*Experiment.__table__.columns), actor=actor, **filters)  # type: ignore[attr-defined]
-    return JSON_PAGE.page(session=session, rows=rows, params=params)
+    """One page as the JSON of `ExperimentsPage` (`json_pages.JsonPage.list_json`)."""
+    return JSON_PAGE.list_json(
+        session=session,
+        params=params,
+        filtered=lambda rows: _filtered(rows, actor=actor, **filters),
+        plain=lambda: list_public(session=session, actor=actor, params=params, **filters),
+    )
 
 
 JSON_PAGE = json_pages.JsonPage(
     Experiment.__table__,  # type: ignore[attr-defined]
-    ExperimentPublic,
+    ExperimentsPage,
     {"determinants": json_pages.tags_sql("experiment_id")},
 )
 

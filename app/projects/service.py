@@ -19,7 +19,7 @@ from app.errors import InvalidField, NotFound
 from app.experiments.models import Experiment
 from app.history import service as history
 from app.history.models import ChangeAction, EntityType
-from app.pagination import PageParams, page_bytes, paginate, split_page
+from app.pagination import PageParams, paginate, split_page
 from app.projects.models import (
     Facet,
     Project,
@@ -144,13 +144,13 @@ def list_public(
 
 
 def list_json(*, session: Session, actor: Actor, params: PageParams, **filters: Any) -> bytes:
-    """One page as the JSON of `ProjectsPage`: built by PostgreSQL where it can
-    (`json_pages`), else from `list_public`."""
-    if not json_pages.builds_json(session):
-        items, cursor = list_public(session=session, actor=actor, params=params, **filters)
-        return page_bytes(ProjectsPage, items, cursor)
-    rows = _filtered(sa_select(*Project.__table__.columns), actor=actor, **filters)  # type: ignore[attr-defined]
-    return JSON_PAGE.page(session=session, rows=rows, params=params)
+    """One page as the JSON of `ProjectsPage` (`json_pages.JsonPage.list_json`)."""
+    return JSON_PAGE.list_json(
+        session=session,
+        params=params,
+        filtered=lambda rows: _filtered(rows, actor=actor, **filters),
+        plain=lambda: list_public(session=session, actor=actor, params=params, **filters),
+    )
 
 
 def _risk_sql() -> str:
@@ -162,7 +162,7 @@ def _risk_sql() -> str:
 
 JSON_PAGE = json_pages.JsonPage(
     Project.__table__,  # type: ignore[attr-defined]
-    ProjectPublic,
+    ProjectsPage,
     {"risk": _risk_sql(), "determinants": json_pages.tags_sql("project_id")},
 )
 
