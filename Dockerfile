@@ -15,7 +15,7 @@ RUN mkdir app && touch app/__init__.py \
 COPY app ./app
 COPY migrations ./migrations
 COPY openapi ./openapi
-# Installed in place: app/migrations.py finds migrations/ next to the app package.
+# Installed in place: app/core/migrations.py finds migrations/ next to the app package.
 RUN /opt/venv/bin/pip install --no-deps -e .
 
 # Runtime stage: the venv and the code, no build tools, a non-root user.

@@ -4,20 +4,20 @@ from fastapi import APIRouter, Depends, FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.routing import APIRoute
 
-from app import health, observability
+from app.api.body_limit import BodySizeLimitMiddleware
+from app.api.deps import reject_nul_characters
+from app.api.idempotency import dependency as idempotency
 from app.api_keys.router import router as api_keys_router
-from app.body_limit import BodySizeLimitMiddleware
-from app.config import Settings, get_settings
+from app.core.config import Settings, get_settings
+from app.core.db import create_db_engine, read_only_engine
+from app.core.errors import install_error_handlers
+from app.core.revision import service as data_revision
 from app.criteria.router import router as criteria_router
-from app.db import create_db_engine, read_only_engine
-from app.deps import reject_nul_characters
-from app.errors import install_error_handlers
 from app.experiments.router import router as experiments_router
-from app.idempotency import dependency as idempotency
+from app.ops import health, observability
 from app.projects.router import router as projects_router
+from app.reports import conditional as report_conditional
 from app.reports.router import router as reports_router
-from app.revision import conditional as report_conditional
-from app.revision import service as data_revision
 from app.units.router import router as units_router
 
 API_PREFIX = "/api/v1"

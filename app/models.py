@@ -1,13 +1,13 @@
 """Imports every table model, so SQLModel.metadata is complete (Alembic, tests)."""
 
-from app.api_keys.models import ApiKey
+from app.api.idempotency.models import IdempotencyRecord
+from app.auth.models import ApiKey
+from app.core.revision.models import DataRevision
 from app.criteria.models import Criterion, Measurement
 from app.determinants.models import DeterminantTag
 from app.experiments.models import Experiment
 from app.history.models import HistoryEntry
-from app.idempotency.models import IdempotencyRecord
 from app.projects.models import Project
-from app.revision.models import DataRevision
 from app.units.models import Unit
 
 __all__ = [

@@ -27,8 +27,8 @@ from typing import Any
 from sqlalchemy import create_engine
 from sqlalchemy.engine import make_url
 
-from app.db import is_sqlite
-from app.migrations import upgrade
+from app.core.db import is_sqlite
+from app.core.migrations import upgrade
 
 
 @dataclass(frozen=True)

@@ -16,7 +16,7 @@ from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Route
 
-from app.pagination import decode_cursor
+from app.core.pagination import decode_cursor
 
 # The same page as the API's: live projects in id order after the cursor, with their
 # determinant tags and the risk block, as one JSON array.

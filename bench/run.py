@@ -29,11 +29,12 @@ from sqlalchemy.engine import make_url
 from sqlmodel import Session
 
 from app.api_keys import service as api_key_service
-from app.api_keys.models import ApiKeyCreate, Role
-from app.config import Settings
-from app.db import is_sqlite
+from app.api_keys.models import ApiKeyCreate
+from app.auth.models import Role
+from app.core.config import Settings
+from app.core.db import is_sqlite
+from app.core.pagination import encode_cursor
 from app.main import create_app
-from app.pagination import encode_cursor
 from bench import floor, load
 from bench.generate import generate
 
@@ -158,7 +159,7 @@ def sql_latency_ms(database_url: str, sql: list[str], duration: float) -> float:
         import psycopg
 
         dsn = make_url(database_url).set(drivername="postgresql")
-        # JIT off, as the app runs it (app.config.Settings.db_jit): faster on both sides.
+        # JIT off, as the app runs it (app.core.config.Settings.db_jit): faster on both sides.
         connection = psycopg.connect(
             dsn.render_as_string(hide_password=False), autocommit=True, options="-c jit=off"
         )

@@ -2,8 +2,8 @@ from alembic import context
 from sqlmodel import SQLModel
 
 import app.models  # noqa: F401  (registers every table on SQLModel.metadata)
-from app.config import Settings
-from app.db import create_db_engine, is_sqlite
+from app.core.config import Settings
+from app.core.db import create_db_engine, is_sqlite
 
 config = context.config
 target_metadata = SQLModel.metadata

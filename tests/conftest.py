@@ -17,27 +17,11 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
-from sqlmodel import Session
 
-from app.api_keys import service as api_key_service
-from app.api_keys.models import ApiKeyCreate, Role
-from app.config import Settings
-from app.db import create_db_engine
+from app.core.config import Settings
+from app.core.migrations import upgrade
 from app.main import create_app
-from app.migrations import upgrade
-
-POSTGRES_URL = os.environ.get("TEST_DATABASE_URL")
-TABLES = (
-    "history",
-    "idempotency_keys",
-    "measurements",
-    "criteria",
-    "determinant_tags",
-    "experiments",
-    "projects",
-    "api_keys",
-    "units",
-)
+from tests.builders import POSTGRES_URL, TABLES, bootstrap_key, client_with
 
 
 def _database_name() -> str:
@@ -95,24 +79,6 @@ def app(settings: Settings) -> Iterator[Any]:
     application.state.engine.dispose()
 
 
-def bootstrap_key(
-    settings: Settings, role: Role = Role.admin, name: str = "bootstrap", unit_id: int | None = None
-) -> str:
-    """What `portfolio create-key` does: the only way to get a first key."""
-    engine = create_db_engine(settings)
-    with Session(engine, expire_on_commit=False) as session:
-        _, secret = api_key_service.create(
-            session=session, key_in=ApiKeyCreate(name=name, role=role, unit_id=unit_id)
-        )
-    engine.dispose()
-    return secret
-
-
-def client_with(app: Any, secret: str | None) -> TestClient:
-    headers = {"Authorization": f"Bearer {secret}"} if secret else {}
-    return TestClient(app, headers=headers, raise_server_exceptions=False)
-
-
 @pytest.fixture
 def anon(app: Any) -> TestClient:
     return client_with(app, None)
@@ -144,78 +110,3 @@ def manager(make_client: Callable[..., TestClient]) -> TestClient:
 @pytest.fixture
 def viewer(make_client: Callable[..., TestClient]) -> TestClient:
     return make_client("viewer")
-
-
-# Builders shared by the test modules: arrange through the API, with defaults a test overrides.
-
-
-def create_unit(
-    client: TestClient,
-    code: str,
-    kind: str = "business_line",
-    parent_id: int | None = None,
-    **fields: Any,
-) -> dict[str, Any]:
-    body = {
-        "code": code,
-        "name": fields.pop("name", f"Unit {code}"),
-        "kind": kind,
-        "parent_id": parent_id,
-        **fields,
-    }
-    response = client.post("/api/v1/units", json=body)
-    assert response.status_code == 201, response.text
-    return response.json()
-
-
-def create_project(client: TestClient, unit_id: int, **fields: Any) -> dict[str, Any]:
-    body = {
-        "title": "A project",
-        "unit_id": unit_id,
-        "sponsor_level": "individual",
-        "work_mode": "side_of_desk",
-        **fields,
-    }
-    response = client.post("/api/v1/projects", json=body)
-    assert response.status_code == 201, response.text
-    return response.json()
-
-
-def create_experiment(client: TestClient, project_id: int, **fields: Any) -> dict[str, Any]:
-    body = {
-        "project_id": project_id,
-        "title": "An experiment",
-        "hypothesis": "It helps",
-        "method": "pilot",
-        **fields,
-    }
-    response = client.post("/api/v1/experiments", json=body)
-    assert response.status_code == 201, response.text
-    return response.json()
-
-
-def create_criterion(
-    client: TestClient, owner: str, owner_id: int, **fields: Any
-) -> dict[str, Any]:
-    body = {
-        "metric": "Minutes to file",
-        "kind": "outcome",
-        "baseline": 10,
-        "target": 20,
-        "direction": "increase",
-        **fields,
-    }
-    response = client.post(f"/api/v1/{owner}/{owner_id}/criteria", json=body)
-    assert response.status_code == 201, response.text
-    return response.json()
-
-
-def problem_fields(response: Any) -> list[str]:
-    assert response.headers["content-type"].startswith("application/problem+json")
-    return [e["field"] for e in response.json().get("errors", [])]
-
-
-def item_ids(response: Any) -> list[int]:
-    """The ids on one list page, in the order the API returned them."""
-    assert response.status_code == 200, response.text
-    return [item["id"] for item in response.json()["items"]]

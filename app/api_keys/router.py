@@ -2,12 +2,14 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, status
 
+from app.api.deps import PathId
+from app.api.idempotency.dependency import IdempotentWithheldSecret, creating_responses
 from app.api_keys import service
 from app.api_keys.models import ApiKeyCreate, ApiKeyCreated, ApiKeyPublic, ApiKeysPage
-from app.deps import Admin, PathId, SessionDep
-from app.errors import READ, WRITE, problem_responses
-from app.idempotency.dependency import IdempotentWithheldSecret, creating_responses
-from app.pagination import PageParams, page_params
+from app.auth.dependencies import Admin
+from app.core.db import SessionDep
+from app.core.errors import READ, WRITE, problem_responses
+from app.core.pagination import PageParams, page_params
 
 router = APIRouter(prefix="/api-keys", tags=["api-keys"])
 

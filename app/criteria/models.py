@@ -6,9 +6,9 @@ from pydantic import FiniteFloat, model_validator
 from sqlalchemy import CheckConstraint, Index
 from sqlmodel import Field, SQLModel
 
-from app.db import AuditedFields, UTCDateTime, enum_column, utcnow
-from app.errors import CrossFieldError
-from app.pagination import Page
+from app.core.db import AuditedFields, UTCDateTime, enum_column, utcnow
+from app.core.errors import CrossFieldError
+from app.core.pagination import Page
 
 
 class CriterionKind(StrEnum):

@@ -2,6 +2,13 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Response, status
 
+from app.api.deps import IfMatch, PathId
+from app.api.idempotency.dependency import Idempotent, creating_responses
+from app.auth.dependencies import Reader, Writer
+from app.core.db import SessionDep
+from app.core.errors import READ_ONE, WRITE, problem_responses
+from app.core.pagination import PageParams, page_params
+from app.core.versioning import etag
 from app.criteria import service
 from app.criteria.models import (
     CriteriaPage,
@@ -13,11 +20,6 @@ from app.criteria.models import (
     MeasurementPublic,
     MeasurementsPage,
 )
-from app.deps import IfMatch, PathId, Reader, SessionDep, Writer
-from app.errors import READ_ONE, WRITE, problem_responses
-from app.idempotency.dependency import Idempotent, creating_responses
-from app.pagination import PageParams, page_params
-from app.versioning import etag
 
 router = APIRouter(tags=["criteria"])
 

@@ -5,8 +5,12 @@ from typing import Any
 
 from sqlmodel import Session, select
 
-from app import bulk
-from app.api_keys.models import Actor
+from app.auth.models import Actor
+from app.core import bulk
+from app.core.db import today, utcnow
+from app.core.errors import Conflict, InvalidField, NotFound
+from app.core.pagination import PageParams, paginate, split_page
+from app.core.versioning import check_version, touch
 from app.criteria.models import (
     CriteriaPage,
     Criterion,
@@ -19,16 +23,12 @@ from app.criteria.models import (
     check_target,
     criterion_status,
 )
-from app.db import today, utcnow
-from app.errors import Conflict, InvalidField, NotFound
 from app.experiments import service as experiment_service
 from app.experiments.models import Experiment
 from app.history import service as history
 from app.history.models import ChangeAction, EntityType
-from app.pagination import PageParams, paginate, split_page
 from app.projects import service as project_service
 from app.projects.models import Project
-from app.versioning import check_version, touch
 
 REQUIRED = ("metric", "kind", "baseline", "target", "direction")
 

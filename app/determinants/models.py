@@ -7,7 +7,7 @@ from pydantic import AfterValidator
 from sqlalchemy import CheckConstraint, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
-from app.db import enum_column
+from app.core.db import enum_column
 
 
 class Determinant(StrEnum):

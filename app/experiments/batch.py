@@ -5,10 +5,10 @@ from typing import Any
 from pydantic import BaseModel
 from sqlmodel import Field, Session, SQLModel
 
-from app.api_keys.models import Actor
+from app.auth.models import Actor
+from app.core.errors import FieldError, InvalidFields
 from app.criteria import service as criteria_service
 from app.criteria.models import CriterionCreate, CriterionPublic
-from app.errors import FieldError, InvalidFields
 from app.experiments import service as experiment_service
 from app.experiments.models import ExperimentCreate, ExperimentPublic
 

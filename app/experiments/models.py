@@ -6,10 +6,10 @@ from pydantic import model_validator
 from sqlalchemy import Index
 from sqlmodel import Field, Relationship, SQLModel
 
-from app.db import MAX_ID, AuditedFields, check_dates, enum_column
+from app.core.db import MAX_ID, AuditedFields, check_dates, enum_column
+from app.core.errors import CrossFieldError
+from app.core.pagination import Page
 from app.determinants.models import DeterminantList, DeterminantTag, DeterminantTagBase
-from app.errors import CrossFieldError
-from app.pagination import Page
 
 
 class Method(StrEnum):

@@ -4,11 +4,15 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Query, Request, Response, status
 from pydantic import AfterValidator
 
-from app import csv_export
-from app.db import MAX_ID, as_utc
-from app.deps import IfMatch, PathId, Reader, SessionDep, SettingsDep, Writer
+from app.api import csv_export
+from app.api.deps import IfMatch, PathId, SettingsDep
+from app.api.idempotency.dependency import Idempotent, creating_responses
+from app.auth.dependencies import Reader, Writer
+from app.core.db import MAX_ID, SessionDep, as_utc
+from app.core.errors import READ, READ_ONE, WRITE, problem_responses
+from app.core.pagination import PageParams, json_response, page_params
+from app.core.versioning import etag
 from app.determinants.models import Determinant, Effect
-from app.errors import READ, READ_ONE, WRITE, problem_responses
 from app.experiments import batch as batch_service
 from app.experiments import service
 from app.experiments.batch import ExperimentBatch, ExperimentBatchResult
@@ -23,9 +27,6 @@ from app.experiments.models import (
 )
 from app.history import service as history_service
 from app.history.models import HistoryPage
-from app.idempotency.dependency import Idempotent, creating_responses
-from app.pagination import PageParams, json_response, page_params
-from app.versioning import etag
 
 router = APIRouter(prefix="/experiments", tags=["experiments"])
 

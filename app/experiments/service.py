@@ -7,13 +7,16 @@ from sqlalchemy import select as sa_select
 from sqlalchemy.orm import selectinload
 from sqlmodel import Session, col, select
 
-from app import bulk, json_pages
-from app.api_keys.models import Actor
-from app.csv_export import AUDIT_COLUMNS, DETERMINANT_COLUMNS
-from app.db import check_dates, utcnow
+from app.api import json_pages
+from app.api.csv_export import AUDIT_COLUMNS, DETERMINANT_COLUMNS
+from app.auth.models import Actor
+from app.core import bulk
+from app.core.db import check_dates, utcnow
+from app.core.errors import InvalidField, NotFound
+from app.core.pagination import PageParams, paginate, split_page
+from app.core.versioning import check_version, touch
 from app.determinants import service as determinant_service
 from app.determinants.models import Determinant, DeterminantTag, Effect
-from app.errors import InvalidField, NotFound
 from app.experiments.models import (
     Experiment,
     ExperimentCreate,
@@ -27,10 +30,8 @@ from app.experiments.models import (
 )
 from app.history import service as history
 from app.history.models import ChangeAction, EntityType
-from app.pagination import PageParams, paginate, split_page
 from app.projects.models import Project
 from app.units import service as unit_service
-from app.versioning import check_version, touch
 
 WITH_TAGS = selectinload(Experiment.determinant_tags)  # type: ignore[arg-type]
 REQUIRED = ("project_id", "title", "hypothesis", "method", "status")

@@ -5,8 +5,8 @@ from typing import Any
 from sqlalchemy import JSON, Index
 from sqlmodel import Field, SQLModel
 
-from app.db import UTCDateTime, enum_column, utcnow
-from app.pagination import Page
+from app.core.db import UTCDateTime, enum_column, utcnow
+from app.core.pagination import Page
 
 
 class EntityType(StrEnum):

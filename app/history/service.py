@@ -7,12 +7,12 @@ from typing import Any
 
 from sqlmodel import Session, select
 
-from app import bulk
-from app.api_keys.models import Actor
-from app.db import AuditedFields, utcnow
+from app.auth.models import Actor
+from app.core import bulk
+from app.core.db import AuditedFields, utcnow
+from app.core.pagination import PageParams, paginate, split_page
+from app.core.versioning import touch
 from app.history.models import ChangeAction, EntityType, HistoryEntry
-from app.pagination import PageParams, paginate, split_page
-from app.versioning import touch
 
 
 def plain(value: Any) -> Any:

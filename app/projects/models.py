@@ -7,9 +7,9 @@ from pydantic import PlainSerializer, model_validator
 from sqlalchemy import Index, Numeric
 from sqlmodel import Field, Relationship, SQLModel
 
-from app.db import MAX_ID, AuditedFields, check_dates, enum_column
+from app.core.db import MAX_ID, AuditedFields, check_dates, enum_column
+from app.core.pagination import Page
 from app.determinants.models import DeterminantList, DeterminantTag, DeterminantTagBase
-from app.pagination import Page
 
 
 class SponsorLevel(StrEnum):

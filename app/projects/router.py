@@ -4,15 +4,17 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Query, Request, Response, status
 from pydantic import AfterValidator
 
-from app import csv_export
-from app.db import MAX_ID, as_utc
-from app.deps import IfMatch, PathId, Reader, SessionDep, SettingsDep, Writer
+from app.api import csv_export
+from app.api.deps import IfMatch, PathId, SettingsDep
+from app.api.idempotency.dependency import Idempotent, creating_responses
+from app.auth.dependencies import Reader, Writer
+from app.core.db import MAX_ID, SessionDep, as_utc
+from app.core.errors import READ, READ_ONE, WRITE, problem_responses
+from app.core.pagination import PageParams, json_response, page_params
+from app.core.versioning import etag
 from app.determinants.models import Determinant, Effect
-from app.errors import READ, READ_ONE, WRITE, problem_responses
 from app.history import service as history_service
 from app.history.models import HistoryPage
-from app.idempotency.dependency import Idempotent, creating_responses
-from app.pagination import PageParams, json_response, page_params
 from app.projects import service
 from app.projects.models import (
     Facet,
@@ -24,7 +26,6 @@ from app.projects.models import (
     Stage,
     WorkMode,
 )
-from app.versioning import etag
 
 router = APIRouter(prefix="/projects", tags=["projects"])
 

@@ -9,17 +9,18 @@ from sqlalchemy import update as sa_update
 from sqlalchemy.orm import selectinload
 from sqlmodel import Session, col, select
 
-from app import json_pages
-from app.api_keys.models import Actor
-from app.csv_export import AUDIT_COLUMNS, DETERMINANT_COLUMNS, risk_column
-from app.db import check_dates
+from app.api import json_pages
+from app.api.csv_export import AUDIT_COLUMNS, DETERMINANT_COLUMNS, risk_column
+from app.auth.models import Actor
+from app.core.db import check_dates
+from app.core.errors import InvalidField, NotFound
+from app.core.pagination import PageParams, paginate, split_page
+from app.core.versioning import check_version, touch
 from app.determinants import service as determinant_service
 from app.determinants.models import Determinant, DeterminantTag, Effect
-from app.errors import InvalidField, NotFound
 from app.experiments.models import Experiment
 from app.history import service as history
 from app.history.models import ChangeAction, EntityType
-from app.pagination import PageParams, paginate, split_page
 from app.projects.models import (
     Facet,
     Project,
@@ -34,7 +35,6 @@ from app.projects.models import (
     risk_band,
 )
 from app.units import service as unit_service
-from app.versioning import check_version, touch
 
 WITH_TAGS = selectinload(Project.determinant_tags)  # type: ignore[arg-type]
 REQUIRED = ("title", "unit_id", "sponsor_level", "work_mode", "stage")

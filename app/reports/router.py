@@ -7,21 +7,17 @@ from typing import Annotated
 from fastapi import APIRouter, Header, Query, Response
 from pydantic import BaseModel
 
-from app import csv_export
-from app.db import MAX_ID, today
-from app.deps import Reader, SessionDep, SettingsDep
-from app.errors import READ_ONE, problem_responses
+from app.api import csv_export
+from app.api.deps import SettingsDep
+from app.auth.dependencies import Reader
+from app.core.db import MAX_ID, SessionDep, today
+from app.core.errors import READ_ONE, problem_responses
 from app.reports import service
-from app.reports.schemas import (
-    DeterminantsReport,
-    OutcomesReport,
-    PortfolioReport,
-    SpreadReport,
-)
-from app.revision.conditional import NOT_MODIFIED, ReportETag
+from app.reports.conditional import NOT_MODIFIED, ReportETag
+from app.reports.schemas import DeterminantsReport, OutcomesReport, PortfolioReport, SpreadReport
 
 # Every report carries an ETag from the data revision; a matching If-None-Match is a 304
-# before any report query runs (app.revision.conditional).
+# before any report query runs (app.core.revision.conditional).
 router = APIRouter(
     prefix="/reports", tags=["reports"], dependencies=[ReportETag], responses=NOT_MODIFIED
 )

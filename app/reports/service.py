@@ -6,9 +6,9 @@ from typing import Any
 from sqlalchemy import Row
 from sqlmodel import Session
 
-from app import json_pages
-from app.api_keys.models import Actor
-from app.config import Settings
+from app.api import json_pages
+from app.auth.models import Actor
+from app.core.config import Settings
 from app.criteria.models import CriterionKind, CriterionStatus
 from app.determinants.models import Determinant, Effect
 from app.experiments.models import ExperimentResult, ExperimentStatus, Method

@@ -4,8 +4,8 @@ from typing import Any
 
 from sqlmodel import Field, SQLModel
 
-from app.db import MAX_ID, AuditedFields, enum_column
-from app.pagination import Page
+from app.core.db import MAX_ID, AuditedFields, enum_column
+from app.core.pagination import Page
 
 
 class UnitKind(StrEnum):

@@ -2,16 +2,17 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Response, status
 
-from app.db import MAX_ID
-from app.deps import Admin, IfMatch, PathId, Reader, SessionDep
-from app.errors import READ, READ_ONE, WRITE, problem_responses
+from app.api.deps import IfMatch, PathId
+from app.api.idempotency.dependency import Idempotent, creating_responses
+from app.auth.dependencies import Admin, Reader
+from app.core.db import MAX_ID, SessionDep
+from app.core.errors import READ, READ_ONE, WRITE, problem_responses
+from app.core.pagination import PageParams, page_params
+from app.core.versioning import etag
 from app.history import service as history_service
 from app.history.models import HistoryPage
-from app.idempotency.dependency import Idempotent, creating_responses
-from app.pagination import PageParams, page_params
 from app.units import service
 from app.units.models import UnitCreate, UnitKind, UnitPublic, UnitsPage, UnitUpdate
-from app.versioning import etag
 
 router = APIRouter(prefix="/units", tags=["units"])
 

@@ -6,14 +6,14 @@ from sqlalchemy import ColumnElement, func
 from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 
-from app.api_keys.models import Actor
-from app.errors import Conflict, Forbidden, InvalidField, NotFound
+from app.auth.models import Actor
+from app.core.errors import Conflict, Forbidden, InvalidField, NotFound
+from app.core.pagination import PageParams, paginate, split_page
+from app.core.versioning import check_version, touch
 from app.history import service as history
 from app.history.models import ChangeAction, EntityType
-from app.pagination import PageParams, paginate, split_page
 from app.projects.models import Project
 from app.units.models import Unit, UnitCreate, UnitKind, UnitUpdate
-from app.versioning import check_version, touch
 
 
 def subtree_ids(root_id: int, name: str = "subtree") -> Any:

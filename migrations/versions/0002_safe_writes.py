@@ -11,7 +11,7 @@ import sqlalchemy as sa
 import sqlmodel
 from alembic import op
 
-import app.db
+import app.core.db
 
 revision: str = '0002_safe_writes'
 down_revision: str | None = '0001'
@@ -25,7 +25,7 @@ def upgrade() -> None:
         batch_op.create_index('ix_history_entity', ['entity_type', 'entity_id', 'id'], unique=False)
 
     with op.batch_alter_table('idempotency_keys', schema=None) as batch_op:
-        batch_op.add_column(sa.Column('work_committed_at', app.db.UTCDateTime(timezone=True), nullable=True))
+        batch_op.add_column(sa.Column('work_committed_at', app.core.db.UTCDateTime(timezone=True), nullable=True))
 
     # ### end Alembic commands ###
 

@@ -1,0 +1,160 @@
+"""Lists as CSV for spreadsheets: every page, streamed in keyset batches.
+
+A list route answers CSV when the client's Accept header prefers `text/csv`. The rows are
+the JSON items flattened: `risk` becomes `risk_<field>` columns, determinant tags become a
+`determinant_<name>` column (the effect) and a `determinant_<name>_note` column each.
+"""
+
+import csv
+import io
+from collections.abc import Callable, Iterator, Sequence
+from typing import Any
+
+from fastapi import Request
+from fastapi.responses import StreamingResponse
+from sqlalchemy import Engine
+from sqlmodel import Session
+
+from app.core.pagination import PageParams
+from app.determinants.models import Determinant
+
+CSV_MEDIA_TYPE = "text/csv"
+JSON_MEDIA_TYPE = "application/json"
+# A cell starting with one of these is run as a formula by spreadsheet programs.
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+DETERMINANT_COLUMNS = [
+    name for d in Determinant for name in (f"determinant_{d.value}", f"determinant_{d.value}_note")
+]
+# The server-set fields every editable item ends with (app.core.db.AuditedFields).
+AUDIT_COLUMNS = ["created_at", "updated_at", "version", "archived"]
+
+FetchPage = Callable[[Session, PageParams], tuple[Sequence[Any], str | None]]
+ToPublic = Callable[[Any], Any]
+
+
+def risk_column(field: str) -> str:
+    return field if field.startswith("risk_") else f"risk_{field}"
+
+
+def csv_response_doc(columns: list[str]) -> dict[int | str, dict[str, Any]]:
+    """The OpenAPI entry for a list that can answer CSV."""
+    header = ",".join(columns)
+    return {
+        200: {
+            "description": "A page of JSON, or with `Accept: text/csv` every matching row "
+            "(all pages; `limit` and `cursor` are ignored) as CSV with this header row: "
+            f"`{header}`.",
+            "content": {CSV_MEDIA_TYPE: {"schema": {"type": "string"}, "example": header + "\n"}},
+        }
+    }
+
+
+def _quality(media_range: str) -> tuple[str, float]:
+    media_type, *params = (part.strip() for part in media_range.split(";"))
+    quality = 1.0
+    for param in params:
+        name, _, value = param.partition("=")
+        if name.strip().lower() == "q":
+            try:
+                quality = float(value)
+            except ValueError:
+                quality = 0.0
+    return media_type.lower(), quality
+
+
+def wants_csv(request: Request) -> bool:
+    return prefers_csv(request.headers.get("accept", ""))
+
+
+def prefers_csv(accept: str) -> bool:
+    """True when Accept ranks text/csv above JSON (ties go to the range listed first).
+
+    The one content-negotiation rule: lists, the spread report and its ETag all use it."""
+    ranked: dict[str, float] = {}
+    for media_range in accept.split(","):
+        media_type, quality = _quality(media_range)
+        ranked.setdefault(media_type, quality)
+    csv_quality = ranked.get(CSV_MEDIA_TYPE, 0.0)
+    if csv_quality <= 0:
+        return False
+    json_quality = ranked.get(JSON_MEDIA_TYPE, 0.0)
+    if json_quality > csv_quality:
+        return False
+    if json_quality == csv_quality:
+        return list(ranked).index(CSV_MEDIA_TYPE) < list(ranked).index(JSON_MEDIA_TYPE)
+    return True
+
+
+def cell(value: Any) -> Any:
+    """A value as a spreadsheet cell: empty for null, formulas defused."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, str) and value.startswith(FORMULA_START):
+        return "'" + value
+    return value
+
+
+def flatten(item: dict[str, Any]) -> dict[str, Any]:
+    """One CSV row from a public item in JSON form."""
+    row = {k: v for k, v in item.items() if k not in ("risk", "determinants")}
+    if "risk" in item:
+        for field, value in (item["risk"] or {}).items():
+            row[risk_column(field)] = value
+    for tag in item.get("determinants", []):
+        row[f"determinant_{tag['determinant']}"] = tag["effect"]
+        row[f"determinant_{tag['determinant']}_note"] = tag["note"]
+    return row
+
+
+def _chunk(rows: Sequence[Any], to_public: ToPublic, columns: list[str]) -> str:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\r\n")
+    for row in rows:
+        flat = flatten(to_public(row).model_dump(mode="json"))
+        writer.writerow([cell(flat.get(column)) for column in columns])
+    return buffer.getvalue()
+
+
+def _header(columns: list[str]) -> str:
+    buffer = io.StringIO()
+    csv.writer(buffer, lineterminator="\r\n").writerow(columns)
+    return buffer.getvalue()
+
+
+def stream(
+    *,
+    engine: Engine,
+    fetch_page: FetchPage,
+    to_public: ToPublic,
+    columns: list[str],
+    batch_size: int,
+    filename: str,
+) -> StreamingResponse:
+    """Walk the list by cursor, one short transaction per batch.
+
+    The first batch is read before the response starts, so a bad filter is still a
+    problem response; a transaction per batch keeps SQLite's write lock free in between.
+    """
+
+    def read(cursor: str | None) -> tuple[str, str | None]:
+        with Session(engine, expire_on_commit=False) as session:
+            rows, next_cursor = fetch_page(session, PageParams(limit=batch_size, cursor=cursor))
+            return _chunk(rows, to_public, columns), next_cursor
+
+    first_chunk, next_cursor = read(None)
+
+    def body() -> Iterator[str]:
+        yield _header(columns) + first_chunk
+        cursor = next_cursor
+        while cursor is not None:
+            chunk, cursor = read(cursor)
+            yield chunk
+
+    return StreamingResponse(
+        body(),
+        media_type=f"{CSV_MEDIA_TYPE}; charset=utf-8",
+        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
+    )

@@ -1,0 +1,116 @@
+"""List pages whose JSON PostgreSQL builds itself (`json_agg`), passed through as bytes.
+
+A page of 100 projects validated and serialized by Pydantic cost most of a list request's
+CPU (bench/RESULTS.md, list vs the SQL-as-API peer). On PostgreSQL the page is instead one
+statement that returns the items as JSON text, shaped field for field like the public
+model: the same keys in the same order, timestamps written the way Pydantic writes them,
+and nested objects given by the caller as SQL (`special`). The item's SQL is written once,
+when the module loads: building it as SQLAlchemy expressions on every request cost more
+than the JSON it saved. `tests/test_list_representation.py` checks that listed items equal
+their single-item GETs, key order and timestamp text included.
+
+SQLite keeps the Python path (`pagination.page_bytes`): the same JSON, from plain rows.
+"""
+
+import json
+from collections.abc import Callable, Mapping
+from typing import Any, get_args
+
+from sqlalchemy import Float, Numeric, Select, Table, Text, cast, func, literal_column, select
+from sqlalchemy.dialects.postgresql import aggregate_order_by
+from sqlalchemy.sql import ColumnElement
+from sqlmodel import Session
+
+from app.core.db import UTCDateTime
+from app.core.pagination import Page, PageParams, encode_cursor, page_bytes, paginate
+
+# The alias of the page's rows in an item's SQL.
+ITEM = "item"
+
+# A timestamp as Pydantic writes a UTC one: `2026-02-01T08:30:00.123456Z`, without the
+# fraction when it is zero. The session's time zone is UTC (`db.create_db_engine`).
+TIMESTAMP_SQL = "replace(to_char({0}, 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"'), '.000000Z', 'Z')"
+
+
+def builds_json(session: Session) -> bool:
+    """Whether this session's database builds list pages itself."""
+    return session.get_bind().dialect.name == "postgresql"
+
+
+def value_sql(table: Table, name: str) -> str:
+    """The column `name` of the item as its public JSON value."""
+    column_type = table.c[name].type
+    reference = f"{ITEM}.{name}"
+    if isinstance(column_type, UTCDateTime):
+        return TIMESTAMP_SQL.format(reference)
+    if isinstance(column_type, Numeric) and not isinstance(column_type, Float):
+        # Money is a JSON number in the API (`Money` serializes Decimal as float).
+        return f"{reference}::float8"
+    return reference
+
+
+def object_sql(fields: Mapping[str, str]) -> str:
+    return "json_build_object(" + ", ".join(f"'{k}', {v}" for k, v in fields.items()) + ")"
+
+
+def tags_sql(owner_column: str) -> str:
+    """The item's determinant tags as a JSON array in id order, like `as_dicts`."""
+    tag = object_sql({name: f"tag.{name}" for name in ("determinant", "effect", "note")})
+    return (
+        f"(SELECT coalesce(json_agg({tag} ORDER BY tag.id), '[]') "
+        f"FROM determinant_tags AS tag WHERE tag.{owner_column} = {ITEM}.id)"
+    )
+
+
+class JsonPage:
+    """Pages of one table's rows as the JSON of `page_model` (a `Page[item model]`)."""
+
+    def __init__(
+        self, table: Table, page_model: type[Page[Any]], special: Mapping[str, str]
+    ) -> None:
+        self.table = table
+        self.page_model = page_model
+        (item_model,) = get_args(page_model.model_fields["items"].annotation)
+        fields = ", ".join(
+            f"{special.get(name) or value_sql(table, name)} AS {name}"
+            for name in item_model.model_fields
+        )
+        # One row per item whose columns are the public fields in order: `json_agg` of a
+        # row is several times cheaper for PostgreSQL than `json_build_object` of as many
+        # fields (whose argument types it works out again on every call).
+        self.item: ColumnElement[Any] = literal_column(f"(SELECT x FROM (SELECT {fields}) AS x)")
+        self.id: ColumnElement[Any] = literal_column(f"{ITEM}.id")
+        self.row: ColumnElement[Any] = literal_column(f"{ITEM}.page_row")
+
+    def list_json(
+        self,
+        *,
+        session: Session,
+        params: PageParams,
+        filtered: Callable[[Select[Any]], Select[Any]],
+        plain: Callable[[], tuple[list[dict[str, Any]], str | None]],
+    ) -> bytes:
+        """One page: built by PostgreSQL from the table's rows as `filtered` narrows them,
+        elsewhere validated and serialized from `plain`'s items and cursor."""
+        if not builds_json(session):
+            return page_bytes(self.page_model, *plain())
+        rows = filtered(select(*self.table.columns))
+        return self.page(session=session, rows=rows, params=params)
+
+    def page(self, *, session: Session, rows: Select[Any], params: PageParams) -> bytes:
+        """`rows` selects the table's columns, filtered; this adds the order, the cursor
+        and the limit (`paginate`: one row beyond the page), then builds the page."""
+        id_column = rows.selected_columns.id
+        numbered = rows.add_columns(func.row_number().over(order_by=id_column).label("page_row"))
+        page = paginate(numbered, id_column, params).subquery(ITEM)
+        in_page = self.row <= params.limit
+        items = func.json_agg(aggregate_order_by(self.item, self.id)).filter(in_page)
+        statement = select(
+            cast(func.coalesce(items, literal_column("'[]'::json")), Text),
+            func.count(),
+            func.max(self.id).filter(in_page),
+        ).select_from(page)
+        # On the connection: the ORM's execute path adds nothing for a Core statement.
+        body, count, last_id = session.connection().execute(statement).one()
+        next_cursor = encode_cursor(last_id) if count > params.limit else None
+        return b'{"items":%s,"next_cursor":%s}' % (body.encode(), json.dumps(next_cursor).encode())

@@ -1,0 +1,46 @@
+"""The caller: its API key checked on every request, and role requirements."""
+
+from typing import Annotated
+
+from fastapi import Depends
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+
+from app.auth import service as auth_service
+from app.auth.models import Actor, Role
+from app.core.db import READ_ONLY, SessionDep
+from app.core.errors import Forbidden, Unauthorized
+
+_bearer = HTTPBearer(auto_error=False, description="An API key: `Authorization: Bearer pf_...`")
+
+
+def current_actor(
+    session: SessionDep,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+) -> Actor:
+    if credentials is None or credentials.scheme.lower() != "bearer":
+        raise Unauthorized("send an API key as `Authorization: Bearer <key>`")
+    # Checked against the database on every request: a revoked key stops at once,
+    # in every worker process.
+    actor = auth_service.authenticate(session=session, secret=credentials.credentials)
+    if actor is None:
+        raise Unauthorized("the API key is unknown or revoked")
+    if not session.get_bind().get_execution_options().get(READ_ONLY, False):
+        # Release the write transaction now: on SQLite it holds the write lock. A read's
+        # session goes on to its queries on the same connection.
+        session.commit()
+    return actor
+
+
+def require_roles(*roles: Role):  # type: ignore[no-untyped-def]
+    async def dependency(actor: Annotated[Actor, Depends(current_actor)]) -> Actor:
+        if actor.role not in roles:
+            allowed = ", ".join(r.value for r in roles)
+            raise Forbidden(f"this operation needs one of the roles: {allowed}")
+        return actor
+
+    return dependency
+
+
+Reader = Annotated[Actor, Depends(current_actor)]
+Writer = Annotated[Actor, Depends(require_roles(Role.admin, Role.manager, Role.submitter))]
+Admin = Annotated[Actor, Depends(require_roles(Role.admin))]

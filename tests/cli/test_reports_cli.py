@@ -1,0 +1,72 @@
+"""`portfolio report NAME [--unit CODE] [--json]`: the same numbers as the API."""
+
+import json
+from typing import Any
+
+import pytest
+from typer.testing import CliRunner
+
+from app.cli.main import cli
+from app.core.config import get_settings
+from tests.builders import create_project, create_unit
+
+
+@pytest.fixture
+def run(settings: Any, monkeypatch: pytest.MonkeyPatch):
+    monkeypatch.setenv("PORTFOLIO_DATABASE_URL", settings.database_url)
+    get_settings.cache_clear()
+    runner = CliRunner()
+    yield lambda *args: runner.invoke(cli, ["report", *args])
+    get_settings.cache_clear()
+
+
+def build(admin: Any) -> dict[str, Any]:
+    root = create_unit(admin, "ROOT", kind="corporate")
+    line = create_unit(admin, "TAX-OPS", parent_id=root["id"])
+    for _ in range(3):
+        create_project(admin, line["id"], stage="scaling", work_mode="side_of_desk")
+    create_project(admin, root["id"], stage="exploration", work_mode="core_business")
+    return line
+
+
+@pytest.mark.parametrize("name", ["spread", "portfolio", "outcomes", "determinants"])
+def test_json_output_is_the_api_response(admin, run, name):
+    line = build(admin)
+
+    whole = run(name, "--json")
+    scoped = run(name, "--unit", "tax-ops", "--json")
+
+    assert whole.exit_code == 0, whole.output
+    assert json.loads(whole.output) == admin.get(f"/api/v1/reports/{name}").json()
+    assert scoped.exit_code == 0, scoped.output
+    api = admin.get(f"/api/v1/reports/{name}", params={"unit_id": line["id"]}).json()
+    assert json.loads(scoped.output) == api
+
+
+def test_spread_table(admin, run):
+    build(admin)
+
+    result = run("spread", "--unit", "TAX-OPS")
+
+    assert result.exit_code == 0, result.output
+    assert "insufficient_data" in result.output
+    assert "side_of_desk" in result.output
+    assert "TAX-OPS" in result.output
+    assert "ROOT" not in result.output
+
+
+@pytest.mark.parametrize("name", ["portfolio", "outcomes", "determinants"])
+def test_other_tables_print(admin, run, name):
+    build(admin)
+
+    result = run(name)
+
+    assert result.exit_code == 0, result.output
+    assert "whole organization" in result.output
+
+
+def test_unknown_unit_or_report(admin, run):
+    unknown_unit = run("spread", "--unit", "NOPE")
+    assert unknown_unit.exit_code == 2
+    assert "no unit with code 'NOPE'" in unknown_unit.output
+    assert run("budget").exit_code == 2

@@ -1,0 +1,92 @@
+"""Each report issues the same few SQL statements whatever the portfolio's size."""
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from sqlalchemy import event
+
+from tests.builders import create_criterion, create_experiment, create_project, create_unit
+
+REPORTS = (
+    ("/api/v1/reports/spread", {}),
+    ("/api/v1/reports/spread", {"Accept": "text/csv"}),
+    ("/api/v1/reports/portfolio", {}),
+    ("/api/v1/reports/outcomes", {}),
+    ("/api/v1/reports/determinants", {}),
+)
+
+
+@contextmanager
+def counting_statements(engine: Any) -> Iterator[list[str]]:
+    statements: list[str] = []
+
+    def record(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        statements.append(statement)
+
+    event.listen(engine, "before_cursor_execute", record)
+    try:
+        yield statements
+    finally:
+        event.remove(engine, "before_cursor_execute", record)
+
+
+def add_units_with_work(admin: Any, first: int, count: int) -> None:
+    """Per unit: two projects (one active), an experiment, criteria, tags, a measurement."""
+    for number in range(first, first + count):
+        unit = create_unit(admin, f"U{number}", kind="business_line")
+        project = create_project(
+            admin,
+            unit["id"],
+            stage="experiment",
+            facet="mission",
+            risk={"likelihood": 4, "impact": 4, "risk_of_not_innovating": 5},
+            determinants=[{"determinant": "parity", "effect": "barrier"}],
+        )
+        create_project(admin, unit["id"], stage="idea", work_mode="core_business")
+        experiment = create_experiment(
+            admin,
+            project["id"],
+            status="completed",
+            result="supported",
+            lessons="Learned something.",
+            determinants=[{"determinant": "clarity", "effect": "enabler"}],
+        )
+        criterion = create_criterion(admin, "projects", project["id"])
+        admin.post(
+            f"/api/v1/criteria/{criterion['id']}/measurements",
+            json={"value": 25, "measured_on": "2026-01-01"},
+        )
+        create_criterion(admin, "experiments", experiment["id"], kind="output")
+
+
+def statements_per_report(app: Any, client: Any) -> list[int]:
+    counts = []
+    for path, headers in REPORTS:
+        with counting_statements(app.state.engine) as statements:
+            response = client.get(path, headers=headers)
+        assert response.status_code == 200, response.text
+        counts.append(len(statements))
+    return counts
+
+
+def test_statement_count_does_not_grow_with_the_portfolio(app, admin, viewer):
+    add_units_with_work(admin, first=1, count=2)
+    small = statements_per_report(app, viewer)
+    add_units_with_work(admin, first=3, count=4)
+    large = statements_per_report(app, viewer)
+
+    assert viewer.get("/api/v1/reports/spread").json()["active_projects"] == 6
+    assert large == small
+    # Authentication, then two or three aggregate queries (plus BEGIN/COMMIT on SQLite).
+    assert max(small) <= 8, small
+
+
+def test_unit_scope_adds_one_statement_at_most(app, admin, viewer):
+    add_units_with_work(admin, first=1, count=2)
+    unit_id = viewer.get("/api/v1/units").json()["items"][0]["id"]
+    with counting_statements(app.state.engine) as unscoped:
+        viewer.get("/api/v1/reports/spread")
+    with counting_statements(app.state.engine) as scoped:
+        viewer.get("/api/v1/reports/spread", params={"unit_id": unit_id})
+    assert len(scoped) == len(unscoped) + 1  # the lookup that checks the unit exists
