@@ -111,12 +111,18 @@ async def idempotency_key(
     holder["session"] = session
     holder["path"] = request.url.path
 
+    # The mark is written inside the request's transaction, so it commits with the work or
+    # not at all; the process learns the work is saved only once COMMIT has succeeded (a
+    # COMMIT that fails, e.g. on a dropped connection, saved nothing: the key is freed).
     def before_commit(committing: Session) -> None:
         service.mark_work_committed(session=committing, claim=outcome)
+
+    def after_commit(_committed: Session) -> None:
         holder["work_committed"] = True
 
-    holder["before_commit"] = before_commit
-    event.listen(session, "before_commit", before_commit)
+    holder["listeners"] = (("before_commit", before_commit), ("after_commit", after_commit))
+    for name, listener in holder["listeners"]:
+        event.listen(session, name, listener)
     return key
 
 
@@ -154,7 +160,8 @@ def _finish(holder: dict[str, Any], status_code: int, headers: dict[str, str], b
     # Taken out first: however this ends, it runs once per claim.
     claim: Claim = holder.pop("claim")
     session: Session = holder["session"]
-    event.remove(session, "before_commit", holder["before_commit"])
+    for name, listener in holder["listeners"]:
+        event.remove(session, name, listener)
     try:
         # Anything still open in the request's session is finished: release its locks.
         session.rollback()
