@@ -100,7 +100,7 @@ def list_projects(
     )
     if csv_export.wants_csv(request):
         return csv_export.stream(
-            engine=request.app.state.engine,
+            engine=request.app.state.read_only_engine,
             fetch_page=lambda batch_session, params: service.list_projects(
                 session=batch_session, actor=actor, params=params, **filters
             ),
