@@ -4,7 +4,8 @@ FastAPI parses and validates a body on the event loop, before the route runs in 
 thread, and pydantic reports every failing field: a 10 MiB batch with a million unknown
 keys in one item took 34 s of the loop, 2 GB and a 116 MB answer (issue 13). So:
 
-- `LargeBodyRoute` parses a JSON body over `OFF_LOOP_BYTES` in the threadpool;
+- `LargeBodyRoute`, the route class of every router that takes a body, parses a JSON body
+  over `OFF_LOOP_BYTES` in the threadpool;
 - `reject_oversized_objects` (before validation, every API route) refuses, in one
   cheap pass, any JSON object with more than `MAX_OBJECT_MEMBERS` members: no request
   object has more than 20 fields, so a flood of unknown keys is one error per object

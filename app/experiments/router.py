@@ -29,7 +29,6 @@ from app.experiments.models import (
 from app.history import service as history_service
 from app.history.models import HistoryPage
 
-# The batch's body may be 10 MiB: parsed off the event loop (`large_bodies`).
 router = APIRouter(prefix="/experiments", tags=["experiments"], route_class=LargeBodyRoute)
 
 

@@ -233,6 +233,8 @@ def test_a_huge_bad_batch_neither_stalls_the_server_nor_answers_megabytes(
     assert response.status_code == 422, response.text[:500]
     assert [e["field"] for e in response.json()["errors"]] == ["items.0"]
     assert len(response.content) < 2000
-    assert max(pauses) < 3.0, sorted(pauses)[-5:]
+    # What is left on the loop is the JSON parse: about 1 s for this body on the development
+    # machine; the bound leaves room for a busy one. Before: the whole validation (22 s).
+    assert max(pauses) < 6.0, sorted(pauses)[-5:]
     # Refused before the key was claimed: nothing stored under it.
     assert scalar(database_url, "SELECT count(*) FROM idempotency_keys") == 0
