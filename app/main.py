@@ -7,6 +7,7 @@ from fastapi.routing import APIRoute
 from app.api.body_limit import BodySizeLimitMiddleware
 from app.api.deps import reject_nul_characters
 from app.api.idempotency import dependency as idempotency
+from app.api.large_bodies import reject_oversized_objects
 from app.api_keys.router import router as api_keys_router
 from app.core.config import Settings, get_settings
 from app.core.db import create_db_engine, read_only_engine
@@ -69,7 +70,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             allow_headers=["*"],
             expose_headers=["ETag", "X-Request-ID", "Idempotent-Replayed"],
         )
-    api = APIRouter(prefix=API_PREFIX, dependencies=[Depends(reject_nul_characters)])
+    api = APIRouter(
+        prefix=API_PREFIX,
+        dependencies=[Depends(reject_nul_characters), Depends(reject_oversized_objects)],
+    )
     for router in (
         units_router,
         projects_router,

@@ -132,7 +132,9 @@ def stream(
     """Walk the list by cursor, one short transaction per batch.
 
     The first batch is read before the response starts, so a bad filter is still a
-    problem response; a transaction per batch keeps SQLite's write lock free in between.
+    problem response. ``engine`` is the read-only one (`app.core.db.read_only_engine`): an
+    export never takes SQLite's write lock, and a short transaction per batch keeps no
+    snapshot open in between.
     """
 
     def read(cursor: str | None) -> tuple[str, str | None]:

@@ -4,6 +4,7 @@ from fastapi import APIRouter, Depends, status
 
 from app.api.deps import PathId
 from app.api.idempotency.dependency import IdempotentWithheldSecret, creating_responses
+from app.api.large_bodies import LargeBodyRoute
 from app.api_keys import service
 from app.api_keys.models import ApiKeyCreate, ApiKeyCreated, ApiKeyPublic, ApiKeysPage
 from app.auth.dependencies import Admin
@@ -11,7 +12,7 @@ from app.core.db import SessionDep
 from app.core.errors import READ, WRITE, problem_responses
 from app.core.pagination import PageParams, page_params
 
-router = APIRouter(prefix="/api-keys", tags=["api-keys"])
+router = APIRouter(prefix="/api-keys", tags=["api-keys"], route_class=LargeBodyRoute)
 
 
 @router.post(

@@ -275,12 +275,13 @@ def report(
     as_json: Annotated[bool, typer.Option("--json", help="Print the API's JSON instead")] = False,
 ) -> None:
     """Print a report, computed by the same queries as GET /api/v1/reports/{name}."""
-    from app.core.db import create_db_engine, today
+    from app.core.db import create_db_engine, read_only_engine, today
     from app.reports import queries, render, service
 
     settings = get_settings()
     engine = create_db_engine(settings)
-    with Session(engine, expire_on_commit=False) as session:
+    # As the API's reports: a read that never takes SQLite's write lock.
+    with Session(read_only_engine(engine), expire_on_commit=False) as session:
         root_id = None
         if unit is not None:
             root_id = queries.unit_id_by_code(session=session, code=unit)

@@ -43,6 +43,10 @@ class Settings(BaseSettings):
     # A claim not completed within this time belongs to a request whose process died;
     # a retry may take it over. Longer than any request runs (statements stop at 30 s).
     idempotency_lock_timeout_seconds: int = 120
+    # The largest response kept for replays. A 4xx is small (at most 100 errors); a batch's
+    # 201 can reach ~5x its 10 MiB body. 8 MiB keeps a batch of 1,000 experiments with about
+    # 15 criteria each; past it the response is not stored (`idempotency.dependency`).
+    idempotency_max_response_bytes: int = Field(default=8 * 1024 * 1024, ge=1024)
 
     # Report thresholds (issue: reports/spread); echoed in the spread report.
     min_active_projects: int = 5

@@ -29,6 +29,11 @@ class FieldError(BaseModel):
     type: str = Field(description="Machine-readable reason, e.g. `enum`, `missing`.")
 
 
+# A problem lists at most this many failing fields; `errors_omitted` counts the rest. A body
+# with a million bad fields costs one short answer, not a 100 MB one (issue 13).
+MAX_ERRORS = 100
+
+
 class Problem(BaseModel):
     """An RFC 9457 problem details object."""
 
@@ -38,7 +43,17 @@ class Problem(BaseModel):
     detail: str | None = Field(default=None, examples=["risk.likelihood: must be at most 5"])
     instance: str | None = Field(default=None, examples=["/api/v1/projects"])
     request_id: str | None = None
-    errors: list[FieldError] | None = None
+    errors: list[FieldError] | None = Field(
+        default=None,
+        description=f"On 422: each failing field, at most {MAX_ERRORS} (in the order found).",
+    )
+    errors_omitted: int | None = Field(
+        default=None,
+        ge=1,
+        description=f"On 422 with more than {MAX_ERRORS} failing fields: how many more there "
+        "were, not listed in `errors`. Absent when `errors` lists them all.",
+        examples=[2417],
+    )
     current_version: int | None = Field(
         default=None, description="On 412: the version the object has now."
     )
@@ -119,12 +134,26 @@ class InvalidFields(DomainError):
     slug = "validation-error"
     title = "Request validation failed"
 
-    def __init__(self, errors: list[FieldError]) -> None:
+    def __init__(self, errors: list[FieldError], *, omitted: int = 0) -> None:
         super().__init__("; ".join(f"{e.field}: {e.message}" for e in errors[:5]))
-        self.errors = errors
+        self.errors = errors[:MAX_ERRORS]
+        self.omitted = omitted + len(errors) - len(self.errors)
 
     def extra(self) -> dict[str, Any]:
-        return {"errors": [e.model_dump() for e in self.errors]}
+        return {"errors": [e.model_dump() for e in self.errors], **_omitted(self.omitted)}
+
+
+def _omitted(count: int) -> dict[str, Any]:
+    return {"errors_omitted": count} if count else {}
+
+
+class TruncatedValidationError(RequestValidationError):
+    """A validation error whose list was cut at `MAX_ERRORS` while it was being collected
+    (`app.api.large_bodies`): ``omitted`` more were found and not kept."""
+
+    def __init__(self, errors: list[Any], *, omitted: int) -> None:
+        super().__init__(errors)
+        self.omitted = omitted
 
 
 class PreconditionFailed(DomainError):
@@ -190,7 +219,7 @@ def _field_path(loc: tuple[Any, ...]) -> tuple[str, str]:
 
 def _validation_errors(exc: RequestValidationError) -> list[dict[str, Any]]:
     errors = []
-    for err in exc.errors():
+    for err in exc.errors()[:MAX_ERRORS]:
         location, field = _field_path(tuple(err.get("loc", ())))
         cause = (err.get("ctx") or {}).get("error")
         if isinstance(cause, CrossFieldError):
@@ -264,6 +293,7 @@ def install_error_handlers(app: FastAPI) -> None:
         errors = _validation_errors(exc)
         _explain_content_type(request, errors)
         detail = "; ".join(f"{e['field']}: {e['message']}" for e in errors[:5])
+        omitted = len(exc.errors()) - len(errors) + getattr(exc, "omitted", 0)
         return problem_response(
             request,
             status=422,
@@ -271,6 +301,7 @@ def install_error_handlers(app: FastAPI) -> None:
             title="Request validation failed",
             detail=detail,
             errors=errors,
+            **_omitted(omitted),
         )
 
     @app.exception_handler(StarletteHTTPException)

@@ -4,6 +4,7 @@ from fastapi import APIRouter, Depends, Query, Response, status
 
 from app.api.deps import IfMatch, PathId
 from app.api.idempotency.dependency import Idempotent, creating_responses
+from app.api.large_bodies import LargeBodyRoute
 from app.auth.dependencies import Reader, Writer
 from app.core.db import SessionDep
 from app.core.errors import READ_ONE, WRITE, problem_responses
@@ -21,7 +22,7 @@ from app.criteria.models import (
     MeasurementsPage,
 )
 
-router = APIRouter(tags=["criteria"])
+router = APIRouter(tags=["criteria"], route_class=LargeBodyRoute)
 
 _CREATE: dict[str, Any] = {
     "status_code": status.HTTP_201_CREATED,

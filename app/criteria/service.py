@@ -147,12 +147,18 @@ def create(
     project_id: int | None = None,
     experiment_id: int | None = None,
 ) -> Criterion:
+    # The owner row stays locked until the commit, so a concurrent move of the project
+    # (or of the experiment with it) cannot slip between the scope check and the insert.
     owner: Project | Experiment
     if project_id is not None:
-        owner = project_service.get(session=session, actor=actor, project_id=project_id)
+        owner = project_service.get(
+            session=session, actor=actor, project_id=project_id, for_share=True
+        )
     else:
         assert experiment_id is not None
-        owner = experiment_service.get(session=session, actor=actor, experiment_id=experiment_id)
+        owner = experiment_service.get(
+            session=session, actor=actor, experiment_id=experiment_id, for_update=True
+        )
     criterion = build(session=session, actor=actor, criterion_in=criterion_in, owner=owner)
     session.commit()
     return criterion

@@ -72,8 +72,11 @@ def _history_view(experiment: Experiment) -> dict[str, Any]:
 
 def project_for_write(*, session: Session, actor: Actor, project_id: int) -> Project:
     """The project a body names: 422 if it does not exist, is archived, or lies outside
-    the caller's unit (the same answer, so a submitter learns nothing about other units)."""
-    project = session.get(Project, project_id)
+    the caller's unit (the same answer, so a submitter learns nothing about other units).
+
+    Share-locked until the caller's transaction ends (`lock_projects`)."""
+    statement = lock_projects(select(Project).where(Project.id == project_id))
+    project = session.exec(statement.execution_options(populate_existing=True)).first()
     visible = project is not None and (
         actor.scope_unit_id is None
         or unit_service.is_in_subtree(
@@ -83,6 +86,16 @@ def project_for_write(*, session: Session, actor: Actor, project_id: int) -> Pro
     if project is None or not visible or project.archived:
         raise InvalidField("project_id", f"project {project_id} does not exist")
     return project
+
+
+def lock_projects(statement: Any) -> Any:
+    """A write that copies a project's unit or depends on its scope (a new experiment, a
+    criterion, a batch) holds its project rows with FOR SHARE until it commits: a move of
+    the project (FOR UPDATE, `projects.service.update`) waits for it and then moves what it
+    wrote, or runs first and is seen by it. Writes under one project still run side by side.
+    Rows are locked in id order (the batch orders them), so two batches never deadlock.
+    A no-op on SQLite, whose writes run one at a time."""
+    return statement.with_for_update(read=True, of=Project)
 
 
 def get(
@@ -206,7 +219,7 @@ def writable_project_units(
         statement = statement.where(
             unit_service.in_subtree(Project.unit_id, actor.scope_unit_id, "scope")
         )
-    rows = session.exec(statement).all()
+    rows = session.exec(lock_projects(statement.order_by(col(Project.id)))).all()
     return {project_id: unit_id for project_id, unit_id in rows if project_id is not None}
 
 

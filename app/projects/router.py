@@ -7,6 +7,7 @@ from pydantic import AfterValidator
 from app.api import csv_export
 from app.api.deps import IfMatch, PathId, SettingsDep
 from app.api.idempotency.dependency import Idempotent, creating_responses
+from app.api.large_bodies import LargeBodyRoute
 from app.auth.dependencies import Reader, Writer
 from app.core.db import MAX_ID, SessionDep, as_utc
 from app.core.errors import READ, READ_ONE, WRITE, problem_responses
@@ -27,7 +28,7 @@ from app.projects.models import (
     WorkMode,
 )
 
-router = APIRouter(prefix="/projects", tags=["projects"])
+router = APIRouter(prefix="/projects", tags=["projects"], route_class=LargeBodyRoute)
 
 
 @router.post(
@@ -100,7 +101,7 @@ def list_projects(
     )
     if csv_export.wants_csv(request):
         return csv_export.stream(
-            engine=request.app.state.engine,
+            engine=request.app.state.read_only_engine,
             fetch_page=lambda batch_session, params: service.list_projects(
                 session=batch_session, actor=actor, params=params, **filters
             ),

@@ -97,14 +97,26 @@ def _history_view(project: Project) -> dict[str, Any]:
     return data
 
 
-def get(*, session: Session, actor: Actor, project_id: int, for_update: bool = False) -> Project:
+def get(
+    *,
+    session: Session,
+    actor: Actor,
+    project_id: int,
+    for_update: bool = False,
+    for_share: bool = False,
+) -> Project:
+    """``for_update`` locks the row for a change of the project itself (a move waits for
+    the writes that share-lock it: `experiments.service.lock_projects`); ``for_share``
+    for a write under it."""
     statement = select(Project).where(Project.id == project_id).options(WITH_TAGS)
     if actor.scope_unit_id is not None:
         statement = statement.where(
             unit_service.in_subtree(Project.unit_id, actor.scope_unit_id, "scope")
         )
-    if for_update:
-        statement = statement.with_for_update(of=Project)  # type: ignore[arg-type]
+    if for_update or for_share:
+        statement = statement.with_for_update(  # type: ignore[call-overload]
+            of=Project, read=not for_update
+        )
     project = session.exec(statement).first()
     if project is None:
         raise NotFound(f"project {project_id} does not exist")

@@ -4,6 +4,7 @@ from fastapi import APIRouter, Depends, Query, Response, status
 
 from app.api.deps import IfMatch, PathId
 from app.api.idempotency.dependency import Idempotent, creating_responses
+from app.api.large_bodies import LargeBodyRoute
 from app.auth.dependencies import Admin, Reader
 from app.core.db import MAX_ID, SessionDep
 from app.core.errors import READ, READ_ONE, WRITE, problem_responses
@@ -14,7 +15,7 @@ from app.history.models import HistoryPage
 from app.units import service
 from app.units.models import UnitCreate, UnitKind, UnitPublic, UnitsPage, UnitUpdate
 
-router = APIRouter(prefix="/units", tags=["units"])
+router = APIRouter(prefix="/units", tags=["units"], route_class=LargeBodyRoute)
 
 
 @router.post(

@@ -2,7 +2,7 @@
 
 from typing import Any
 
-from sqlalchemy import ColumnElement, func
+from sqlalchemy import ColumnElement, func, literal
 from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 
@@ -15,12 +15,36 @@ from app.history.models import ChangeAction, EntityType
 from app.projects.models import Project
 from app.units.models import Unit, UnitCreate, UnitKind, UnitUpdate
 
+# A unit tree has at most this many levels (a root is level 1); creating or moving a unit
+# deeper is a 422. Organizations have a handful of levels (the demo has 3), so 64 is room to
+# spare. Subtree queries follow no more levels than this: a cycle in `parent_id` (refused
+# by `update`, under `TREE_LOCK`; it could only come from hand-written SQL) then costs a
+# query 64 passes round it instead of running until the statement timeout.
+MAX_UNIT_LEVELS = 64
+# Key of the PostgreSQL advisory lock that serializes changes to the shape of the tree
+# (a unit created under a parent or moved): two concurrent moves could each pass the cycle
+# check against the other's uncommitted state and together close a loop.
+TREE_LOCK = 0x756E6974  # "unit"
+
+
+def _subtree(root_id: int, name: str) -> Any:
+    """Recursive CTE of (id, depth) for ``root_id`` (depth 0) and its descendants."""
+    tree = (
+        sa_select(col(Unit.id), literal(0).label("depth"))
+        .where(col(Unit.id) == root_id)
+        .cte(name, recursive=True)
+    )
+    return tree.union_all(
+        sa_select(col(Unit.id), tree.c.depth + 1).where(
+            col(Unit.parent_id) == tree.c.id, tree.c.depth < MAX_UNIT_LEVELS - 1
+        )
+    )
+
 
 def subtree_ids(root_id: int, name: str = "subtree") -> Any:
-    """SELECT of the ids of ``root_id`` and all its descendants (recursive CTE)."""
-    tree = sa_select(col(Unit.id)).where(col(Unit.id) == root_id).cte(name, recursive=True)
-    tree = tree.union_all(sa_select(col(Unit.id)).where(col(Unit.parent_id) == tree.c.id))
-    return sa_select(tree.c.id)
+    """SELECT of the ids of ``root_id`` and all its descendants (recursive CTE, at most
+    `MAX_UNIT_LEVELS` levels)."""
+    return sa_select(_subtree(root_id, name).c.id)
 
 
 def in_subtree(column: Any, root_id: int, name: str = "subtree") -> ColumnElement[bool]:
@@ -30,6 +54,47 @@ def in_subtree(column: Any, root_id: int, name: str = "subtree") -> ColumnElemen
 def is_in_subtree(*, session: Session, unit_id: int, root_id: int) -> bool:
     statement = select(Unit.id).where(col(Unit.id) == unit_id, in_subtree(Unit.id, root_id))
     return session.exec(statement).first() is not None
+
+
+def _level(session: Session, unit_id: int) -> int:
+    """The level of a unit in its tree: 1 for a root (at most `MAX_UNIT_LEVELS` + 1)."""
+    up = (
+        sa_select(col(Unit.parent_id), literal(1).label("level"))
+        .where(col(Unit.id) == unit_id)
+        .cte("ancestors", recursive=True)
+    )
+    up = up.union_all(
+        sa_select(col(Unit.parent_id), up.c.level + 1).where(
+            col(Unit.id) == up.c.parent_id, up.c.level <= MAX_UNIT_LEVELS
+        )
+    )
+    return int(session.execute(sa_select(func.max(up.c.level))).scalar_one() or 1)
+
+
+def _height(session: Session, unit_id: int) -> int:
+    """Levels below a unit in its subtree (0 for a leaf)."""
+    tree = _subtree(unit_id, "below")
+    return int(session.execute(sa_select(func.max(tree.c.depth))).scalar_one() or 0)
+
+
+def _check_tree_shape(session: Session, parent_id: int, unit_id: int | None = None) -> None:
+    """Under `TREE_LOCK`: the unit (with its subtree) under ``parent_id`` makes no cycle
+    and no tree deeper than `MAX_UNIT_LEVELS`."""
+    if unit_id is not None and is_in_subtree(session=session, unit_id=parent_id, root_id=unit_id):
+        raise InvalidField("parent_id", "would make the unit its own ancestor (a cycle)")
+    height = 0 if unit_id is None else _height(session, unit_id)
+    if _level(session, parent_id) + 1 + height > MAX_UNIT_LEVELS:
+        raise InvalidField(
+            "parent_id", f"would make the unit tree deeper than {MAX_UNIT_LEVELS} levels"
+        )
+
+
+def lock_tree(session: Session) -> None:
+    """Serialize changes to the tree's shape until this transaction ends (PostgreSQL);
+    taken before any unit row lock, so it never waits while holding one. SQLite's writes
+    already run one at a time (BEGIN IMMEDIATE)."""
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(sa_select(func.pg_advisory_xact_lock(TREE_LOCK)))
 
 
 def check_in_scope(*, session: Session, actor: Actor, unit_id: int, field: str) -> None:
@@ -93,9 +158,12 @@ def _check_code_free(session: Session, code: str, except_id: int | None = None) 
 
 
 def create(*, session: Session, actor: Actor, unit_in: UnitCreate) -> Unit:
+    if unit_in.parent_id is not None:
+        lock_tree(session)
     _check_code_free(session, unit_in.code)
     if unit_in.parent_id is not None:
         get_active(session=session, unit_id=unit_in.parent_id, field="parent_id")
+        _check_tree_shape(session, unit_in.parent_id)
     unit = Unit.model_validate(unit_in)
     session.add(unit)
     session.flush()
@@ -120,6 +188,8 @@ def update(
     unit_in: UnitUpdate,
     expected_version: int | None,
 ) -> Unit:
+    if unit_in.parent_id is not None:
+        lock_tree(session)
     unit = get(session=session, actor=actor, unit_id=unit_id, for_update=True)
     check_version(unit.version, expected_version)
     changes = unit_in.model_dump(exclude_unset=True)
@@ -131,8 +201,7 @@ def update(
     if changes.get("parent_id") is not None:
         parent_id = changes["parent_id"]
         get_active(session=session, unit_id=parent_id, field="parent_id")
-        if is_in_subtree(session=session, unit_id=parent_id, root_id=unit_id):
-            raise InvalidField("parent_id", "would make the unit its own ancestor (a cycle)")
+        _check_tree_shape(session, parent_id, unit_id)
     before = unit.model_dump()
     unit.sqlmodel_update(changes)
     delta = history.diff(before, changes)

@@ -7,9 +7,12 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import event
+from sqlalchemy import event, text
+from sqlalchemy.exc import OperationalError
+from sqlmodel import Session
 
 from app.core.config import Settings
+from app.core.db import create_db_engine
 from tests.builders import create_experiment, create_project, create_unit
 
 CSV = {"Accept": "text/csv"}
@@ -233,3 +236,38 @@ def test_the_csv_response_is_in_the_openapi_spec(anon: TestClient):
         content = spec["paths"][path]["get"]["responses"]["200"]["content"]
         assert set(content) == {"application/json", "text/csv"}
         assert content["text/csv"]["example"] == header + "\n"
+
+
+@pytest.mark.parametrize("path", ["/api/v1/projects", "/api/v1/experiments"])
+def test_an_export_reads_without_the_write_lock_so_a_write_goes_through_meanwhile(
+    app: Any, admin: TestClient, settings: Settings, path: str
+):
+    """While an export's batch query runs, another connection writes at once: on SQLite
+    the export's transaction must not hold the write lock (BEGIN IMMEDIATE)."""
+    unit = create_unit(admin, "OPS")
+    project = create_project(admin, unit["id"])
+    create_experiment(admin, project["id"])
+    # A writer that gives up after 0.2 s instead of the usual 30 s wait for the lock.
+    writer = create_db_engine(settings.model_copy(update={"sqlite_busy_timeout_ms": 200}))
+    table = path.rsplit("/", 1)[1]
+    outcomes: list[str] = []
+
+    def write_meanwhile(_connection, _cursor, statement, *_args):
+        if not outcomes and f"FROM {table}" in statement and "LIMIT" in statement:
+            try:
+                with Session(writer) as session:
+                    session.execute(text("UPDATE units SET name = 'Renamed' WHERE code = 'OPS'"))
+                    session.commit()
+                outcomes.append("written")
+            except OperationalError as exc:
+                outcomes.append(f"blocked: {exc.orig}")
+
+    event.listen(app.state.engine, "after_cursor_execute", write_meanwhile)
+    try:
+        response = admin.get(path, headers=CSV)
+    finally:
+        event.remove(app.state.engine, "after_cursor_execute", write_meanwhile)
+        writer.dispose()
+    assert len(rows(response)) == 1
+    assert outcomes == ["written"]
+    assert admin.get(f"/api/v1/units/{unit['id']}").json()["name"] == "Renamed"

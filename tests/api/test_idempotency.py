@@ -4,7 +4,7 @@ import json
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import create_engine, text
+from sqlalchemy import create_engine, event, text
 from sqlmodel import Session
 
 from app.api.idempotency import service as idempotency_service
@@ -455,3 +455,43 @@ def test_a_dead_process_that_saved_its_work_never_frees_the_key(admin, app, data
     )
     assert "Retry-After" not in response.headers
     assert count(database_url, "units") == 0
+
+
+def test_a_commit_that_fails_frees_the_key_instead_of_storing_its_503(
+    app, admin, database_url, monkeypatch
+):
+    """The work's COMMIT fails (as when the connection dies during it): nothing was saved,
+    so the answer is a 503 that is not stored, and a retry with the key runs again."""
+    unit = create_unit(admin, "TAX")
+    project = create_project(admin, unit["id"])
+    engine = app.state.engine
+    dialect = engine.dialect
+    real_do_commit = dialect.do_commit
+    armed = []
+
+    def arm(_connection, _cursor, statement, *_args):
+        if statement.lstrip().upper().startswith("INSERT INTO EXPERIMENTS"):
+            armed.append(True)
+
+    def failing_commit(dbapi_connection):
+        if armed:
+            armed.clear()
+            dbapi_connection.rollback()  # the server never got the COMMIT: nothing saved
+            raise dialect.loaded_dbapi.OperationalError("server closed the connection")
+        real_do_commit(dbapi_connection)
+
+    body = {"project_id": project["id"], "title": "E", "hypothesis": "H", "method": "rct"}
+    event.listen(engine, "before_cursor_execute", arm)
+    monkeypatch.setattr(dialect, "do_commit", failing_commit)
+    try:
+        failed = admin.post("/api/v1/experiments", json=body, headers=KEY)
+    finally:
+        event.remove(engine, "before_cursor_execute", arm)
+    monkeypatch.setattr(dialect, "do_commit", real_do_commit)
+    assert failed.status_code == 503, failed.text
+    assert count(database_url, "experiments") == 0
+    assert count(database_url, "idempotency_keys") == 0
+    retried = admin.post("/api/v1/experiments", json=body, headers=KEY)
+    assert retried.status_code == 201, retried.text
+    assert "Idempotent-Replayed" not in retried.headers
+    assert count(database_url, "experiments") == 1

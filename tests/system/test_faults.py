@@ -46,6 +46,8 @@ class Outcomes:
     slowest_seconds: float = 0.0
     bad: list[str] = field(default_factory=list)  # anything but 2xx, 503 or 409-in-flight
     gave_up: list[str] = field(default_factory=list)
+    # A stored 5xx: a retry would get it for 24 hours although nothing was saved.
+    replayed_5xx: list[str] = field(default_factory=list)
     done: threading.Event = field(default_factory=threading.Event)
 
 
@@ -70,6 +72,8 @@ def submit_all(urls: list[str], secret: str, project_id: int, out: Outcomes) -> 
                     continue
                 out.slowest_seconds = max(out.slowest_seconds, time.monotonic() - started)
                 out.statuses.append(response.status_code)
+                if response.status_code >= 500 and response.headers.get("Idempotent-Replayed"):
+                    out.replayed_5xx.append(f"{title}: {response.status_code} {key}")
                 if response.is_success:
                     out.acknowledged[title] = response.json()["id"]
                     break
@@ -159,6 +163,7 @@ def test_outages_get_quick_503s_recovery_and_no_lost_or_doubled_submission(datab
     assert {status for status, _ in during} == {503}, during
     assert max(seconds for _, seconds in during) < 5.0
     assert out.bad == []
+    assert out.replayed_5xx == []
     # A submission whose request died after saving keeps its key claimed (never saved
     # twice); its client may run out of retries without a 2xx. Rare, and never doubled.
     assert len(out.gave_up) <= 2, out.gave_up

@@ -35,12 +35,15 @@ HEADER_DESCRIPTION = (
     "the same key, API key and body returns the first response (same status, body and id) "
     f"with `{REPLAYED_HEADER}: true` and writes nothing; the same key with a different body "
     "is a 422; while the first request is still running, 409. Responses below 500 are kept "
-    "(at least 24 hours); a 5xx before anything was saved frees the key for a retry."
+    "(at least 24 hours); a 5xx before anything was saved frees the key for a retry. A "
+    "response over the stored size bound (8 MiB by default) is not kept: if nothing was "
+    "saved the key is freed, else a retry gets 409 `response-not-stored`."
 )
 
 _DESCRIPTIONS = {
     409: "Conflicts with the current state, or a request with the same "
-    f"`{HEADER}` is still in flight (retry after `Retry-After` seconds)",
+    f"`{HEADER}` is still in flight (retry after `Retry-After` seconds), or was saved but "
+    "its response was too large to keep for replays (`response-not-stored`)",
     422: "Validation failed (`errors` names each failing field), or "
     f"`{HEADER}` was already used for a different request",
 }
@@ -110,13 +113,20 @@ async def idempotency_key(
     holder["claim"] = outcome
     holder["session"] = session
     holder["path"] = request.url.path
+    holder["max_stored_bytes"] = request.app.state.settings.idempotency_max_response_bytes
 
+    # The mark is written inside the request's transaction, so it commits with the work or
+    # not at all; the process learns the work is saved only once COMMIT has succeeded (a
+    # COMMIT that fails, e.g. on a dropped connection, saved nothing: the key is freed).
     def before_commit(committing: Session) -> None:
         service.mark_work_committed(session=committing, claim=outcome)
+
+    def after_commit(_committed: Session) -> None:
         holder["work_committed"] = True
 
-    holder["before_commit"] = before_commit
-    event.listen(session, "before_commit", before_commit)
+    holder["listeners"] = (("before_commit", before_commit), ("after_commit", after_commit))
+    for name, listener in holder["listeners"]:
+        event.listen(session, name, listener)
     return key
 
 
@@ -150,11 +160,29 @@ def _secret_withheld(path: str, body: bytes) -> tuple[int, dict[str, str], bytes
     return 409, {"content-type": PROBLEM_MEDIA_TYPE}, json.dumps(problem).encode()
 
 
+def _not_stored(
+    path: str, status_code: int, size: int, limit: int
+) -> tuple[int, dict[str, str], bytes]:
+    """What a retry gets instead of a saved request's response too large to keep."""
+    problem = {
+        "type": PROBLEM_BASE + "response-not-stored",
+        "title": "Already done; its response was too large to keep",
+        "status": 409,
+        "detail": f"The first request with this {HEADER} was answered {status_code} and its "
+        f"work is saved, but its response ({size} bytes) was larger than the {limit} bytes "
+        "kept for replays. Find what it created (e.g. by `updated_since`) instead of "
+        "retrying.",
+        "instance": path,
+    }
+    return 409, {"content-type": PROBLEM_MEDIA_TYPE}, json.dumps(problem).encode()
+
+
 def _finish(holder: dict[str, Any], status_code: int, headers: dict[str, str], body: bytes):  # type: ignore[no-untyped-def]
     # Taken out first: however this ends, it runs once per claim.
     claim: Claim = holder.pop("claim")
     session: Session = holder["session"]
-    event.remove(session, "before_commit", holder["before_commit"])
+    for name, listener in holder["listeners"]:
+        event.remove(session, name, listener)
     try:
         # Anything still open in the request's session is finished: release its locks.
         session.rollback()
@@ -163,6 +191,14 @@ def _finish(holder: dict[str, Any], status_code: int, headers: dict[str, str], b
             return
         if holder.get("withhold_secret") and status_code < 300:
             status_code, headers, body = _secret_withheld(holder["path"], body)
+        if len(body) > holder["max_stored_bytes"]:
+            if not holder.get("work_committed"):
+                # Nothing was saved: free the key, a retry runs again.
+                service.release(session=session, claim=claim)
+                return
+            status_code, headers, body = _not_stored(
+                holder["path"], status_code, len(body), holder["max_stored_bytes"]
+            )
         service.complete(
             session=session, claim=claim, status_code=status_code, headers=headers, body=body
         )

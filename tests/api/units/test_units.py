@@ -231,3 +231,35 @@ def test_patch_to_a_code_in_use_is_a_conflict(admin, tree):
     # Its own code, in another case, is fine.
     renamed = admin.patch(f"/api/v1/units/{tree['ops']}", json={"code": "ops"})
     assert (renamed.status_code, renamed.json()["code"]) == (200, "ops")
+
+
+def test_a_tree_deeper_than_64_levels_is_refused(admin):
+    """Subtree queries follow at most 64 levels, so no tree may be deeper."""
+    ids: dict[int, int] = {}
+    parent = None
+    for level in range(1, 65):
+        ids[level] = create_unit(admin, f"L{level}", parent_id=parent)["id"]
+        parent = ids[level]
+    too_deep = admin.post(
+        "/api/v1/units",
+        json={"code": "L65", "name": "L65", "kind": "business_line", "parent_id": ids[64]},
+    )
+    assert too_deep.status_code == 422, too_deep.text
+    assert too_deep.json()["errors"][0]["field"] == "parent_id"
+    assert too_deep.json()["errors"][0]["message"] == (
+        "would make the unit tree deeper than 64 levels"
+    )
+    # TOP with one child: under level 62 its child is at 62 + 1 + 1 = 64, allowed;
+    # under level 63 it would be at 65.
+    top = create_unit(admin, "TOP")
+    leaf = create_unit(admin, "LEAF", parent_id=top["id"])
+    allowed = admin.patch(f"/api/v1/units/{top['id']}", json={"parent_id": ids[62]})
+    assert allowed.status_code == 200, allowed.text
+    refused = admin.patch(f"/api/v1/units/{top['id']}", json={"parent_id": ids[63]})
+    assert refused.status_code == 422, refused.text
+    assert refused.json()["errors"][0]["message"] == (
+        "would make the unit tree deeper than 64 levels"
+    )
+    # 64 levels, the deepest allowed: L1's subtree reaches LEAF at level 64.
+    subtree = admin.get("/api/v1/units", params={"unit_id": ids[1], "limit": 500})
+    assert item_ids(subtree) == [*ids.values(), top["id"], leaf["id"]]
