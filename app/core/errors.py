@@ -97,6 +97,14 @@ class Conflict(DomainError):
     title = "Conflict"
 
 
+class Archived(Conflict):
+    """A write to an archived object, or to anything under one: archived objects and
+    everything under them are read-only."""
+
+    slug = "archived"
+    title = "Archived objects are read-only"
+
+
 class InvalidField(DomainError):
     """A body or query value that passed the schema but breaks a rule of the domain."""
 
@@ -355,7 +363,8 @@ _DESCRIPTIONS = {
     403: "The key's role or unit does not allow this",
     404: "Not found, or outside the unit this key is bound to",
     408: "The request body did not arrive in time (`PORTFOLIO_BODY_TIMEOUT_SECONDS`)",
-    409: "Conflicts with the current state",
+    409: "Conflicts with the current state; `type` .../archived: the object, or one it "
+    "belongs to, is archived (archived objects and everything under them are read-only)",
     412: "If-Match is stale: the object changed since it was read",
     413: "Request body too large",
     422: "Validation failed; `errors` names each failing field",

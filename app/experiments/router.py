@@ -145,7 +145,7 @@ def get_experiment(experiment_id: PathId, session: SessionDep, actor: Reader, re
 @router.patch(
     "/{experiment_id}",
     response_model=ExperimentPublic,
-    responses=problem_responses(*WRITE, 404, 412, 428),
+    responses=problem_responses(*WRITE, 404, 409, 412, 428),
     summary="Update an experiment",
 )
 def update_experiment(
@@ -170,7 +170,7 @@ def update_experiment(
 @router.delete(
     "/{experiment_id}",
     response_model=ExperimentPublic,
-    responses=problem_responses(*WRITE, 404, 412, 428),
+    responses=problem_responses(*WRITE, 404, 409, 412, 428),
     summary="Archive an experiment",
 )
 def archive_experiment(

@@ -12,7 +12,7 @@ from app.api.csv_export import AUDIT_COLUMNS, DETERMINANT_COLUMNS
 from app.auth.models import Actor
 from app.core import bulk
 from app.core.db import check_dates, utcnow
-from app.core.errors import InvalidField, NotFound
+from app.core.errors import Archived, InvalidField, NotFound
 from app.core.pagination import PageParams, paginate, split_page
 from app.core.versioning import check_version, touch
 from app.determinants import service as determinant_service
@@ -99,6 +99,18 @@ def get(
     if experiment is None:
         raise NotFound(f"experiment {experiment_id} does not exist")
     return experiment
+
+
+def check_writable(*, session: Session, experiment: Experiment) -> None:
+    """An archived experiment, or one of an archived project, is read-only (409)."""
+    if experiment.archived:
+        raise Archived(f"experiment {experiment.id} is archived; it and its criteria are read-only")
+    project = session.get(Project, experiment.project_id)
+    if project is not None and project.archived:
+        raise Archived(
+            f"experiment {experiment.id} belongs to the archived project {project.id}; "
+            "everything under an archived object is read-only"
+        )
 
 
 def list_experiments(
@@ -312,6 +324,7 @@ def update(
     expected_version: int | None,
 ) -> Experiment:
     experiment = get(session=session, actor=actor, experiment_id=experiment_id, for_update=True)
+    check_writable(session=session, experiment=experiment)
     check_version(experiment.version, expected_version)
     changes = experiment_in.model_dump(exclude_unset=True, exclude={"determinants"})
     for field in REQUIRED:
@@ -362,6 +375,10 @@ def archive(
     *, session: Session, actor: Actor, experiment_id: int, expected_version: int | None
 ) -> Experiment:
     experiment = get(session=session, actor=actor, experiment_id=experiment_id, for_update=True)
+    if not experiment.archived:
+        # Archiving again is a no-op (a retried DELETE); archiving under an archived
+        # project is a write under it.
+        check_writable(session=session, experiment=experiment)
     check_version(experiment.version, expected_version)
     if not experiment.archived:
         history.archive(

@@ -127,7 +127,7 @@ def get_project(project_id: PathId, session: SessionDep, actor: Reader, response
 @router.patch(
     "/{project_id}",
     response_model=ProjectPublic,
-    responses=problem_responses(*WRITE, 404, 412, 428),
+    responses=problem_responses(*WRITE, 404, 409, 412, 428),
     summary="Update a project",
 )
 def update_project(

@@ -13,7 +13,7 @@ from app.api import json_pages
 from app.api.csv_export import AUDIT_COLUMNS, DETERMINANT_COLUMNS, risk_column
 from app.auth.models import Actor
 from app.core.db import check_dates
-from app.core.errors import InvalidField, NotFound
+from app.core.errors import Archived, InvalidField, NotFound
 from app.core.pagination import PageParams, paginate, split_page
 from app.core.versioning import check_version, touch
 from app.determinants import service as determinant_service
@@ -109,6 +109,15 @@ def get(*, session: Session, actor: Actor, project_id: int, for_update: bool = F
     if project is None:
         raise NotFound(f"project {project_id} does not exist")
     return project
+
+
+def check_writable(project: Project) -> None:
+    """An archived project, and everything under it, is read-only (409)."""
+    if project.archived:
+        raise Archived(
+            f"project {project.id} is archived; it and its experiments, criteria and "
+            "measurements are read-only"
+        )
 
 
 def list_projects(
@@ -242,6 +251,7 @@ def update(
     expected_version: int | None,
 ) -> Project:
     project = get(session=session, actor=actor, project_id=project_id, for_update=True)
+    check_writable(project)
     check_version(project.version, expected_version)
     changes = project_in.model_dump(exclude_unset=True, exclude={"risk", "determinants"})
     for field in REQUIRED:

@@ -7,7 +7,7 @@ from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 
 from app.auth.models import Actor
-from app.core.errors import Conflict, Forbidden, InvalidField, NotFound
+from app.core.errors import Archived, Conflict, Forbidden, InvalidField, NotFound
 from app.core.pagination import PageParams, paginate, split_page
 from app.core.versioning import check_version, touch
 from app.history import service as history
@@ -121,6 +121,8 @@ def update(
     expected_version: int | None,
 ) -> Unit:
     unit = get(session=session, actor=actor, unit_id=unit_id, for_update=True)
+    if unit.archived:
+        raise Archived(f"unit {unit_id} is archived and read-only")
     check_version(unit.version, expected_version)
     changes = unit_in.model_dump(exclude_unset=True)
     for required in ("code", "name", "kind"):
@@ -155,16 +157,23 @@ def archive(*, session: Session, actor: Actor, unit_id: int, expected_version: i
     unit = get(session=session, actor=actor, unit_id=unit_id, for_update=True)
     check_version(unit.version, expected_version)
     if unit.archived:
-        return unit
-    active = session.exec(
+        return unit  # archiving again is a no-op (a retried DELETE)
+    # Nothing live may stay under an archived unit: no non-archived project anywhere in
+    # its subtree, and no non-archived unit below it.
+    projects = session.exec(
         select(func.count())
         .select_from(Project)
-        .where(col(Project.unit_id) == unit_id, col(Project.archived).is_(False))
+        .where(in_subtree(Project.unit_id, unit_id), col(Project.archived).is_(False))
     ).one()
-    if active:
+    descendants = session.exec(
+        select(func.count())
+        .select_from(Unit)
+        .where(in_subtree(Unit.id, unit_id), col(Unit.id) != unit_id, col(Unit.archived).is_(False))
+    ).one()
+    if projects or descendants:
         raise Conflict(
-            f"unit {unit_id} still owns {active} non-archived project(s); "
-            "archive or move them first"
+            f"unit {unit_id} still has {projects} non-archived project(s) in its subtree and "
+            f"{descendants} non-archived unit(s) below it; archive or move them first"
         )
     history.archive(
         session=session, actor=actor, obj=unit, entity_type=EntityType.unit, entity_id=unit_id
