@@ -199,8 +199,9 @@ def experiment_history(
     actor: Reader,
     page: Annotated[PageParams, Depends(page_params)],
 ):
-    service.get(session=session, actor=actor, experiment_id=experiment_id)
+    experiment = service.get(session=session, actor=actor, experiment_id=experiment_id)
+    visible = service.history_visibility(session=session, actor=actor, experiment=experiment)
     items, cursor = history_service.list_for(
-        session=session, experiment_id=experiment_id, params=page
+        session=session, experiment_id=experiment_id, params=page, visible=visible
     )
     return HistoryPage(items=items, next_cursor=cursor)  # type: ignore[arg-type]

@@ -29,7 +29,7 @@ from app.experiments.models import (
     check_result,
 )
 from app.history import service as history
-from app.history.models import ChangeAction, EntityType
+from app.history.models import ChangeAction, EntityType, HistoryEntry
 from app.projects.models import Project
 from app.units import service as unit_service
 
@@ -111,6 +111,50 @@ def check_writable(*, session: Session, experiment: Experiment) -> None:
             f"experiment {experiment.id} belongs to the archived project {project.id}; "
             "everything under an archived object is read-only"
         )
+
+
+def history_visibility(
+    *, session: Session, actor: Actor, experiment: Experiment
+) -> history.Visibility | None:
+    """What a submitter sees in full of an experiment's history: what was written while
+    the experiment's unit (its project's, at that time) was in the submitter's subtree,
+    before and after the entry. Everyone else sees everything."""
+    root = actor.scope_unit_id
+    if root is None:
+        return None
+    assert experiment.id is not None
+    subtree = unit_service.subtree_id_set(session=session, root_id=root)
+    projects = history.timelines(
+        session=session,
+        entity_type=EntityType.experiment,
+        entity_ids={experiment.id},
+        field="project_id",
+    ).get(experiment.id, [])
+    project_ids = {p for _, p in projects} | {experiment.project_id}
+    units = history.timelines(
+        session=session, entity_type=EntityType.project, entity_ids=project_ids, field="unit_id"
+    )
+    current_units = {
+        project_id: unit_id
+        for project_id, unit_id in session.execute(
+            sa_select(col(Project.id), col(Project.unit_id)).where(col(Project.id).in_(project_ids))
+        ).all()
+    }
+
+    def unit_around(history_id: int) -> tuple[Any, Any]:
+        project_before, project_after = history.around(projects, history_id, experiment.project_id)
+        before, _ = history.around(
+            units.get(project_before, []), history_id, current_units.get(project_before)
+        )
+        _, after = history.around(
+            units.get(project_after, []), history_id, current_units.get(project_after)
+        )
+        return before, after
+
+    def visible(entry: HistoryEntry) -> bool:
+        return all(u in subtree for u in unit_around(entry.id or 0))
+
+    return visible
 
 
 def list_experiments(

@@ -183,6 +183,9 @@ def project_history(
     actor: Reader,
     page: Annotated[PageParams, Depends(page_params)],
 ):
-    service.get(session=session, actor=actor, project_id=project_id)
-    items, cursor = history_service.list_for(session=session, project_id=project_id, params=page)
+    project = service.get(session=session, actor=actor, project_id=project_id)
+    visible = service.history_visibility(session=session, actor=actor, project=project)
+    items, cursor = history_service.list_for(
+        session=session, project_id=project_id, params=page, visible=visible
+    )
     return HistoryPage(items=items, next_cursor=cursor)  # type: ignore[arg-type]

@@ -20,7 +20,7 @@ from app.determinants import service as determinant_service
 from app.determinants.models import Determinant, DeterminantTag, Effect
 from app.experiments.models import Experiment
 from app.history import service as history
-from app.history.models import ChangeAction, EntityType
+from app.history.models import ChangeAction, EntityType, HistoryEntry
 from app.projects.models import (
     Facet,
     Project,
@@ -118,6 +118,28 @@ def check_writable(project: Project) -> None:
             f"project {project.id} is archived; it and its experiments, criteria and "
             "measurements are read-only"
         )
+
+
+def history_visibility(
+    *, session: Session, actor: Actor, project: Project
+) -> history.Visibility | None:
+    """What a submitter sees in full of a project's history (its own entries, its
+    criteria's and measurements'): what was written while the project's unit was in the
+    submitter's subtree, before and after the entry (a move in or out is redacted too).
+    Everyone else sees everything."""
+    root = actor.scope_unit_id
+    if root is None:
+        return None
+    assert project.id is not None
+    subtree = unit_service.subtree_id_set(session=session, root_id=root)
+    units = history.timelines(
+        session=session, entity_type=EntityType.project, entity_ids={project.id}, field="unit_id"
+    ).get(project.id, [])
+
+    def visible(entry: HistoryEntry) -> bool:
+        return all(u in subtree for u in history.around(units, entry.id or 0, project.unit_id))
+
+    return visible
 
 
 def list_projects(

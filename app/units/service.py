@@ -11,7 +11,7 @@ from app.core.errors import Archived, Conflict, Forbidden, InvalidField, NotFoun
 from app.core.pagination import PageParams, paginate, split_page
 from app.core.versioning import check_version, touch
 from app.history import service as history
-from app.history.models import ChangeAction, EntityType
+from app.history.models import ChangeAction, EntityType, HistoryEntry
 from app.projects.models import Project
 from app.units.models import Unit, UnitCreate, UnitKind, UnitUpdate
 
@@ -25,6 +25,29 @@ def subtree_ids(root_id: int, name: str = "subtree") -> Any:
 
 def in_subtree(column: Any, root_id: int, name: str = "subtree") -> ColumnElement[bool]:
     return column.in_(subtree_ids(root_id, name))
+
+
+def subtree_id_set(*, session: Session, root_id: int) -> set[int]:
+    return set(session.execute(subtree_ids(root_id)).scalars())
+
+
+def history_visibility(*, session: Session, actor: Actor, unit: Unit) -> history.Visibility | None:
+    """What a submitter sees in full of a unit's history: the entries written while the
+    unit was in its subtree (by where its parents are in the tree now). Its own unit's
+    entries are all its own. Everyone else sees everything."""
+    root = actor.scope_unit_id
+    if root is None or unit.id == root:
+        return None
+    assert unit.id is not None
+    subtree = subtree_id_set(session=session, root_id=root)
+    parents = history.timelines(
+        session=session, entity_type=EntityType.unit, entity_ids={unit.id}, field="parent_id"
+    ).get(unit.id, [])
+
+    def visible(entry: HistoryEntry) -> bool:
+        return all(p in subtree for p in history.around(parents, entry.id or 0, unit.parent_id))
+
+    return visible
 
 
 def is_in_subtree(*, session: Session, unit_id: int, root_id: int) -> bool:
