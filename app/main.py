@@ -85,7 +85,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             allow_origins=settings.cors_origins,
             allow_methods=["*"],
             allow_headers=["*"],
-            expose_headers=["ETag", "X-Request-ID", "Idempotent-Replayed"],
+            expose_headers=[
+                "ETag",
+                "X-Request-ID",
+                "Idempotent-Replayed",
+                "Retry-After",
+                "RateLimit",
+                "RateLimit-Policy",
+            ],
         )
     api = APIRouter(prefix=API_PREFIX, dependencies=[Depends(reject_nul_characters)])
     for router in (

@@ -86,12 +86,15 @@ class _BoundedMemoryStorage(token_bucket.MemoryStorage):
     def replenish(self, key: str | bytes, rate: float, capacity: int) -> None:
         buckets = self._buckets
         if key not in buckets and len(buckets) >= self.max_buckets:
+            # Down to 90% at once, so the scan runs once per tenth of the table's worth
+            # of new keys, not on every new one.
+            keep = self.max_buckets * 9 // 10
             now = time.monotonic()
             for old in [
                 k for k, (tokens, at) in buckets.items() if tokens + rate * (now - at) >= capacity
             ]:
                 del buckets[old]
-            while len(buckets) >= self.max_buckets:
+            while len(buckets) > keep:
                 del buckets[next(iter(buckets))]
         super().replenish(key, rate, capacity)
 

@@ -132,3 +132,19 @@ def test_limits_are_off_with_a_rate_of_zero(app, admin, settings):
         assert response.status_code == 200
         assert "RateLimit" not in response.headers
     create_unit(admin, "OK")
+
+
+def test_the_bucket_table_is_bounded():
+    from app.core.rate_limit import RateLimiter
+
+    limiter = RateLimiter(
+        key_rate=0.001, key_burst=2, address_rate=0.001, address_burst=2, max_buckets=10
+    )
+    for number in range(1000):
+        limiter.check_address(
+            {"type": "http", "client": (f"10.0.{number // 256}.{number % 256}", 1)}
+        )
+    assert limiter.addresses is not None
+    assert len(limiter.addresses.storage._buckets) <= 10
+    # The newest addresses are kept: the last one has spent its first token.
+    assert limiter.addresses.take("address:10.0.3.231").remaining == 0
