@@ -8,10 +8,12 @@ from app.api.body_limit import BodySizeLimitMiddleware
 from app.api.deps import reject_nul_characters
 from app.api.idempotency import dependency as idempotency
 from app.api.large_bodies import reject_oversized_objects
+from app.api.request_limits import RequestLimitsMiddleware
 from app.api_keys.router import router as api_keys_router
 from app.core.config import Settings, get_settings
 from app.core.db import create_db_engine, read_only_engine
 from app.core.errors import install_error_handlers
+from app.core.rate_limit import RateLimiter, RateLimitHeadersMiddleware
 from app.core.revision import service as data_revision
 from app.criteria.router import router as criteria_router
 from app.experiments.router import router as experiments_router
@@ -53,14 +55,31 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     app.state.engine = create_db_engine(settings)
     app.state.read_only_engine = read_only_engine(app.state.engine)
+    app.state.rate_limiter = RateLimiter(
+        key_rate=settings.rate_limit_per_second,
+        key_burst=settings.rate_limit_burst,
+        address_rate=settings.anonymous_rate_limit_per_second,
+        address_burst=settings.anonymous_rate_limit_burst,
+        max_buckets=settings.rate_limit_max_buckets,
+    )
     install_error_handlers(app)
     data_revision.install()
-    report_conditional.install(app)
+    report_conditional.install(
+        app,
+        paths=[API_PREFIX + r.path for r in reports_router.routes if isinstance(r, APIRoute)],
+    )
     idempotency.install(app)
     app.add_middleware(
         BodySizeLimitMiddleware,
         default_limit=settings.max_body_bytes,
         path_limits={f"{API_PREFIX}/experiments/batch": settings.max_batch_body_bytes},
+    )
+    app.add_middleware(RateLimitHeadersMiddleware)
+    app.add_middleware(
+        RequestLimitsMiddleware,
+        max_header_count=settings.max_header_count,
+        max_header_bytes=settings.max_header_bytes,
+        body_timeout_seconds=settings.body_timeout_seconds,
     )
     if settings.cors_origins:
         app.add_middleware(
@@ -68,7 +87,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             allow_origins=settings.cors_origins,
             allow_methods=["*"],
             allow_headers=["*"],
-            expose_headers=["ETag", "X-Request-ID", "Idempotent-Replayed"],
+            expose_headers=[
+                "ETag",
+                "X-Request-ID",
+                "Idempotent-Replayed",
+                "Retry-After",
+                "RateLimit",
+                "RateLimit-Policy",
+            ],
         )
     api = APIRouter(
         prefix=API_PREFIX,

@@ -23,6 +23,12 @@ from app.core.migrations import upgrade
 from app.main import create_app
 from tests.builders import POSTGRES_URL, TABLES, bootstrap_key, client_with
 
+# The suite sends hundreds of requests a second with one key, and without a key for the
+# access matrix: rate limits are off unless a test turns them on (tests/api/
+# test_rate_limits.py, the load test with the production defaults) or the environment does.
+os.environ.setdefault("PORTFOLIO_RATE_LIMIT_PER_SECOND", "0")
+os.environ.setdefault("PORTFOLIO_ANONYMOUS_RATE_LIMIT_PER_SECOND", "0")
+
 
 def _database_name() -> str:
     """Unique per checkout and xdist worker, so parallel runs never share a database."""

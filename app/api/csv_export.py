@@ -7,6 +7,7 @@ the JSON items flattened: `risk` becomes `risk_<field>` columns, determinant tag
 
 import csv
 import io
+import unicodedata
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
@@ -19,8 +20,15 @@ from app.core.pagination import PageParams
 
 CSV_MEDIA_TYPE = "text/csv"
 JSON_MEDIA_TYPE = "application/json"
-# A cell starting with one of these is run as a formula by spreadsheet programs.
-FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+# A cell whose first visible character is one of these is run as a formula by spreadsheet
+# programs (the full-width forms too: some convert them on input). Tab and carriage return
+# as the very first character are refused as well (OWASP's CSV injection list).
+FORMULA_CHARACTERS = frozenset("=+-@\uff1d\uff0b\uff0d\uff20")
+FORMULA_START = ("\t", "\r")
+# Skipped when looking for the first visible character: spaces and line breaks of every
+# kind (`str.isspace`: no-break space included), control characters (Cc) and invisible
+# format characters (Cf: zero-width space and joiners, the BOM, the soft hyphen, bidi marks).
+_INVISIBLE_CATEGORIES = frozenset({"Cc", "Cf", "Zs", "Zl", "Zp"})
 
 # The server-set fields every editable item ends with (app.core.db.AuditedFields).
 AUDIT_COLUMNS = ["created_at", "updated_at", "version", "archived"]
@@ -88,9 +96,22 @@ def cell(value: Any) -> Any:
         return ""
     if isinstance(value, bool):
         return "true" if value else "false"
-    if isinstance(value, str) and value.startswith(FORMULA_START):
+    if isinstance(value, str) and is_formula(value):
         return "'" + value
     return value
+
+
+def is_formula(text: str) -> bool:
+    """True when a spreadsheet could read the text as a formula: it starts with a tab or a
+    carriage return, or its first visible character starts a formula (`" =1+1"`,
+    `"\\u200b=1+1"`, `"\\ufeff@SUM(A1)"`)."""
+    if text.startswith(FORMULA_START):
+        return True
+    for character in text:
+        if character.isspace() or unicodedata.category(character) in _INVISIBLE_CATEGORIES:
+            continue
+        return character in FORMULA_CHARACTERS
+    return False
 
 
 def flatten(item: dict[str, Any]) -> dict[str, Any]:

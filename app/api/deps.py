@@ -25,7 +25,11 @@ async def get_settings_dep(request: Request) -> Settings:
 SettingsDep = Annotated[Settings, Depends(get_settings_dep)]
 
 
-_ETAG = re.compile(r'^\s*(?:W/)?"(\d{1,18})"\s*$')
+_ETAG = re.compile(r'^\s*(W/)?"(\d{1,18})"\s*$')
+# If-Match compares strongly (RFC 9110, 13.1.1): a weak tag never matches, so it reads as
+# a version no object has and the write gets 412 with the current version, as for a stale
+# tag. (Our ETags are strong: `"3"`.)
+NO_VERSION = 0
 
 
 async def if_match(
@@ -34,11 +38,12 @@ async def if_match(
         str | None,
         Header(
             max_length=64,
-            description='ETag from a previous GET (e.g. `"3"`); a stale one gets 412.',
+            description='ETag from a previous GET (e.g. `"3"`); a stale one gets 412, and so '
+            'does a weak one (`W/"3"`): If-Match needs a strong match. `*`: any version.',
         ),
     ] = None,
 ) -> int | None:
-    """The version the client expects, or None when it does not care."""
+    """The version the client expects, or None when it does not care (absent, or `*`)."""
     if if_match is None or if_match.strip() == "*":
         if if_match is None and settings.require_if_match:
             raise PreconditionRequired("send If-Match with the ETag of your last read")
@@ -46,7 +51,9 @@ async def if_match(
     match = _ETAG.match(if_match)
     if match is None:
         raise InvalidField("If-Match", 'expected an ETag such as "3"', location="header")
-    return int(match.group(1))
+    if match.group(1):
+        return NO_VERSION
+    return int(match.group(2))
 
 
 IfMatch = Annotated[int | None, Depends(if_match)]

@@ -2,7 +2,7 @@
 
 from typing import Annotated
 
-from fastapi import Depends
+from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from app.auth import service as auth_service
@@ -14,16 +14,23 @@ _bearer = HTTPBearer(auto_error=False, description="An API key: `Authorization: 
 
 
 def current_actor(
+    request: Request,
     session: SessionDep,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> Actor:
+    # Rate limits are counted here, where the key is known: per key once it is valid,
+    # per client address while it is not (app.core.rate_limit).
+    limiter = request.app.state.rate_limiter
     if credentials is None or credentials.scheme.lower() != "bearer":
+        limiter.check_address(request.scope)
         raise Unauthorized("send an API key as `Authorization: Bearer <key>`")
     # Checked against the database on every request: a revoked key stops at once,
     # in every worker process.
     actor = auth_service.authenticate(session=session, secret=credentials.credentials)
     if actor is None:
+        limiter.check_address(request.scope)
         raise Unauthorized("the API key is unknown or revoked")
+    limiter.check_key(request.scope, actor.key_id)
     if not session.get_bind().get_execution_options().get(READ_ONLY, False):
         # Release the write transaction now: on SQLite it holds the write lock. A read's
         # session goes on to its queries on the same connection.

@@ -3,6 +3,7 @@
 from datetime import datetime
 from enum import StrEnum
 
+from pydantic import StrictInt
 from sqlmodel import Field, SQLModel
 
 from app.core.db import MAX_ID, UTCDateTime, enum_column, utcnow
@@ -25,7 +26,7 @@ class ApiKeyBase(SQLModel):
             "`viewer`: read-only."
         ),
     )
-    unit_id: int | None = Field(
+    unit_id: StrictInt | None = Field(
         default=None,
         ge=1,
         le=MAX_ID,

@@ -65,6 +65,11 @@ def _csv_rows(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
             if None in record:
                 raise ImportFailed([RowError(row_number, "-", "more cells than header columns")])
             body: dict[str, Any] = {k: v for k, v in cells.items() if k in CSV_COLUMNS}
+            # A CSV cell is text; the API reads ids strictly (no "3" for 3), so a cell of
+            # digits becomes the integer it spells. Anything else is left to the model's
+            # error ("Input should be a valid integer").
+            if body.get("project_id", "").isdigit():
+                body["project_id"] = int(body["project_id"])
             tags = []
             for determinant in Determinant:
                 effect = cells.get(f"determinant_{determinant.value}")

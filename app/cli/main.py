@@ -59,6 +59,7 @@ def serve(
     import uvicorn
 
     from app.ops.observability import logging_config
+    from app.ops.server import uvicorn_options
 
     settings = get_settings()
     if run_migrations:
@@ -81,6 +82,7 @@ def serve(
             proxy_headers=True,
             forwarded_allow_ips=settings.forwarded_allow_ips,
             timeout_worker_healthcheck=settings.worker_healthcheck_timeout_seconds,
+            **uvicorn_options(settings),
         )
     finally:
         if created_metrics_dir is not None:

@@ -63,6 +63,31 @@ class Settings(BaseSettings):
     # the app on a busy machine can take longer than uvicorn's default of 5 s.
     worker_healthcheck_timeout_seconds: int = Field(default=20, ge=1)
 
+    # Rate limits (issue 13): token buckets per worker process (app.core.rate_limit says
+    # why in process). Per API key: `rate_limit_burst` requests at once, then
+    # `rate_limit_per_second`; the load test's busiest key (a dashboard) asks about 25 per
+    # second per worker, so the default leaves it room. Requests without a valid key, per
+    # client address: far lower (a person with a typo needs a few, a scanner many).
+    # A rate of 0 turns that limit off.
+    rate_limit_per_second: float = Field(default=50.0, ge=0)
+    rate_limit_burst: int = Field(default=200, ge=1)
+    anonymous_rate_limit_per_second: float = Field(default=1.0, ge=0)
+    anonymous_rate_limit_burst: int = Field(default=20, ge=1)
+    # Buckets kept per worker (about 200 bytes each); full ones are dropped first.
+    rate_limit_max_buckets: int = Field(default=10_000, ge=1)
+
+    # The HTTP layer (issue 13), enforced by `portfolio serve`'s protocol and by
+    # app.api.request_limits: the request line and headers together, and how many header
+    # fields (a browser sends 10-20; nginx's default buffers hold 4 x 8 KiB); how long a
+    # client may take to send them, and the whole body; an idle keep-alive connection's
+    # life; open connections per worker (beyond it uvicorn answers 503).
+    max_header_bytes: int = Field(default=32 * 1024, ge=1024)
+    max_header_count: int = Field(default=100, ge=10)
+    header_timeout_seconds: float = Field(default=10.0, gt=0)
+    body_timeout_seconds: float = Field(default=60.0, gt=0)
+    keep_alive_timeout_seconds: int = Field(default=5, ge=1)
+    max_connections: int = Field(default=1000, ge=1)
+
 
 @lru_cache
 def get_settings() -> Settings:

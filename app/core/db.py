@@ -6,6 +6,7 @@ from datetime import UTC, date, datetime
 from typing import Annotated, Any
 
 from fastapi import Depends, Request
+from pydantic import AllowInfNan, Strict
 from sqlalchemy import DateTime, Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.types import TypeDecorator
@@ -30,6 +31,10 @@ SQLModel.metadata.naming_convention = {
 # fails ("integer out of range") past it; SQLite overflows past 64 bits. A larger id names
 # no row, so ids from a request beyond this are rejected with a 422 before any query.
 MAX_ID = 2**31 - 1
+# Request models read numbers strictly (issue 13): JSON `true` is not 1, `"3"` is not 3
+# and `3.0` is not an id. Integer fields use pydantic's `StrictInt`; float fields this,
+# which takes a JSON integer or float but no boolean, string, NaN or infinity.
+StrictFiniteFloat = Annotated[float, Strict(), AllowInfNan(False)]
 
 
 def as_utc(value: datetime | None) -> datetime | None:

@@ -112,6 +112,14 @@ class Conflict(DomainError):
     title = "Conflict"
 
 
+class Archived(Conflict):
+    """A write to an archived object, or to anything under one: archived objects and
+    everything under them are read-only."""
+
+    slug = "archived"
+    title = "Archived objects are read-only"
+
+
 class InvalidField(DomainError):
     """A body or query value that passed the schema but breaks a rule of the domain."""
 
@@ -177,6 +185,14 @@ class PreconditionRequired(DomainError):
     status_code = 428
     slug = "precondition-required"
     title = "If-Match header required"
+
+
+class TooManyRequests(DomainError):
+    """A rate limit's bucket is empty (`app.core.rate_limit`)."""
+
+    status_code = 429
+    slug = "too-many-requests"
+    title = "Too many requests"
 
 
 class ServiceUnavailable(DomainError):
@@ -322,6 +338,7 @@ def install_error_handlers(app: FastAPI) -> None:
         slug = {
             404: "not-found",
             405: "method-not-allowed",
+            408: "request-timeout",
             413: "payload-too-large",
             415: "unsupported-media-type",
         }.get(exc.status_code, "http-error")
@@ -376,28 +393,57 @@ _DESCRIPTIONS = {
     401: "Missing, unknown or revoked API key",
     403: "The key's role or unit does not allow this",
     404: "Not found, or outside the unit this key is bound to",
-    409: "Conflicts with the current state",
+    408: "The request body did not arrive in time (`PORTFOLIO_BODY_TIMEOUT_SECONDS`)",
+    409: "Conflicts with the current state; `type` .../archived: the object, or one it "
+    "belongs to, is archived (archived objects and everything under them are read-only)",
     412: "If-Match is stale: the object changed since it was read",
     413: "Request body too large",
     422: "Validation failed; `errors` names each failing field",
     428: "If-Match is required by this server's configuration",
+    431: "Too many header fields, or too many bytes of them",
+    429: "Rate limit reached (per API key, or per client address without a valid key); "
+    "retry after `Retry-After` seconds",
     503: "Database unavailable; retry after `Retry-After` seconds",
 }
 
 
+def _header(description: str, example: str) -> dict[str, Any]:
+    return {"description": description, "schema": {"type": "string", "example": example}}
+
+
+# Every counted response carries RateLimit and RateLimit-Policy; a 429 also Retry-After.
+RATE_LIMIT_HEADERS = {
+    "Retry-After": _header("Seconds until the next request is allowed.", "1"),
+    "RateLimit": _header(
+        "draft-ietf-httpapi-ratelimit-headers: requests left now (`r`) and seconds until "
+        "the bucket is full again (`t`), for the policy named first.",
+        '"key";r=0;t=10',
+    ),
+    "RateLimit-Policy": _header(
+        "draft-ietf-httpapi-ratelimit-headers: the bucket's size (`q`) and the seconds an "
+        "empty one takes to fill (`w`); `key` per API key, `address` per client address "
+        "for requests without a valid key.",
+        '"key";q=200;w=10',
+    ),
+}
+
+
 def problem_responses(*codes: int) -> dict[int | str, dict[str, Any]]:
-    """OpenAPI entries for the problem responses a route can give."""
+    """OpenAPI entries for the problem responses a route can give. Every API route can
+    answer 401, 422, 429 (rate limit), 431 (headers too large) and 503."""
     return {
         code: {
             "model": Problem,
             "description": _DESCRIPTIONS[code],
             "content": {PROBLEM_MEDIA_TYPE: {"schema": {"$ref": "#/components/schemas/Problem"}}},
+            **({"headers": RATE_LIMIT_HEADERS} if code == 429 else {}),
         }
-        for code in sorted({401, 422, 503, *codes})
+        for code in sorted({401, 422, 429, 431, 503, *codes})
     }
 
 
 READ = (401, 422, 503)
 READ_ONE = (*READ, 404)
-# Any request whose body is over the size limit gets 413, whatever the route.
-WRITE = (401, 403, 413, 422, 503)
+# Any request whose body is over the size limit gets 413, or 408 when it arrives too slowly,
+# whatever the route.
+WRITE = (401, 403, 408, 413, 422, 503)

@@ -2,11 +2,11 @@ from datetime import date, datetime
 from enum import StrEnum
 from typing import Any
 
-from pydantic import FiniteFloat, model_validator
+from pydantic import model_validator
 from sqlalchemy import CheckConstraint, Index
 from sqlmodel import Field, SQLModel
 
-from app.core.db import AuditedFields, UTCDateTime, enum_column, utcnow
+from app.core.db import AuditedFields, StrictFiniteFloat, UTCDateTime, enum_column, utcnow
 from app.core.errors import CrossFieldError
 from app.core.pagination import Page
 
@@ -67,8 +67,8 @@ class CriterionBase(SQLModel):
         ),
     )
     unit_of_measure: str | None = Field(default=None, max_length=50)
-    baseline: FiniteFloat
-    target: FiniteFloat
+    baseline: StrictFiniteFloat
+    target: StrictFiniteFloat
     direction: Direction = Field(
         sa_type=enum_column(Direction),
         description=("`increase`: target must be above baseline; `decrease`: below."),
@@ -102,8 +102,8 @@ class CriterionUpdate(SQLModel):
     metric: str | None = Field(default=None, min_length=1, max_length=200)
     kind: CriterionKind | None = None
     unit_of_measure: str | None = Field(default=None, max_length=50)
-    baseline: FiniteFloat | None = None
-    target: FiniteFloat | None = None
+    baseline: StrictFiniteFloat | None = None
+    target: StrictFiniteFloat | None = None
     direction: Direction | None = None
     due_on: date | None = None
 
@@ -170,7 +170,7 @@ class CriteriaPage(Page[CriterionPublic]):
 
 
 class MeasurementBase(SQLModel):
-    value: FiniteFloat
+    value: StrictFiniteFloat
     measured_on: date
     note: str | None = Field(default=None, max_length=2000)
 

@@ -120,7 +120,7 @@ def get_criterion(criterion_id: PathId, session: SessionDep, actor: Reader, resp
 @router.patch(
     "/criteria/{criterion_id}",
     response_model=CriterionPublic,
-    responses=problem_responses(*WRITE, 404, 412, 428),
+    responses=problem_responses(*WRITE, 404, 409, 412, 428),
     summary="Update a criterion",
 )
 def update_criterion(
@@ -145,7 +145,7 @@ def update_criterion(
 @router.delete(
     "/criteria/{criterion_id}",
     response_model=CriterionPublic,
-    responses=problem_responses(*WRITE, 404, 412, 428),
+    responses=problem_responses(*WRITE, 404, 409, 412, 428),
     summary="Archive a criterion",
 )
 def archive_criterion(

@@ -8,7 +8,7 @@ from sqlmodel import Session, select
 from app.auth.models import Actor
 from app.core import bulk
 from app.core.db import today, utcnow
-from app.core.errors import Conflict, InvalidField, NotFound
+from app.core.errors import Archived, InvalidField, NotFound
 from app.core.pagination import PageParams, paginate, split_page
 from app.core.versioning import check_version, touch
 from app.criteria.models import (
@@ -113,29 +113,62 @@ def _owner_ids(criterion: Criterion) -> dict[str, Any]:
     return {"project_id": criterion.project_id, "experiment_id": criterion.experiment_id}
 
 
-def _check_owner_scope(session: Session, actor: Actor, criterion: Criterion) -> None:
+def _owner(session: Session, actor: Actor, criterion: Criterion) -> Project | Experiment:
     """A criterion is visible exactly where its project or experiment is."""
     try:
         if criterion.project_id is not None:
-            project_service.get(session=session, actor=actor, project_id=criterion.project_id)
-        elif criterion.experiment_id is not None:
-            experiment_service.get(
-                session=session, actor=actor, experiment_id=criterion.experiment_id
+            return project_service.get(
+                session=session, actor=actor, project_id=criterion.project_id
             )
+        assert criterion.experiment_id is not None
+        return experiment_service.get(
+            session=session, actor=actor, experiment_id=criterion.experiment_id
+        )
     except NotFound:
         raise NotFound(f"criterion {criterion.id} does not exist") from None
 
 
-def get(
-    *, session: Session, actor: Actor, criterion_id: int, for_update: bool = False
-) -> Criterion:
+def check_owner_writable(*, session: Session, owner: Project | Experiment) -> None:
+    """Nothing is added to, changed or archived under an archived project or experiment,
+    nor under an experiment of an archived project (409)."""
+    if isinstance(owner, Project):
+        project_service.check_writable(owner)
+    else:
+        experiment_service.check_writable(session=session, experiment=owner)
+
+
+def _get_with_owner(
+    *, session: Session, actor: Actor, criterion_id: int, for_update: bool
+) -> tuple[Criterion, Project | Experiment]:
     statement = select(Criterion).where(Criterion.id == criterion_id)
     if for_update:
         statement = statement.with_for_update()
     criterion = session.exec(statement).first()
     if criterion is None:
         raise NotFound(f"criterion {criterion_id} does not exist")
-    _check_owner_scope(session, actor, criterion)
+    return criterion, _owner(session, actor, criterion)
+
+
+def get(
+    *, session: Session, actor: Actor, criterion_id: int, for_update: bool = False
+) -> Criterion:
+    criterion, _ = _get_with_owner(
+        session=session, actor=actor, criterion_id=criterion_id, for_update=for_update
+    )
+    return criterion
+
+
+def get_writable(*, session: Session, actor: Actor, criterion_id: int) -> Criterion:
+    """The criterion, locked, if it may be written: not archived, nor under an archived
+    project or experiment (409)."""
+    criterion, owner = _get_with_owner(
+        session=session, actor=actor, criterion_id=criterion_id, for_update=True
+    )
+    if criterion.archived:
+        raise Archived(
+            f"criterion {criterion_id} is archived; it and its measurements are read-only"
+        )
+    check_owner_writable(session=session, owner=owner)
     return criterion
 
 
@@ -168,8 +201,7 @@ def build(
     *, session: Session, actor: Actor, criterion_in: CriterionCreate, owner: Project | Experiment
 ) -> Criterion:
     """Add a criterion to an owner the caller may write, without committing."""
-    if owner.archived:
-        raise Conflict(f"{type(owner).__name__.lower()} {owner.id} is archived")
+    check_owner_writable(session=session, owner=owner)
     assert owner.id is not None
     criterion = new(criterion_in, owner)
     session.add(criterion)
@@ -238,7 +270,7 @@ def update(
     criterion_in: CriterionUpdate,
     expected_version: int | None,
 ) -> Criterion:
-    criterion = get(session=session, actor=actor, criterion_id=criterion_id, for_update=True)
+    criterion = get_writable(session=session, actor=actor, criterion_id=criterion_id)
     check_version(criterion.version, expected_version)
     changes = criterion_in.model_dump(exclude_unset=True)
     for field in REQUIRED:
@@ -274,7 +306,13 @@ def update(
 def archive(
     *, session: Session, actor: Actor, criterion_id: int, expected_version: int | None
 ) -> Criterion:
-    criterion = get(session=session, actor=actor, criterion_id=criterion_id, for_update=True)
+    criterion, owner = _get_with_owner(
+        session=session, actor=actor, criterion_id=criterion_id, for_update=True
+    )
+    if not criterion.archived:
+        # Archiving again is a no-op (a retried DELETE); archiving under an archived
+        # project or experiment is a write under it.
+        check_owner_writable(session=session, owner=owner)
     check_version(criterion.version, expected_version)
     if not criterion.archived:
         history.archive(
@@ -291,9 +329,7 @@ def archive(
 def add_measurement(
     *, session: Session, actor: Actor, criterion_id: int, measurement_in: MeasurementCreate
 ) -> Measurement:
-    criterion = get(session=session, actor=actor, criterion_id=criterion_id, for_update=True)
-    if criterion.archived:
-        raise Conflict(f"criterion {criterion_id} is archived")
+    criterion = get_writable(session=session, actor=actor, criterion_id=criterion_id)
     measurement = Measurement.model_validate(measurement_in, update={"criterion_id": criterion_id})
     session.add(measurement)
     # Ties on the same date: the later submission is the latest.

@@ -2,7 +2,7 @@ from datetime import date, datetime
 from enum import StrEnum
 from typing import Any
 
-from pydantic import model_validator
+from pydantic import StrictInt, model_validator
 from sqlalchemy import Index
 from sqlmodel import Field, Relationship, SQLModel
 
@@ -35,7 +35,7 @@ class ExperimentResult(StrEnum):
 
 
 class ExperimentBase(SQLModel):
-    project_id: int = Field(ge=1, le=MAX_ID, foreign_key="projects.id", index=True)
+    project_id: StrictInt = Field(ge=1, le=MAX_ID, foreign_key="projects.id", index=True)
     title: str = Field(min_length=1, max_length=200)
     hypothesis: str = Field(min_length=1, max_length=5000)
     method: Method = Field(sa_type=enum_column(Method))
@@ -93,7 +93,7 @@ class ExperimentUpdate(SQLModel):
         },
     }
 
-    project_id: int | None = Field(default=None, ge=1, le=MAX_ID)
+    project_id: StrictInt | None = Field(default=None, ge=1, le=MAX_ID)
     title: str | None = Field(default=None, min_length=1, max_length=200)
     hypothesis: str | None = Field(default=None, min_length=1, max_length=5000)
     method: Method | None = None

@@ -154,7 +154,7 @@ def get_experiment(experiment_id: PathId, session: SessionDep, actor: Reader, re
 @router.patch(
     "/{experiment_id}",
     response_model=ExperimentPublic,
-    responses=problem_responses(*WRITE, 404, 412, 428),
+    responses=problem_responses(*WRITE, 404, 409, 412, 428),
     summary="Update an experiment",
 )
 def update_experiment(
@@ -179,7 +179,7 @@ def update_experiment(
 @router.delete(
     "/{experiment_id}",
     response_model=ExperimentPublic,
-    responses=problem_responses(*WRITE, 404, 412, 428),
+    responses=problem_responses(*WRITE, 404, 409, 412, 428),
     summary="Archive an experiment",
 )
 def archive_experiment(
@@ -208,8 +208,9 @@ def experiment_history(
     actor: Reader,
     page: Annotated[PageParams, Depends(page_params)],
 ):
-    service.get(session=session, actor=actor, experiment_id=experiment_id)
+    experiment = service.get(session=session, actor=actor, experiment_id=experiment_id)
+    visible = service.history_visibility(session=session, actor=actor, experiment=experiment)
     items, cursor = history_service.list_for(
-        session=session, experiment_id=experiment_id, params=page
+        session=session, experiment_id=experiment_id, params=page, visible=visible
     )
     return HistoryPage(items=items, next_cursor=cursor)  # type: ignore[arg-type]

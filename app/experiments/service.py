@@ -12,7 +12,7 @@ from app.api.csv_export import AUDIT_COLUMNS
 from app.auth.models import Actor
 from app.core import bulk
 from app.core.db import check_dates, utcnow
-from app.core.errors import InvalidField, NotFound
+from app.core.errors import Archived, InvalidField, NotFound
 from app.core.pagination import PageParams, paginate, split_page
 from app.core.versioning import check_version, touch
 from app.determinants import service as determinant_service
@@ -29,7 +29,7 @@ from app.experiments.models import (
     check_result,
 )
 from app.history import service as history
-from app.history.models import ChangeAction, EntityType
+from app.history.models import ChangeAction, EntityType, HistoryEntry
 from app.projects.models import Project
 from app.units import service as unit_service
 
@@ -112,6 +112,62 @@ def get(
     if experiment is None:
         raise NotFound(f"experiment {experiment_id} does not exist")
     return experiment
+
+
+def check_writable(*, session: Session, experiment: Experiment) -> None:
+    """An archived experiment, or one of an archived project, is read-only (409)."""
+    if experiment.archived:
+        raise Archived(f"experiment {experiment.id} is archived; it and its criteria are read-only")
+    project = session.get(Project, experiment.project_id)
+    if project is not None and project.archived:
+        raise Archived(
+            f"experiment {experiment.id} belongs to the archived project {project.id}; "
+            "everything under an archived object is read-only"
+        )
+
+
+def history_visibility(
+    *, session: Session, actor: Actor, experiment: Experiment
+) -> history.Visibility | None:
+    """What a submitter sees in full of an experiment's history: what was written while
+    the experiment's unit (its project's, at that time) was in the submitter's subtree,
+    before and after the entry. Everyone else sees everything."""
+    root = actor.scope_unit_id
+    if root is None:
+        return None
+    assert experiment.id is not None
+    subtree = unit_service.subtree_id_set(session=session, root_id=root)
+    projects = history.timelines(
+        session=session,
+        entity_type=EntityType.experiment,
+        entity_ids={experiment.id},
+        field="project_id",
+    ).get(experiment.id, [])
+    project_ids = {p for _, p in projects} | {experiment.project_id}
+    units = history.timelines(
+        session=session, entity_type=EntityType.project, entity_ids=project_ids, field="unit_id"
+    )
+    current_units = {
+        project_id: unit_id
+        for project_id, unit_id in session.execute(
+            sa_select(col(Project.id), col(Project.unit_id)).where(col(Project.id).in_(project_ids))
+        ).all()
+    }
+
+    def unit_around(history_id: int) -> tuple[Any, Any]:
+        project_before, project_after = history.around(projects, history_id, experiment.project_id)
+        before, _ = history.around(
+            units.get(project_before, []), history_id, current_units.get(project_before)
+        )
+        _, after = history.around(
+            units.get(project_after, []), history_id, current_units.get(project_after)
+        )
+        return before, after
+
+    def visible(entry: HistoryEntry) -> bool:
+        return all(u in subtree for u in unit_around(entry.id or 0))
+
+    return visible
 
 
 def list_experiments(
@@ -325,6 +381,7 @@ def update(
     expected_version: int | None,
 ) -> Experiment:
     experiment = get(session=session, actor=actor, experiment_id=experiment_id, for_update=True)
+    check_writable(session=session, experiment=experiment)
     check_version(experiment.version, expected_version)
     changes = experiment_in.model_dump(exclude_unset=True, exclude={"determinants"})
     for field in REQUIRED:
@@ -375,6 +432,10 @@ def archive(
     *, session: Session, actor: Actor, experiment_id: int, expected_version: int | None
 ) -> Experiment:
     experiment = get(session=session, actor=actor, experiment_id=experiment_id, for_update=True)
+    if not experiment.archived:
+        # Archiving again is a no-op (a retried DELETE); archiving under an archived
+        # project is a write under it.
+        check_writable(session=session, experiment=experiment)
     check_version(experiment.version, expected_version)
     if not experiment.archived:
         history.archive(

@@ -62,12 +62,20 @@ class HistoryPublic(HistoryBase):
                     "api_key_id": 2,
                     "api_key_name": "Portfolio office",
                     "changes": {"stage": {"old": "exploration", "new": "experiment"}},
+                    "redacted": False,
                 }
             ]
         }
     }
 
     id: int
+    redacted: bool = Field(
+        description="True for an entry a submitter key sees only in outline: written while "
+        "the object was outside the key's unit subtree (before, after or across a move). "
+        "`api_key_id` and `api_key_name` are then null and every value in `changes` is "
+        "null; the field names, the action and the time stay.",
+        schema_extra={"examples": [False]},
+    )
 
 
 class HistoryPage(Page[HistoryPublic]):

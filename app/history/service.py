@@ -1,18 +1,24 @@
 """History: every change written in the same transaction as the change itself."""
 
+from collections import defaultdict
+from collections.abc import Callable
 from datetime import date, datetime
 from decimal import Decimal
 from enum import Enum
 from typing import Any
 
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from app.auth.models import Actor
 from app.core import bulk
 from app.core.db import AuditedFields, utcnow
 from app.core.pagination import PageParams, paginate, split_page
 from app.core.versioning import touch
-from app.history.models import ChangeAction, EntityType, HistoryEntry
+from app.history.models import ChangeAction, EntityType, HistoryEntry, HistoryPublic
+
+# Which entries a caller sees in full; the others are redacted (`HistoryPublic.redacted`).
+Visibility = Callable[[HistoryEntry], bool]
+Timeline = list[tuple[int, Any]]
 
 
 def plain(value: Any) -> Any:
@@ -122,6 +128,51 @@ def record_many(*, session: Session, actor: Actor, entries: list[dict[str, Any]]
     )
 
 
+def timelines(
+    *, session: Session, entity_type: EntityType, entity_ids: set[int], field: str
+) -> dict[int, Timeline]:
+    """For each entity, the values `field` took, as (history id, new value), oldest first,
+    read from its own create and update entries (e.g. a project's `unit_id`)."""
+    statement = (
+        select(HistoryEntry.entity_id, HistoryEntry.id, HistoryEntry.changes)
+        .where(HistoryEntry.entity_type == entity_type, col(HistoryEntry.entity_id).in_(entity_ids))
+        .order_by(col(HistoryEntry.id))
+    )
+    found: dict[int, Timeline] = defaultdict(list)
+    for entity_id, history_id, changes in session.exec(statement).all():
+        if history_id is not None and field in (changes or {}):
+            found[entity_id].append((history_id, changes[field]["new"]))
+    return found
+
+
+def around(timeline: Timeline, history_id: int, current: Any) -> tuple[Any, Any]:
+    """The value just before and just after entry `history_id`. With no entry recorded
+    yet (rows older than the history), the current value."""
+    before = after = None
+    for recorded_id, value in timeline:
+        if recorded_id > history_id:
+            break
+        if recorded_id < history_id:
+            before = value
+        after = value
+    after = current if after is None else after
+    return (after if before is None else before), after
+
+
+def public(entry: HistoryEntry, *, visible: bool) -> HistoryPublic:
+    if visible:
+        return HistoryPublic.model_validate(entry, update={"redacted": False})
+    return HistoryPublic.model_validate(
+        entry,
+        update={
+            "redacted": True,
+            "api_key_id": None,
+            "api_key_name": None,
+            "changes": {field: {"old": None, "new": None} for field in entry.changes or {}},
+        },
+    )
+
+
 def list_for(
     *,
     session: Session,
@@ -129,8 +180,10 @@ def list_for(
     experiment_id: int | None = None,
     unit_id: int | None = None,
     params: PageParams,
-) -> tuple[list[HistoryEntry], str | None]:
-    """Newest first: the cursor walks ids downwards."""
+    visible: Visibility | None = None,
+) -> tuple[list[HistoryPublic], str | None]:
+    """Newest first: the cursor walks ids downwards. `visible`: None shows every entry in
+    full; otherwise the entries it rejects are redacted."""
     statement = select(HistoryEntry)
     if unit_id is not None:
         statement = statement.where(
@@ -141,4 +194,5 @@ def list_for(
     if experiment_id is not None:
         statement = statement.where(HistoryEntry.experiment_id == experiment_id)
     statement = paginate(statement, HistoryEntry.id, params, descending=True)
-    return split_page(list(session.exec(statement).all()), params)
+    entries, cursor = split_page(list(session.exec(statement).all()), params)
+    return [public(e, visible=visible is None or visible(e)) for e in entries], cursor

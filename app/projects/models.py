@@ -3,7 +3,7 @@ from decimal import Decimal
 from enum import StrEnum
 from typing import Annotated, Any
 
-from pydantic import PlainSerializer, model_validator
+from pydantic import PlainSerializer, StrictInt, model_validator
 from sqlalchemy import Index, Numeric
 from sqlmodel import Field, Relationship, SQLModel
 
@@ -71,9 +71,9 @@ _DESC = {
 class RiskIn(SQLModel):
     model_config = {"extra": "forbid"}
 
-    likelihood: int = Field(ge=1, le=5, description="1 (rare) to 5 (almost certain).")
-    impact: int = Field(ge=1, le=5, description="1 (minor) to 5 (severe).")
-    risk_of_not_innovating: int = Field(
+    likelihood: StrictInt = Field(ge=1, le=5, description="1 (rare) to 5 (almost certain).")
+    impact: StrictInt = Field(ge=1, le=5, description="1 (minor) to 5 (severe).")
+    risk_of_not_innovating: StrictInt = Field(
         ge=1, le=5, description="How dangerous doing nothing is, 1 to 5."
     )
     mitigation: str | None = Field(default=None, max_length=2000)
@@ -87,7 +87,7 @@ class RiskPublic(RiskIn):
 class ProjectBase(SQLModel):
     title: str = Field(min_length=1, max_length=200)
     summary: str | None = Field(default=None, max_length=5000)
-    unit_id: int = Field(
+    unit_id: StrictInt = Field(
         ge=1, le=MAX_ID, foreign_key="units.id", index=True, description="Owning unit."
     )
     sponsor_level: SponsorLevel = Field(
@@ -161,7 +161,7 @@ class ProjectUpdate(SQLModel):
 
     title: str | None = Field(default=None, min_length=1, max_length=200)
     summary: str | None = Field(default=None, max_length=5000)
-    unit_id: int | None = Field(default=None, ge=1, le=MAX_ID)
+    unit_id: StrictInt | None = Field(default=None, ge=1, le=MAX_ID)
     sponsor_level: SponsorLevel | None = None
     sponsor: str | None = Field(default=None, max_length=200)
     work_mode: WorkMode | None = None

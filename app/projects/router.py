@@ -128,7 +128,7 @@ def get_project(project_id: PathId, session: SessionDep, actor: Reader, response
 @router.patch(
     "/{project_id}",
     response_model=ProjectPublic,
-    responses=problem_responses(*WRITE, 404, 412, 428),
+    responses=problem_responses(*WRITE, 404, 409, 412, 428),
     summary="Update a project",
 )
 def update_project(
@@ -184,6 +184,9 @@ def project_history(
     actor: Reader,
     page: Annotated[PageParams, Depends(page_params)],
 ):
-    service.get(session=session, actor=actor, project_id=project_id)
-    items, cursor = history_service.list_for(session=session, project_id=project_id, params=page)
+    project = service.get(session=session, actor=actor, project_id=project_id)
+    visible = service.history_visibility(session=session, actor=actor, project=project)
+    items, cursor = history_service.list_for(
+        session=session, project_id=project_id, params=page, visible=visible
+    )
     return HistoryPage(items=items, next_cursor=cursor)  # type: ignore[arg-type]

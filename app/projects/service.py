@@ -13,14 +13,14 @@ from app.api import json_pages
 from app.api.csv_export import AUDIT_COLUMNS, risk_column
 from app.auth.models import Actor
 from app.core.db import check_dates
-from app.core.errors import InvalidField, NotFound
+from app.core.errors import Archived, InvalidField, NotFound
 from app.core.pagination import PageParams, paginate, split_page
 from app.core.versioning import check_version, touch
 from app.determinants import service as determinant_service
 from app.determinants.models import DETERMINANT_COLUMNS, Determinant, DeterminantTag, Effect
 from app.experiments.models import Experiment
 from app.history import service as history
-from app.history.models import ChangeAction, EntityType
+from app.history.models import ChangeAction, EntityType, HistoryEntry
 from app.projects.models import (
     Facet,
     Project,
@@ -121,6 +121,37 @@ def get(
     if project is None:
         raise NotFound(f"project {project_id} does not exist")
     return project
+
+
+def check_writable(project: Project) -> None:
+    """An archived project, and everything under it, is read-only (409)."""
+    if project.archived:
+        raise Archived(
+            f"project {project.id} is archived; it and its experiments, criteria and "
+            "measurements are read-only"
+        )
+
+
+def history_visibility(
+    *, session: Session, actor: Actor, project: Project
+) -> history.Visibility | None:
+    """What a submitter sees in full of a project's history (its own entries, its
+    criteria's and measurements'): what was written while the project's unit was in the
+    submitter's subtree, before and after the entry (a move in or out is redacted too).
+    Everyone else sees everything."""
+    root = actor.scope_unit_id
+    if root is None:
+        return None
+    assert project.id is not None
+    subtree = unit_service.subtree_id_set(session=session, root_id=root)
+    units = history.timelines(
+        session=session, entity_type=EntityType.project, entity_ids={project.id}, field="unit_id"
+    ).get(project.id, [])
+
+    def visible(entry: HistoryEntry) -> bool:
+        return all(u in subtree for u in history.around(units, entry.id or 0, project.unit_id))
+
+    return visible
 
 
 def list_projects(
@@ -254,6 +285,7 @@ def update(
     expected_version: int | None,
 ) -> Project:
     project = get(session=session, actor=actor, project_id=project_id, for_update=True)
+    check_writable(project)
     check_version(project.version, expected_version)
     changes = project_in.model_dump(exclude_unset=True, exclude={"risk", "determinants"})
     for field in REQUIRED:

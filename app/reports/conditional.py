@@ -1,35 +1,52 @@
 """Conditional GETs for reports: `ETag` on every report, `304` on a matching `If-None-Match`.
 
+A 304 is only ever given where the same request without `If-None-Match` would get a 200:
+the route's checks (the key, the `unit_id` parameter and the caller's scope) come first.
+
 Two paths compute the same tag with `request_etag`:
-- `report_etag`, a router-level dependency of the reports router: sets the ETag on every
-  report and answers 304 before any report query runs;
-- `NotModifiedFastPath`, an ASGI middleware in front of the app for requests that carry
-  `If-None-Match` on a report: one statement reads the caller's key and the revision
-  together, and a match is answered 304 without routing, dependencies or a session. Any
-  other outcome (no match, unknown or revoked key, any error) falls through to the normal
-  path, which decides the response; the fast path can only ever say "not modified".
+- `report_root`, the dependency every report route takes its scope from: it resolves the
+  `unit_id` parameter against the caller's scope first, then sets the ETag and answers
+  304 before any report query runs;
+- `NotModifiedFastPath`, an ASGI middleware in front of the app for the narrow case it can
+  decide alone: a `GET` of one of the report paths, without `unit_id` (so no scope check
+  is needed: the caller's own scope is always readable), with a list of entity tags (never
+  `*`) and a known key. It reads the key through `app.auth.service` and the revision on
+  one connection and answers 304 without routing, dependencies or a session. Any other
+  outcome (no match, unknown or revoked key, a spent rate limit, any error) falls through
+  to the normal path, which decides the response; the fast path can only ever say "not
+  modified".
 """
 
 import logging
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from typing import Annotated, Any
 
 import anyio
-from fastapi import Depends, FastAPI, Header, Request, Response
-from sqlalchemy import Engine, text
+from fastapi import Depends, FastAPI, Header, Query, Request, Response
+from sqlalchemy import Engine
+from sqlmodel import Session
 from starlette.datastructures import Headers, QueryParams
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from app.api import csv_export
+from app.auth import service as auth_service
 from app.auth.dependencies import Reader
-from app.auth.models import Actor, Role
-from app.auth.service import hash_key
-from app.core.db import SessionDep, today
+from app.core.db import MAX_ID, SessionDep, today
+from app.core.rate_limit import RateLimiter
 from app.core.revision import service
+from app.reports import service as report_service
 
 logger = logging.getLogger("portfolio.revision")
 
-REPORTS_PREFIX = "/api/v1/reports/"
+UnitScope = Annotated[
+    int | None,
+    Query(
+        ge=1,
+        le=MAX_ID,
+        description="Restrict the report to this unit and its whole subtree. A submitter key "
+        "is always restricted to its own subtree; a unit outside it is 404.",
+    ),
+]
 
 
 class NotModified(Exception):
@@ -38,9 +55,23 @@ class NotModified(Exception):
         self.etag = etag
 
 
+def _tags(if_none_match: str) -> set[str]:
+    # If-None-Match compares weakly (RFC 9110, 13.1.2): W/"x" matches "x".
+    return {tag.strip().removeprefix("W/") for tag in if_none_match.split(",")}
+
+
 def _matches(if_none_match: str, etag: str) -> bool:
-    candidates = {tag.strip().removeprefix("W/") for tag in if_none_match.split(",")}
-    return "*" in candidates or etag in candidates
+    """`*` matches any current representation; the route has already shown there is one."""
+    tags = _tags(if_none_match)
+    return "*" in tags or etag in tags
+
+
+def not_modified(etag: str) -> Response:
+    """The one 304 both paths send."""
+    return Response(
+        status_code=304,
+        headers={"ETag": etag, "Vary": "Accept", "Cache-Control": "no-cache"},
+    )
 
 
 def request_etag(
@@ -62,20 +93,24 @@ def request_etag(
     )
 
 
-def report_etag(
+def report_root(
     request: Request,
     response: Response,
     session: SessionDep,
     actor: Reader,
+    unit_id: UnitScope = None,
     if_none_match: Annotated[
         str | None,
         Header(
             max_length=1000,
             description="ETag of a previous response; `304 Not Modified` if the report "
-            "would be the same.",
+            "would be the same (`*`: if the report exists).",
         ),
     ] = None,
-) -> str:
+) -> int | None:
+    """The root of the subtree the report covers (404 for a unit outside the caller's
+    scope), after the ETag: set on the response, or a 304 when `If-None-Match` matches."""
+    root_id = report_service.resolve_scope(session=session, actor=actor, unit_id=unit_id)
     revision = service.current(session=session)
     session.commit()
     etag = request_etag(
@@ -91,77 +126,84 @@ def report_etag(
     response.headers["Vary"] = "Accept"
     # Caches may store the report but must revalidate it before every reuse.
     response.headers["Cache-Control"] = "no-cache"
-    return etag
+    return root_id
 
 
-ReportETag = Depends(report_etag)
+ReportRoot = Annotated[int | None, Depends(report_root)]
 NOT_MODIFIED: dict[int | str, dict[str, Any]] = {
     304: {"description": "Not modified: the `If-None-Match` ETag is still current; no body."}
 }
 
-# The caller's key (same rule as api_keys.service.authenticate: known and not revoked) and
-# the data revision, in one round trip.
-_KEY_AND_REVISION = text(
-    "SELECT k.id, k.name, k.role, k.unit_id, r.revision "
-    "FROM api_keys k CROSS JOIN data_revision r "
-    "WHERE k.key_hash = :key_hash AND k.revoked_at IS NULL AND r.id = 1"
-)
-
 
 class NotModifiedFastPath:
-    def __init__(self, app: ASGIApp, engine: Engine) -> None:
+    def __init__(
+        self, app: ASGIApp, engine: Engine, paths: Collection[str], rate_limiter: RateLimiter
+    ) -> None:
         self.app = app
         self.engine = engine
+        self.paths = frozenset(paths)
+        self.rate_limiter = rate_limiter
 
-    def _lookup(self, secret: str) -> Any:
-        with self.engine.connect() as connection:
-            return connection.execute(_KEY_AND_REVISION, {"key_hash": hash_key(secret)}).first()
+    def _lookup(self, secret: str) -> tuple[Any, int] | None:
+        with Session(self.engine) as session:
+            actor = auth_service.authenticate(session=session, secret=secret)
+            if actor is None:
+                return None
+            return actor, service.current(session=session)
+
+    def _candidate(self, scope: Scope, headers: Headers, query: QueryParams) -> str | None:
+        """The key's secret when the fast path may decide this request, else None."""
+        if scope["type"] != "http" or scope["method"] != "GET" or scope["path"] not in self.paths:
+            return None
+        if_none_match = headers.get("if-none-match")
+        if not if_none_match or "*" in _tags(if_none_match) or "unit_id" in query:
+            return None
+        scheme, _, secret = headers.get("authorization", "").partition(" ")
+        return secret.strip() if scheme.lower() == "bearer" and secret.strip() else None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        headers = Headers(scope=scope) if scope["type"] == "http" else Headers()
+        query = QueryParams(scope.get("query_string", b""))
+        secret = self._candidate(scope, headers, query)
+        if secret is None:
+            await self.app(scope, receive, send)
+            return
+        try:
+            found = await anyio.to_thread.run_sync(self._lookup, secret)
+        except Exception:  # the normal path reports database errors properly
+            logger.debug("fast path lookup failed", exc_info=True)
+            found = None
+        etag = None
+        if found is not None:
+            actor, revision = found
+            etag = request_etag(
+                path=scope["path"],
+                query=query.multi_items(),
+                accept=headers.get("accept", ""),
+                scope_unit_id=actor.scope_unit_id,
+                revision=revision,
+            )
         if (
-            scope["type"] != "http"
-            or scope["method"] != "GET"
-            or not scope["path"].startswith(REPORTS_PREFIX)
+            etag is None
+            or not _matches(headers.get("if-none-match", ""), etag)
+            # A 304 is a request like any other; a spent bucket is the normal path's 429.
+            or not self.rate_limiter.take_for_key(scope, actor.key_id)
         ):
             await self.app(scope, receive, send)
             return
-        headers = Headers(scope=scope)
-        if_none_match = headers.get("if-none-match")
-        scheme, _, secret = headers.get("authorization", "").partition(" ")
-        etag = None
-        if if_none_match and scheme.lower() == "bearer" and secret:
-            try:
-                row = await anyio.to_thread.run_sync(self._lookup, secret.strip())
-            except Exception:  # the normal path reports database errors properly
-                logger.debug("fast path lookup failed", exc_info=True)
-                row = None
-            if row is not None:
-                actor = Actor(
-                    key_id=row.id, name=row.name, role=Role(row.role), unit_id=row.unit_id
-                )
-                etag = request_etag(
-                    path=scope["path"],
-                    query=QueryParams(scope.get("query_string", b"")).multi_items(),
-                    accept=headers.get("accept", ""),
-                    scope_unit_id=actor.scope_unit_id,
-                    revision=int(row.revision),
-                )
-        if etag is None or not _matches(if_none_match or "", etag):
-            await self.app(scope, receive, send)
-            return
-        response = Response(
-            status_code=304,
-            headers={"ETag": etag, "Vary": "Accept", "Cache-Control": "no-cache"},
-        )
-        await response(scope, receive, send)
+        await not_modified(etag)(scope, receive, send)
 
 
-def install(app: FastAPI) -> None:
+def install(app: FastAPI, *, paths: Collection[str]) -> None:
+    """`paths`: the report routes' paths, the only ones the fast path answers."""
+
     @app.exception_handler(NotModified)
     async def _not_modified(_request: Request, exc: NotModified) -> Response:
-        return Response(
-            status_code=304,
-            headers={"ETag": exc.etag, "Vary": "Accept", "Cache-Control": "no-cache"},
-        )
+        return not_modified(exc.etag)
 
-    app.add_middleware(NotModifiedFastPath, engine=app.state.read_only_engine)
+    app.add_middleware(
+        NotModifiedFastPath,
+        engine=app.state.read_only_engine,
+        paths=paths,
+        rate_limiter=app.state.rate_limiter,
+    )

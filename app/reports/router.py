@@ -4,33 +4,21 @@ import csv
 import io
 from typing import Annotated
 
-from fastapi import APIRouter, Header, Query, Response
+from fastapi import APIRouter, Header, Response
 from pydantic import BaseModel
 
 from app.api import csv_export
 from app.api.deps import SettingsDep
-from app.auth.dependencies import Reader
-from app.core.db import MAX_ID, SessionDep, today
+from app.core.db import SessionDep, today
 from app.core.errors import READ_ONE, problem_responses
 from app.reports import service
-from app.reports.conditional import NOT_MODIFIED, ReportETag
+from app.reports.conditional import NOT_MODIFIED, ReportRoot
 from app.reports.schemas import DeterminantsReport, OutcomesReport, PortfolioReport, SpreadReport
 
-# Every report carries an ETag from the data revision; a matching If-None-Match is a 304
-# before any report query runs (app.core.revision.conditional).
-router = APIRouter(
-    prefix="/reports", tags=["reports"], dependencies=[ReportETag], responses=NOT_MODIFIED
-)
-
-UnitScope = Annotated[
-    int | None,
-    Query(
-        ge=1,
-        le=MAX_ID,
-        description="Restrict the report to this unit and its whole subtree. A submitter key "
-        "is always restricted to its own subtree; a unit outside it is 404.",
-    ),
-]
+# Every report takes its scope from `ReportRoot`, which also sets the ETag from the data
+# revision: a matching If-None-Match is a 304 after the scope checks and before any report
+# query runs (app.reports.conditional).
+router = APIRouter(prefix="/reports", tags=["reports"], responses=NOT_MODIFIED)
 
 SPREAD_CSV_COLUMNS = (
     "unit_id",
@@ -108,12 +96,10 @@ def json_response(report: BaseModel, response: Response) -> Response:
 def spread_report(
     session: SessionDep,
     settings: SettingsDep,
-    actor: Reader,
     response: Response,
-    unit_id: UnitScope = None,
+    root_id: ReportRoot,
     accept: Annotated[str | None, Header(max_length=1000, include_in_schema=False)] = None,
 ):
-    root_id = service.resolve_scope(session=session, actor=actor, unit_id=unit_id)
     # A returned Response replaces the injected one: carry its ETag headers over.
     if csv_export.prefers_csv(accept or ""):
         report = service.spread(session=session, settings=settings, root_id=root_id)
@@ -134,10 +120,7 @@ def spread_report(
     description="Projects by stage, facet, risk band, sponsor level and work mode; facet x risk "
     "band; experiments by status, method and result; the stage funnel; adoption; risk balance.",
 )
-def portfolio_report(
-    session: SessionDep, actor: Reader, response: Response, unit_id: UnitScope = None
-):
-    root_id = service.resolve_scope(session=session, actor=actor, unit_id=unit_id)
+def portfolio_report(session: SessionDep, response: Response, root_id: ReportRoot):
     return json_response(service.portfolio(session=session, root_id=root_id), response)
 
 
@@ -150,13 +133,8 @@ def portfolio_report(
     "experiments with lessons and results.",
 )
 def outcomes_report(
-    session: SessionDep,
-    settings: SettingsDep,
-    actor: Reader,
-    response: Response,
-    unit_id: UnitScope = None,
+    session: SessionDep, settings: SettingsDep, response: Response, root_id: ReportRoot
 ):
-    root_id = service.resolve_scope(session=session, actor=actor, unit_id=unit_id)
     report = service.outcomes(session=session, settings=settings, root_id=root_id, today=today())
     return json_response(report, response)
 
@@ -169,8 +147,5 @@ def outcomes_report(
     description="Tag counts per determinant with its prompting question and leadership "
     "levers, the weakest determinant, and barrier counts per unit for a heat map.",
 )
-def determinants_report(
-    session: SessionDep, actor: Reader, response: Response, unit_id: UnitScope = None
-):
-    root_id = service.resolve_scope(session=session, actor=actor, unit_id=unit_id)
+def determinants_report(session: SessionDep, response: Response, root_id: ReportRoot):
     return json_response(service.determinants(session=session, root_id=root_id), response)

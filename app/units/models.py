@@ -2,6 +2,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
+from pydantic import StrictInt
 from sqlmodel import Field, SQLModel
 
 from app.core.db import MAX_ID, AuditedFields, enum_column
@@ -26,7 +27,7 @@ class UnitBase(SQLModel):
             "`innovation_lab`: a lab or other dedicated innovation unit."
         ),
     )
-    parent_id: int | None = Field(
+    parent_id: StrictInt | None = Field(
         default=None,
         ge=1,
         le=MAX_ID,
@@ -54,7 +55,7 @@ class UnitUpdate(SQLModel):
     code: str | None = Field(default=None, min_length=1, max_length=32)
     name: str | None = Field(default=None, min_length=1, max_length=200)
     kind: UnitKind | None = None
-    parent_id: int | None = Field(default=None, ge=1, le=MAX_ID)
+    parent_id: StrictInt | None = Field(default=None, ge=1, le=MAX_ID)
 
 
 class Unit(UnitBase, AuditedFields, table=True):

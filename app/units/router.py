@@ -127,6 +127,9 @@ def unit_history(
     actor: Reader,
     page: Annotated[PageParams, Depends(page_params)],
 ):
-    service.get(session=session, actor=actor, unit_id=unit_id)
-    items, cursor = history_service.list_for(session=session, unit_id=unit_id, params=page)
+    unit = service.get(session=session, actor=actor, unit_id=unit_id)
+    visible = service.history_visibility(session=session, actor=actor, unit=unit)
+    items, cursor = history_service.list_for(
+        session=session, unit_id=unit_id, params=page, visible=visible
+    )
     return HistoryPage(items=items, next_cursor=cursor)  # type: ignore[arg-type]

@@ -7,11 +7,11 @@ from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 
 from app.auth.models import Actor
-from app.core.errors import Conflict, Forbidden, InvalidField, NotFound
+from app.core.errors import Archived, Conflict, Forbidden, InvalidField, NotFound
 from app.core.pagination import PageParams, paginate, split_page
 from app.core.versioning import check_version, touch
 from app.history import service as history
-from app.history.models import ChangeAction, EntityType
+from app.history.models import ChangeAction, EntityType, HistoryEntry
 from app.projects.models import Project
 from app.units.models import Unit, UnitCreate, UnitKind, UnitUpdate
 
@@ -49,6 +49,29 @@ def subtree_ids(root_id: int, name: str = "subtree") -> Any:
 
 def in_subtree(column: Any, root_id: int, name: str = "subtree") -> ColumnElement[bool]:
     return column.in_(subtree_ids(root_id, name))
+
+
+def subtree_id_set(*, session: Session, root_id: int) -> set[int]:
+    return set(session.execute(subtree_ids(root_id)).scalars())
+
+
+def history_visibility(*, session: Session, actor: Actor, unit: Unit) -> history.Visibility | None:
+    """What a submitter sees in full of a unit's history: the entries written while the
+    unit was in its subtree (by where its parents are in the tree now). Its own unit's
+    entries are all its own. Everyone else sees everything."""
+    root = actor.scope_unit_id
+    if root is None or unit.id == root:
+        return None
+    assert unit.id is not None
+    subtree = subtree_id_set(session=session, root_id=root)
+    parents = history.timelines(
+        session=session, entity_type=EntityType.unit, entity_ids={unit.id}, field="parent_id"
+    ).get(unit.id, [])
+
+    def visible(entry: HistoryEntry) -> bool:
+        return all(p in subtree for p in history.around(parents, entry.id or 0, unit.parent_id))
+
+    return visible
 
 
 def is_in_subtree(*, session: Session, unit_id: int, root_id: int) -> bool:
@@ -191,6 +214,8 @@ def update(
     if unit_in.parent_id is not None:
         lock_tree(session)
     unit = get(session=session, actor=actor, unit_id=unit_id, for_update=True)
+    if unit.archived:
+        raise Archived(f"unit {unit_id} is archived and read-only")
     check_version(unit.version, expected_version)
     changes = unit_in.model_dump(exclude_unset=True)
     for required in ("code", "name", "kind"):
@@ -224,16 +249,23 @@ def archive(*, session: Session, actor: Actor, unit_id: int, expected_version: i
     unit = get(session=session, actor=actor, unit_id=unit_id, for_update=True)
     check_version(unit.version, expected_version)
     if unit.archived:
-        return unit
-    active = session.exec(
+        return unit  # archiving again is a no-op (a retried DELETE)
+    # Nothing live may stay under an archived unit: no non-archived project anywhere in
+    # its subtree, and no non-archived unit below it.
+    projects = session.exec(
         select(func.count())
         .select_from(Project)
-        .where(col(Project.unit_id) == unit_id, col(Project.archived).is_(False))
+        .where(in_subtree(Project.unit_id, unit_id), col(Project.archived).is_(False))
     ).one()
-    if active:
+    descendants = session.exec(
+        select(func.count())
+        .select_from(Unit)
+        .where(in_subtree(Unit.id, unit_id), col(Unit.id) != unit_id, col(Unit.archived).is_(False))
+    ).one()
+    if projects or descendants:
         raise Conflict(
-            f"unit {unit_id} still owns {active} non-archived project(s); "
-            "archive or move them first"
+            f"unit {unit_id} still has {projects} non-archived project(s) in its subtree and "
+            f"{descendants} non-archived unit(s) below it; archive or move them first"
         )
     history.archive(
         session=session, actor=actor, obj=unit, entity_type=EntityType.unit, entity_id=unit_id

@@ -271,3 +271,45 @@ def test_an_export_reads_without_the_write_lock_so_a_write_goes_through_meanwhil
     assert len(rows(response)) == 1
     assert outcomes == ["written"]
     assert admin.get(f"/api/v1/units/{unit['id']}").json()["name"] == "Renamed"
+@pytest.mark.parametrize(
+    "title",
+    [
+        " =1+1",  # a leading space
+        "\t =1+1",  # a tab, then a space
+        "\n=1+1",  # a line break
+        "\r\n@SUM(A1)",  # CR LF
+        "\u00a0+1",  # a no-break space
+        "\u200b=HYPERLINK(\"http://x\")",  # a zero-width space
+        "\u2060\u200d-1",  # a word joiner and a zero-width joiner
+        "\ufeff=1+1",  # a byte order mark
+        "\u00ad=1",  # a soft hyphen
+        "\uff1d1+1",  # a full-width equals sign
+    ],
+)
+def test_a_formula_behind_invisible_characters_is_defused(admin: TestClient, title: str):
+    unit = create_unit(admin, "INV")
+    create_project(admin, unit["id"], title=title)
+
+    (row,) = rows(admin.get("/api/v1/projects", headers=CSV))
+
+    # The cell keeps the text whole, behind the quote that makes it plain text.
+    assert row["title"] == "'" + title
+
+
+@pytest.mark.parametrize("title", ["Plain title", " leading space only", "\u200bzero width", "1+1"])
+def test_text_that_is_no_formula_is_left_alone(admin: TestClient, title: str):
+    unit = create_unit(admin, "INV")
+    create_project(admin, unit["id"], title=title)
+
+    (row,) = rows(admin.get("/api/v1/projects", headers=CSV))
+
+    assert row["title"] == title
+
+
+def test_the_spread_report_csv_defuses_unit_names_too(admin: TestClient):
+    create_unit(admin, "INV", name="\u200b=cmd|' /C calc'!A0")
+
+    response = admin.get("/api/v1/reports/spread", headers=CSV)
+
+    (row,) = list(csv.DictReader(io.StringIO(response.text)))
+    assert row["name"] == "'\u200b=cmd|' /C calc'!A0"

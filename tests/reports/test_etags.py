@@ -172,3 +172,54 @@ def test_a_submitter_polls_its_own_scope(admin, make_client):
     again = poll(submitter, SPREAD, etag)
     assert again.status_code == 200
     assert again.json()["active_projects"] == 0
+
+
+def etag_for(app: Any, path: str, query: dict[str, str], scope_unit_id: int | None) -> str:
+    """The tag a client could compute itself (the hash's inputs are no secret): what a
+    caller that never got a 200 might send."""
+    from sqlmodel import Session
+
+    from app.core.revision import service as revision
+    from app.reports.conditional import request_etag
+
+    with Session(app.state.engine) as session:
+        current = revision.current(session=session)
+    return request_etag(
+        path=path,
+        query=query.items(),
+        accept="",
+        scope_unit_id=scope_unit_id,
+        revision=current,
+    )
+
+
+def test_if_none_match_never_answers_before_the_route_checks(app, admin, make_client, viewer):
+    root = create_unit(admin, "ROOT", kind="corporate")
+    mine = create_unit(admin, "MINE", parent_id=root["id"])
+    other = create_unit(admin, "OTHER", parent_id=root["id"])
+    submitter = make_client("submitter", unit_id=mine["id"])
+    star = {"If-None-Match": "*"}
+    for path in REPORTS:
+        # A unit outside the submitter's subtree, an unknown unit, a bad unit_id: the same
+        # answers as without If-None-Match, never a 304.
+        assert submitter.get(path, params={"unit_id": other["id"]}, headers=star).status_code == 404
+        assert viewer.get(path, params={"unit_id": 999}, headers=star).status_code == 404
+        bad = viewer.get(path, params={"unit_id": "abc"}, headers=star)
+        assert bad.status_code == 422
+        assert bad.json()["errors"][0]["field"] == "unit_id"
+        # A tag computed for the foreign unit does not get past the scope check either.
+        forged = etag_for(app, path, {"unit_id": str(other["id"])}, scope_unit_id=mine["id"])
+        assert (
+            submitter.get(
+                path, params={"unit_id": other["id"]}, headers={"If-None-Match": forged}
+            ).status_code
+            == 404
+        )
+        # Where the report exists, `*` is a 304 (RFC 9110: any current representation).
+        assert submitter.get(path, headers=star).status_code == 304
+        assert submitter.get(path, params={"unit_id": mine["id"]}, headers=star).status_code == 304
+    # A path that is no report is a 404, whatever tag is sent.
+    nothing = "/api/v1/reports/nothing"
+    forged = etag_for(app, nothing, {}, scope_unit_id=None)
+    assert viewer.get(nothing, headers={"If-None-Match": forged}).status_code == 404
+    assert viewer.get(nothing, headers=star).status_code == 404

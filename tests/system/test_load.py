@@ -52,9 +52,22 @@ class Recorder:
         return response
 
 
+# The production rate limits (tests/conftest.py turns them off for the in-process suite):
+# every planned operation must succeed under them, so a 429 fails the counts below.
+RATE_LIMITS = {
+    f"PORTFOLIO_{name.upper()}": str(Settings.model_fields[name].default)
+    for name in (
+        "rate_limit_per_second",
+        "rate_limit_burst",
+        "anonymous_rate_limit_per_second",
+        "anonymous_rate_limit_burst",
+    )
+}
+
+
 def test_mixed_load_on_two_processes_loses_nothing(database_url: str):
     admin_secret = bootstrap_key(Settings(database_url=database_url))
-    with live_servers(database_url, count=2, PORTFOLIO_DB_POOL_SIZE="10") as urls:
+    with live_servers(database_url, count=2, PORTFOLIO_DB_POOL_SIZE="10", **RATE_LIMITS) as urls:
         clients = [
             httpx.Client(base_url=url, timeout=30, limits=httpx.Limits(max_connections=16))
             for url in urls
@@ -199,6 +212,7 @@ def test_mixed_load_on_two_processes_loses_nothing(database_url: str):
 
     server_errors = {k: v for k, v in record.statuses.items() if k[1] >= 500}
     assert server_errors == {}
+    assert {k: v for k, v in record.statuses.items() if k[1] == 429} == {}
     planned = Counter(kinds)
     assert len(record.experiments) == planned["experiment"]
     assert record.measurements == planned["measurement"]

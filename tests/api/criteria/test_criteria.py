@@ -90,7 +90,10 @@ GOOD = {
         ({"direction": "decrease", "target": 10}, "target", "value_error"),
         ({"kind": "impact"}, "kind", "enum"),
         ({"direction": "up"}, "direction", "enum"),
-        ({"baseline": "ten"}, "baseline", "float_parsing"),
+        # Numbers are read strictly: no strings, no booleans (issue 13).
+        ({"baseline": "ten"}, "baseline", "float_type"),
+        ({"baseline": "10"}, "baseline", "float_type"),
+        ({"baseline": True}, "baseline", "float_type"),
         ({"target": None}, "target", "float_type"),
         ({"metric": ""}, "metric", "string_too_short"),
         ({"metric": "M" * 201}, "metric", "string_too_long"),

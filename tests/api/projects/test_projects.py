@@ -439,8 +439,12 @@ def test_etag_and_if_match(admin, unit):
     assert (stale_delete.status_code, stale_delete.json()["current_version"]) == (412, 2)
     assert admin.get(url).json()["archived"] is False
 
+    # If-Match compares strongly (RFC 9110): a weak tag never matches, even the current one.
     weak = admin.patch(url, json={"stage": "scaling"}, headers={"If-Match": 'W/"2"'})
-    assert (weak.status_code, weak.json()["version"]) == (200, 3)
+    assert (weak.status_code, weak.json()["current_version"]) == (412, 2)
+    assert admin.get(url).json()["stage"] == "exploration"
+    strong = admin.patch(url, json={"stage": "scaling"}, headers={"If-Match": '"2"'})
+    assert (strong.status_code, strong.json()["version"]) == (200, 3)
     anything = admin.delete(url, headers={"If-Match": "*"})
     assert (anything.status_code, anything.json()["version"]) == (200, 4)
 
