@@ -21,6 +21,7 @@ from starlette.datastructures import Headers, QueryParams
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from app.api import csv_export
+from app.api.etags import NotModified, matches
 from app.auth.dependencies import Reader
 from app.auth.models import Actor, Role
 from app.auth.service import hash_key
@@ -32,15 +33,8 @@ logger = logging.getLogger("portfolio.revision")
 REPORTS_PREFIX = "/api/v1/reports/"
 
 
-class NotModified(Exception):
-    def __init__(self, etag: str) -> None:
-        super().__init__(etag)
-        self.etag = etag
-
-
-def _matches(if_none_match: str, etag: str) -> bool:
-    candidates = {tag.strip().removeprefix("W/") for tag in if_none_match.split(",")}
-    return "*" in candidates or etag in candidates
+# Every report response, 200 or 304, carries these besides its ETag.
+REPORT_HEADERS = {"Vary": "Accept", "Cache-Control": "no-cache"}
 
 
 def request_etag(
@@ -85,19 +79,15 @@ def report_etag(
         scope_unit_id=actor.scope_unit_id,
         revision=revision,
     )
-    if if_none_match is not None and _matches(if_none_match, etag):
-        raise NotModified(etag)
+    if if_none_match is not None and matches(if_none_match, etag):
+        raise NotModified(etag, REPORT_HEADERS)
     response.headers["ETag"] = etag
-    response.headers["Vary"] = "Accept"
     # Caches may store the report but must revalidate it before every reuse.
-    response.headers["Cache-Control"] = "no-cache"
+    response.headers.update(REPORT_HEADERS)
     return etag
 
 
 ReportETag = Depends(report_etag)
-NOT_MODIFIED: dict[int | str, dict[str, Any]] = {
-    304: {"description": "Not modified: the `If-None-Match` ETag is still current; no body."}
-}
 
 # The caller's key (same rule as api_keys.service.authenticate: known and not revoked) and
 # the data revision, in one round trip.
@@ -146,22 +136,12 @@ class NotModifiedFastPath:
                     scope_unit_id=actor.scope_unit_id,
                     revision=int(row.revision),
                 )
-        if etag is None or not _matches(if_none_match or "", etag):
+        if etag is None or not matches(if_none_match or "", etag):
             await self.app(scope, receive, send)
             return
-        response = Response(
-            status_code=304,
-            headers={"ETag": etag, "Vary": "Accept", "Cache-Control": "no-cache"},
-        )
+        response = Response(status_code=304, headers={"ETag": etag, **REPORT_HEADERS})
         await response(scope, receive, send)
 
 
 def install(app: FastAPI) -> None:
-    @app.exception_handler(NotModified)
-    async def _not_modified(_request: Request, exc: NotModified) -> Response:
-        return Response(
-            status_code=304,
-            headers={"ETag": exc.etag, "Vary": "Accept", "Cache-Control": "no-cache"},
-        )
-
     app.add_middleware(NotModifiedFastPath, engine=app.state.read_only_engine)
