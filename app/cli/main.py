@@ -251,6 +251,7 @@ def import_experiments(
                 actor=command_line_actor(f"portfolio import {file.name}"[:100]),
                 rows=rows,
                 advance=lambda: progress.advance(task),
+                in_csv=chosen == "csv",
             )
     except importer.ImportFailed as failed:
         typer.echo(f"{file}: nothing imported; {len(failed.errors)} error(s):", err=True)
