@@ -119,7 +119,9 @@ class NotModifiedFastPath:
         if_none_match = headers.get("if-none-match")
         scheme, _, secret = headers.get("authorization", "").partition(" ")
         etag = None
-        if if_none_match and scheme.lower() == "bearer" and secret:
+        # `*` matches whatever is asked for, so it is left to the normal path, which checks
+        # the query and Accept header first.
+        if if_none_match and if_none_match.strip() != "*" and scheme.lower() == "bearer" and secret:
             try:
                 row = await anyio.to_thread.run_sync(self._lookup, secret.strip())
             except Exception:  # the normal path reports database errors properly
