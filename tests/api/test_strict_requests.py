@@ -104,8 +104,7 @@ def test_csv_where_no_csv_exists_is_a_406(admin: TestClient, path: str):
     assert response.headers["content-type"] == "application/problem+json"
     assert response.json()["type"] == "/problems/not-acceptable"
     assert response.json()["detail"] == (
-        "this operation answers application/json; the Accept header (text/csv) admits none "
-        "of them"
+        "this operation answers application/json; the Accept header (text/csv) admits none of them"
     )
 
 

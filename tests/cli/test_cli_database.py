@@ -60,9 +60,7 @@ def test_every_command_needing_the_database_says_what_to_run_and_creates_nothing
 
     assert result.exit_code == 2
     assert result.stdout == ""
-    assert result.stderr == (
-        f"error: database sqlite:///./portfolio.db does not exist; {FIX}\n"
-    )
+    assert result.stderr == (f"error: database sqlite:///./portfolio.db does not exist; {FIX}\n")
     assert sorted(p.name for p in in_empty_directory.iterdir()) == ["rows.csv"]
 
 
