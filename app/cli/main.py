@@ -5,7 +5,7 @@ import os
 import shutil
 import tempfile
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, NoReturn
 
 import typer
 from rich.console import Console
@@ -63,7 +63,7 @@ def open_database(settings: Settings | None = None) -> Engine:
     return engine
 
 
-def _cannot_run(message: str) -> None:
+def _cannot_run(message: str) -> NoReturn:
     typer.echo(f"error: {message}", err=True)
     raise typer.Exit(CANNOT_RUN)
 
@@ -229,7 +229,6 @@ def import_experiments(
     ] = None,
 ) -> None:
     """Import experiments from CSV or JSON lines: all rows, or none if any row is bad."""
-    from rich.console import Console
     from rich.progress import Progress
 
     from app.cli import importer
