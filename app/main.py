@@ -4,11 +4,14 @@ from fastapi import APIRouter, Depends, FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.routing import APIRoute
 
+from app.api import docs, etags, problems
 from app.api.body_limit import BodySizeLimitMiddleware
 from app.api.deps import reject_nul_characters
+from app.api.head import HeadAsGet
 from app.api.idempotency import dependency as idempotency
 from app.api.large_bodies import reject_oversized_objects
 from app.api.request_limits import RequestLimitsMiddleware
+from app.api.strict import negotiate_media_type, reject_unknown_query_parameters
 from app.api_keys.router import router as api_keys_router
 from app.core.config import Settings, get_settings
 from app.core.db import create_db_engine, read_only_engine
@@ -33,10 +36,13 @@ success criteria and the determinants (clarity, parity, suitability, normality) 
 hinder it. Reports show whether innovation is spread across the core business or stuck as
 side-of-desk work.
 
-Authenticate with `Authorization: Bearer <api key>`. Errors are RFC 9457 problem details.
+Authenticate with `Authorization: Bearer <api key>`. Errors are RFC 9457 problem details;
+each `type` is a link to its explanation on this server (`/problems/{name}`).
 Unknown fields in a request body are rejected (422), including fields only the server sets
 (`id`, `version`, `created_at`, `updated_at`, `archived`, risk `score`/`band`, a criterion's
-`status`/`latest_value`).
+`status`/`latest_value`), and so are query parameters an operation does not take.
+An `Accept` header that admits neither JSON nor, where offered, CSV gets 406. Every `GET`
+also answers `HEAD` (same status and headers, no body).
 """
 
 
@@ -51,6 +57,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         version="1.0.0",
         description=DESCRIPTION,
         generate_unique_id_function=operation_id,
+        docs_url=None,
+        redoc_url=None,
     )
     app.state.settings = settings
     app.state.engine = create_db_engine(settings)
@@ -63,6 +71,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         max_buckets=settings.rate_limit_max_buckets,
     )
     install_error_handlers(app)
+    etags.install(app)
+    docs.install(app)
     data_revision.install()
     report_conditional.install(
         app,
@@ -96,9 +106,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 "RateLimit-Policy",
             ],
         )
+    # Checked on every route from its own declaration, so new routes need nothing.
+    strict = [Depends(reject_unknown_query_parameters), Depends(negotiate_media_type)]
     api = APIRouter(
         prefix=API_PREFIX,
-        dependencies=[Depends(reject_nul_characters), Depends(reject_oversized_objects)],
+        dependencies=[*strict, Depends(reject_nul_characters), Depends(reject_oversized_objects)],
     )
     for router in (
         units_router,
@@ -110,8 +122,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     ):
         api.include_router(router)
     app.include_router(api)
+    app.include_router(problems.router, dependencies=strict)
     app.include_router(health.router)
     observability.install(app, settings, scrape_collectors=[ProjectsByStage])
+    app.add_middleware(HeadAsGet)  # outermost: everything inside sees a GET
     return app
 
 

@@ -67,6 +67,13 @@ def _quality(media_range: str) -> tuple[str, float]:
     return media_type.lower(), quality
 
 
+def media_ranges(accept: str) -> Iterator[tuple[str, float]]:
+    """Each media range of an Accept header with its quality, in the order given."""
+    for media_range in accept.split(","):
+        if media_range.strip():
+            yield _quality(media_range)
+
+
 def wants_csv(request: Request) -> bool:
     return prefers_csv(request.headers.get("accept", ""))
 
@@ -76,8 +83,7 @@ def prefers_csv(accept: str) -> bool:
 
     The one content-negotiation rule: lists, the spread report and its ETag all use it."""
     ranked: dict[str, float] = {}
-    for media_range in accept.split(","):
-        media_type, quality = _quality(media_range)
+    for media_type, quality in media_ranges(accept):
         ranked.setdefault(media_type, quality)
     csv_quality = ranked.get(CSV_MEDIA_TYPE, 0.0)
     if csv_quality <= 0:
@@ -135,6 +141,11 @@ def _chunk(rows: Sequence[Any], to_public: ToPublic, columns: list[str]) -> str:
     return buffer.getvalue()
 
 
+def attachment(filename: str) -> dict[str, str]:
+    """Spreadsheet downloads are saved under this name by browsers and `curl -OJ`."""
+    return {"Content-Disposition": f'attachment; filename="{filename}"'}
+
+
 def _header(columns: list[str]) -> str:
     buffer = io.StringIO()
     csv.writer(buffer, lineterminator="\r\n").writerow(columns)
@@ -175,5 +186,5 @@ def stream(
     return StreamingResponse(
         body(),
         media_type=f"{CSV_MEDIA_TYPE}; charset=utf-8",
-        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
+        headers=attachment(filename),
     )

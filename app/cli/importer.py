@@ -7,7 +7,10 @@ row failed.
 
 CSV: a header row with the API's field names; an empty cell means "not given"; the
 determinant tags use the columns of the CSV export (`determinant_<name>` holds the effect,
-`determinant_<name>_note` the note). JSON lines: one request body per line.
+`determinant_<name>_note` the note). A file exported by `GET /experiments` with
+`Accept: text/csv` imports as it is: the columns only the server sets are ignored, and a
+cell the export defused as a formula (`'=...`) gets its text back. Errors name CSV columns.
+JSON lines: one request body per line; errors name the body's fields.
 """
 
 import csv
@@ -20,15 +23,24 @@ from typing import Any
 from pydantic import ValidationError
 from sqlalchemy import Engine
 
+from app.api.csv_export import FORMULA_START
 from app.auth.models import Actor
 from app.core.db import single_transaction
-from app.core.errors import DomainError, InvalidField
+from app.core.errors import CrossFieldError, DomainError, InvalidField
 from app.determinants.models import DETERMINANT_COLUMNS, Determinant
 from app.experiments import service as experiment_service
 from app.experiments.models import ExperimentCreate
 
 FORMATS = ("csv", "jsonl")
 CSV_COLUMNS = [name for name in ExperimentCreate.model_fields if name != "determinants"]
+# The export's columns that only the server sets (id, unit_id, created_at, updated_at,
+# version, archived): accepted, so an export imports back, and ignored.
+SERVER_SET_COLUMNS = [
+    name
+    for name in experiment_service.CSV_COLUMNS
+    if name not in CSV_COLUMNS and name not in DETERMINANT_COLUMNS
+]
+KNOWN_COLUMNS = CSV_COLUMNS + DETERMINANT_COLUMNS + SERVER_SET_COLUMNS
 
 
 @dataclass
@@ -52,7 +64,7 @@ def _csv_rows(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
     # utf-8-sig: spreadsheet programs often start the file with a byte-order mark.
     with path.open(newline="", encoding="utf-8-sig") as handle:
         reader = csv.DictReader(handle)
-        unknown = [c for c in reader.fieldnames or [] if c not in CSV_COLUMNS + DETERMINANT_COLUMNS]
+        unknown = [c for c in reader.fieldnames or [] if c not in KNOWN_COLUMNS]
         if unknown:
             known = ", ".join(CSV_COLUMNS + DETERMINANT_COLUMNS)
             raise ImportFailed(
@@ -61,7 +73,11 @@ def _csv_rows(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
         for record in reader:
             # Row numbers as a spreadsheet shows them: the header is row 1.
             row_number = reader.line_num
-            cells = {k: v.strip() for k, v in record.items() if k is not None and v and v.strip()}
+            cells = {
+                k: _undefused(v.strip())
+                for k, v in record.items()
+                if k is not None and v and v.strip()
+            }
             if None in record:
                 raise ImportFailed([RowError(row_number, "-", "more cells than header columns")])
             body: dict[str, Any] = {k: v for k, v in cells.items() if k in CSV_COLUMNS}
@@ -81,6 +97,13 @@ def _csv_rows(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
             yield row_number, body
 
 
+def _undefused(value: str) -> str:
+    """The text of a cell the CSV export defused (`'=1+1` was `=1+1`)."""
+    if value.startswith("'") and value[1:].startswith(FORMULA_START):
+        return value[1:]
+    return value
+
+
 def _jsonl_rows(path: Path) -> Iterator[tuple[int, Any]]:
     with path.open(encoding="utf-8-sig") as handle:
         for line_number, line in enumerate(handle, start=1):
@@ -97,15 +120,28 @@ def read_rows(path: Path, file_format: str) -> list[tuple[int, Any]]:
     return list(rows)
 
 
-def _validation_errors(row_number: int, exc: ValidationError) -> list[RowError]:
-    return [
-        RowError(
-            row_number,
-            ".".join(str(part) for part in error["loc"]) or "-",
-            str(error["msg"]).removeprefix("Value error, "),
-        )
-        for error in exc.errors()
-    ]
+def csv_column(loc: tuple[Any, ...], body: dict[str, Any]) -> str:
+    """The CSV column behind an API path: `determinants.0.effect` is the column of the
+    row's first tag, e.g. `determinant_clarity`; `determinants.0.note` its `_note` column."""
+    if len(loc) >= 2 and loc[0] == "determinants" and isinstance(loc[1], int):
+        tag = body["determinants"][loc[1]]
+        column = f"determinant_{tag['determinant']}"
+        return f"{column}_note" if loc[2:3] == ("note",) else column
+    return ".".join(str(part) for part in loc) or "-"
+
+
+def _validation_errors(
+    row_number: int, exc: ValidationError, body: dict[str, Any], *, in_csv: bool
+) -> list[RowError]:
+    errors = []
+    for error in exc.errors():
+        loc = tuple(error["loc"])
+        cause = (error.get("ctx") or {}).get("error")
+        if isinstance(cause, CrossFieldError):
+            loc = (*loc, cause.field)  # a rule between fields blames one of them
+        field = csv_column(loc, body) if in_csv else ".".join(str(p) for p in loc) or "-"
+        errors.append(RowError(row_number, field, str(error["msg"]).removeprefix("Value error, ")))
+    return errors
 
 
 def _domain_errors(row_number: int, exc: DomainError) -> list[RowError]:
@@ -120,6 +156,7 @@ def import_experiments(
     actor: Actor,
     rows: list[tuple[int, Any]],
     advance: Callable[[], None] = lambda: None,
+    in_csv: bool = False,
 ) -> int:
     """Create one experiment per row; raise ImportFailed (nothing written) on any bad row."""
     errors: list[RowError] = []
@@ -136,7 +173,7 @@ def import_experiments(
                 experiment_in = ExperimentCreate.model_validate(body)
                 experiment_service.create(session=session, actor=actor, experiment_in=experiment_in)
             except ValidationError as exc:
-                errors.extend(_validation_errors(row_number, exc))
+                errors.extend(_validation_errors(row_number, exc, body, in_csv=in_csv))
             except DomainError as exc:
                 # Drops this row's savepoint only; the next rows are still checked.
                 session.rollback()

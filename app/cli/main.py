@@ -5,9 +5,11 @@ import os
 import shutil
 import tempfile
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, NoReturn
 
 import typer
+from rich.console import Console
+from sqlalchemy import Engine
 from sqlmodel import Session
 
 from app.api_keys import service as api_key_service
@@ -17,18 +19,65 @@ from app.core.config import Settings, get_settings
 from app.reports.schemas import ReportName
 
 cli = typer.Typer(
-    help="Innovation portfolio service.",
+    help="Innovation portfolio service. The database is PORTFOLIO_DATABASE_URL (or "
+    "DATABASE_URL), by default sqlite:///./portfolio.db in the current directory; "
+    "create or upgrade it with `portfolio migrate`.",
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
 )
 
 OPENAPI_PATH = Path(__file__).resolve().parents[2] / "openapi" / "openapi.json"
+# Exit code of a command that cannot run as invoked (usage errors are 2 in click too).
+CANNOT_RUN = 2
+# Report tables written to a pipe or file are not cut to a terminal's width.
+PIPE_WIDTH = 10_000
+
+
+def open_database(settings: Settings | None = None) -> Engine:
+    """The engine of an existing, migrated database; otherwise exit 2 with one line naming
+    the database and what to run, having created nothing (SQLite would create the file)."""
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from app.core.db import create_db_engine, is_sqlite
+    from app.core.migrations import is_at_head
+
+    settings = settings or get_settings()
+    url = make_url(settings.database_url)
+    shown = url.render_as_string(hide_password=True)
+    fix = "run `portfolio migrate`, or set PORTFOLIO_DATABASE_URL to the database to use"
+    on_disk = is_sqlite(settings.database_url) and url.database not in (None, "", ":memory:")
+    if on_disk and not Path(str(url.database)).exists():
+        _cannot_run(f"database {shown} does not exist; {fix}")
+    engine = create_db_engine(settings)
+    try:
+        migrated = is_at_head(engine)
+    except SQLAlchemyError as exc:
+        engine.dispose()
+        reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
+        _cannot_run(f"cannot open database {shown} ({reason}); {fix}")
+    if not migrated:
+        engine.dispose()
+        _cannot_run(f"database {shown} is not at the latest migration; {fix}")
+    return engine
+
+
+def _cannot_run(message: str) -> NoReturn:
+    typer.echo(f"error: {message}", err=True)
+    raise typer.Exit(CANNOT_RUN)
+
+
+def report_console() -> Console:
+    console = Console()
+    if not console.is_terminal:
+        console.width = PIPE_WIDTH
+    return console
 
 
 @cli.command()
 def migrate() -> None:
-    """Upgrade the database named by DATABASE_URL to the latest migration."""
+    """Create or upgrade the database (PORTFOLIO_DATABASE_URL) to the latest migration."""
     from app.core.migrations import upgrade
 
     upgrade(get_settings().database_url)
@@ -64,6 +113,8 @@ def serve(
     settings = get_settings()
     if run_migrations:
         migrate()
+    else:
+        open_database(settings).dispose()
     if bootstrap_admin:
         _bootstrap_admin()
     if demo_data:
@@ -139,9 +190,8 @@ def demo_data() -> None:
 
 def _fill_demo_data(*, only_if_empty: bool) -> None:
     from app.cli import demo
-    from app.core.db import create_db_engine
 
-    engine = create_db_engine(get_settings())
+    engine = open_database()
     try:
         if not demo.is_empty(engine):
             if only_if_empty:
@@ -181,17 +231,15 @@ def import_experiments(
     ] = None,
 ) -> None:
     """Import experiments from CSV or JSON lines: all rows, or none if any row is bad."""
-    from rich.console import Console
     from rich.progress import Progress
 
     from app.cli import importer
-    from app.core.db import create_db_engine
 
     chosen = (file_format or importer.detect_format(file)).lower()
     if chosen not in importer.FORMATS:
         typer.echo(f"error: --format must be one of {', '.join(importer.FORMATS)}", err=True)
         raise typer.Exit(2)
-    engine = create_db_engine(get_settings())
+    engine = open_database()
     console = Console(stderr=True)
     try:
         rows = importer.read_rows(file, chosen)
@@ -204,6 +252,7 @@ def import_experiments(
                 actor=command_line_actor(f"portfolio import {file.name}"[:100]),
                 rows=rows,
                 advance=lambda: progress.advance(task),
+                in_csv=chosen == "csv",
             )
     except importer.ImportFailed as failed:
         typer.echo(f"{file}: nothing imported; {len(failed.errors)} error(s):", err=True)
@@ -222,10 +271,9 @@ def create_key(
     unit_id: Annotated[int | None, typer.Option(help="Required for submitter")] = None,
 ) -> None:
     """Create an API key; the key alone is printed on the last line."""
-    from app.core.db import create_db_engine
     from app.core.errors import DomainError
 
-    engine = create_db_engine(get_settings())
+    engine = open_database()
     with Session(engine, expire_on_commit=False) as session:
         try:
             key, secret = api_key_service.create(
@@ -241,9 +289,7 @@ def create_key(
 
 
 def _bootstrap_admin() -> None:
-    from app.core.db import create_db_engine
-
-    engine = create_db_engine(get_settings())
+    engine = open_database()
     with Session(engine, expire_on_commit=False) as session:
         if api_key_service.has_active_admin(session=session):
             typer.echo("an admin key exists; create more with `portfolio create-key`")
@@ -277,11 +323,11 @@ def report(
     as_json: Annotated[bool, typer.Option("--json", help="Print the API's JSON instead")] = False,
 ) -> None:
     """Print a report, computed by the same queries as GET /api/v1/reports/{name}."""
-    from app.core.db import create_db_engine, read_only_engine, today
+    from app.core.db import read_only_engine, today
     from app.reports import queries, render, service
 
     settings = get_settings()
-    engine = create_db_engine(settings)
+    engine = open_database(settings)
     # As the API's reports: a read that never takes SQLite's write lock.
     with Session(read_only_engine(engine), expire_on_commit=False) as session:
         root_id = None
@@ -297,7 +343,7 @@ def report(
     if as_json:
         typer.echo(result.model_dump_json(indent=2))
     else:
-        render.print_report(result)
+        render.print_report(result, report_console())
 
 
 def render_openapi() -> str:

@@ -19,7 +19,147 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 logger = logging.getLogger("portfolio.errors")
 
 PROBLEM_MEDIA_TYPE = "application/problem+json"
-PROBLEM_BASE = "https://portfolio.example.org/problems/"
+# Problem types are relative URIs, resolved against the request's URL (RFC 9457 section
+# 3.1.1), so they lead to this server's own `/problems/{name}` explanation wherever it runs.
+PROBLEM_BASE = "/problems/"
+
+
+class ProblemType(BaseModel):
+    """What a problem `type` means: served at `/problems/{name}`."""
+
+    type: str = Field(description="The `type` URI problems of this kind carry.")
+    name: str = Field(examples=["validation-error"])
+    status: int = Field(description="The HTTP status it comes with.", examples=[422])
+    title: str = Field(examples=["Request validation failed"])
+    explanation: str = Field(description="What went wrong and what to do about it.")
+
+
+def _problem_type(name: str, status: int, title: str, explanation: str) -> ProblemType:
+    return ProblemType(
+        type=PROBLEM_BASE + name, name=name, status=status, title=title, explanation=explanation
+    )
+
+
+# Every problem `type` the API answers with; a test reads the code for every slug in use.
+PROBLEM_TYPES: dict[str, ProblemType] = {
+    p.name: p
+    for p in (
+        _problem_type(
+            "bad-request", 400, "Bad request", "The request cannot be processed as sent."
+        ),
+        _problem_type(
+            "unauthorized",
+            401,
+            "Missing or invalid API key",
+            "Send `Authorization: Bearer <key>` with a key that exists and is not revoked. "
+            "Ask an administrator for a key (`portfolio create-key`).",
+        ),
+        _problem_type(
+            "forbidden",
+            403,
+            "Forbidden",
+            "The key's role does not allow this operation, or a submitter key tried to place "
+            "something in a unit outside its own subtree.",
+        ),
+        _problem_type(
+            "not-found",
+            404,
+            "Not found",
+            "No such object or route. A submitter key also gets 404 for objects outside its "
+            "unit's subtree, so that their existence is not revealed.",
+        ),
+        _problem_type(
+            "method-not-allowed",
+            405,
+            "Method not allowed",
+            "The path exists but not with this method; the `Allow` header lists those it takes.",
+        ),
+        _problem_type(
+            "not-acceptable",
+            406,
+            "No acceptable representation",
+            "The `Accept` header admits none of the media types the operation answers: JSON "
+            "everywhere, `text/csv` only where the operation documents it (project and "
+            "experiment lists, the spread report). Send `Accept: application/json`, or none.",
+        ),
+        _problem_type(
+            "conflict",
+            409,
+            "Conflict",
+            "The request conflicts with the current state: a duplicate unit code, an archived "
+            "parent, a unit that still owns projects, or an `Idempotency-Key` whose first "
+            "request is still running (retry after `Retry-After` seconds) or was sent with "
+            "another body.",
+        ),
+        _problem_type(
+            "secret-not-stored",
+            409,
+            "Already created; its secret was shown only once",
+            "A retried API key creation: the key exists (`created_id`) but its secret is never "
+            "stored, so it cannot be shown again. Revoke that key and create another.",
+        ),
+        _problem_type(
+            "precondition-failed",
+            412,
+            "The object changed since you read it",
+            "`If-Match` names an older version (`current_version` says which is current). "
+            "Read the object again, reapply your change and send the new ETag.",
+        ),
+        _problem_type(
+            "payload-too-large",
+            413,
+            "Request body too large",
+            "The body is over the server's limit (1 MiB, 10 MiB for a batch by default); "
+            "split the request.",
+        ),
+        _problem_type(
+            "unsupported-media-type",
+            415,
+            "Unsupported media type",
+            "Send the body as `application/json`.",
+        ),
+        _problem_type(
+            "validation-error",
+            422,
+            "Request validation failed",
+            "A body field, query parameter, path id or header is invalid, missing or unknown. "
+            "`errors` lists each one with its `field`, `location`, `message` and `type`.",
+        ),
+        _problem_type(
+            "precondition-required",
+            428,
+            "If-Match header required",
+            "This server requires `If-Match` on every update and archive: send the ETag of "
+            "your last read of the object.",
+        ),
+        _problem_type(
+            "http-error",
+            400,
+            "HTTP error",
+            "A protocol-level error; the status and `detail` say which.",
+        ),
+        _problem_type(
+            "internal-error",
+            500,
+            "Internal server error",
+            "An unexpected error; it has been logged with the response's `request_id`. "
+            "Quote that id when reporting it.",
+        ),
+        _problem_type(
+            "service-unavailable",
+            503,
+            "Service temporarily unavailable",
+            "The database cannot be reached right now; retry after `Retry-After` seconds.",
+        ),
+        _problem_type(
+            "not-ready",
+            503,
+            "Not ready",
+            "`/readyz`: the database is unreachable or not migrated to the latest revision "
+            "(run `portfolio migrate`).",
+        ),
+    )
+}
 
 
 class FieldError(BaseModel):
@@ -118,6 +258,10 @@ class Archived(Conflict):
 
     slug = "archived"
     title = "Archived objects are read-only"
+class NotAcceptable(DomainError):
+    status_code = 406
+    slug = "not-acceptable"
+    title = "No acceptable representation"
 
 
 class InvalidField(DomainError):
@@ -393,6 +537,7 @@ _DESCRIPTIONS = {
     401: "Missing, unknown or revoked API key",
     403: "The key's role or unit does not allow this",
     404: "Not found, or outside the unit this key is bound to",
+    406: "The Accept header admits none of the media types this operation answers",
     408: "The request body did not arrive in time (`PORTFOLIO_BODY_TIMEOUT_SECONDS`)",
     409: "Conflicts with the current state; `type` .../archived: the object, or one it "
     "belongs to, is archived (archived objects and everything under them are read-only)",
@@ -430,7 +575,7 @@ RATE_LIMIT_HEADERS = {
 
 def problem_responses(*codes: int) -> dict[int | str, dict[str, Any]]:
     """OpenAPI entries for the problem responses a route can give. Every API route can
-    answer 401, 422, 429 (rate limit), 431 (headers too large) and 503."""
+    answer 401, 406 (Accept), 422, 429 (rate limit), 431 (headers too large) and 503."""
     return {
         code: {
             "model": Problem,
@@ -438,11 +583,12 @@ def problem_responses(*codes: int) -> dict[int | str, dict[str, Any]]:
             "content": {PROBLEM_MEDIA_TYPE: {"schema": {"$ref": "#/components/schemas/Problem"}}},
             **({"headers": RATE_LIMIT_HEADERS} if code == 429 else {}),
         }
-        for code in sorted({401, 422, 429, 431, 503, *codes})
+        for code in sorted({401, 406, 422, 429, 431, 503, *codes})
     }
 
 
-READ = (401, 422, 503)
+# 406 and 422 come from the checks every API route makes (app.api.strict).
+READ = (401, 406, 422, 503)
 READ_ONE = (*READ, 404)
 # Any request whose body is over the size limit gets 413, or 408 when it arrives too slowly,
 # whatever the route.

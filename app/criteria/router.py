@@ -3,13 +3,13 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Query, Response, status
 
 from app.api.deps import IfMatch, PathId
+from app.api.etags import NOT_MODIFIED, IfNoneMatch, set_etag
 from app.api.idempotency.dependency import Idempotent, creating_responses
 from app.api.large_bodies import LargeBodyRoute
 from app.auth.dependencies import Reader, Writer
 from app.core.db import SessionDep
 from app.core.errors import READ_ONE, WRITE, problem_responses
 from app.core.pagination import PageParams, page_params
-from app.core.versioning import etag
 from app.criteria import service
 from app.criteria.models import (
     CriteriaPage,
@@ -40,12 +40,13 @@ def create_project_criterion(
     session: SessionDep,
     actor: Writer,
     idempotency: Idempotent,
+    response: Response,
 ):
-    return service.to_public(
-        service.create(
-            session=session, actor=actor, criterion_in=criterion_in, project_id=project_id
-        )
+    criterion = service.create(
+        session=session, actor=actor, criterion_in=criterion_in, project_id=project_id
     )
+    set_etag(response, criterion.version)
+    return service.to_public(criterion)
 
 
 @router.get("/projects/{project_id}/criteria", summary="A project's criteria", **_LIST)
@@ -77,12 +78,13 @@ def create_experiment_criterion(
     session: SessionDep,
     actor: Writer,
     idempotency: Idempotent,
+    response: Response,
 ):
-    return service.to_public(
-        service.create(
-            session=session, actor=actor, criterion_in=criterion_in, experiment_id=experiment_id
-        )
+    criterion = service.create(
+        session=session, actor=actor, criterion_in=criterion_in, experiment_id=experiment_id
     )
+    set_etag(response, criterion.version)
+    return service.to_public(criterion)
 
 
 @router.get("/experiments/{experiment_id}/criteria", summary="An experiment's criteria", **_LIST)
@@ -108,12 +110,18 @@ def list_experiment_criteria(
 @router.get(
     "/criteria/{criterion_id}",
     response_model=CriterionPublic,
-    responses=problem_responses(*READ_ONE),
+    responses={**problem_responses(*READ_ONE), **NOT_MODIFIED},
     summary="Get a criterion",
 )
-def get_criterion(criterion_id: PathId, session: SessionDep, actor: Reader, response: Response):
+def get_criterion(
+    criterion_id: PathId,
+    session: SessionDep,
+    actor: Reader,
+    response: Response,
+    if_none_match: IfNoneMatch = None,
+):
     criterion = service.get(session=session, actor=actor, criterion_id=criterion_id)
-    response.headers["ETag"] = etag(criterion.version)
+    set_etag(response, criterion.version, if_none_match=if_none_match)
     return service.to_public(criterion)
 
 
@@ -138,7 +146,7 @@ def update_criterion(
         criterion_in=criterion_in,
         expected_version=expected_version,
     )
-    response.headers["ETag"] = etag(criterion.version)
+    set_etag(response, criterion.version)
     return service.to_public(criterion)
 
 
@@ -158,7 +166,7 @@ def archive_criterion(
     criterion = service.archive(
         session=session, actor=actor, criterion_id=criterion_id, expected_version=expected_version
     )
-    response.headers["ETag"] = etag(criterion.version)
+    set_etag(response, criterion.version)
     return service.to_public(criterion)
 
 

@@ -6,13 +6,13 @@ from pydantic import AfterValidator
 
 from app.api import csv_export
 from app.api.deps import IfMatch, PathId, SettingsDep
+from app.api.etags import NOT_MODIFIED, IfNoneMatch, set_etag
 from app.api.idempotency.dependency import Idempotent, creating_responses
 from app.api.large_bodies import LargeBodyRoute, ValidatedInRoute, validate_list_body
 from app.auth.dependencies import Reader, Writer
 from app.core.db import MAX_ID, SessionDep, as_utc
 from app.core.errors import READ, READ_ONE, WRITE, problem_responses
 from app.core.pagination import PageParams, json_response, page_params
-from app.core.versioning import etag
 from app.determinants.models import Determinant, Effect
 from app.experiments import batch as batch_service
 from app.experiments import service
@@ -47,7 +47,7 @@ def create_experiment(
     response: Response,
 ):
     experiment = service.create(session=session, actor=actor, experiment_in=experiment_in)
-    response.headers["ETag"] = etag(experiment.version)
+    set_etag(response, experiment.version)
     return service.to_public(experiment)
 
 
@@ -142,12 +142,18 @@ def list_experiments(
 @router.get(
     "/{experiment_id}",
     response_model=ExperimentPublic,
-    responses=problem_responses(*READ_ONE),
+    responses={**problem_responses(*READ_ONE), **NOT_MODIFIED},
     summary="Get an experiment",
 )
-def get_experiment(experiment_id: PathId, session: SessionDep, actor: Reader, response: Response):
+def get_experiment(
+    experiment_id: PathId,
+    session: SessionDep,
+    actor: Reader,
+    response: Response,
+    if_none_match: IfNoneMatch = None,
+):
     experiment = service.get(session=session, actor=actor, experiment_id=experiment_id)
-    response.headers["ETag"] = etag(experiment.version)
+    set_etag(response, experiment.version, if_none_match=if_none_match)
     return service.to_public(experiment)
 
 
@@ -172,7 +178,7 @@ def update_experiment(
         experiment_in=experiment_in,
         expected_version=expected_version,
     )
-    response.headers["ETag"] = etag(experiment.version)
+    set_etag(response, experiment.version)
     return service.to_public(experiment)
 
 
@@ -192,7 +198,7 @@ def archive_experiment(
     experiment = service.archive(
         session=session, actor=actor, experiment_id=experiment_id, expected_version=expected_version
     )
-    response.headers["ETag"] = etag(experiment.version)
+    set_etag(response, experiment.version)
     return service.to_public(experiment)
 
 

@@ -6,13 +6,13 @@ from pydantic import AfterValidator
 
 from app.api import csv_export
 from app.api.deps import IfMatch, PathId, SettingsDep
+from app.api.etags import NOT_MODIFIED, IfNoneMatch, set_etag
 from app.api.idempotency.dependency import Idempotent, creating_responses
 from app.api.large_bodies import LargeBodyRoute
 from app.auth.dependencies import Reader, Writer
 from app.core.db import MAX_ID, SessionDep, as_utc
 from app.core.errors import READ, READ_ONE, WRITE, problem_responses
 from app.core.pagination import PageParams, json_response, page_params
-from app.core.versioning import etag
 from app.determinants.models import Determinant, Effect
 from app.history import service as history_service
 from app.history.models import HistoryPage
@@ -46,7 +46,7 @@ def create_project(
     response: Response,
 ):
     project = service.create(session=session, actor=actor, project_in=project_in)
-    response.headers["ETag"] = etag(project.version)
+    set_etag(response, project.version)
     return service.to_public(project)
 
 
@@ -116,12 +116,18 @@ def list_projects(
 @router.get(
     "/{project_id}",
     response_model=ProjectPublic,
-    responses=problem_responses(*READ_ONE),
+    responses={**problem_responses(*READ_ONE), **NOT_MODIFIED},
     summary="Get a project",
 )
-def get_project(project_id: PathId, session: SessionDep, actor: Reader, response: Response):
+def get_project(
+    project_id: PathId,
+    session: SessionDep,
+    actor: Reader,
+    response: Response,
+    if_none_match: IfNoneMatch = None,
+):
     project = service.get(session=session, actor=actor, project_id=project_id)
-    response.headers["ETag"] = etag(project.version)
+    set_etag(response, project.version, if_none_match=if_none_match)
     return service.to_public(project)
 
 
@@ -146,7 +152,7 @@ def update_project(
         project_in=project_in,
         expected_version=expected_version,
     )
-    response.headers["ETag"] = etag(project.version)
+    set_etag(response, project.version)
     return service.to_public(project)
 
 
@@ -167,7 +173,7 @@ def archive_project(
     project = service.archive(
         session=session, actor=actor, project_id=project_id, expected_version=expected_version
     )
-    response.headers["ETag"] = etag(project.version)
+    set_etag(response, project.version)
     return service.to_public(project)
 
 

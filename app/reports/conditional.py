@@ -29,6 +29,7 @@ from starlette.datastructures import Headers, QueryParams
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from app.api import csv_export
+from app.api.etags import NotModified, matches
 from app.auth import service as auth_service
 from app.auth.dependencies import Reader
 from app.core.db import MAX_ID, SessionDep, today
@@ -49,29 +50,19 @@ UnitScope = Annotated[
 ]
 
 
-class NotModified(Exception):
-    def __init__(self, etag: str) -> None:
-        super().__init__(etag)
-        self.etag = etag
-
-
 def _tags(if_none_match: str) -> set[str]:
     # If-None-Match compares weakly (RFC 9110, 13.1.2): W/"x" matches "x".
     return {tag.strip().removeprefix("W/") for tag in if_none_match.split(",")}
 
 
-def _matches(if_none_match: str, etag: str) -> bool:
-    """`*` matches any current representation; the route has already shown there is one."""
-    tags = _tags(if_none_match)
-    return "*" in tags or etag in tags
+# Every report response, 200 or 304, carries these besides its ETag. Caches may store the
+# report but must revalidate it before every reuse.
+REPORT_HEADERS = {"Vary": "Accept", "Cache-Control": "no-cache"}
 
 
 def not_modified(etag: str) -> Response:
     """The one 304 both paths send."""
-    return Response(
-        status_code=304,
-        headers={"ETag": etag, "Vary": "Accept", "Cache-Control": "no-cache"},
-    )
+    return Response(status_code=304, headers={"ETag": etag, **REPORT_HEADERS})
 
 
 def request_etag(
@@ -120,19 +111,14 @@ def report_root(
         scope_unit_id=actor.scope_unit_id,
         revision=revision,
     )
-    if if_none_match is not None and _matches(if_none_match, etag):
-        raise NotModified(etag)
+    if if_none_match is not None and matches(if_none_match, etag):
+        raise NotModified(etag, REPORT_HEADERS)
     response.headers["ETag"] = etag
-    response.headers["Vary"] = "Accept"
-    # Caches may store the report but must revalidate it before every reuse.
-    response.headers["Cache-Control"] = "no-cache"
+    response.headers.update(REPORT_HEADERS)
     return root_id
 
 
 ReportRoot = Annotated[int | None, Depends(report_root)]
-NOT_MODIFIED: dict[int | str, dict[str, Any]] = {
-    304: {"description": "Not modified: the `If-None-Match` ETag is still current; no body."}
-}
 
 
 class NotModifiedFastPath:
@@ -185,7 +171,7 @@ class NotModifiedFastPath:
             )
         if (
             etag is None
-            or not _matches(headers.get("if-none-match", ""), etag)
+            or not matches(headers.get("if-none-match", ""), etag)
             # A 304 is a request like any other; a spent bucket is the normal path's 429.
             or not self.rate_limiter.take_for_key(scope, actor.key_id)
         ):
@@ -197,10 +183,7 @@ class NotModifiedFastPath:
 def install(app: FastAPI, *, paths: Collection[str]) -> None:
     """`paths`: the report routes' paths, the only ones the fast path answers."""
 
-    @app.exception_handler(NotModified)
-    async def _not_modified(_request: Request, exc: NotModified) -> Response:
-        return not_modified(exc.etag)
-
+    # A NotModified raised by `report_root` is answered by app.api.etags' handler.
     app.add_middleware(
         NotModifiedFastPath,
         engine=app.state.read_only_engine,

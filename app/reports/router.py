@@ -9,10 +9,11 @@ from pydantic import BaseModel
 
 from app.api import csv_export
 from app.api.deps import SettingsDep
+from app.api.etags import NOT_MODIFIED
 from app.core.db import SessionDep, today
 from app.core.errors import READ_ONE, problem_responses
 from app.reports import service
-from app.reports.conditional import NOT_MODIFIED, ReportRoot
+from app.reports.conditional import ReportRoot
 from app.reports.schemas import DeterminantsReport, OutcomesReport, PortfolioReport, SpreadReport
 
 # Every report takes its scope from `ReportRoot`, which also sets the ETag from the data
@@ -106,7 +107,7 @@ def spread_report(
         return Response(
             spread_csv(report),
             media_type=f"{csv_export.CSV_MEDIA_TYPE}; charset=utf-8",
-            headers=dict(response.headers),
+            headers={**response.headers, **csv_export.attachment("spread.csv")},
         )
     body = service.spread_json(session=session, settings=settings, root_id=root_id)
     return Response(body, media_type="application/json", headers=dict(response.headers))

@@ -3,13 +3,13 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query, Response, status
 
 from app.api.deps import IfMatch, PathId
+from app.api.etags import NOT_MODIFIED, IfNoneMatch, set_etag
 from app.api.idempotency.dependency import Idempotent, creating_responses
 from app.api.large_bodies import LargeBodyRoute
 from app.auth.dependencies import Admin, Reader
 from app.core.db import MAX_ID, SessionDep
 from app.core.errors import READ, READ_ONE, WRITE, problem_responses
 from app.core.pagination import PageParams, page_params
-from app.core.versioning import etag
 from app.history import service as history_service
 from app.history.models import HistoryPage
 from app.units import service
@@ -25,8 +25,16 @@ router = APIRouter(prefix="/units", tags=["units"], route_class=LargeBodyRoute)
     responses=creating_responses(*WRITE),
     summary="Create a unit (admin)",
 )
-def create_unit(unit_in: UnitCreate, session: SessionDep, actor: Admin, idempotency: Idempotent):
-    return service.create(session=session, actor=actor, unit_in=unit_in)
+def create_unit(
+    unit_in: UnitCreate,
+    session: SessionDep,
+    actor: Admin,
+    idempotency: Idempotent,
+    response: Response,
+):
+    unit = service.create(session=session, actor=actor, unit_in=unit_in)
+    set_etag(response, unit.version)
+    return unit
 
 
 @router.get("", response_model=UnitsPage, responses=problem_responses(*READ), summary="List units")
@@ -58,12 +66,18 @@ def list_units(
 @router.get(
     "/{unit_id}",
     response_model=UnitPublic,
-    responses=problem_responses(*READ_ONE),
+    responses={**problem_responses(*READ_ONE), **NOT_MODIFIED},
     summary="Get a unit",
 )
-def get_unit(unit_id: PathId, session: SessionDep, actor: Reader, response: Response):
+def get_unit(
+    unit_id: PathId,
+    session: SessionDep,
+    actor: Reader,
+    response: Response,
+    if_none_match: IfNoneMatch = None,
+):
     unit = service.get(session=session, actor=actor, unit_id=unit_id)
-    response.headers["ETag"] = etag(unit.version)
+    set_etag(response, unit.version, if_none_match=if_none_match)
     return unit
 
 
@@ -88,7 +102,7 @@ def update_unit(
         unit_in=unit_in,
         expected_version=expected_version,
     )
-    response.headers["ETag"] = etag(unit.version)
+    set_etag(response, unit.version)
     return unit
 
 
@@ -109,7 +123,7 @@ def archive_unit(
     unit = service.archive(
         session=session, actor=actor, unit_id=unit_id, expected_version=expected_version
     )
-    response.headers["ETag"] = etag(unit.version)
+    set_etag(response, unit.version)
     return unit
 
 

@@ -101,7 +101,8 @@ def problem_json_for_errors(ctx: Any, response: Any, case: Case) -> bool | None:
     )
     body = response.json()
     assert body["status"] == response.status_code, body
-    assert body["type"].startswith("https://") and body["title"], body
+    # Relative: resolved against the request, it leads to /problems/{name} on this server.
+    assert body["type"].startswith("/problems/") and body["title"], body
     return True
 
 

@@ -169,7 +169,7 @@ def test_a_replayed_api_key_creation_names_the_key_but_never_stores_its_secret(a
     assert again.headers["Idempotent-Replayed"] == "true"
     assert again.headers["content-type"] == "application/problem+json"
     assert again.json() == {
-        "type": "https://portfolio.example.org/problems/secret-not-stored",
+        "type": "/problems/secret-not-stored",
         "title": "Already created; its secret was shown only once",
         "status": 409,
         "detail": f"API key {created['id']} was created by the first request with this "
@@ -421,7 +421,7 @@ def test_a_crash_after_the_work_was_saved_keeps_the_key_so_nothing_is_saved_twic
     retried = admin.post("/api/v1/experiments", json=body, headers=KEY)
     assert retried.status_code == 500
     assert retried.headers["Idempotent-Replayed"] == "true"
-    assert retried.json()["type"] == "https://portfolio.example.org/problems/internal-error"
+    assert retried.json()["type"] == "/problems/internal-error"
     assert count(database_url, "experiments") == 1
 
 

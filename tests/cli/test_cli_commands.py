@@ -223,9 +223,10 @@ def test_a_bad_csv_lists_every_bad_row_and_writes_nothing(
         "  row 3: method: Input should be 'rct', 'ab_test', 'pilot', 'prototype', "
         "'simulation' or 'other'",
         "  row 4: project_id: project 999 does not exist",
-        "  row 5: -: result is only allowed when status is completed",
+        # A rule between two fields names the one to fix; tags name their CSV column.
+        "  row 5: result: result is only allowed when status is completed",
         "  row 6: hypothesis: Field required",
-        "  row 7: determinants.0.effect: Input should be 'enabler' or 'barrier'",
+        "  row 7: determinant_parity: Input should be 'enabler' or 'barrier'",
     ]
     assert everything(admin, "/api/v1/experiments") == []
 
@@ -299,3 +300,77 @@ def test_import_needs_an_existing_file_and_a_known_format(run: Run, tmp_path: Pa
 
     assert result.exit_code == 2
     assert "--format must be one of csv, jsonl" in result.stderr
+
+
+# The CSV export imports back
+
+
+def test_the_csv_export_imports_back_as_it_is(
+    run: Run, admin: TestClient, project_id: int, tmp_path: Path
+):
+    """Export, import the file unchanged: the same experiments again, server-set columns
+    (id, unit_id, created_at, updated_at, version, archived) ignored, formulas restored."""
+    first = {
+        "title": "=Pilot A",  # exported defused as '=Pilot A
+        "hypothesis": "Cuts time, a lot",
+        "method": "pilot",
+        "status": "completed",
+        "result": "supported",
+        "lessons": "Worked",
+        "started_on": "2025-01-01",
+        "ended_on": "2025-03-31",
+        "determinants": [
+            {"determinant": "clarity", "effect": "enabler", "note": None},
+            {"determinant": "parity", "effect": "barrier", "note": "No budget"},
+        ],
+    }
+    second = {"title": "Trial B", "hypothesis": "Helps", "method": "rct"}
+    for body in (first, second):
+        response = admin.post("/api/v1/experiments", json={"project_id": project_id, **body})
+        assert response.status_code == 201, response.text
+    export = admin.get("/api/v1/experiments", headers={"Accept": "text/csv"})
+    assert export.status_code == 200
+    header = export.text.splitlines()[0].split(",")
+    assert {"id", "unit_id", "created_at", "updated_at", "version", "archived"} <= set(header)
+    path = tmp_path / "experiments.csv"
+    path.write_bytes(export.content)
+
+    result = run("import", "experiments", path)
+
+    assert result.exit_code == 0, result.output
+    assert result.stdout == f"imported 2 experiments from {path}\n"
+    items = everything(admin, "/api/v1/experiments")
+    assert [item["id"] for item in items] == [1, 2, 3, 4]  # new ids: the export's were ignored
+    content = ("project_id", *first)
+    originals, copies = items[:2], items[2:]
+    assert [{k: e[k] for k in content} for e in copies] == [
+        {k: e[k] for k in content} for e in originals
+    ]
+    assert copies[0]["title"] == "=Pilot A"
+    assert [e["version"] for e in copies] == [1, 1]
+
+
+def test_csv_row_errors_name_the_csv_columns(
+    run: Run, admin: TestClient, project_id: int, tmp_path: Path
+):
+    path = write(
+        tmp_path,
+        "bad-tags.csv",
+        [
+            "id,project_id,title,hypothesis,method,determinant_clarity,determinant_clarity_note,"
+            "determinant_normality,determinant_normality_note,started_on,ended_on,version",
+            f"7,{project_id},A,H,rct,,Only a note,maybe,,,,3",
+            f"8,{project_id},B,H,rct,,,,{'x' * 2001},2025-02-01,2025-01-01,3",
+        ],
+    )
+
+    result = run("import", "experiments", path)
+
+    assert result.exit_code == 1
+    assert result.stderr.splitlines()[1:] == [
+        "  row 2: determinant_clarity: Input should be 'enabler' or 'barrier'",
+        "  row 2: determinant_normality: Input should be 'enabler' or 'barrier'",
+        "  row 3: determinant_normality: Input should be 'enabler' or 'barrier'",
+        "  row 3: determinant_normality_note: String should have at most 2000 characters",
+    ]
+    assert everything(admin, "/api/v1/experiments") == []

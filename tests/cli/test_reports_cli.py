@@ -70,3 +70,17 @@ def test_unknown_unit_or_report(admin, run):
     assert unknown_unit.exit_code == 2
     assert "no unit with code 'NOPE'" in unknown_unit.output
     assert run("budget").exit_code == 2
+
+
+def test_tables_piped_to_a_file_are_not_cut_at_80_columns(admin, run):
+    name = "Directorate for " + "very " * 20 + "long names"  # 126 characters
+    line = create_unit(admin, "LONG", name=name)
+    create_project(admin, line["id"], stage="scaling", work_mode="core_business")
+
+    result = run("spread")
+
+    assert result.exit_code == 0, result.output
+    # CliRunner's output is not a terminal: the name is printed whole, on one line.
+    [row] = [text for text in result.stdout.splitlines() if "LONG" in text]
+    assert name in row
+    assert len(row) > 126
