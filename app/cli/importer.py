@@ -23,7 +23,7 @@ from typing import Any
 from pydantic import ValidationError
 from sqlalchemy import Engine
 
-from app.api.csv_export import FORMULA_START
+from app.api.csv_export import is_formula
 from app.auth.models import Actor
 from app.core.db import single_transaction
 from app.core.errors import CrossFieldError, DomainError, InvalidField
@@ -99,7 +99,7 @@ def _csv_rows(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
 
 def _undefused(value: str) -> str:
     """The text of a cell the CSV export defused (`'=1+1` was `=1+1`)."""
-    if value.startswith("'") and value[1:].startswith(FORMULA_START):
+    if value.startswith("'") and is_formula(value[1:]):
         return value[1:]
     return value
 

@@ -92,11 +92,33 @@ PROBLEM_TYPES: dict[str, ProblemType] = {
             "another body.",
         ),
         _problem_type(
+            "archived",
+            409,
+            "Archived objects are read-only",
+            "The object, or the unit, project or experiment it belongs to, is archived. "
+            "Archived objects and everything under them can be read but not changed.",
+        ),
+        _problem_type(
+            "response-not-stored",
+            409,
+            "Saved, but the response was too large to keep",
+            "The first request with this `Idempotency-Key` was saved, but its response was "
+            "over `PORTFOLIO_IDEMPOTENCY_MAX_RESPONSE_BYTES` and could not be kept for "
+            "replays. Look the object up (`created_id` where given) instead of resubmitting.",
+        ),
+        _problem_type(
             "secret-not-stored",
             409,
             "Already created; its secret was shown only once",
             "A retried API key creation: the key exists (`created_id`) but its secret is never "
             "stored, so it cannot be shown again. Revoke that key and create another.",
+        ),
+        _problem_type(
+            "request-timeout",
+            408,
+            "The request body did not arrive in time",
+            "The body was sent too slowly (`PORTFOLIO_BODY_TIMEOUT_SECONDS`). Send it again "
+            "in one go.",
         ),
         _problem_type(
             "precondition-failed",
@@ -111,6 +133,20 @@ PROBLEM_TYPES: dict[str, ProblemType] = {
             "Request body too large",
             "The body is over the server's limit (1 MiB, 10 MiB for a batch by default); "
             "split the request.",
+        ),
+        _problem_type(
+            "too-many-requests",
+            429,
+            "Rate limit reached",
+            "Too many requests for this API key (or, without a valid key, from this client "
+            "address). Wait `Retry-After` seconds; the `RateLimit` and `RateLimit-Policy` "
+            "headers say how much is left and how fast it refills.",
+        ),
+        _problem_type(
+            "request-header-fields-too-large",
+            431,
+            "Request header fields too large",
+            "Too many header fields, or too many bytes of them. Send fewer or shorter headers.",
         ),
         _problem_type(
             "unsupported-media-type",

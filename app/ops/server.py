@@ -40,7 +40,7 @@ def uvicorn_options(settings: Settings) -> dict[str, Any]:
 def _too_large_response(limit: int) -> bytes:
     body = json.dumps(
         {
-            "type": "https://portfolio.example.org/problems/request-header-fields-too-large",
+            "type": "/problems/request-header-fields-too-large",
             "title": "Request header fields too large",
             "status": 431,
             "detail": f"the request line and headers are larger than {limit} bytes",

@@ -115,7 +115,7 @@ def test_a_saved_response_too_large_to_keep_replays_as_a_409(settings, admin, da
     retry = client.post(BATCH, json=body, headers=KEY)
     assert retry.status_code == 409
     assert retry.headers["Idempotent-Replayed"] == "true"
-    assert retry.json()["type"] == "https://portfolio.example.org/problems/response-not-stored"
+    assert retry.json()["type"] == "/problems/response-not-stored"
     assert retry.json()["detail"] == (
         "The first request with this Idempotency-Key was answered 201 and its work is saved, "
         f"but its response ({len(first.content)} bytes) was larger than the 2000 bytes kept "
