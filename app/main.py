@@ -2,8 +2,8 @@
 
 from fastapi import APIRouter, Depends, FastAPI
 from fastapi.middleware.cors import CORSMiddleware
-from fastapi.routing import APIRoute
 
+from app.api import openapi
 from app.api.body_limit import BodySizeLimitMiddleware
 from app.api.deps import reject_nul_characters
 from app.api.idempotency import dependency as idempotency
@@ -36,17 +36,16 @@ Unknown fields in a request body are rejected (422), including fields only the s
 """
 
 
-def operation_id(route: APIRoute) -> str:
-    return f"{route.tags[0]}-{route.name}" if route.tags else route.name
-
-
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or get_settings()
     app = FastAPI(
         title="Innovation portfolio API",
         version="1.0.0",
         description=DESCRIPTION,
-        generate_unique_id_function=operation_id,
+        generate_unique_id_function=openapi.operation_id,
+        openapi_tags=openapi.TAGS,
+        servers=openapi.SERVERS,
+        contact=openapi.CONTACT,
     )
     app.state.settings = settings
     app.state.engine = create_db_engine(settings)
@@ -66,7 +65,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             allow_origins=settings.cors_origins,
             allow_methods=["*"],
             allow_headers=["*"],
-            expose_headers=["ETag", "X-Request-ID", "Idempotent-Replayed"],
+            # Response headers a browser client may read (beyond the CORS-safelisted ones).
+            expose_headers=[
+                "ETag",
+                observability.REQUEST_ID_HEADER,
+                idempotency.REPLAYED_HEADER,
+                "Retry-After",
+                "Content-Disposition",
+            ],
         )
     api = APIRouter(prefix=API_PREFIX, dependencies=[Depends(reject_nul_characters)])
     for router in (
@@ -81,6 +87,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(api)
     app.include_router(health.router)
     observability.install(app, settings)
+    openapi.install(app, request_id_header=observability.REQUEST_ID_HEADER)
     return app
 
 

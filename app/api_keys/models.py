@@ -3,6 +3,7 @@ from datetime import datetime
 from sqlmodel import Field
 
 from app.auth.models import ApiKeyBase
+from app.core.contract import ResponseModel
 from app.core.pagination import Page
 
 
@@ -15,7 +16,7 @@ class ApiKeyCreate(ApiKeyBase):
     }
 
 
-class ApiKeyPublic(ApiKeyBase):
+class ApiKeyPublic(ApiKeyBase, ResponseModel):
     id: int
     prefix: str
     created_at: datetime

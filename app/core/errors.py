@@ -25,22 +25,44 @@ PROBLEM_BASE = "https://portfolio.example.org/problems/"
 class FieldError(BaseModel):
     field: str = Field(description="Dotted path of the failing field, e.g. `risk.likelihood`.")
     location: str = Field(description="Where the field is: `body`, `query`, `path` or `header`.")
-    message: str
-    type: str = Field(description="Machine-readable reason, e.g. `enum`, `missing`.")
+    message: str = Field(description="What is wrong, for a person.", examples=["Field required"])
+    type: str = Field(
+        description="Machine-readable reason, e.g. `enum`, `missing`.", examples=["missing"]
+    )
 
 
 class Problem(BaseModel):
     """An RFC 9457 problem details object."""
 
-    type: str = Field(examples=[PROBLEM_BASE + "validation-error"])
-    title: str = Field(examples=["Request validation failed"])
-    status: int = Field(examples=[422])
-    detail: str | None = Field(default=None, examples=["risk.likelihood: must be at most 5"])
-    instance: str | None = Field(default=None, examples=["/api/v1/projects"])
-    request_id: str | None = None
-    errors: list[FieldError] | None = None
+    type: str = Field(
+        description="A URI naming the kind of problem.",
+        examples=[PROBLEM_BASE + "validation-error"],
+    )
+    title: str = Field(
+        description="A short summary of that kind of problem.",
+        examples=["Request validation failed"],
+    )
+    status: int = Field(description="The HTTP status code.", examples=[422])
+    detail: str | None = Field(examples=["risk.likelihood: must be at most 5"])
+    instance: str = Field(
+        description="The path of the request that failed.", examples=["/api/v1/projects"]
+    )
+    request_id: str | None = Field(
+        default=None,
+        description="The request's id, as in the `X-Request-ID` response header and the logs.",
+        examples=["5f2c1a9e7b3d4e60"],
+    )
+    errors: list[FieldError] | None = Field(
+        default=None, description="On 422: every failing field."
+    )
     current_version: int | None = Field(
-        default=None, description="On 412: the version the object has now."
+        default=None, description="On 412: the version the object has now.", examples=[4]
+    )
+    created_id: int | None = Field(
+        default=None,
+        description="On the 409 `secret-not-stored`: the id of the API key the first request "
+        "with this `Idempotency-Key` created (revoke it if its secret was lost).",
+        examples=[12],
     )
 
 

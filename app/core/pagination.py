@@ -8,6 +8,7 @@ from fastapi import Query, Response
 from pydantic import BaseModel, Field
 from sqlalchemy import Select
 
+from app.core.contract import ResponseModel
 from app.core.db import MAX_ID
 from app.core.errors import InvalidField
 
@@ -18,7 +19,7 @@ DEFAULT_LIMIT = 50
 MAX_LIMIT = 500
 
 
-class Page(BaseModel, Generic[T]):
+class Page(ResponseModel, Generic[T]):
     items: list[T]
     next_cursor: str | None = Field(
         description="Pass as `cursor` to get the next page; null on the last page.",

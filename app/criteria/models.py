@@ -6,6 +6,7 @@ from pydantic import FiniteFloat, model_validator
 from sqlalchemy import CheckConstraint, Index
 from sqlmodel import Field, SQLModel
 
+from app.core.contract import ResponseModel
 from app.core.db import AuditedFields, UTCDateTime, enum_column, utcnow
 from app.core.errors import CrossFieldError
 from app.core.pagination import Page
@@ -125,7 +126,7 @@ class Criterion(CriterionBase, AuditedFields, table=True):
     latest_measured_on: date | None = None
 
 
-class CriterionPublic(CriterionBase):
+class CriterionPublic(CriterionBase, ResponseModel):
     model_config = {
         "json_schema_extra": {
             "examples": [
@@ -192,7 +193,7 @@ class Measurement(MeasurementBase, table=True):
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
 
 
-class MeasurementPublic(MeasurementBase):
+class MeasurementPublic(MeasurementBase, ResponseModel):
     id: int
     criterion_id: int
     created_at: datetime

@@ -4,6 +4,7 @@ from fastapi import APIRouter, Depends, Query, Response, status
 
 from app.api.deps import IfMatch, PathId
 from app.api.idempotency.dependency import Idempotent, creating_responses
+from app.api.openapi import etag_responses
 from app.auth.dependencies import Reader, Writer
 from app.core.db import SessionDep
 from app.core.errors import READ_ONE, WRITE, problem_responses
@@ -107,7 +108,7 @@ def list_experiment_criteria(
 @router.get(
     "/criteria/{criterion_id}",
     response_model=CriterionPublic,
-    responses=problem_responses(*READ_ONE),
+    responses=etag_responses(problem_responses(*READ_ONE)),
     summary="Get a criterion",
 )
 def get_criterion(criterion_id: PathId, session: SessionDep, actor: Reader, response: Response):
@@ -119,7 +120,7 @@ def get_criterion(criterion_id: PathId, session: SessionDep, actor: Reader, resp
 @router.patch(
     "/criteria/{criterion_id}",
     response_model=CriterionPublic,
-    responses=problem_responses(*WRITE, 404, 412, 428),
+    responses=etag_responses(problem_responses(*WRITE, 404, 412, 428)),
     summary="Update a criterion",
 )
 def update_criterion(
@@ -144,7 +145,7 @@ def update_criterion(
 @router.delete(
     "/criteria/{criterion_id}",
     response_model=CriterionPublic,
-    responses=problem_responses(*WRITE, 404, 412, 428),
+    responses=etag_responses(problem_responses(*WRITE, 404, 412, 428)),
     summary="Archive a criterion",
 )
 def archive_criterion(

@@ -7,6 +7,7 @@ from pydantic import AfterValidator
 from sqlalchemy import CheckConstraint, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
+from app.core.contract import ResponseModel
 from app.core.db import enum_column
 
 
@@ -47,6 +48,10 @@ class DeterminantTagIn(DeterminantTagBase):
             ]
         },
     }
+
+
+class DeterminantTagPublic(DeterminantTagBase, ResponseModel):
+    pass
 
 
 class DeterminantTag(DeterminantTagBase, table=True):

@@ -2,10 +2,10 @@
 
 from typing import Any
 
-from pydantic import BaseModel
 from sqlmodel import Field, Session, SQLModel
 
 from app.auth.models import Actor
+from app.core.contract import ResponseModel
 from app.core.errors import FieldError, InvalidFields
 from app.criteria import service as criteria_service
 from app.criteria.models import CriterionCreate, CriterionPublic
@@ -59,7 +59,7 @@ class ExperimentWithCriteria(ExperimentPublic):
     criteria: list[CriterionPublic]
 
 
-class ExperimentBatchResult(BaseModel):
+class ExperimentBatchResult(ResponseModel):
     items: list[ExperimentWithCriteria] = Field(description="In the order of the request.")
     experiments_created: int
     criteria_created: int

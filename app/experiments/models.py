@@ -6,10 +6,11 @@ from pydantic import model_validator
 from sqlalchemy import Index
 from sqlmodel import Field, Relationship, SQLModel
 
+from app.core.contract import ResponseModel
 from app.core.db import MAX_ID, AuditedFields, check_dates, enum_column
 from app.core.errors import CrossFieldError
 from app.core.pagination import Page
-from app.determinants.models import DeterminantList, DeterminantTag, DeterminantTagBase
+from app.determinants.models import DeterminantList, DeterminantTag, DeterminantTagPublic
 
 
 class Method(StrEnum):
@@ -127,7 +128,7 @@ class Experiment(ExperimentBase, AuditedFields, table=True):
     )
 
 
-class ExperimentPublic(ExperimentBase):
+class ExperimentPublic(ExperimentBase, ResponseModel):
     model_config = {
         "json_schema_extra": {
             "examples": [
@@ -146,7 +147,7 @@ class ExperimentPublic(ExperimentBase):
 
     id: int
     unit_id: int = Field(description="The owning project's unit.")
-    determinants: list[DeterminantTagBase]
+    determinants: list[DeterminantTagPublic]
     created_at: datetime
     updated_at: datetime
     version: int

@@ -7,6 +7,7 @@ from pydantic import AfterValidator
 from app.api import csv_export
 from app.api.deps import IfMatch, PathId, SettingsDep
 from app.api.idempotency.dependency import Idempotent, creating_responses
+from app.api.openapi import etag_responses
 from app.auth.dependencies import Reader, Writer
 from app.core.db import MAX_ID, SessionDep, as_utc
 from app.core.errors import READ, READ_ONE, WRITE, problem_responses
@@ -35,7 +36,7 @@ router = APIRouter(prefix="/experiments", tags=["experiments"])
     "",
     status_code=status.HTTP_201_CREATED,
     response_model=ExperimentPublic,
-    responses=creating_responses(*WRITE),
+    responses=creating_responses(*WRITE, etag=True),
     summary="Submit an experiment",
 )
 def create_experiment(
@@ -133,7 +134,7 @@ def list_experiments(
 @router.get(
     "/{experiment_id}",
     response_model=ExperimentPublic,
-    responses=problem_responses(*READ_ONE),
+    responses=etag_responses(problem_responses(*READ_ONE)),
     summary="Get an experiment",
 )
 def get_experiment(experiment_id: PathId, session: SessionDep, actor: Reader, response: Response):
@@ -145,7 +146,7 @@ def get_experiment(experiment_id: PathId, session: SessionDep, actor: Reader, re
 @router.patch(
     "/{experiment_id}",
     response_model=ExperimentPublic,
-    responses=problem_responses(*WRITE, 404, 412, 428),
+    responses=etag_responses(problem_responses(*WRITE, 404, 412, 428)),
     summary="Update an experiment",
 )
 def update_experiment(
@@ -170,7 +171,7 @@ def update_experiment(
 @router.delete(
     "/{experiment_id}",
     response_model=ExperimentPublic,
-    responses=problem_responses(*WRITE, 404, 412, 428),
+    responses=etag_responses(problem_responses(*WRITE, 404, 412, 428)),
     summary="Archive an experiment",
 )
 def archive_experiment(

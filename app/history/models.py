@@ -5,6 +5,7 @@ from typing import Any
 from sqlalchemy import JSON, Index
 from sqlmodel import Field, SQLModel
 
+from app.core.contract import ResponseModel
 from app.core.db import UTCDateTime, enum_column, utcnow
 from app.core.pagination import Page
 
@@ -49,7 +50,17 @@ class HistoryEntry(HistoryBase, table=True):
     experiment_id: int | None = Field(default=None, index=True)
 
 
-class HistoryPublic(HistoryBase):
+class FieldChange(ResponseModel):
+    """One changed field of a history entry."""
+
+    old: Any = Field(
+        description="The value before, as the API wrote it (a string, number, boolean, object, "
+        "array or null); null on create."
+    )
+    new: Any = Field(description="The value after; null when the field was cleared.")
+
+
+class HistoryPublic(HistoryBase, ResponseModel):
     model_config = {
         "json_schema_extra": {
             "examples": [
@@ -68,6 +79,9 @@ class HistoryPublic(HistoryBase):
     }
 
     id: int
+    changes: dict[str, FieldChange] = Field(  # type: ignore[assignment]
+        description="Changed fields by name: `{field: {old, new}}` (`old` is null on create)."
+    )
 
 
 class HistoryPage(Page[HistoryPublic]):

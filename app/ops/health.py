@@ -4,17 +4,17 @@ from typing import Literal
 
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 
+from app.core.contract import ResponseModel
 from app.core.errors import problem_response
 from app.core.migrations import is_at_head
 
 router = APIRouter(tags=["health"])
 
 
-class Health(BaseModel):
+class Health(ResponseModel):
     status: Literal["ok"] = "ok"
 
 

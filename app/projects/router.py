@@ -7,6 +7,7 @@ from pydantic import AfterValidator
 from app.api import csv_export
 from app.api.deps import IfMatch, PathId, SettingsDep
 from app.api.idempotency.dependency import Idempotent, creating_responses
+from app.api.openapi import etag_responses
 from app.auth.dependencies import Reader, Writer
 from app.core.db import MAX_ID, SessionDep, as_utc
 from app.core.errors import READ, READ_ONE, WRITE, problem_responses
@@ -34,7 +35,7 @@ router = APIRouter(prefix="/projects", tags=["projects"])
     "",
     status_code=status.HTTP_201_CREATED,
     response_model=ProjectPublic,
-    responses=creating_responses(*WRITE),
+    responses=creating_responses(*WRITE, etag=True),
     summary="Create a project",
 )
 def create_project(
@@ -115,7 +116,7 @@ def list_projects(
 @router.get(
     "/{project_id}",
     response_model=ProjectPublic,
-    responses=problem_responses(*READ_ONE),
+    responses=etag_responses(problem_responses(*READ_ONE)),
     summary="Get a project",
 )
 def get_project(project_id: PathId, session: SessionDep, actor: Reader, response: Response):
@@ -127,7 +128,7 @@ def get_project(project_id: PathId, session: SessionDep, actor: Reader, response
 @router.patch(
     "/{project_id}",
     response_model=ProjectPublic,
-    responses=problem_responses(*WRITE, 404, 412, 428),
+    responses=etag_responses(problem_responses(*WRITE, 404, 412, 428)),
     summary="Update a project",
 )
 def update_project(
@@ -152,7 +153,7 @@ def update_project(
 @router.delete(
     "/{project_id}",
     response_model=ProjectPublic,
-    responses=problem_responses(*WRITE, 404, 412, 428),
+    responses=etag_responses(problem_responses(*WRITE, 404, 412, 428)),
     summary="Archive a project",
     description="Sets `archived`; the row and its history are kept.",
 )

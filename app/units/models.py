@@ -4,6 +4,7 @@ from typing import Any
 
 from sqlmodel import Field, SQLModel
 
+from app.core.contract import ResponseModel
 from app.core.db import MAX_ID, AuditedFields, enum_column
 from app.core.pagination import Page
 
@@ -63,7 +64,7 @@ class Unit(UnitBase, AuditedFields, table=True):
     id: int | None = Field(default=None, primary_key=True)
 
 
-class UnitPublic(UnitBase):
+class UnitPublic(UnitBase, ResponseModel):
     model_config = {
         "json_schema_extra": {
             "examples": [

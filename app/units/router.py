@@ -4,6 +4,7 @@ from fastapi import APIRouter, Depends, Query, Response, status
 
 from app.api.deps import IfMatch, PathId
 from app.api.idempotency.dependency import Idempotent, creating_responses
+from app.api.openapi import etag_responses
 from app.auth.dependencies import Admin, Reader
 from app.core.db import MAX_ID, SessionDep
 from app.core.errors import READ, READ_ONE, WRITE, problem_responses
@@ -57,7 +58,7 @@ def list_units(
 @router.get(
     "/{unit_id}",
     response_model=UnitPublic,
-    responses=problem_responses(*READ_ONE),
+    responses=etag_responses(problem_responses(*READ_ONE)),
     summary="Get a unit",
 )
 def get_unit(unit_id: PathId, session: SessionDep, actor: Reader, response: Response):
@@ -69,7 +70,7 @@ def get_unit(unit_id: PathId, session: SessionDep, actor: Reader, response: Resp
 @router.patch(
     "/{unit_id}",
     response_model=UnitPublic,
-    responses=problem_responses(*WRITE, 404, 409, 412, 428),
+    responses=etag_responses(problem_responses(*WRITE, 404, 409, 412, 428)),
     summary="Update a unit (admin)",
 )
 def update_unit(
@@ -94,7 +95,7 @@ def update_unit(
 @router.delete(
     "/{unit_id}",
     response_model=UnitPublic,
-    responses=problem_responses(*WRITE, 404, 409, 412, 428),
+    responses=etag_responses(problem_responses(*WRITE, 404, 409, 412, 428)),
     summary="Archive a unit (admin)",
     description="Sets `archived`; the row is kept. 409 while it owns active projects.",
 )

@@ -20,6 +20,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.api.idempotency import service
 from app.api.idempotency.service import HEADER, REPLAYED_HEADER, Claim, StoredResponse
+from app.api.openapi import etag_responses
 from app.auth.dependencies import current_actor
 from app.auth.models import Actor
 from app.core.db import SessionDep
@@ -46,21 +47,34 @@ _DESCRIPTIONS = {
 }
 
 
-def creating_responses(*codes: int, status_code: int = 201) -> dict[int | str, dict[str, Any]]:
-    """OpenAPI responses of a route that creates: its problems, those of the key, and the
-    replay marker on the success response."""
+# Answers that are never stored, so never replayed: the role check's, the body limit's,
+# and crashes before anything was saved.
+_NEVER_REPLAYED = {401, 403, 413, 500, 503}
+REPLAYED_HEADER_DOC = {
+    "description": f"`true` when this is the stored response to an earlier request with the "
+    f"same `{HEADER}` (any stored status, errors included); absent otherwise.",
+    "required": False,
+    "schema": {"type": "string", "enum": ["true"], "description": "Only ever `true`."},
+}
+
+
+def creating_responses(
+    *codes: int, status_code: int = 201, etag: bool = False
+) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI responses of a route that creates: its problems, those of the key, the
+    replay marker on every answer that can be replayed, and `ETag` on success if `etag`."""
     responses = problem_responses(*codes, 409, 422)
     for code, description in _DESCRIPTIONS.items():
         responses[code] = {**responses[code], "description": description}
-    responses[status_code] = {
-        "headers": {
-            REPLAYED_HEADER: {
-                "description": f"`true` when this is the stored response to an earlier "
-                f"request with the same `{HEADER}`.",
-                "schema": {"type": "string", "enum": ["true"]},
+    responses[status_code] = {}
+    if etag:
+        responses = etag_responses(responses, status_code)
+    for replayable, entry in responses.items():
+        if int(replayable) not in _NEVER_REPLAYED:
+            responses[replayable] = {
+                **entry,
+                "headers": {**entry.get("headers", {}), REPLAYED_HEADER: REPLAYED_HEADER_DOC},
             }
-        }
-    }
     return responses
 
 
