@@ -33,8 +33,11 @@ async def if_match(
     if_match: Annotated[
         str | None,
         Header(
+            alias="If-Match",
             max_length=64,
-            description='ETag from a previous GET (e.g. `"3"`); a stale one gets 412.',
+            description='ETag from a previous GET (e.g. `"3"`); a stale one gets 412. `*` '
+            "means whatever the version.",
+            examples=['"3"'],
         ),
     ] = None,
 ) -> int | None:

@@ -41,6 +41,7 @@ def create_project_criterion(
     actor: Writer,
     idempotency: Idempotent,
 ):
+    """Add a success criterion to a project: a metric with baseline, target and direction."""
     return service.to_public(
         service.create(
             session=session, actor=actor, criterion_in=criterion_in, project_id=project_id
@@ -57,6 +58,7 @@ def list_project_criteria(
     kind: KindFilter = None,
     include_archived: bool = False,
 ):
+    """The project's criteria by id, paged, each with its latest value and status."""
     rows, cursor = service.list_for_owner(
         session=session,
         actor=actor,
@@ -78,6 +80,7 @@ def create_experiment_criterion(
     actor: Writer,
     idempotency: Idempotent,
 ):
+    """Add a success criterion to an experiment: a metric with baseline, target and direction."""
     return service.to_public(
         service.create(
             session=session, actor=actor, criterion_in=criterion_in, experiment_id=experiment_id
@@ -94,6 +97,7 @@ def list_experiment_criteria(
     kind: KindFilter = None,
     include_archived: bool = False,
 ):
+    """The experiment's criteria by id, paged, each with its latest value and status."""
     rows, cursor = service.list_for_owner(
         session=session,
         actor=actor,
@@ -112,6 +116,7 @@ def list_experiment_criteria(
     summary="Get a criterion",
 )
 def get_criterion(criterion_id: PathId, session: SessionDep, actor: Reader, response: Response):
+    """One criterion with its latest value and status, and its version as `ETag`."""
     criterion = service.get(session=session, actor=actor, criterion_id=criterion_id)
     response.headers["ETag"] = etag(criterion.version)
     return service.to_public(criterion)
@@ -131,6 +136,9 @@ def update_criterion(
     expected_version: IfMatch,
     response: Response,
 ):
+    """Change some fields; the target must stay on the right side of the baseline for the
+    direction. Send `If-Match` with the ETag you read.
+    """
     criterion = service.update(
         session=session,
         actor=actor,
@@ -155,6 +163,9 @@ def archive_criterion(
     expected_version: IfMatch,
     response: Response,
 ):
+    """Sets `archived`; the criterion and its measurements are kept, and it stops counting in
+    reports.
+    """
     criterion = service.archive(
         session=session, actor=actor, criterion_id=criterion_id, expected_version=expected_version
     )
@@ -176,6 +187,9 @@ def create_measurement(
     actor: Writer,
     idempotency: Idempotent,
 ):
+    """Record a value of the criterion's metric on a date; the one with the latest
+    `measured_on` becomes the criterion's `latest_value`.
+    """
     return service.add_measurement(
         session=session, actor=actor, criterion_id=criterion_id, measurement_in=measurement_in
     )
@@ -193,6 +207,7 @@ def list_measurements(
     actor: Reader,
     page: Annotated[PageParams, Depends(page_params)],
 ):
+    """The criterion's measurements by id, paged."""
     rows, cursor = service.list_measurements(
         session=session, actor=actor, criterion_id=criterion_id, params=page
     )

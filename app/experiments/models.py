@@ -14,6 +14,10 @@ from app.determinants.models import DeterminantList, DeterminantTag, Determinant
 
 
 class Method(StrEnum):
+    """`rct` (randomized controlled trial), `ab_test`, `pilot`, `prototype`, `simulation` or
+    `other`.
+    """
+
     rct = "rct"
     ab_test = "ab_test"
     pilot = "pilot"
@@ -23,6 +27,8 @@ class Method(StrEnum):
 
 
 class ExperimentStatus(StrEnum):
+    """`proposed`, `running`, `completed` or `stopped` (ended before completion)."""
+
     proposed = "proposed"
     running = "running"
     completed = "completed"
@@ -30,6 +36,10 @@ class ExperimentStatus(StrEnum):
 
 
 class ExperimentResult(StrEnum):
+    """Of a completed experiment: `supported` (the hypothesis held), `not_supported` or
+    `inconclusive`.
+    """
+
     supported = "supported"
     not_supported = "not_supported"
     inconclusive = "inconclusive"

@@ -46,6 +46,9 @@ def create_experiment(
     idempotency: Idempotent,
     response: Response,
 ):
+    """Create an experiment under a project the key may write to; it belongs to the project's
+    unit. Returns it with its version as `ETag`.
+    """
     experiment = service.create(session=session, actor=actor, experiment_in=experiment_in)
     response.headers["ETag"] = etag(experiment.version)
     return service.to_public(experiment)
@@ -138,6 +141,7 @@ def list_experiments(
     summary="Get an experiment",
 )
 def get_experiment(experiment_id: PathId, session: SessionDep, actor: Reader, response: Response):
+    """One experiment, with its version as `ETag` for `If-Match` on a later update."""
     experiment = service.get(session=session, actor=actor, experiment_id=experiment_id)
     response.headers["ETag"] = etag(experiment.version)
     return service.to_public(experiment)
@@ -157,6 +161,9 @@ def update_experiment(
     expected_version: IfMatch,
     response: Response,
 ):
+    """Change some fields; `determinants` replaces the stored tags whole. `result` only when
+    `status` is `completed`. Send `If-Match` with the ETag you read.
+    """
     experiment = service.update(
         session=session,
         actor=actor,
@@ -181,6 +188,7 @@ def archive_experiment(
     expected_version: IfMatch,
     response: Response,
 ):
+    """Sets `archived`; the row, its criteria and its history are kept."""
     experiment = service.archive(
         session=session, actor=actor, experiment_id=experiment_id, expected_version=expected_version
     )
@@ -200,6 +208,7 @@ def experiment_history(
     actor: Reader,
     page: Annotated[PageParams, Depends(page_params)],
 ):
+    """Changes to the experiment and its criteria, newest first."""
     service.get(session=session, actor=actor, experiment_id=experiment_id)
     items, cursor = history_service.list_for(
         session=session, experiment_id=experiment_id, params=page

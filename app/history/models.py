@@ -11,6 +11,10 @@ from app.core.pagination import Page
 
 
 class EntityType(StrEnum):
+    """What a history entry is about: `unit`, `project`, `experiment`, `criterion` or
+    `measurement`.
+    """
+
     unit = "unit"
     project = "project"
     experiment = "experiment"
@@ -19,6 +23,8 @@ class EntityType(StrEnum):
 
 
 class ChangeAction(StrEnum):
+    """What happened: `create`, `update` or `archive`."""
+
     create = "create"
     update = "update"
     archive = "archive"

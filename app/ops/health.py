@@ -4,6 +4,7 @@ from typing import Literal
 
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
+from pydantic import Field
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 
@@ -15,11 +16,12 @@ router = APIRouter(tags=["health"])
 
 
 class Health(ResponseModel):
-    status: Literal["ok"] = "ok"
+    status: Literal["ok"] = Field(default="ok", description="Always `ok` (a failure is a problem).")
 
 
 @router.get("/healthz", response_model=Health, summary="The process is alive")
 def healthz() -> Health:
+    """200 while the process can answer; no database access, no API key."""
     return Health()
 
 
@@ -37,6 +39,9 @@ def healthz() -> Health:
     },
 )
 def readyz(request: Request) -> Health | JSONResponse:
+    """200 when the database answers and its schema is at the latest migration, else 503; no
+    API key.
+    """
     engine = request.app.state.engine
     try:
         with engine.connect() as connection:

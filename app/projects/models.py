@@ -14,18 +14,31 @@ from app.determinants.models import DeterminantList, DeterminantTag, Determinant
 
 
 class SponsorLevel(StrEnum):
+    """Who stands behind a project: `individual` (one champion), `organizational` (the
+    organization's leadership), `system` (a government-wide mandate).
+    """
+
     individual = "individual"
     organizational = "organizational"
     system = "system"
 
 
 class WorkMode(StrEnum):
+    """How the work is done: `side_of_desk` (on top of regular duties, no dedicated time or
+    budget), `dedicated` (a team, lab or budget outside regular operations), `core_business`
+    (carried by a business line as part of its regular operations and budget).
+    """
+
     side_of_desk = "side_of_desk"
     dedicated = "dedicated"
     core_business = "core_business"
 
 
 class Stage(StrEnum):
+    """Where a project is: `idea`, `exploration`, `experiment`, `scaling`, `embedded` (became
+    regular operations) or `stopped` (ended without being embedded).
+    """
+
     idea = "idea"
     exploration = "exploration"
     experiment = "experiment"
@@ -35,6 +48,11 @@ class Stage(StrEnum):
 
 
 class Facet(StrEnum):
+    """Portfolio facet: `enhancement` (improve what exists), `mission` (reach a set goal),
+    `adaptive` (respond to a changing environment), `anticipatory` (prepare for possible
+    futures).
+    """
+
     enhancement = "enhancement"
     mission = "mission"
     adaptive = "adaptive"
@@ -42,6 +60,10 @@ class Facet(StrEnum):
 
 
 class RiskBand(StrEnum):
+    """Band of a risk score (likelihood x impact): `low` (<= 6), `medium` (<= 12), `high` (>=
+    15).
+    """
+
     low = "low"
     medium = "medium"
     high = "high"

@@ -45,6 +45,9 @@ def create_project(
     idempotency: Idempotent,
     response: Response,
 ):
+    """Create a project in a unit the key may write to; `risk` and `determinants` are optional.
+    Returns the project with its version as `ETag`.
+    """
     project = service.create(session=session, actor=actor, project_in=project_in)
     response.headers["ETag"] = etag(project.version)
     return service.to_public(project)
@@ -120,6 +123,7 @@ def list_projects(
     summary="Get a project",
 )
 def get_project(project_id: PathId, session: SessionDep, actor: Reader, response: Response):
+    """One project, with its version as `ETag` for `If-Match` on a later update."""
     project = service.get(session=session, actor=actor, project_id=project_id)
     response.headers["ETag"] = etag(project.version)
     return service.to_public(project)
@@ -139,6 +143,10 @@ def update_project(
     expected_version: IfMatch,
     response: Response,
 ):
+    """Change some fields; `risk` and `determinants` replace the stored value whole, `"risk":
+    null` clears it. Send `If-Match` with the ETag you read to avoid overwriting someone
+    else's change.
+    """
     project = service.update(
         session=session,
         actor=actor,

@@ -21,6 +21,7 @@ from starlette.datastructures import Headers, QueryParams
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from app.api import csv_export
+from app.api.openapi import etag_responses
 from app.auth.dependencies import Reader
 from app.auth.models import Actor, Role
 from app.auth.service import hash_key
@@ -70,9 +71,11 @@ def report_etag(
     if_none_match: Annotated[
         str | None,
         Header(
+            alias="If-None-Match",
             max_length=1000,
             description="ETag of a previous response; `304 Not Modified` if the report "
             "would be the same.",
+            examples=['"r5d41402abc4b2a76e1f0c3d9a8b7c6d5"'],
         ),
     ] = None,
 ) -> str:
@@ -95,9 +98,11 @@ def report_etag(
 
 
 ReportETag = Depends(report_etag)
-NOT_MODIFIED: dict[int | str, dict[str, Any]] = {
-    304: {"description": "Not modified: the `If-None-Match` ETag is still current; no body."}
-}
+NOT_MODIFIED: dict[int | str, dict[str, Any]] = etag_responses(
+    {304: {"description": "Not modified: the `If-None-Match` ETag is still current; no body."}},
+    200,
+    304,
+)
 
 # The caller's key (same rule as api_keys.service.authenticate: known and not revoked) and
 # the data revision, in one round trip.

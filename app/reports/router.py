@@ -88,7 +88,9 @@ def json_response(report: BaseModel, response: Response) -> Response:
     "/spread",
     response_model=SpreadReport,
     responses={
+        **NOT_MODIFIED,
         200: {
+            **NOT_MODIFIED[200],
             "description": "The report as JSON, or with `Accept: text/csv` its `units` rows "
             "as CSV (a header row, then one row per unit; `parent_id` empty for a root).",
             "content": {

@@ -28,6 +28,11 @@ class Thresholds(ResponseModel):
 
 
 class FindingCode(StrEnum):
+    """The threshold crossed: `few_active_projects`, `side_of_desk`,
+    `low_business_line_coverage`, `lab_concentration`, `reliance_on_individuals` (spread
+    report), `activity_based` (outcomes report).
+    """
+
     few_active_projects = "few_active_projects"
     side_of_desk = "side_of_desk"
     low_business_line_coverage = "low_business_line_coverage"
@@ -61,6 +66,11 @@ class SponsorLevelCounts(ResponseModel):
 
 
 class SpreadVerdict(StrEnum):
+    """`insufficient_data` (too few active projects), `side_of_desk` (mostly side-of-desk
+    work), `concentrated` (in few business lines or in labs), `spread` (carried by the core
+    business with organizational sponsors), `mixed` (none of these).
+    """
+
     insufficient_data = "insufficient_data"
     side_of_desk = "side_of_desk"
     concentrated = "concentrated"
@@ -69,6 +79,10 @@ class SpreadVerdict(StrEnum):
 
 
 class UnitSpreadStatus(StrEnum):
+    """`none` (no active project), `side_of_desk` (side-of-desk share at or above the
+    threshold), `embedded` (core-business share at or above it), `mixed` (otherwise).
+    """
+
     none = "none"
     side_of_desk = "side_of_desk"
     embedded = "embedded"
@@ -518,6 +532,8 @@ Report = SpreadReport | PortfolioReport | OutcomesReport | DeterminantsReport
 
 
 class ReportName(StrEnum):
+    """`spread`, `portfolio`, `outcomes` or `determinants`."""
+
     spread = "spread"
     portfolio = "portfolio"
     outcomes = "outcomes"

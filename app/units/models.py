@@ -10,6 +10,10 @@ from app.core.pagination import Page
 
 
 class UnitKind(StrEnum):
+    """`business_line` (a line of regular operations), `corporate` (a corporate function),
+    `innovation_lab` (a lab or other dedicated innovation unit).
+    """
+
     business_line = "business_line"
     corporate = "corporate"
     innovation_lab = "innovation_lab"

@@ -26,6 +26,7 @@ router = APIRouter(prefix="/units", tags=["units"])
     summary="Create a unit (admin)",
 )
 def create_unit(unit_in: UnitCreate, session: SessionDep, actor: Admin, idempotency: Idempotent):
+    """Create a unit under `parent_id` (or a root unit). Codes are unique."""
     return service.create(session=session, actor=actor, unit_in=unit_in)
 
 
@@ -43,6 +44,9 @@ def list_units(
     ] = None,
     include_archived: bool = False,
 ):
+    """Units by id, paged; filter by kind, parent or subtree. Archived units only with
+    `include_archived=true`.
+    """
     items, cursor = service.list_units(
         session=session,
         actor=actor,
@@ -62,6 +66,7 @@ def list_units(
     summary="Get a unit",
 )
 def get_unit(unit_id: PathId, session: SessionDep, actor: Reader, response: Response):
+    """One unit, with its version as `ETag` for `If-Match` on a later update."""
     unit = service.get(session=session, actor=actor, unit_id=unit_id)
     response.headers["ETag"] = etag(unit.version)
     return unit
@@ -81,6 +86,9 @@ def update_unit(
     expected_version: IfMatch,
     response: Response,
 ):
+    """Change some fields; send `If-Match` with the ETag you read to avoid overwriting someone
+    else's change. A unit cannot become its own descendant.
+    """
     unit = service.update(
         session=session,
         actor=actor,

@@ -108,7 +108,13 @@ async def idempotency_key(
     actor: Annotated[Actor, Depends(current_actor)],
     key: Annotated[
         str | None,
-        Header(alias=HEADER, min_length=1, max_length=255, description=HEADER_DESCRIPTION),
+        Header(
+            alias=HEADER,
+            min_length=1,
+            max_length=255,
+            description=HEADER_DESCRIPTION,
+            examples=["6f1c2d9e-8a7b-4c3d-9e2f-1a2b3c4d5e6f"],
+        ),
     ] = None,
 ) -> str | None:
     if key is None:
