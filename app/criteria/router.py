@@ -2,7 +2,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Response, status
 
-from app.api.deps import IfMatch, PathId
+from app.api.deps import IfMatch, IncludeArchived, PathId
 from app.api.idempotency.dependency import Idempotent, creating_responses
 from app.api.openapi import etag_responses
 from app.auth.dependencies import Reader, Writer
@@ -30,7 +30,7 @@ _CREATE: dict[str, Any] = {
     "responses": creating_responses(*WRITE, 404),
 }
 _LIST: dict[str, Any] = {"response_model": CriteriaPage, "responses": problem_responses(*READ_ONE)}
-KindFilter = Annotated[list[CriterionKind] | None, Query()]
+KindFilter = Annotated[list[CriterionKind] | None, Query(description="Any of these kinds.")]
 
 
 @router.post("/projects/{project_id}/criteria", summary="Add a criterion to a project", **_CREATE)
@@ -56,7 +56,7 @@ def list_project_criteria(
     actor: Reader,
     page: Annotated[PageParams, Depends(page_params)],
     kind: KindFilter = None,
-    include_archived: bool = False,
+    include_archived: IncludeArchived = False,
 ):
     """The project's criteria by id, paged, each with its latest value and status."""
     rows, cursor = service.list_for_owner(
@@ -95,7 +95,7 @@ def list_experiment_criteria(
     actor: Reader,
     page: Annotated[PageParams, Depends(page_params)],
     kind: KindFilter = None,
-    include_archived: bool = False,
+    include_archived: IncludeArchived = False,
 ):
     """The experiment's criteria by id, paged, each with its latest value and status."""
     rows, cursor = service.list_for_owner(

@@ -5,7 +5,7 @@ from fastapi import APIRouter, Depends, Query, Request, Response, status
 from pydantic import AfterValidator
 
 from app.api import csv_export
-from app.api.deps import IfMatch, PathId, SettingsDep
+from app.api.deps import IfMatch, IncludeArchived, PathId, SettingsDep
 from app.api.idempotency.dependency import Idempotent, creating_responses
 from app.api.openapi import etag_responses
 from app.auth.dependencies import Reader, Writer
@@ -96,18 +96,30 @@ def list_experiments(
     unit_id: Annotated[
         int | None, Query(ge=1, le=MAX_ID, description="In this unit or its subtree.")
     ] = None,
-    project_id: Annotated[int | None, Query(ge=1, le=MAX_ID)] = None,
-    status: Annotated[list[ExperimentStatus] | None, Query()] = None,
-    method: Annotated[list[Method] | None, Query()] = None,
-    result: Annotated[list[ExperimentResult] | None, Query()] = None,
-    determinant: Annotated[list[Determinant] | None, Query()] = None,
-    effect: Annotated[Effect | None, Query()] = None,
+    project_id: Annotated[
+        int | None, Query(ge=1, le=MAX_ID, description="Of this project.")
+    ] = None,
+    status: Annotated[
+        list[ExperimentStatus] | None, Query(description="Any of these statuses.")
+    ] = None,
+    method: Annotated[
+        list[Method] | None, Query(description="Any of these methods.")
+    ] = None,
+    result: Annotated[
+        list[ExperimentResult] | None, Query(description="Any of these results.")
+    ] = None,
+    determinant: Annotated[
+        list[Determinant] | None, Query(description="Tagged with any of these determinants.")
+    ] = None,
+    effect: Annotated[
+        Effect | None, Query(description="With `determinant`: only tags with this effect.")
+    ] = None,
     updated_since: Annotated[
         datetime | None,
         AfterValidator(as_utc),
         Query(description="Changed at or after this time (ISO 8601; UTC if no offset)."),
     ] = None,
-    include_archived: bool = False,
+    include_archived: IncludeArchived = False,
 ):
     filters: dict[str, Any] = dict(
         unit_id=unit_id,

@@ -5,7 +5,7 @@ from fastapi import APIRouter, Depends, Query, Request, Response, status
 from pydantic import AfterValidator
 
 from app.api import csv_export
-from app.api.deps import IfMatch, PathId, SettingsDep
+from app.api.deps import IfMatch, IncludeArchived, PathId, SettingsDep
 from app.api.idempotency.dependency import Idempotent, creating_responses
 from app.api.openapi import etag_responses
 from app.auth.dependencies import Reader, Writer
@@ -74,10 +74,18 @@ def list_projects(
     unit_id: Annotated[
         int | None, Query(ge=1, le=MAX_ID, description="Owned by this unit or its subtree.")
     ] = None,
-    stage: Annotated[list[Stage] | None, Query()] = None,
-    work_mode: Annotated[list[WorkMode] | None, Query()] = None,
-    sponsor_level: Annotated[list[SponsorLevel] | None, Query()] = None,
-    facet: Annotated[list[Facet] | None, Query()] = None,
+    stage: Annotated[
+        list[Stage] | None, Query(description="Any of these stages.")
+    ] = None,
+    work_mode: Annotated[
+        list[WorkMode] | None, Query(description="Any of these work modes.")
+    ] = None,
+    sponsor_level: Annotated[
+        list[SponsorLevel] | None, Query(description="Any of these sponsor levels.")
+    ] = None,
+    facet: Annotated[
+        list[Facet] | None, Query(description="Any of these facets.")
+    ] = None,
     determinant: Annotated[
         list[Determinant] | None, Query(description="Tagged with any of these determinants.")
     ] = None,
@@ -89,7 +97,7 @@ def list_projects(
         AfterValidator(as_utc),
         Query(description="Changed at or after this time (ISO 8601; UTC if no offset)."),
     ] = None,
-    include_archived: bool = False,
+    include_archived: IncludeArchived = False,
 ):
     filters: dict[str, Any] = dict(
         unit_id=unit_id,

@@ -2,7 +2,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Response, status
 
-from app.api.deps import IfMatch, PathId
+from app.api.deps import IfMatch, IncludeArchived, PathId
 from app.api.idempotency.dependency import Idempotent, creating_responses
 from app.api.openapi import etag_responses
 from app.auth.dependencies import Admin, Reader
@@ -42,7 +42,7 @@ def list_units(
     unit_id: Annotated[
         int | None, Query(ge=1, le=MAX_ID, description="This unit and its whole subtree.")
     ] = None,
-    include_archived: bool = False,
+    include_archived: IncludeArchived = False,
 ):
     """Units by id, paged; filter by kind, parent or subtree. Archived units only with
     `include_archived=true`.
