@@ -59,10 +59,28 @@ class ExperimentWithCriteria(ExperimentPublic):
     criteria: list[CriterionPublic]
 
 
+def _first_example(model: Any) -> Any:
+    return model.model_config["json_schema_extra"]["examples"][0]
+
+
+def _result_example() -> dict[str, Any]:
+    """One created experiment with one criterion, from the public models' own examples."""
+    experiment: dict[str, Any] = _first_example(ExperimentPublic)
+    criterion: dict[str, Any] = _first_example(CriterionPublic)
+    criterion = {**criterion, "project_id": None, "experiment_id": experiment["id"]}
+    return {
+        "items": [{**experiment, "criteria": [criterion]}],
+        "experiments_created": 1,
+        "criteria_created": 1,
+    }
+
+
 class ExperimentBatchResult(ResponseModel):
+    model_config = {"json_schema_extra": {"examples": [_result_example()]}}
+
     items: list[ExperimentWithCriteria] = Field(description="In the order of the request.")
-    experiments_created: int
-    criteria_created: int
+    experiments_created: int = Field(description="Experiments created: the number of items.")
+    criteria_created: int = Field(description="Criteria created, over all items.")
 
 
 def submit(*, session: Session, actor: Actor, batch: ExperimentBatch) -> ExperimentBatchResult:

@@ -16,6 +16,8 @@ router = APIRouter(tags=["health"])
 
 
 class Health(ResponseModel):
+    model_config = {"json_schema_extra": {"examples": [{"status": "ok"}]}}
+
     status: Literal["ok"] = Field(default="ok", description="Always `ok` (a failure is a problem).")
 
 
