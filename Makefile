@@ -6,13 +6,24 @@ STAMP := $(VENV)/.installed
 TEST_POSTGRES_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/test
 PYTEST_WORKERS ?= 2
 
-.PHONY: install run demo test test-sqlite test-postgres lint openapi clean bench
+.PHONY: install run demo test test-sqlite test-postgres lint openapi clean bench contract-tools
+
+# npm tools of the contract tests (tests/contract/package.json: openapi-typescript,
+# typescript, openapi-fetch, Spectral), installed from the lockfile when it changed.
+CONTRACT := tests/contract
+CONTRACT_STAMP := $(CONTRACT)/node_modules/.installed
 
 $(STAMP): pyproject.toml scripts/bootstrap-venv.sh
 	scripts/bootstrap-venv.sh $(VENV)
 	touch $(STAMP)
 
 install: $(STAMP)
+
+$(CONTRACT_STAMP): $(CONTRACT)/package.json $(CONTRACT)/package-lock.json
+	cd $(CONTRACT) && npm ci --no-audit --no-fund --loglevel=error
+	touch $(CONTRACT_STAMP)
+
+contract-tools: $(CONTRACT_STAMP)
 
 ## Install, migrate the SQLite database (portfolio.db), create a first admin key if there is
 ## none, fill an empty database with the demo portfolio, and serve the API on
@@ -32,10 +43,10 @@ lint: install
 	$(BIN)/ruff check app tests migrations bench
 	$(BIN)/mypy
 
-test-sqlite: install
+test-sqlite: install contract-tools
 	$(BIN)/python -m pytest -n $(PYTEST_WORKERS)
 
-test-postgres: install
+test-postgres: install contract-tools
 	TEST_DATABASE_URL=$(TEST_POSTGRES_URL) $(BIN)/python -m pytest -n $(PYTEST_WORKERS)
 
 openapi: install

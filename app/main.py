@@ -4,7 +4,7 @@ from fastapi import APIRouter, Depends, FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.routing import APIRoute
 
-from app.api import docs, etags, problems
+from app.api import docs, etags, openapi, problems
 from app.api.body_limit import BodySizeLimitMiddleware
 from app.api.deps import reject_nul_characters
 from app.api.head import HeadAsGet
@@ -46,19 +46,18 @@ also answers `HEAD` (same status and headers, no body).
 """
 
 
-def operation_id(route: APIRoute) -> str:
-    return f"{route.tags[0]}-{route.name}" if route.tags else route.name
-
-
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or get_settings()
     app = FastAPI(
         title="Innovation portfolio API",
         version="1.0.0",
         description=DESCRIPTION,
-        generate_unique_id_function=operation_id,
+        generate_unique_id_function=openapi.operation_id,
         docs_url=None,
         redoc_url=None,
+        openapi_tags=openapi.TAGS,
+        servers=openapi.SERVERS,
+        contact=openapi.CONTACT,
     )
     app.state.settings = settings
     app.state.engine = create_db_engine(settings)
@@ -97,11 +96,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             allow_origins=settings.cors_origins,
             allow_methods=["*"],
             allow_headers=["*"],
+            # Response headers a browser client may read (beyond the CORS-safelisted ones).
             expose_headers=[
                 "ETag",
-                "X-Request-ID",
-                "Idempotent-Replayed",
+                observability.REQUEST_ID_HEADER,
+                idempotency.REPLAYED_HEADER,
                 "Retry-After",
+                "Content-Disposition",
                 "RateLimit",
                 "RateLimit-Policy",
             ],
@@ -125,6 +126,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(problems.router, dependencies=strict)
     app.include_router(health.router)
     observability.install(app, settings, scrape_collectors=[ProjectsByStage])
+    openapi.install(app, request_id_header=observability.REQUEST_ID_HEADER)
     app.add_middleware(HeadAsGet)  # outermost: everything inside sees a GET
     return app
 

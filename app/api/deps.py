@@ -5,14 +5,18 @@ import re
 from collections.abc import Iterable
 from typing import Annotated, Any
 
-from fastapi import Depends, Header, Path, Request
+from fastapi import Depends, Header, Path, Query, Request
 
 from app.core.config import Settings
 from app.core.db import MAX_ID
 from app.core.errors import InvalidField, PreconditionRequired
 
 # An id in a URL path: bounded, so a huge number is a 422 naming it, not a driver overflow.
-PathId = Annotated[int, Path(ge=1, le=MAX_ID)]
+PathId = Annotated[int, Path(ge=1, le=MAX_ID, description="The object's id.")]
+# Lists leave archived rows out unless asked.
+IncludeArchived = Annotated[
+    bool, Query(description="Also list archived rows (they are left out by default).")
+]
 
 
 # Dependencies that do no I/O are `async def`: a plain `def` would cost each request a hop
@@ -37,9 +41,11 @@ async def if_match(
     if_match: Annotated[
         str | None,
         Header(
+            alias="If-Match",
             max_length=64,
             description='ETag from a previous GET (e.g. `"3"`); a stale one gets 412, and so '
             'does a weak one (`W/"3"`): If-Match needs a strong match. `*`: any version.',
+            examples=['"3"'],
         ),
     ] = None,
 ) -> int | None:

@@ -44,8 +44,11 @@ def value_sql(table: Table, name: str) -> str:
     if isinstance(column_type, UTCDateTime):
         return TIMESTAMP_SQL.format(reference)
     if isinstance(column_type, Numeric) and not isinstance(column_type, Float):
-        # Money is a JSON number in the API (`Money` serializes Decimal as float).
-        return f"{reference}::float8"
+        # Money is a decimal string in the API (`app.core.contract.money_text`): the text
+        # form of a numeric(p, 2) has exactly 2 decimals, the same as `f"{value:.2f}"`.
+        if column_type.scale != 2:
+            raise ValueError(f"{name}: money columns are numeric(p, 2)")
+        return f"{reference}::text"
     return reference
 
 

@@ -41,6 +41,7 @@ def create_api_key(
 def list_api_keys(
     session: SessionDep, actor: Admin, page: Annotated[PageParams, Depends(page_params)]
 ):
+    """Every key by id, paged, revoked ones included; never the secret."""
     items, cursor = service.list_keys(session=session, params=page)
     return ApiKeysPage(items=items, next_cursor=cursor)  # type: ignore[arg-type]
 

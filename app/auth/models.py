@@ -10,6 +10,11 @@ from app.core.db import MAX_ID, UTCDateTime, enum_column, utcnow
 
 
 class Role(StrEnum):
+    """What a key may do: `admin` (everything), `manager` (read and write all projects and
+    experiments), `submitter` (read and write within its unit's subtree), `viewer` (read
+    only).
+    """
+
     admin = "admin"
     manager = "manager"
     submitter = "submitter"

@@ -201,8 +201,10 @@ PROBLEM_TYPES: dict[str, ProblemType] = {
 class FieldError(BaseModel):
     field: str = Field(description="Dotted path of the failing field, e.g. `risk.likelihood`.")
     location: str = Field(description="Where the field is: `body`, `query`, `path` or `header`.")
-    message: str
-    type: str = Field(description="Machine-readable reason, e.g. `enum`, `missing`.")
+    message: str = Field(description="What is wrong, for a person.", examples=["Field required"])
+    type: str = Field(
+        description="Machine-readable reason, e.g. `enum`, `missing`.", examples=["missing"]
+    )
 
 
 # A problem lists at most this many failing fields; `errors_omitted` counts the rest. A body
@@ -213,12 +215,24 @@ MAX_ERRORS = 100
 class Problem(BaseModel):
     """An RFC 9457 problem details object."""
 
-    type: str = Field(examples=[PROBLEM_BASE + "validation-error"])
-    title: str = Field(examples=["Request validation failed"])
-    status: int = Field(examples=[422])
-    detail: str | None = Field(default=None, examples=["risk.likelihood: must be at most 5"])
-    instance: str | None = Field(default=None, examples=["/api/v1/projects"])
-    request_id: str | None = None
+    type: str = Field(
+        description="A URI naming the kind of problem.",
+        examples=[PROBLEM_BASE + "validation-error"],
+    )
+    title: str = Field(
+        description="A short summary of that kind of problem.",
+        examples=["Request validation failed"],
+    )
+    status: int = Field(description="The HTTP status code.", examples=[422])
+    detail: str | None = Field(examples=["risk.likelihood: must be at most 5"])
+    instance: str = Field(
+        description="The path of the request that failed.", examples=["/api/v1/projects"]
+    )
+    request_id: str | None = Field(
+        default=None,
+        description="The request's id, as in the `X-Request-ID` response header and the logs.",
+        examples=["5f2c1a9e7b3d4e60"],
+    )
     errors: list[FieldError] | None = Field(
         default=None,
         description=f"On 422: each failing field, at most {MAX_ERRORS} (in the order found).",
@@ -231,7 +245,13 @@ class Problem(BaseModel):
         examples=[2417],
     )
     current_version: int | None = Field(
-        default=None, description="On 412: the version the object has now."
+        default=None, description="On 412: the version the object has now.", examples=[4]
+    )
+    created_id: int | None = Field(
+        default=None,
+        description="On the 409 `secret-not-stored`: the id of the API key the first request "
+        "with this `Idempotency-Key` created (revoke it if its secret was lost).",
+        examples=[12],
     )
 
 

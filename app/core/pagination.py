@@ -2,12 +2,13 @@
 
 import base64
 import binascii
-from typing import Annotated, Any, Generic, TypeVar
+from typing import Annotated, Any, Generic, TypeVar, get_args
 
 from fastapi import Query, Response
 from pydantic import BaseModel, Field
 from sqlalchemy import Select
 
+from app.core.contract import ResponseModel
 from app.core.db import MAX_ID
 from app.core.errors import InvalidField
 
@@ -18,7 +19,20 @@ DEFAULT_LIMIT = 50
 MAX_LIMIT = 500
 
 
-class Page(BaseModel, Generic[T]):
+def _page_example(schema: dict[str, Any], page_model: type[BaseModel]) -> None:
+    """A page's example: its item model's first example and a cursor."""
+    (item_model,) = get_args(page_model.model_fields["items"].annotation) or (None,)
+    extra = getattr(item_model, "model_config", {}).get("json_schema_extra")
+    examples = extra.get("examples") if isinstance(extra, dict) else None
+    if examples:
+        schema["examples"] = [{"items": examples[:1], "next_cursor": "MTI"}]
+
+
+class Page(ResponseModel, Generic[T]):
+    """A page of a list. Its example is built from the item model's first example."""
+
+    model_config = {"json_schema_extra": _page_example}
+
     items: list[T]
     next_cursor: str | None = Field(
         description="Pass as `cursor` to get the next page; null on the last page.",

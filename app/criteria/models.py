@@ -6,23 +6,34 @@ from pydantic import model_validator
 from sqlalchemy import CheckConstraint, Index
 from sqlmodel import Field, SQLModel
 
+from app.core.contract import ResponseModel
 from app.core.db import AuditedFields, StrictFiniteFloat, UTCDateTime, enum_column, utcnow
 from app.core.errors import CrossFieldError
 from app.core.pagination import Page
 
 
 class CriterionKind(StrEnum):
+    """`outcome` (a change in the world, e.g. filing time), `output` (something produced),
+    `activity` (something done).
+    """
+
     outcome = "outcome"
     output = "output"
     activity = "activity"
 
 
 class Direction(StrEnum):
+    """`increase` (the target is above the baseline) or `decrease` (below)."""
+
     increase = "increase"
     decrease = "decrease"
 
 
 class CriterionStatus(StrEnum):
+    """`met` (the latest value reaches the target in its direction), `missed` (not met and
+    `due_on` is before today, UTC), `pending` (otherwise).
+    """
+
     met = "met"
     missed = "missed"
     pending = "pending"
@@ -125,7 +136,7 @@ class Criterion(CriterionBase, AuditedFields, table=True):
     latest_measured_on: date | None = None
 
 
-class CriterionPublic(CriterionBase):
+class CriterionPublic(CriterionBase, ResponseModel):
     model_config = {
         "json_schema_extra": {
             "examples": [
@@ -192,7 +203,22 @@ class Measurement(MeasurementBase, table=True):
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
 
 
-class MeasurementPublic(MeasurementBase):
+class MeasurementPublic(MeasurementBase, ResponseModel):
+    model_config = {
+        "json_schema_extra": {
+            "examples": [
+                {
+                    "value": 58,
+                    "measured_on": "2026-06-30",
+                    "note": "Pilot cohort, n=500",
+                    "id": 21,
+                    "criterion_id": 5,
+                    "created_at": "2026-07-01T09:00:00Z",
+                }
+            ]
+        }
+    }
+
     id: int
     criterion_id: int
     created_at: datetime

@@ -2,10 +2,11 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Response, status
 
-from app.api.deps import IfMatch, PathId
+from app.api.deps import IfMatch, IncludeArchived, PathId
 from app.api.etags import NOT_MODIFIED, IfNoneMatch, set_etag
 from app.api.idempotency.dependency import Idempotent, creating_responses
 from app.api.large_bodies import LargeBodyRoute
+from app.api.openapi import etag_responses
 from app.auth.dependencies import Reader, Writer
 from app.core.db import SessionDep
 from app.core.errors import READ_ONE, WRITE, problem_responses
@@ -30,7 +31,7 @@ _CREATE: dict[str, Any] = {
     "responses": creating_responses(*WRITE, 404),
 }
 _LIST: dict[str, Any] = {"response_model": CriteriaPage, "responses": problem_responses(*READ_ONE)}
-KindFilter = Annotated[list[CriterionKind] | None, Query()]
+KindFilter = Annotated[list[CriterionKind] | None, Query(description="Any of these kinds.")]
 
 
 @router.post("/projects/{project_id}/criteria", summary="Add a criterion to a project", **_CREATE)
@@ -42,6 +43,7 @@ def create_project_criterion(
     idempotency: Idempotent,
     response: Response,
 ):
+    """Add a success criterion to a project: a metric with baseline, target and direction."""
     criterion = service.create(
         session=session, actor=actor, criterion_in=criterion_in, project_id=project_id
     )
@@ -56,8 +58,9 @@ def list_project_criteria(
     actor: Reader,
     page: Annotated[PageParams, Depends(page_params)],
     kind: KindFilter = None,
-    include_archived: bool = False,
+    include_archived: IncludeArchived = False,
 ):
+    """The project's criteria by id, paged, each with its latest value and status."""
     rows, cursor = service.list_for_owner(
         session=session,
         actor=actor,
@@ -80,6 +83,7 @@ def create_experiment_criterion(
     idempotency: Idempotent,
     response: Response,
 ):
+    """Add a success criterion to an experiment: a metric with baseline, target and direction."""
     criterion = service.create(
         session=session, actor=actor, criterion_in=criterion_in, experiment_id=experiment_id
     )
@@ -94,8 +98,9 @@ def list_experiment_criteria(
     actor: Reader,
     page: Annotated[PageParams, Depends(page_params)],
     kind: KindFilter = None,
-    include_archived: bool = False,
+    include_archived: IncludeArchived = False,
 ):
+    """The experiment's criteria by id, paged, each with its latest value and status."""
     rows, cursor = service.list_for_owner(
         session=session,
         actor=actor,
@@ -110,7 +115,7 @@ def list_experiment_criteria(
 @router.get(
     "/criteria/{criterion_id}",
     response_model=CriterionPublic,
-    responses={**problem_responses(*READ_ONE), **NOT_MODIFIED},
+    responses=etag_responses({**problem_responses(*READ_ONE), **NOT_MODIFIED}, 200, 304),
     summary="Get a criterion",
 )
 def get_criterion(
@@ -120,6 +125,7 @@ def get_criterion(
     response: Response,
     if_none_match: IfNoneMatch = None,
 ):
+    """One criterion with its latest value and status, and its version as `ETag`."""
     criterion = service.get(session=session, actor=actor, criterion_id=criterion_id)
     set_etag(response, criterion.version, if_none_match=if_none_match)
     return service.to_public(criterion)
@@ -128,7 +134,7 @@ def get_criterion(
 @router.patch(
     "/criteria/{criterion_id}",
     response_model=CriterionPublic,
-    responses=problem_responses(*WRITE, 404, 409, 412, 428),
+    responses=etag_responses(problem_responses(*WRITE, 404, 409, 412, 428)),
     summary="Update a criterion",
 )
 def update_criterion(
@@ -139,6 +145,9 @@ def update_criterion(
     expected_version: IfMatch,
     response: Response,
 ):
+    """Change some fields; the target must stay on the right side of the baseline for the
+    direction. Send `If-Match` with the ETag you read.
+    """
     criterion = service.update(
         session=session,
         actor=actor,
@@ -153,7 +162,7 @@ def update_criterion(
 @router.delete(
     "/criteria/{criterion_id}",
     response_model=CriterionPublic,
-    responses=problem_responses(*WRITE, 404, 409, 412, 428),
+    responses=etag_responses(problem_responses(*WRITE, 404, 409, 412, 428)),
     summary="Archive a criterion",
 )
 def archive_criterion(
@@ -163,6 +172,9 @@ def archive_criterion(
     expected_version: IfMatch,
     response: Response,
 ):
+    """Sets `archived`; the criterion and its measurements are kept, and it stops counting in
+    reports.
+    """
     criterion = service.archive(
         session=session, actor=actor, criterion_id=criterion_id, expected_version=expected_version
     )
@@ -184,6 +196,9 @@ def create_measurement(
     actor: Writer,
     idempotency: Idempotent,
 ):
+    """Record a value of the criterion's metric on a date; the one with the latest
+    `measured_on` becomes the criterion's `latest_value`.
+    """
     return service.add_measurement(
         session=session, actor=actor, criterion_id=criterion_id, measurement_in=measurement_in
     )
@@ -201,6 +216,7 @@ def list_measurements(
     actor: Reader,
     page: Annotated[PageParams, Depends(page_params)],
 ):
+    """The criterion's measurements by id, paged."""
     rows, cursor = service.list_measurements(
         session=session, actor=actor, criterion_id=criterion_id, params=page
     )

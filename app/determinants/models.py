@@ -7,10 +7,17 @@ from pydantic import AfterValidator
 from sqlalchemy import CheckConstraint, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
+from app.core.contract import ResponseModel
 from app.core.db import enum_column
 
 
 class Determinant(StrEnum):
+    """`clarity` (is it clear what innovation means here and how to contribute), `parity` (does
+    it stand level with other considerations), `suitability` (are capabilities and
+    infrastructure fit for the options), `normality` (is it routine rather than a tolerated
+    exception).
+    """
+
     clarity = "clarity"
     parity = "parity"
     suitability = "suitability"
@@ -18,6 +25,8 @@ class Determinant(StrEnum):
 
 
 class Effect(StrEnum):
+    """`enabler` (the determinant helps here) or `barrier` (it holds innovation back)."""
+
     enabler = "enabler"
     barrier = "barrier"
 
@@ -47,6 +56,10 @@ class DeterminantTagIn(DeterminantTagBase):
             ]
         },
     }
+
+
+class DeterminantTagPublic(DeterminantTagBase, ResponseModel):
+    pass
 
 
 class DeterminantTag(DeterminantTagBase, table=True):

@@ -2,10 +2,10 @@
 
 from typing import Any
 
-from pydantic import BaseModel
 from sqlmodel import Field, Session, SQLModel
 
 from app.auth.models import Actor
+from app.core.contract import ResponseModel
 from app.core.errors import FieldError, InvalidFields
 from app.criteria import service as criteria_service
 from app.criteria.models import CriterionCreate, CriterionPublic
@@ -59,10 +59,28 @@ class ExperimentWithCriteria(ExperimentPublic):
     criteria: list[CriterionPublic]
 
 
-class ExperimentBatchResult(BaseModel):
+def _first_example(model: Any) -> Any:
+    return model.model_config["json_schema_extra"]["examples"][0]
+
+
+def _result_example() -> dict[str, Any]:
+    """One created experiment with one criterion, from the public models' own examples."""
+    experiment: dict[str, Any] = _first_example(ExperimentPublic)
+    criterion: dict[str, Any] = _first_example(CriterionPublic)
+    criterion = {**criterion, "project_id": None, "experiment_id": experiment["id"]}
+    return {
+        "items": [{**experiment, "criteria": [criterion]}],
+        "experiments_created": 1,
+        "criteria_created": 1,
+    }
+
+
+class ExperimentBatchResult(ResponseModel):
+    model_config = {"json_schema_extra": {"examples": [_result_example()]}}
+
     items: list[ExperimentWithCriteria] = Field(description="In the order of the request.")
-    experiments_created: int
-    criteria_created: int
+    experiments_created: int = Field(description="Experiments created: the number of items.")
+    criteria_created: int = Field(description="Criteria created, over all items.")
 
 
 def submit(*, session: Session, actor: Actor, batch: ExperimentBatch) -> ExperimentBatchResult:

@@ -6,13 +6,18 @@ from pydantic import StrictInt, model_validator
 from sqlalchemy import Index
 from sqlmodel import Field, Relationship, SQLModel
 
+from app.core.contract import ResponseModel
 from app.core.db import MAX_ID, AuditedFields, check_dates, enum_column
 from app.core.errors import CrossFieldError
 from app.core.pagination import Page
-from app.determinants.models import DeterminantList, DeterminantTag, DeterminantTagBase
+from app.determinants.models import DeterminantList, DeterminantTag, DeterminantTagPublic
 
 
 class Method(StrEnum):
+    """`rct` (randomized controlled trial), `ab_test`, `pilot`, `prototype`, `simulation` or
+    `other`.
+    """
+
     rct = "rct"
     ab_test = "ab_test"
     pilot = "pilot"
@@ -22,6 +27,8 @@ class Method(StrEnum):
 
 
 class ExperimentStatus(StrEnum):
+    """`proposed`, `running`, `completed` or `stopped` (ended before completion)."""
+
     proposed = "proposed"
     running = "running"
     completed = "completed"
@@ -29,6 +36,10 @@ class ExperimentStatus(StrEnum):
 
 
 class ExperimentResult(StrEnum):
+    """Of a completed experiment: `supported` (the hypothesis held), `not_supported` or
+    `inconclusive`.
+    """
+
     supported = "supported"
     not_supported = "not_supported"
     inconclusive = "inconclusive"
@@ -127,7 +138,7 @@ class Experiment(ExperimentBase, AuditedFields, table=True):
     )
 
 
-class ExperimentPublic(ExperimentBase):
+class ExperimentPublic(ExperimentBase, ResponseModel):
     model_config = {
         "json_schema_extra": {
             "examples": [
@@ -146,7 +157,7 @@ class ExperimentPublic(ExperimentBase):
 
     id: int
     unit_id: int = Field(description="The owning project's unit.")
-    determinants: list[DeterminantTagBase]
+    determinants: list[DeterminantTagPublic]
     created_at: datetime
     updated_at: datetime
     version: int

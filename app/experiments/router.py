@@ -5,10 +5,11 @@ from fastapi import APIRouter, Body, Depends, Query, Request, Response, status
 from pydantic import AfterValidator
 
 from app.api import csv_export
-from app.api.deps import IfMatch, PathId, SettingsDep
+from app.api.deps import IfMatch, IncludeArchived, PathId, SettingsDep
 from app.api.etags import NOT_MODIFIED, IfNoneMatch, set_etag
 from app.api.idempotency.dependency import Idempotent, creating_responses
 from app.api.large_bodies import LargeBodyRoute, ValidatedInRoute, validate_list_body
+from app.api.openapi import etag_responses
 from app.auth.dependencies import Reader, Writer
 from app.core.db import MAX_ID, SessionDep, as_utc
 from app.core.errors import READ, READ_ONE, WRITE, problem_responses
@@ -36,7 +37,7 @@ router = APIRouter(prefix="/experiments", tags=["experiments"], route_class=Larg
     "",
     status_code=status.HTTP_201_CREATED,
     response_model=ExperimentPublic,
-    responses=creating_responses(*WRITE),
+    responses=creating_responses(*WRITE, etag=True),
     summary="Submit an experiment",
 )
 def create_experiment(
@@ -46,6 +47,9 @@ def create_experiment(
     idempotency: Idempotent,
     response: Response,
 ):
+    """Create an experiment under a project the key may write to; it belongs to the project's
+    unit. Returns it with its version as `ETag`.
+    """
     experiment = service.create(session=session, actor=actor, experiment_in=experiment_in)
     set_etag(response, experiment.version)
     return service.to_public(experiment)
@@ -101,18 +105,30 @@ def list_experiments(
     unit_id: Annotated[
         int | None, Query(ge=1, le=MAX_ID, description="In this unit or its subtree.")
     ] = None,
-    project_id: Annotated[int | None, Query(ge=1, le=MAX_ID)] = None,
-    status: Annotated[list[ExperimentStatus] | None, Query()] = None,
-    method: Annotated[list[Method] | None, Query()] = None,
-    result: Annotated[list[ExperimentResult] | None, Query()] = None,
-    determinant: Annotated[list[Determinant] | None, Query()] = None,
-    effect: Annotated[Effect | None, Query()] = None,
+    project_id: Annotated[
+        int | None, Query(ge=1, le=MAX_ID, description="Of this project.")
+    ] = None,
+    status: Annotated[
+        list[ExperimentStatus] | None, Query(description="Any of these statuses.")
+    ] = None,
+    method: Annotated[
+        list[Method] | None, Query(description="Any of these methods.")
+    ] = None,
+    result: Annotated[
+        list[ExperimentResult] | None, Query(description="Any of these results.")
+    ] = None,
+    determinant: Annotated[
+        list[Determinant] | None, Query(description="Tagged with any of these determinants.")
+    ] = None,
+    effect: Annotated[
+        Effect | None, Query(description="With `determinant`: only tags with this effect.")
+    ] = None,
     updated_since: Annotated[
         datetime | None,
         AfterValidator(as_utc),
         Query(description="Changed at or after this time (ISO 8601; UTC if no offset)."),
     ] = None,
-    include_archived: bool = False,
+    include_archived: IncludeArchived = False,
 ):
     filters: dict[str, Any] = dict(
         unit_id=unit_id,
@@ -142,7 +158,7 @@ def list_experiments(
 @router.get(
     "/{experiment_id}",
     response_model=ExperimentPublic,
-    responses={**problem_responses(*READ_ONE), **NOT_MODIFIED},
+    responses=etag_responses({**problem_responses(*READ_ONE), **NOT_MODIFIED}, 200, 304),
     summary="Get an experiment",
 )
 def get_experiment(
@@ -152,6 +168,7 @@ def get_experiment(
     response: Response,
     if_none_match: IfNoneMatch = None,
 ):
+    """One experiment, with its version as `ETag` for `If-Match` on a later update."""
     experiment = service.get(session=session, actor=actor, experiment_id=experiment_id)
     set_etag(response, experiment.version, if_none_match=if_none_match)
     return service.to_public(experiment)
@@ -160,7 +177,7 @@ def get_experiment(
 @router.patch(
     "/{experiment_id}",
     response_model=ExperimentPublic,
-    responses=problem_responses(*WRITE, 404, 409, 412, 428),
+    responses=etag_responses(problem_responses(*WRITE, 404, 409, 412, 428)),
     summary="Update an experiment",
 )
 def update_experiment(
@@ -171,6 +188,9 @@ def update_experiment(
     expected_version: IfMatch,
     response: Response,
 ):
+    """Change some fields; `determinants` replaces the stored tags whole. `result` only when
+    `status` is `completed`. Send `If-Match` with the ETag you read.
+    """
     experiment = service.update(
         session=session,
         actor=actor,
@@ -185,7 +205,7 @@ def update_experiment(
 @router.delete(
     "/{experiment_id}",
     response_model=ExperimentPublic,
-    responses=problem_responses(*WRITE, 404, 409, 412, 428),
+    responses=etag_responses(problem_responses(*WRITE, 404, 409, 412, 428)),
     summary="Archive an experiment",
 )
 def archive_experiment(
@@ -195,6 +215,7 @@ def archive_experiment(
     expected_version: IfMatch,
     response: Response,
 ):
+    """Sets `archived`; the row, its criteria and its history are kept."""
     experiment = service.archive(
         session=session, actor=actor, experiment_id=experiment_id, expected_version=expected_version
     )
@@ -214,6 +235,7 @@ def experiment_history(
     actor: Reader,
     page: Annotated[PageParams, Depends(page_params)],
 ):
+    """Changes to the experiment and its criteria, newest first."""
     experiment = service.get(session=session, actor=actor, experiment_id=experiment_id)
     visible = service.history_visibility(session=session, actor=actor, experiment=experiment)
     items, cursor = history_service.list_for(

@@ -5,11 +5,16 @@ from typing import Any
 from sqlalchemy import JSON, Index
 from sqlmodel import Field, SQLModel
 
+from app.core.contract import ResponseModel
 from app.core.db import UTCDateTime, enum_column, utcnow
 from app.core.pagination import Page
 
 
 class EntityType(StrEnum):
+    """What a history entry is about: `unit`, `project`, `experiment`, `criterion` or
+    `measurement`.
+    """
+
     unit = "unit"
     project = "project"
     experiment = "experiment"
@@ -18,6 +23,8 @@ class EntityType(StrEnum):
 
 
 class ChangeAction(StrEnum):
+    """What happened: `create`, `update` or `archive`."""
+
     create = "create"
     update = "update"
     archive = "archive"
@@ -49,7 +56,17 @@ class HistoryEntry(HistoryBase, table=True):
     experiment_id: int | None = Field(default=None, index=True)
 
 
-class HistoryPublic(HistoryBase):
+class FieldChange(ResponseModel):
+    """One changed field of a history entry."""
+
+    old: Any = Field(
+        description="The value before, as the API wrote it (a string, number, boolean, object, "
+        "array or null); null on create."
+    )
+    new: Any = Field(description="The value after; null when the field was cleared.")
+
+
+class HistoryPublic(HistoryBase, ResponseModel):
     model_config = {
         "json_schema_extra": {
             "examples": [
@@ -75,6 +92,9 @@ class HistoryPublic(HistoryBase):
         "`api_key_id` and `api_key_name` are then null and every value in `changes` is "
         "null; the field names, the action and the time stay.",
         schema_extra={"examples": [False]},
+    )
+    changes: dict[str, FieldChange] = Field(  # type: ignore[assignment]
+        description="Changed fields by name: `{field: {old, new}}` (`old` is null on create)."
     )
 
 

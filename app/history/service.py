@@ -11,6 +11,7 @@ from sqlmodel import Session, col, select
 
 from app.auth.models import Actor
 from app.core import bulk
+from app.core.contract import money_text
 from app.core.db import AuditedFields, utcnow
 from app.core.pagination import PageParams, paginate, split_page
 from app.core.versioning import touch
@@ -27,7 +28,7 @@ def plain(value: Any) -> Any:
     if isinstance(value, datetime | date):
         return value.isoformat()
     if isinstance(value, Decimal):
-        return float(value)
+        return money_text(value)  # as the API writes amounts
     if isinstance(value, list):
         return [plain(v) for v in value]
     if isinstance(value, dict):

@@ -3,28 +3,42 @@ from decimal import Decimal
 from enum import StrEnum
 from typing import Annotated, Any
 
-from pydantic import PlainSerializer, StrictInt, model_validator
+from pydantic import StrictInt, model_validator
 from sqlalchemy import Index, Numeric
 from sqlmodel import Field, Relationship, SQLModel
 
+from app.core.contract import Money, ResponseModel
 from app.core.db import MAX_ID, AuditedFields, check_dates, enum_column
 from app.core.pagination import Page
-from app.determinants.models import DeterminantList, DeterminantTag, DeterminantTagBase
+from app.determinants.models import DeterminantList, DeterminantTag, DeterminantTagPublic
 
 
 class SponsorLevel(StrEnum):
+    """Who stands behind a project: `individual` (one champion), `organizational` (the
+    organization's leadership), `system` (a government-wide mandate).
+    """
+
     individual = "individual"
     organizational = "organizational"
     system = "system"
 
 
 class WorkMode(StrEnum):
+    """How the work is done: `side_of_desk` (on top of regular duties, no dedicated time or
+    budget), `dedicated` (a team, lab or budget outside regular operations), `core_business`
+    (carried by a business line as part of its regular operations and budget).
+    """
+
     side_of_desk = "side_of_desk"
     dedicated = "dedicated"
     core_business = "core_business"
 
 
 class Stage(StrEnum):
+    """Where a project is: `idea`, `exploration`, `experiment`, `scaling`, `embedded` (became
+    regular operations) or `stopped` (ended without being embedded).
+    """
+
     idea = "idea"
     exploration = "exploration"
     experiment = "experiment"
@@ -34,6 +48,11 @@ class Stage(StrEnum):
 
 
 class Facet(StrEnum):
+    """Portfolio facet: `enhancement` (improve what exists), `mission` (reach a set goal),
+    `adaptive` (respond to a changing environment), `anticipatory` (prepare for possible
+    futures).
+    """
+
     enhancement = "enhancement"
     mission = "mission"
     adaptive = "adaptive"
@@ -41,6 +60,10 @@ class Facet(StrEnum):
 
 
 class RiskBand(StrEnum):
+    """Band of a risk score (likelihood x impact): `low` (<= 6), `medium` (<= 12), `high` (>=
+    15).
+    """
+
     low = "low"
     medium = "medium"
     high = "high"
@@ -55,8 +78,9 @@ def risk_band(score: int) -> RiskBand:
     return RiskBand.high
 
 
-# Decimals go out as JSON numbers: dashboards chart them, and 2 decimals fit a double.
-Money = Annotated[Decimal, PlainSerializer(float, return_type=float, when_used="json")]
+# Amounts: a number or a decimal string in, a decimal string out (app.core.contract.Money).
+Budget = Annotated[Decimal, Money(max_digits=14)]
+Fte = Annotated[Decimal, Money(max_digits=8, example="2.50")]
 
 _DESC = {
     "sponsor_level": "Who stands behind it: `individual` (one champion), `organizational` "
@@ -79,7 +103,7 @@ class RiskIn(SQLModel):
     mitigation: str | None = Field(default=None, max_length=2000)
 
 
-class RiskPublic(RiskIn):
+class RiskPublic(RiskIn, ResponseModel):
     score: int = Field(description="likelihood x impact")
     band: RiskBand = Field(description="`low` (score <= 6), `medium` (<= 12), `high` (>= 15)")
 
@@ -99,16 +123,9 @@ class ProjectBase(SQLModel):
     facet: Facet | None = Field(
         default=None, sa_type=enum_column(Facet), description=_DESC["facet"]
     )
-    budget: Money | None = Field(
-        default=None, ge=0, max_digits=14, decimal_places=2, sa_type=Numeric(14, 2)
-    )
-    fte: Money | None = Field(
-        default=None,
-        ge=0,
-        max_digits=8,
-        decimal_places=2,
-        sa_type=Numeric(8, 2),
-        description="Full-time equivalents.",
+    budget: Budget | None = Field(default=None, sa_type=Numeric(14, 2))
+    fte: Fte | None = Field(
+        default=None, sa_type=Numeric(8, 2), description="Full-time equivalents."
     )
     started_on: date | None = None
     ended_on: date | None = Field(default=None, description="Not before `started_on`.")
@@ -167,8 +184,8 @@ class ProjectUpdate(SQLModel):
     work_mode: WorkMode | None = None
     stage: Stage | None = None
     facet: Facet | None = None
-    budget: Decimal | None = Field(default=None, ge=0, max_digits=14, decimal_places=2)
-    fte: Decimal | None = Field(default=None, ge=0, max_digits=8, decimal_places=2)
+    budget: Budget | None = None
+    fte: Fte | None = None
     started_on: date | None = None
     ended_on: date | None = None
     risk: RiskIn | None = None
@@ -201,11 +218,7 @@ class Project(ProjectBase, AuditedFields, table=True):
     )
 
 
-class DeterminantTagPublic(DeterminantTagBase):
-    pass
-
-
-class ProjectPublic(ProjectBase):
+class ProjectPublic(ProjectBase, ResponseModel):
     model_config = {
         "json_schema_extra": {
             "examples": [
@@ -213,6 +226,8 @@ class ProjectPublic(ProjectBase):
                     **_EXAMPLE,
                     "id": 7,
                     "risk": {**_EXAMPLE["risk"], "score": 8, "band": "medium"},
+                    "budget": "250000.00",
+                    "fte": "2.50",
                     "created_at": "2026-02-01T08:30:00Z",
                     "updated_at": "2026-03-02T10:15:00Z",
                     "version": 3,

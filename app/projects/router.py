@@ -5,10 +5,11 @@ from fastapi import APIRouter, Depends, Query, Request, Response, status
 from pydantic import AfterValidator
 
 from app.api import csv_export
-from app.api.deps import IfMatch, PathId, SettingsDep
+from app.api.deps import IfMatch, IncludeArchived, PathId, SettingsDep
 from app.api.etags import NOT_MODIFIED, IfNoneMatch, set_etag
 from app.api.idempotency.dependency import Idempotent, creating_responses
 from app.api.large_bodies import LargeBodyRoute
+from app.api.openapi import etag_responses
 from app.auth.dependencies import Reader, Writer
 from app.core.db import MAX_ID, SessionDep, as_utc
 from app.core.errors import READ, READ_ONE, WRITE, problem_responses
@@ -35,7 +36,7 @@ router = APIRouter(prefix="/projects", tags=["projects"], route_class=LargeBodyR
     "",
     status_code=status.HTTP_201_CREATED,
     response_model=ProjectPublic,
-    responses=creating_responses(*WRITE),
+    responses=creating_responses(*WRITE, etag=True),
     summary="Create a project",
 )
 def create_project(
@@ -45,6 +46,9 @@ def create_project(
     idempotency: Idempotent,
     response: Response,
 ):
+    """Create a project in a unit the key may write to; `risk` and `determinants` are optional.
+    Returns the project with its version as `ETag`.
+    """
     project = service.create(session=session, actor=actor, project_in=project_in)
     set_etag(response, project.version)
     return service.to_public(project)
@@ -71,10 +75,18 @@ def list_projects(
     unit_id: Annotated[
         int | None, Query(ge=1, le=MAX_ID, description="Owned by this unit or its subtree.")
     ] = None,
-    stage: Annotated[list[Stage] | None, Query()] = None,
-    work_mode: Annotated[list[WorkMode] | None, Query()] = None,
-    sponsor_level: Annotated[list[SponsorLevel] | None, Query()] = None,
-    facet: Annotated[list[Facet] | None, Query()] = None,
+    stage: Annotated[
+        list[Stage] | None, Query(description="Any of these stages.")
+    ] = None,
+    work_mode: Annotated[
+        list[WorkMode] | None, Query(description="Any of these work modes.")
+    ] = None,
+    sponsor_level: Annotated[
+        list[SponsorLevel] | None, Query(description="Any of these sponsor levels.")
+    ] = None,
+    facet: Annotated[
+        list[Facet] | None, Query(description="Any of these facets.")
+    ] = None,
     determinant: Annotated[
         list[Determinant] | None, Query(description="Tagged with any of these determinants.")
     ] = None,
@@ -86,7 +98,7 @@ def list_projects(
         AfterValidator(as_utc),
         Query(description="Changed at or after this time (ISO 8601; UTC if no offset)."),
     ] = None,
-    include_archived: bool = False,
+    include_archived: IncludeArchived = False,
 ):
     filters: dict[str, Any] = dict(
         unit_id=unit_id,
@@ -116,7 +128,7 @@ def list_projects(
 @router.get(
     "/{project_id}",
     response_model=ProjectPublic,
-    responses={**problem_responses(*READ_ONE), **NOT_MODIFIED},
+    responses=etag_responses({**problem_responses(*READ_ONE), **NOT_MODIFIED}, 200, 304),
     summary="Get a project",
 )
 def get_project(
@@ -126,6 +138,7 @@ def get_project(
     response: Response,
     if_none_match: IfNoneMatch = None,
 ):
+    """One project, with its version as `ETag` for `If-Match` on a later update."""
     project = service.get(session=session, actor=actor, project_id=project_id)
     set_etag(response, project.version, if_none_match=if_none_match)
     return service.to_public(project)
@@ -134,7 +147,7 @@ def get_project(
 @router.patch(
     "/{project_id}",
     response_model=ProjectPublic,
-    responses=problem_responses(*WRITE, 404, 409, 412, 428),
+    responses=etag_responses(problem_responses(*WRITE, 404, 409, 412, 428)),
     summary="Update a project",
 )
 def update_project(
@@ -145,6 +158,10 @@ def update_project(
     expected_version: IfMatch,
     response: Response,
 ):
+    """Change some fields; `risk` and `determinants` replace the stored value whole, `"risk":
+    null` clears it. Send `If-Match` with the ETag you read to avoid overwriting someone
+    else's change.
+    """
     project = service.update(
         session=session,
         actor=actor,
@@ -159,7 +176,7 @@ def update_project(
 @router.delete(
     "/{project_id}",
     response_model=ProjectPublic,
-    responses=problem_responses(*WRITE, 404, 412, 428),
+    responses=etag_responses(problem_responses(*WRITE, 404, 412, 428)),
     summary="Archive a project",
     description="Sets `archived`; the row and its history are kept.",
 )

@@ -30,6 +30,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from app.api import csv_export
 from app.api.etags import NotModified, matches
+from app.api.openapi import etag_responses
 from app.auth import service as auth_service
 from app.auth.dependencies import Reader
 from app.core.db import MAX_ID, SessionDep, today
@@ -93,9 +94,11 @@ def report_root(
     if_none_match: Annotated[
         str | None,
         Header(
+            alias="If-None-Match",
             max_length=1000,
             description="ETag of a previous response; `304 Not Modified` if the report "
             "would be the same (`*`: if the report exists).",
+            examples=['"r5d41402abc4b2a76e1f0c3d9a8b7c6d5"'],
         ),
     ] = None,
 ) -> int | None:
@@ -119,6 +122,12 @@ def report_root(
 
 
 ReportRoot = Annotated[int | None, Depends(report_root)]
+# Reports answer 200 or 304, each with the ETag.
+NOT_MODIFIED: dict[int | str, dict[str, Any]] = etag_responses(
+    {304: {"description": "Not modified: the `If-None-Match` ETag is still current; no body."}},
+    200,
+    304,
+)
 
 
 class NotModifiedFastPath:

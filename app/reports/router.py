@@ -9,11 +9,10 @@ from pydantic import BaseModel
 
 from app.api import csv_export
 from app.api.deps import SettingsDep
-from app.api.etags import NOT_MODIFIED
 from app.core.db import SessionDep, today
 from app.core.errors import READ_ONE, problem_responses
 from app.reports import service
-from app.reports.conditional import ReportRoot
+from app.reports.conditional import NOT_MODIFIED, ReportRoot
 from app.reports.schemas import DeterminantsReport, OutcomesReport, PortfolioReport, SpreadReport
 
 # Every report takes its scope from `ReportRoot`, which also sets the ETag from the data
@@ -77,7 +76,9 @@ def json_response(report: BaseModel, response: Response) -> Response:
     "/spread",
     response_model=SpreadReport,
     responses={
+        **NOT_MODIFIED,
         200: {
+            **NOT_MODIFIED[200],
             "description": "The report as JSON, or with `Accept: text/csv` its `units` rows "
             "as CSV (a header row, then one row per unit; `parent_id` empty for a root).",
             "content": {

@@ -3,9 +3,11 @@
 from enum import StrEnum
 from typing import Any
 
-from pydantic import BaseModel, Field
+from pydantic import Field
 
+from app.core.contract import ResponseModel
 from app.determinants.models import Determinant
+from app.projects.models import Stage
 from app.reports.guide import GUIDE
 from app.units.models import UnitKind
 
@@ -16,7 +18,7 @@ SCOPE_DESCRIPTION = (
 )
 
 
-class Thresholds(BaseModel):
+class Thresholds(ResponseModel):
     min_active_projects: int = Field(
         description="Below this many active projects the spread verdict is `insufficient_data`."
     )
@@ -26,6 +28,11 @@ class Thresholds(BaseModel):
 
 
 class FindingCode(StrEnum):
+    """The threshold crossed: `few_active_projects`, `side_of_desk`,
+    `low_business_line_coverage`, `lab_concentration`, `reliance_on_individuals` (spread
+    report), `activity_based` (outcomes report).
+    """
+
     few_active_projects = "few_active_projects"
     side_of_desk = "side_of_desk"
     low_business_line_coverage = "low_business_line_coverage"
@@ -34,7 +41,7 @@ class FindingCode(StrEnum):
     activity_based = "activity_based"
 
 
-class Finding(BaseModel):
+class Finding(ResponseModel):
     code: FindingCode = Field(description="Which threshold was crossed.")
     message: str = Field(
         max_length=1000, description="A plain sentence for a director, with what to do about it."
@@ -46,19 +53,24 @@ class Finding(BaseModel):
 # --- spread ---------------------------------------------------------------------------
 
 
-class WorkModeCounts(BaseModel):
+class WorkModeCounts(ResponseModel):
     side_of_desk: int
     dedicated: int
     core_business: int
 
 
-class SponsorLevelCounts(BaseModel):
+class SponsorLevelCounts(ResponseModel):
     individual: int
     organizational: int
     system: int
 
 
 class SpreadVerdict(StrEnum):
+    """`insufficient_data` (too few active projects), `side_of_desk` (mostly side-of-desk
+    work), `concentrated` (in few business lines or in labs), `spread` (carried by the core
+    business with organizational sponsors), `mixed` (none of these).
+    """
+
     insufficient_data = "insufficient_data"
     side_of_desk = "side_of_desk"
     concentrated = "concentrated"
@@ -67,13 +79,17 @@ class SpreadVerdict(StrEnum):
 
 
 class UnitSpreadStatus(StrEnum):
+    """`none` (no active project), `side_of_desk` (side-of-desk share at or above the
+    threshold), `embedded` (core-business share at or above it), `mixed` (otherwise).
+    """
+
     none = "none"
     side_of_desk = "side_of_desk"
     embedded = "embedded"
     mixed = "mixed"
 
 
-class UnitRow(BaseModel):
+class UnitRow(ResponseModel):
     """Which unit a per-unit row is about."""
 
     unit_id: int
@@ -144,7 +160,7 @@ SPREAD_EXAMPLE: dict[str, Any] = {
 }
 
 
-class SpreadReport(BaseModel):
+class SpreadReport(ResponseModel):
     """Is innovation spread across the core business or stuck as side-of-desk work?"""
 
     model_config = {"json_schema_extra": {"examples": [SPREAD_EXAMPLE]}}
@@ -189,7 +205,7 @@ class SpreadReport(BaseModel):
 # --- portfolio --------------------------------------------------------------------------
 
 
-class StageCounts(BaseModel):
+class StageCounts(ResponseModel):
     idea: int
     exploration: int
     experiment: int
@@ -198,7 +214,7 @@ class StageCounts(BaseModel):
     stopped: int
 
 
-class FacetCounts(BaseModel):
+class FacetCounts(ResponseModel):
     enhancement: int
     mission: int
     adaptive: int
@@ -206,14 +222,14 @@ class FacetCounts(BaseModel):
     unspecified: int = Field(description="No facet recorded.")
 
 
-class RiskBandCounts(BaseModel):
+class RiskBandCounts(ResponseModel):
     low: int
     medium: int
     high: int
     unspecified: int = Field(description="No risk profile recorded.")
 
 
-class FacetByRiskBand(BaseModel):
+class FacetByRiskBand(ResponseModel):
     enhancement: RiskBandCounts
     mission: RiskBandCounts
     adaptive: RiskBandCounts
@@ -221,14 +237,14 @@ class FacetByRiskBand(BaseModel):
     unspecified: RiskBandCounts
 
 
-class ExperimentStatusCounts(BaseModel):
+class ExperimentStatusCounts(ResponseModel):
     proposed: int
     running: int
     completed: int
     stopped: int
 
 
-class MethodCounts(BaseModel):
+class MethodCounts(ResponseModel):
     rct: int
     ab_test: int
     pilot: int
@@ -237,15 +253,15 @@ class MethodCounts(BaseModel):
     other: int
 
 
-class ResultCounts(BaseModel):
+class ResultCounts(ResponseModel):
     supported: int
     not_supported: int
     inconclusive: int
 
 
-class FunnelStep(BaseModel):
-    from_stage: str = Field(max_length=32)
-    to_stage: str = Field(max_length=32)
+class FunnelStep(ResponseModel):
+    from_stage: Stage = Field(description="The stage projects reached.")
+    to_stage: Stage = Field(description="The next stage on the path.")
     reached_from: int = Field(description="Projects now at `from_stage` or further along.")
     reached_to: int = Field(description="Projects now at `to_stage` or further along.")
     conversion: float | None = Field(
@@ -335,7 +351,7 @@ PORTFOLIO_EXAMPLE: dict[str, Any] = {
 }
 
 
-class PortfolioReport(BaseModel):
+class PortfolioReport(ResponseModel):
     """Balance of the portfolio: stages, facets, risk, sponsors, work modes, experiments."""
 
     model_config = {"json_schema_extra": {"examples": [PORTFOLIO_EXAMPLE]}}
@@ -373,13 +389,13 @@ class PortfolioReport(BaseModel):
 # --- outcomes ---------------------------------------------------------------------------
 
 
-class StatusCounts(BaseModel):
+class StatusCounts(ResponseModel):
     met: int
     missed: int
     pending: int
 
 
-class CriteriaByKind(BaseModel):
+class CriteriaByKind(ResponseModel):
     outcome: StatusCounts
     output: StatusCounts
     activity: StatusCounts
@@ -413,7 +429,7 @@ OUTCOMES_EXAMPLE: dict[str, Any] = {
 }
 
 
-class OutcomesReport(BaseModel):
+class OutcomesReport(ResponseModel):
     """Is the portfolio outcome-based or activity-based?"""
 
     model_config = {"json_schema_extra": {"examples": [OUTCOMES_EXAMPLE]}}
@@ -443,7 +459,7 @@ class OutcomesReport(BaseModel):
 # --- determinants -----------------------------------------------------------------------
 
 
-class DeterminantSummary(BaseModel):
+class DeterminantSummary(ResponseModel):
     determinant: Determinant
     enablers: int = Field(description="Tags marking it an enabler.")
     barriers: int = Field(description="Tags marking it a barrier.")
@@ -453,7 +469,7 @@ class DeterminantSummary(BaseModel):
     )
 
 
-class DeterminantCounts(BaseModel):
+class DeterminantCounts(ResponseModel):
     clarity: int
     parity: int
     suitability: int
@@ -493,7 +509,7 @@ DETERMINANTS_EXAMPLE: dict[str, Any] = {
 }
 
 
-class DeterminantsReport(BaseModel):
+class DeterminantsReport(ResponseModel):
     """The four determinants: where innovation is helped and where it is held back."""
 
     model_config = {"json_schema_extra": {"examples": [DETERMINANTS_EXAMPLE]}}
@@ -516,6 +532,8 @@ Report = SpreadReport | PortfolioReport | OutcomesReport | DeterminantsReport
 
 
 class ReportName(StrEnum):
+    """`spread`, `portfolio`, `outcomes` or `determinants`."""
+
     spread = "spread"
     portfolio = "portfolio"
     outcomes = "outcomes"

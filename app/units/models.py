@@ -5,11 +5,16 @@ from typing import Any
 from pydantic import StrictInt
 from sqlmodel import Field, SQLModel
 
+from app.core.contract import ResponseModel
 from app.core.db import MAX_ID, AuditedFields, enum_column
 from app.core.pagination import Page
 
 
 class UnitKind(StrEnum):
+    """`business_line` (a line of regular operations), `corporate` (a corporate function),
+    `innovation_lab` (a lab or other dedicated innovation unit).
+    """
+
     business_line = "business_line"
     corporate = "corporate"
     innovation_lab = "innovation_lab"
@@ -64,7 +69,7 @@ class Unit(UnitBase, AuditedFields, table=True):
     id: int | None = Field(default=None, primary_key=True)
 
 
-class UnitPublic(UnitBase):
+class UnitPublic(UnitBase, ResponseModel):
     model_config = {
         "json_schema_extra": {
             "examples": [

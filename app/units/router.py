@@ -2,10 +2,11 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Response, status
 
-from app.api.deps import IfMatch, PathId
+from app.api.deps import IfMatch, IncludeArchived, PathId
 from app.api.etags import NOT_MODIFIED, IfNoneMatch, set_etag
 from app.api.idempotency.dependency import Idempotent, creating_responses
 from app.api.large_bodies import LargeBodyRoute
+from app.api.openapi import etag_responses
 from app.auth.dependencies import Admin, Reader
 from app.core.db import MAX_ID, SessionDep
 from app.core.errors import READ, READ_ONE, WRITE, problem_responses
@@ -35,6 +36,7 @@ def create_unit(
     unit = service.create(session=session, actor=actor, unit_in=unit_in)
     set_etag(response, unit.version)
     return unit
+    """Create a unit under `parent_id` (or a root unit). Codes are unique."""
 
 
 @router.get("", response_model=UnitsPage, responses=problem_responses(*READ), summary="List units")
@@ -49,8 +51,11 @@ def list_units(
     unit_id: Annotated[
         int | None, Query(ge=1, le=MAX_ID, description="This unit and its whole subtree.")
     ] = None,
-    include_archived: bool = False,
+    include_archived: IncludeArchived = False,
 ):
+    """Units by id, paged; filter by kind, parent or subtree. Archived units only with
+    `include_archived=true`.
+    """
     items, cursor = service.list_units(
         session=session,
         actor=actor,
@@ -66,7 +71,7 @@ def list_units(
 @router.get(
     "/{unit_id}",
     response_model=UnitPublic,
-    responses={**problem_responses(*READ_ONE), **NOT_MODIFIED},
+    responses=etag_responses({**problem_responses(*READ_ONE), **NOT_MODIFIED}, 200, 304),
     summary="Get a unit",
 )
 def get_unit(
@@ -76,6 +81,7 @@ def get_unit(
     response: Response,
     if_none_match: IfNoneMatch = None,
 ):
+    """One unit, with its version as `ETag` for `If-Match` on a later update."""
     unit = service.get(session=session, actor=actor, unit_id=unit_id)
     set_etag(response, unit.version, if_none_match=if_none_match)
     return unit
@@ -84,7 +90,7 @@ def get_unit(
 @router.patch(
     "/{unit_id}",
     response_model=UnitPublic,
-    responses=problem_responses(*WRITE, 404, 409, 412, 428),
+    responses=etag_responses(problem_responses(*WRITE, 404, 409, 412, 428)),
     summary="Update a unit (admin)",
 )
 def update_unit(
@@ -95,6 +101,9 @@ def update_unit(
     expected_version: IfMatch,
     response: Response,
 ):
+    """Change some fields; send `If-Match` with the ETag you read to avoid overwriting someone
+    else's change. A unit cannot become its own descendant.
+    """
     unit = service.update(
         session=session,
         actor=actor,
@@ -109,7 +118,7 @@ def update_unit(
 @router.delete(
     "/{unit_id}",
     response_model=UnitPublic,
-    responses=problem_responses(*WRITE, 404, 409, 412, 428),
+    responses=etag_responses(problem_responses(*WRITE, 404, 409, 412, 428)),
     summary="Archive a unit (admin)",
     description="Sets `archived`; the row is kept. 409 while it owns active projects.",
 )

@@ -82,8 +82,8 @@ def test_a_project_row_flattens_risk_and_determinants_in_a_stable_column_order(
             "work_mode": "core_business",
             "stage": "scaling",
             "facet": "enhancement",
-            "budget": "250000.5",
-            "fte": "2.5",
+            "budget": "250000.50",  # the text JSON gives: 2 decimals
+            "fte": "2.50",
             "started_on": "2026-02-01",
             "ended_on": "",
             "risk_likelihood": "2",

@@ -213,5 +213,5 @@ def test_openapi_documents_every_error_status_of_writes(anon):
     assert len(versioned) == 8
     for path, method, operation in versioned:
         assert {"404", "412", "428"} <= set(operation["responses"]), (path, method)
-        header = [p for p in operation["parameters"] if p["name"] == "if-match"]
+        header = [p for p in operation["parameters"] if p["name"] == "If-Match"]
         assert header and header[0]["in"] == "header", (path, method)

@@ -42,8 +42,8 @@ def test_a_listed_project_with_every_field_set_equals_its_get(admin):
     assert item["risk"] == {**FULL_PROJECT["risk"], "score": 12, "band": "medium"}
     assert item["determinants"] == FULL_PROJECT["determinants"]
     assert (item["budget"], item["fte"], item["stage"], item["version"]) == (
-        250000.25,
-        2.5,
+        "250000.25",
+        "2.50",
         "scaling",
         2,
     )

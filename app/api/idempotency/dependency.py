@@ -20,6 +20,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.api.idempotency import service
 from app.api.idempotency.service import HEADER, REPLAYED_HEADER, Claim, StoredResponse
+from app.api.openapi import etag_responses
 from app.auth.dependencies import current_actor
 from app.auth.models import Actor
 from app.core.db import SessionDep
@@ -49,21 +50,34 @@ _DESCRIPTIONS = {
 }
 
 
-def creating_responses(*codes: int, status_code: int = 201) -> dict[int | str, dict[str, Any]]:
-    """OpenAPI responses of a route that creates: its problems, those of the key, and the
-    replay marker on the success response."""
+# Answers that are never stored, so never replayed: the role check's, the body limit's,
+# and crashes before anything was saved.
+_NEVER_REPLAYED = {401, 403, 413, 500, 503}
+REPLAYED_HEADER_DOC = {
+    "description": f"`true` when this is the stored response to an earlier request with the "
+    f"same `{HEADER}` (any stored status, errors included); absent otherwise.",
+    "required": False,
+    "schema": {"type": "string", "enum": ["true"], "description": "Only ever `true`."},
+}
+
+
+def creating_responses(
+    *codes: int, status_code: int = 201, etag: bool = False
+) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI responses of a route that creates: its problems, those of the key, the
+    replay marker on every answer that can be replayed, and `ETag` on success if `etag`."""
     responses = problem_responses(*codes, 409, 422)
     for code, description in _DESCRIPTIONS.items():
         responses[code] = {**responses[code], "description": description}
-    responses[status_code] = {
-        "headers": {
-            REPLAYED_HEADER: {
-                "description": f"`true` when this is the stored response to an earlier "
-                f"request with the same `{HEADER}`.",
-                "schema": {"type": "string", "enum": ["true"]},
+    responses[status_code] = {}
+    if etag:
+        responses = etag_responses(responses, status_code)
+    for replayable, entry in responses.items():
+        if int(replayable) not in _NEVER_REPLAYED:
+            responses[replayable] = {
+                **entry,
+                "headers": {**entry.get("headers", {}), REPLAYED_HEADER: REPLAYED_HEADER_DOC},
             }
-        }
-    }
     return responses
 
 
@@ -97,7 +111,13 @@ async def idempotency_key(
     actor: Annotated[Actor, Depends(current_actor)],
     key: Annotated[
         str | None,
-        Header(alias=HEADER, min_length=1, max_length=255, description=HEADER_DESCRIPTION),
+        Header(
+            alias=HEADER,
+            min_length=1,
+            max_length=255,
+            description=HEADER_DESCRIPTION,
+            examples=["6f1c2d9e-8a7b-4c3d-9e2f-1a2b3c4d5e6f"],
+        ),
     ] = None,
 ) -> str | None:
     if key is None:

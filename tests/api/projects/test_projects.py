@@ -45,14 +45,34 @@ def test_create_fills_defaults_and_server_fields(admin, unit):
         "facet": None,
         "risk": None,
         "determinants": [],
-        "budget": 1234.5,
-        "fte": 0.25,
+        # Amounts come back as decimal strings with exactly 2 decimals, whatever was sent.
+        "budget": "1234.50",
+        "fte": "0.25",
         "started_on": "2026-02-01",
         "ended_on": None,
         "version": 1,
         "archived": False,
     }
-    assert admin.get(f"/api/v1/projects/{project['id']}").json()["budget"] == 1234.5
+    assert admin.get(f"/api/v1/projects/{project['id']}").json()["budget"] == "1234.50"
+
+
+@pytest.mark.parametrize(
+    ("sent", "returned"),
+    [
+        (0, "0.00"),
+        ("0", "0.00"),
+        (250000, "250000.00"),
+        ("250000.5", "250000.50"),
+        (0.1, "0.10"),
+        ("999999999999.99", "999999999999.99"),  # 12 + 2 digits: numeric(14, 2)'s largest
+    ],
+)
+def test_budgets_come_back_as_decimal_strings_with_two_decimals(admin, unit, sent, returned):
+    created = admin.post("/api/v1/projects", json=body(unit["id"], budget=sent)).json()
+    assert created["budget"] == returned
+    fetched = admin.get(f"/api/v1/projects/{created['id']}").json()
+    listed = admin.get("/api/v1/projects").json()["items"]
+    assert fetched["budget"] == listed[0]["budget"] == returned
 
 
 @pytest.mark.parametrize(
