@@ -30,6 +30,8 @@ def test_a_browser_may_read_etag_retry_after_and_content_disposition(cors_app, s
         "Content-Disposition",
         "ETag",
         "Idempotent-Replayed",
+        "RateLimit",
+        "RateLimit-Policy",
         "Retry-After",
         "X-Request-ID",
     ]
