@@ -4,6 +4,7 @@ import json
 import os
 import shutil
 import tempfile
+from datetime import datetime
 from pathlib import Path
 from typing import Annotated
 
@@ -14,7 +15,8 @@ from app.api_keys import service as api_key_service
 from app.api_keys.models import ApiKeyCreate
 from app.auth.models import Role, command_line_actor
 from app.core.config import Settings, get_settings
-from app.reports.schemas import ReportName
+from app.reports.schemas import Report, ReportName
+from app.reports.window import Interval
 
 cli = typer.Typer(
     help="Innovation portfolio service.",
@@ -273,13 +275,30 @@ def report(
         str | None, typer.Option(help="A unit's code: restrict the report to its subtree")
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the API's JSON instead")] = False,
+    start: Annotated[
+        datetime | None,
+        typer.Option("--from", formats=["%Y-%m-%d"], help="trends, flow: first day of the window"),
+    ] = None,
+    end: Annotated[
+        datetime | None,
+        typer.Option("--to", formats=["%Y-%m-%d"], help="trends, flow: last day (default today)"),
+    ] = None,
+    interval: Annotated[
+        Interval, typer.Option(help="trends: month, quarter or year")
+    ] = Interval.quarter,
 ) -> None:
     """Print a report, computed by the same queries as GET /api/v1/reports/{name}."""
     from app.core.db import create_db_engine, today
-    from app.reports import queries, render, service
+    from app.core.errors import DomainError
+    from app.reports import flow, queries, render, service, trends
 
     settings = get_settings()
     engine = create_db_engine(settings)
+    window = {
+        "start": start.date() if start else None,
+        "end": end.date() if end else None,
+        "today": today(),
+    }
     with Session(engine, expire_on_commit=False) as session:
         root_id = None
         if unit is not None:
@@ -287,9 +306,21 @@ def report(
             if root_id is None:
                 typer.echo(f"error: no unit with code {unit!r}", err=True)
                 raise typer.Exit(2)
-        result = service.build(
-            name, session=session, settings=settings, root_id=root_id, today=today()
-        )
+        result: Report
+        try:
+            if name == ReportName.trends:
+                result = trends.trends(
+                    session=session, settings=settings, root_id=root_id, interval=interval, **window
+                )
+            elif name == ReportName.flow:
+                result = flow.flow(session=session, settings=settings, root_id=root_id, **window)
+            else:
+                result = service.build(
+                    name, session=session, settings=settings, root_id=root_id, today=today()
+                )
+        except DomainError as error:  # a window the API would answer with a 422
+            typer.echo(f"error: {error.detail}", err=True)
+            raise typer.Exit(2) from None
     engine.dispose()
     if as_json:
         typer.echo(result.model_dump_json(indent=2))

@@ -2,8 +2,24 @@
 
 from functools import lru_cache
 
-from pydantic import AliasChoices, Field
+from pydantic import AliasChoices, BaseModel, Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class StallDays(BaseModel):
+    """Days in a stage after which a project counts as stalled (the flow report)."""
+
+    model_config = {"extra": "forbid"}
+
+    exploration: int = Field(
+        default=180, ge=1, le=36_500, description="Days in `exploration` before it stalls."
+    )
+    experiment: int = Field(
+        default=270, ge=1, le=36_500, description="Days in `experiment` before it stalls."
+    )
+    scaling: int = Field(
+        default=365, ge=1, le=36_500, description="Days in `scaling` before it stalls."
+    )
 
 
 class Settings(BaseSettings):
@@ -47,6 +63,9 @@ class Settings(BaseSettings):
     # Report thresholds (issue: reports/spread); echoed in the spread report.
     min_active_projects: int = 5
     share_threshold: float = 0.5
+    # Flow report (issue 12): a JSON object, e.g. {"exploration": 90}; a stage left out
+    # keeps its default, an unknown key or a number outside 1-36500 stops the start.
+    stall_days: StallDays = StallDays()
 
     # Operations (issue 6): where `portfolio serve` keeps prometheus_client's per-process
     # files when workers > 1 (a fresh temporary directory when unset); rows per keyset

@@ -60,7 +60,7 @@ def _percent(value: float) -> str:
     return f"{value:.0%}"
 
 
-def _thresholds(settings: Settings) -> Thresholds:
+def thresholds(settings: Settings) -> Thresholds:
     return Thresholds(
         min_active_projects=settings.min_active_projects,
         share_threshold=settings.share_threshold,
@@ -224,7 +224,7 @@ def _spread_report(
 
     return SpreadReport(
         unit_id=root_id,
-        thresholds=_thresholds(settings),
+        thresholds=thresholds(settings),
         active_projects=active,
         by_work_mode=by_work_mode,
         by_sponsor_level=by_sponsor,
@@ -364,7 +364,7 @@ def outcomes(
         )
     return OutcomesReport(
         unit_id=root_id,
-        thresholds=_thresholds(settings),
+        thresholds=thresholds(settings),
         projects=projects,
         projects_with_outcome_criteria=with_outcome,
         outcome_based_share=outcome_share,

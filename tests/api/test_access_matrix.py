@@ -239,7 +239,7 @@ RULES: dict[tuple[str, str], Rule] = {
         ("GET", f"/api/v1/reports/{name}"): Rule(
             READ_ONE, lambda w: Call({}, query={"unit_id": w.unit_in})
         )
-        for name in ("spread", "portfolio", "outcomes", "determinants")
+        for name in ("spread", "portfolio", "outcomes", "determinants", "trends", "flow")
     },
 }
 
