@@ -294,11 +294,8 @@ def report(
 
     settings = get_settings()
     engine = create_db_engine(settings)
-    window = {
-        "start": start.date() if start else None,
-        "end": end.date() if end else None,
-        "today": today(),
-    }
+    first_day = start.date() if start else None
+    last_day = end.date() if end else None
     with Session(engine, expire_on_commit=False) as session:
         root_id = None
         if unit is not None:
@@ -310,10 +307,23 @@ def report(
         try:
             if name == ReportName.trends:
                 result = trends.trends(
-                    session=session, settings=settings, root_id=root_id, interval=interval, **window
+                    session=session,
+                    settings=settings,
+                    root_id=root_id,
+                    start=first_day,
+                    end=last_day,
+                    interval=interval,
+                    today=today(),
                 )
             elif name == ReportName.flow:
-                result = flow.flow(session=session, settings=settings, root_id=root_id, **window)
+                result = flow.flow(
+                    session=session,
+                    settings=settings,
+                    root_id=root_id,
+                    start=first_day,
+                    end=last_day,
+                    today=today(),
+                )
             else:
                 result = service.build(
                     name, session=session, settings=settings, root_id=root_id, today=today()

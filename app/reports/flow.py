@@ -33,10 +33,6 @@ def _runs(root_id: int | None, end: date) -> Any:
         .where(periods.contains(periods.at(end)), periods.unit_in_scope(root_id))
         .subquery("in_scope")
     )
-    by_project = {
-        "partition_by": col(ProjectPeriod.project_id),
-        "order_by": col(ProjectPeriod.valid_from),
-    }
     lagged = (
         select(
             col(ProjectPeriod.project_id),
@@ -46,7 +42,12 @@ def _runs(root_id: int | None, end: date) -> Any:
             col(ProjectPeriod.work_mode),
             col(ProjectPeriod.sponsor_level),
             col(ProjectPeriod.unit_id),
-            func.lag(col(ProjectPeriod.stage)).over(**by_project).label("prev_stage"),
+            func.lag(col(ProjectPeriod.stage))
+            .over(
+                partition_by=col(ProjectPeriod.project_id),
+                order_by=col(ProjectPeriod.valid_from),
+            )
+            .label("prev_stage"),
         )
         .join(in_scope, in_scope.c.project_id == col(ProjectPeriod.project_id))
         .where(col(ProjectPeriod.valid_from) <= periods.at(end))
@@ -59,11 +60,20 @@ def _runs(root_id: int | None, end: date) -> Any:
             lagged.c.valid_from,
         )
     )
-    in_order = {"partition_by": lagged.c.project_id, "order_by": lagged.c.valid_from}
+
+    def up_to(last_row: int) -> Any:
+        """The latest run start among this project's periods up to ``last_row`` (0: this
+        period, -1: the previous one)."""
+        return func.max(run_start).over(
+            partition_by=lagged.c.project_id,
+            order_by=lagged.c.valid_from,
+            rows=(None, last_row),
+        )
+
     return select(
         *lagged.c,
-        func.max(run_start).over(**in_order, rows=(None, 0)).label("stage_since"),
-        func.max(run_start).over(**in_order, rows=(None, -1)).label("prev_stage_since"),
+        up_to(0).label("stage_since"),
+        up_to(-1).label("prev_stage_since"),
     ).cte("runs")
 
 
