@@ -215,11 +215,10 @@ def _days(value: float | None) -> str:
 
 
 def _trends(console: Console, report: TrendsReport) -> None:
-    table = Table(
-        title=f"Trends, {report.from_} to {report.to} by {report.interval.value} "
-        f"({_scope(report)})",
-        title_justify="left",
+    console.print(
+        f"Trends, {report.from_} to {report.to} by {report.interval.value} ({_scope(report)})"
     )
+    table = Table()
     for column in (
         "as of",
         "active",
