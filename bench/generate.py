@@ -79,6 +79,7 @@ TABLES = (
     "criteria",
     "determinant_tags",
     "experiments",
+    "project_periods",
     "projects",
     "api_keys",
     "units",
@@ -118,6 +119,7 @@ class Portfolio:
         self.size = size
         self.rng = random.Random(seed)
         self.project_unit: list[int] = []
+        self.periods: list[Row] = []
         self.stamp = _ts(EPOCH)
 
     def units(self) -> Iterator[Row]:
@@ -158,16 +160,22 @@ class Portfolio:
             score = likelihood * impact
             band = "low" if score <= 6 else "medium" if score <= 12 else "high"
             started = TODAY - timedelta(days=rng.randint(30, 1500))
-            created = _ts(EPOCH + timedelta(seconds=project_id * 7))
+            created_at = EPOCH + timedelta(seconds=project_id * 7)
+            created = _ts(created_at)
+            tracked = (sponsor(), work_mode(), stage())
+            # One period per project, from its creation date with its current values.
+            self.periods.append(
+                (project_id, project_id, created_at.date().isoformat(), None, *tracked, unit_id)
+            )
             yield (
                 project_id,
                 f"Project {project_id}",
                 "Synthetic project for the benchmark.",
                 unit_id,
-                sponsor(),
+                tracked[0],
                 None,
-                work_mode(),
-                stage(),
+                tracked[1],
+                tracked[2],
                 facets[project_id % 5],
                 round(rng.uniform(10_000, 2_000_000), 2),
                 round(rng.uniform(0.1, 12), 2),
@@ -183,6 +191,7 @@ class Portfolio:
                 created,
                 1,
                 project_id % 50 == 0,
+                created_at.date().isoformat(),
             )
 
     def experiments(self) -> Iterator[Row]:
@@ -317,7 +326,10 @@ COLUMNS = {
     "units": "id, code, name, kind, parent_id, created_at, updated_at, version, archived",
     "projects": "id, title, summary, unit_id, sponsor_level, sponsor, work_mode, stage, facet, "
     "budget, fte, started_on, ended_on, risk_likelihood, risk_impact, risk_of_not_innovating, "
-    "risk_mitigation, risk_score, risk_band, created_at, updated_at, version, archived",
+    "risk_mitigation, risk_score, risk_band, created_at, updated_at, version, archived, "
+    "stage_since",
+    "project_periods": "id, project_id, valid_from, valid_to, sponsor_level, work_mode, stage, "
+    "unit_id",
     "experiments": "id, project_id, unit_id, title, hypothesis, method, status, result, lessons, "
     "started_on, ended_on, created_at, updated_at, version, archived",
     "determinant_tags": "id, determinant, effect, note, project_id, experiment_id",
@@ -401,6 +413,7 @@ def generate(database_url: str, size_name: str, *, log: Callable[[str], None] = 
         ("units", list(portfolio.units())),
         ("api_keys", keys),
         ("projects", portfolio.projects()),
+        ("project_periods", portfolio.periods),  # filled while the projects stream
         ("experiments", portfolio.experiments()),
         ("determinant_tags", portfolio.determinant_tags()),
     ]

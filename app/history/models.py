@@ -1,4 +1,4 @@
-from datetime import datetime
+from datetime import date, datetime
 from enum import StrEnum
 from typing import Any
 
@@ -35,6 +35,13 @@ class HistoryBase(SQLModel):
         sa_type=JSON,
         description="Changed fields: `{field: {old, new}}` (`old` is null on create).",
     )
+    effective_on: date | None = Field(
+        default=None,
+        description="For a project created or changed in `stage`, `work_mode`, "
+        "`sponsor_level` or `unit_id`: the date the change took effect (its `effective_on`, "
+        "default the day it was made); null for every other change.",
+        schema_extra={"examples": ["2026-03-03"]},
+    )
 
 
 class HistoryEntry(HistoryBase, table=True):
@@ -62,6 +69,7 @@ class HistoryPublic(HistoryBase):
                     "api_key_id": 2,
                     "api_key_name": "Portfolio office",
                     "changes": {"stage": {"old": "exploration", "new": "experiment"}},
+                    "effective_on": "2026-03-01",
                 }
             ]
         }
