@@ -106,9 +106,7 @@ class ProjectBase(SQLModel):
     )
     sponsor: str | None = Field(default=None, max_length=200, description="Name or title.")
     work_mode: WorkMode = Field(sa_type=enum_column(WorkMode), description=_DESC["work_mode"])
-    stage: Stage = Field(
-        default=Stage.idea, sa_type=enum_column(Stage), description=_DESC["stage"]
-    )
+    stage: Stage = Field(default=Stage.idea, sa_type=enum_column(Stage), description=_DESC["stage"])
     facet: Facet | None = Field(
         default=None, sa_type=enum_column(Facet), description=_DESC["facet"]
     )

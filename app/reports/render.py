@@ -15,6 +15,7 @@ from app.reports.schemas import (
     PortfolioReport,
     Report,
     SpreadReport,
+    StageCounts,
     TrendsReport,
 )
 
@@ -218,21 +219,17 @@ def _trends(console: Console, report: TrendsReport) -> None:
     console.print(
         f"Trends, {report.from_} to {report.to} by {report.interval.value} ({_scope(report)})"
     )
-    table = Table()
-    for column in (
-        "as of",
-        "active",
-        "side of desk",
-        "core business",
-        "individual sponsor",
-        "business lines",
-        "lab",
-        "verdict",
-        *(f"{stage}" for stage in report.points[0].by_stage.model_dump()),
-    ):
-        table.add_column(column, justify="right")
+    spread = Table(title="Spread at each point", title_justify="left")
+    spread.add_column("as of", no_wrap=True)
+    for column in ("active", "side of desk", "core", "individual", "lines covered", "lab"):
+        spread.add_column(column, justify="right")
+    spread.add_column("verdict", no_wrap=True)
+    stages = Table(title="Projects by stage at each point", title_justify="left")
+    stages.add_column("as of", no_wrap=True)
+    for stage in StageCounts.model_fields:
+        stages.add_column(stage, justify="right")
     for point in report.points:
-        table.add_row(
+        spread.add_row(
             point.as_of.isoformat(),
             str(point.active_projects),
             percent(point.side_of_desk_share),
@@ -241,9 +238,12 @@ def _trends(console: Console, report: TrendsReport) -> None:
             percent(point.business_line_coverage),
             percent(point.lab_share),
             point.verdict.value,
-            *(str(count) for count in point.by_stage.model_dump().values()),
         )
-    console.print(table)
+        stages.add_row(
+            point.as_of.isoformat(), *(str(n) for n in point.by_stage.model_dump().values())
+        )
+    console.print(spread)
+    console.print(stages)
 
 
 def _flow(console: Console, report: FlowReport) -> None:

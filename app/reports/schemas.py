@@ -789,7 +789,23 @@ FLOW_EXAMPLE: dict[str, Any] = {
                 "stage": "exploration",
                 "since": "2025-06-02",
                 "days": 317,
-            }
+            },
+            {
+                "project_id": 17,
+                "title": "Shared case notes",
+                "unit_id": 5,
+                "stage": "exploration",
+                "since": "2025-08-20",
+                "days": 238,
+            },
+            {
+                "project_id": 51,
+                "title": "Plain-language letters",
+                "unit_id": 5,
+                "stage": "exploration",
+                "since": "2025-09-30",
+                "days": 197,
+            },
         ],
     },
 }
