@@ -9,16 +9,29 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 class StallDays(BaseModel):
     """Days in a stage after which a project counts as stalled (the flow report)."""
 
-    model_config = {"extra": "forbid"}
+    # Echoed whole in the flow report: every key is in the response.
+    model_config = {"extra": "forbid", "json_schema_serialization_defaults_required": True}
 
     exploration: int = Field(
-        default=180, ge=1, le=36_500, description="Days in `exploration` before it stalls."
+        default=180,
+        ge=1,
+        le=36_500,
+        description="Days in `exploration` after which a project is stalled.",
+        examples=[180],
     )
     experiment: int = Field(
-        default=270, ge=1, le=36_500, description="Days in `experiment` before it stalls."
+        default=270,
+        ge=1,
+        le=36_500,
+        description="Days in `experiment` after which a project is stalled.",
+        examples=[270],
     )
     scaling: int = Field(
-        default=365, ge=1, le=36_500, description="Days in `scaling` before it stalls."
+        default=365,
+        ge=1,
+        le=36_500,
+        description="Days in `scaling` after which a project is stalled.",
+        examples=[365],
     )
 
 

@@ -310,7 +310,8 @@ def trends_report(
         Interval,
         Query(
             description="`month` (every month's last day), `quarter` (31 March, 30 June, "
-            "30 September, 31 December) or `year` (31 December)."
+            "30 September, 31 December) or `year` (31 December).",
+            examples=["quarter"],
         ),
     ] = Interval.quarter,
     unit_id: UnitScope = None,

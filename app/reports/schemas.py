@@ -692,16 +692,18 @@ class ActiveStageCounts(BaseModel):
 
 
 class StalledUnit(BaseModel):
-    unit_id: int = Field(examples=[5])
-    code: str = Field(max_length=32, examples=["BENEFITS"])
-    name: str = Field(max_length=200, examples=["Benefits"])
+    unit_id: int = Field(description="The unit.", examples=[5])
+    code: str = Field(max_length=32, description="Its code.", examples=["BENEFITS"])
+    name: str = Field(max_length=200, description="Its name.", examples=["Benefits"])
     stalled: int = Field(description="Stalled projects the unit owns itself.", examples=[3])
     active: int = Field(description="Active projects the unit owns itself at `to`.", examples=[4])
 
 
 class StalledProject(BaseModel):
-    project_id: int = Field(examples=[42])
-    title: str = Field(max_length=200, examples=["Chatbot for benefit questions"])
+    project_id: int = Field(description="The project.", examples=[42])
+    title: str = Field(
+        max_length=200, description="Its title.", examples=["Chatbot for benefit questions"]
+    )
     unit_id: int = Field(description="Its unit at `to`.", examples=[5])
     stage: Stage = Field(description="Its stage at `to`.", examples=["exploration"])
     since: date = Field(description="Its `stage_since` at `to`.", examples=["2025-06-02"])
