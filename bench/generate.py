@@ -88,6 +88,7 @@ TABLES = (
 TODAY = datetime.now(UTC).date()
 EPOCH = datetime(2024, 1, 1, tzinfo=UTC)
 DETERMINANTS = ("clarity", "parity", "suitability", "normality")
+STAGE_PATH = ("idea", "exploration", "experiment", "scaling", "embedded")
 
 Row = tuple[Any, ...]
 
@@ -120,6 +121,8 @@ class Portfolio:
         self.rng = random.Random(seed)
         self.project_unit: list[int] = []
         self.periods: list[Row] = []
+        self.period_id = 0
+        self.history_rng = random.Random(seed + 1)
         self.stamp = _ts(EPOCH)
 
     def units(self) -> Iterator[Row]:
@@ -163,10 +166,7 @@ class Portfolio:
             created_at = EPOCH + timedelta(seconds=project_id * 7)
             created = _ts(created_at)
             tracked = (sponsor(), work_mode(), stage())
-            # One period per project, from its creation date with its current values.
-            self.periods.append(
-                (project_id, project_id, created_at.date().isoformat(), None, *tracked, unit_id)
-            )
+            stage_since = self._history(project_id, unit_id, *tracked)
             yield (
                 project_id,
                 f"Project {project_id}",
@@ -191,8 +191,46 @@ class Portfolio:
                 created,
                 1,
                 project_id % 50 == 0,
-                created_at.date().isoformat(),
+                stage_since,
             )
+
+    def _history(self, project_id: int, unit_id: int, sponsor: str, mode: str, stage: str) -> str:
+        """Append the project's periods, oldest first, ending with its current values;
+        returns its stage_since. One to four periods (2.5 on average) going back up to eight
+        years: earlier stages along the path, more side-of-desk work and individual sponsors
+        earlier on, now and then another unit. A separate generator, so the other tables
+        are the same as before periods were added."""
+        rng = self.history_rng
+        periods = [(sponsor, mode, stage, unit_id)]
+        count = rng.choices((1, 2, 3, 4), (20, 30, 30, 20))[0]
+        while len(periods) < count:
+            sponsor, mode, stage, unit = periods[0]
+            if stage != "idea" and rng.random() < 0.6:
+                path_index = STAGE_PATH.index(stage) if stage in STAGE_PATH else 4
+                stage = STAGE_PATH[rng.randint(0, max(0, path_index - 1))]
+            elif rng.random() < 0.5:
+                mode = "side_of_desk"
+                sponsor = "individual" if rng.random() < 0.6 else sponsor
+            else:
+                unit = rng.randint(1, self.size.units)
+            periods.insert(0, (sponsor, mode, stage, unit))
+        # Start dates: the last period began 20-400 days ago, each earlier one 60-900 days
+        # before the next.
+        starts = [TODAY - timedelta(days=rng.randint(20, 400))]
+        while len(starts) < len(periods):
+            starts.insert(0, starts[0] - timedelta(days=rng.randint(60, 900)))
+        for index, ((level, work, phase, unit), start) in enumerate(
+            zip(periods, starts, strict=True)
+        ):
+            end = starts[index + 1].isoformat() if index + 1 < len(starts) else None
+            self.period_id += 1
+            self.periods.append(
+                (self.period_id, project_id, start.isoformat(), end, level, work, phase, unit)
+            )
+        since = len(periods) - 1
+        while since > 0 and periods[since - 1][2] == periods[-1][2]:
+            since -= 1
+        return starts[since].isoformat()
 
     def experiments(self) -> Iterator[Row]:
         rng = self.rng
