@@ -102,7 +102,7 @@ def _point_counts(
     )
 
     def total(label: str, *conditions: Any) -> Any:
-        projects = spans.c.projects
+        projects: Any = spans.c.projects
         if conditions:
             projects = case((and_(*conditions), projects), else_=0)
         return func.sum(projects).label(label)
