@@ -4,6 +4,7 @@ import json
 import os
 import shutil
 import tempfile
+from datetime import datetime
 from pathlib import Path
 from typing import Annotated
 
@@ -273,11 +274,23 @@ def report(
         str | None, typer.Option(help="A unit's code: restrict the report to its subtree")
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the API's JSON instead")] = False,
+    as_of: Annotated[
+        datetime | None,
+        typer.Option(
+            "--as-of",
+            formats=["%Y-%m-%d"],
+            help="spread: as at the end of this day (YYYY-MM-DD, not after today)",
+        ),
+    ] = None,
 ) -> None:
     """Print a report, computed by the same queries as GET /api/v1/reports/{name}."""
     from app.core.db import create_db_engine, today
     from app.reports import queries, render, service
 
+    as_of_date = as_of.date() if as_of else None
+    if as_of_date is not None and as_of_date > today():
+        typer.echo(f"error: --as-of {as_of_date} is after today ({today()})", err=True)
+        raise typer.Exit(2)
     settings = get_settings()
     engine = create_db_engine(settings)
     with Session(engine, expire_on_commit=False) as session:
@@ -288,7 +301,12 @@ def report(
                 typer.echo(f"error: no unit with code {unit!r}", err=True)
                 raise typer.Exit(2)
         result = service.build(
-            name, session=session, settings=settings, root_id=root_id, today=today()
+            name,
+            session=session,
+            settings=settings,
+            root_id=root_id,
+            today=today(),
+            as_of=as_of_date,
         )
     engine.dispose()
     if as_json:

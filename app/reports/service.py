@@ -432,11 +432,18 @@ def determinants(*, session: Session, root_id: int | None) -> DeterminantsReport
 
 
 def build(
-    name: ReportName, *, session: Session, settings: Settings, root_id: int | None, today: date
+    name: ReportName,
+    *,
+    session: Session,
+    settings: Settings,
+    root_id: int | None,
+    today: date,
+    as_of: date | None = None,
 ) -> Report:
-    """Any report by name (the CLI's entry point; the API calls each report directly)."""
+    """Any report by name (the CLI's entry point; the API calls each report directly).
+    ``as_of`` applies to the spread report."""
     if name == ReportName.spread:
-        return spread(session=session, settings=settings, root_id=root_id)
+        return spread(session=session, settings=settings, root_id=root_id, as_of=as_of)
     if name == ReportName.portfolio:
         return portfolio(session=session, root_id=root_id)
     if name == ReportName.outcomes:
