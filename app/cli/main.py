@@ -275,6 +275,14 @@ def report(
         str | None, typer.Option(help="A unit's code: restrict the report to its subtree")
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the API's JSON instead")] = False,
+    as_of: Annotated[
+        datetime | None,
+        typer.Option(
+            "--as-of",
+            formats=["%Y-%m-%d"],
+            help="spread: as at the end of this day (YYYY-MM-DD, not after today)",
+        ),
+    ] = None,
     start: Annotated[
         datetime | None,
         typer.Option("--from", formats=["%Y-%m-%d"], help="trends, flow: first day of the window"),
@@ -292,6 +300,10 @@ def report(
     from app.core.errors import DomainError
     from app.reports import flow, queries, render, service, trends
 
+    as_of_date = as_of.date() if as_of else None
+    if as_of_date is not None and as_of_date > today():
+        typer.echo(f"error: --as-of {as_of_date} is after today ({today()})", err=True)
+        raise typer.Exit(2)
     settings = get_settings()
     engine = create_db_engine(settings)
     first_day = start.date() if start else None
@@ -326,7 +338,12 @@ def report(
                 )
             else:
                 result = service.build(
-                    name, session=session, settings=settings, root_id=root_id, today=today()
+                    name,
+                    session=session,
+                    settings=settings,
+                    root_id=root_id,
+                    today=today(),
+                    as_of=as_of_date,
                 )
         except DomainError as error:  # a window the API would answer with a 422
             typer.echo(f"error: {error.detail}", err=True)

@@ -23,6 +23,13 @@ class ChangeAction(StrEnum):
     archive = "archive"
 
 
+EFFECTIVE_ON = (
+    "For a project created or changed in `stage`, `work_mode`, `sponsor_level` or "
+    "`unit_id`: the date the change took effect (its `effective_on`, default the day it was "
+    "made); null for every other change."
+)
+
+
 class HistoryBase(SQLModel):
     entity_type: EntityType = Field(sa_type=enum_column(EntityType))
     entity_id: int
@@ -36,11 +43,7 @@ class HistoryBase(SQLModel):
         description="Changed fields: `{field: {old, new}}` (`old` is null on create).",
     )
     effective_on: date | None = Field(
-        default=None,
-        description="For a project created or changed in `stage`, `work_mode`, "
-        "`sponsor_level` or `unit_id`: the date the change took effect (its `effective_on`, "
-        "default the day it was made); null for every other change.",
-        schema_extra={"examples": ["2026-03-03"]},
+        default=None, description=EFFECTIVE_ON, schema_extra={"examples": ["2026-03-03"]}
     )
 
 
@@ -76,6 +79,10 @@ class HistoryPublic(HistoryBase):
     }
 
     id: int
+    # Always in the response (null for most entries).
+    effective_on: date | None = Field(
+        description=EFFECTIVE_ON, schema_extra={"examples": ["2026-03-03"]}
+    )
 
 
 class HistoryPage(Page[HistoryPublic]):

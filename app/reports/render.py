@@ -50,7 +50,9 @@ def _findings(console: Console, findings: list[Finding]) -> None:
 
 
 def _scope(report: Report) -> str:
-    return "whole organization" if report.unit_id is None else f"unit {report.unit_id} subtree"
+    scope = "whole organization" if report.unit_id is None else f"unit {report.unit_id} subtree"
+    as_of = getattr(report, "as_of", None)
+    return scope if as_of is None else f"{scope}, as of {as_of.isoformat()}"
 
 
 def print_report(report: Report, console: Console | None = None) -> None:

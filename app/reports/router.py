@@ -122,18 +122,29 @@ def spread_report(
     actor: Reader,
     response: Response,
     unit_id: UnitScope = None,
+    as_of: Annotated[
+        date | None,
+        Query(
+            description="Compute the report as at the end of this day (UTC; not after "
+            "today), from the projects' timelines: the projects that existed then, with the "
+            "stage, work mode, sponsor level and unit they had then; the units as they are "
+            "now. Default: now.",
+            examples=["2026-03-31"],
+        ),
+    ] = None,
     accept: Annotated[str | None, Header(max_length=1000, include_in_schema=False)] = None,
 ):
+    service.check_as_of(as_of, today())
     root_id = service.resolve_scope(session=session, actor=actor, unit_id=unit_id)
     # A returned Response replaces the injected one: carry its ETag headers over.
     if csv_export.prefers_csv(accept or ""):
-        report = service.spread(session=session, settings=settings, root_id=root_id)
+        report = service.spread(session=session, settings=settings, root_id=root_id, as_of=as_of)
         return Response(
             spread_csv(report),
             media_type=f"{csv_export.CSV_MEDIA_TYPE}; charset=utf-8",
             headers=dict(response.headers),
         )
-    body = service.spread_json(session=session, settings=settings, root_id=root_id)
+    body = service.spread_json(session=session, settings=settings, root_id=root_id, as_of=as_of)
     return Response(body, media_type="application/json", headers=dict(response.headers))
 
 

@@ -101,6 +101,7 @@ class UnitSpread(UnitRow):
 
 SPREAD_EXAMPLE: dict[str, Any] = {
     "unit_id": None,
+    "as_of": "2026-03-31",
     "thresholds": {"min_active_projects": 5, "share_threshold": 0.5},
     "active_projects": 12,
     "by_work_mode": {"side_of_desk": 3, "dedicated": 4, "core_business": 5},
@@ -154,6 +155,11 @@ class SpreadReport(BaseModel):
     model_config = {"json_schema_extra": {"examples": [SPREAD_EXAMPLE]}}
 
     unit_id: int | None = Field(description=SCOPE_DESCRIPTION)
+    as_of: date | None = Field(
+        description="The `as_of` date asked for: every number as at the end of that day "
+        "(UTC), from the projects' timelines; null when not given (today).",
+        examples=["2026-03-31"],
+    )
     thresholds: Thresholds
     active_projects: int = Field(
         description="Non-archived projects in stage `exploration`, `experiment` or `scaling`."

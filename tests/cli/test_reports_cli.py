@@ -70,3 +70,23 @@ def test_unknown_unit_or_report(admin, run):
     assert unknown_unit.exit_code == 2
     assert "no unit with code 'NOPE'" in unknown_unit.output
     assert run("budget").exit_code == 2
+
+
+def test_spread_as_of_a_date_is_the_api_response(admin, run):
+    line = create_unit(admin, "TAX-OPS")
+    project = create_project(admin, line["id"], stage="exploration", effective_on="2025-01-10")
+    admin.patch(
+        f"/api/v1/projects/{project['id']}", json={"stage": "stopped", "effective_on": "2025-03-01"}
+    )
+
+    february = run("spread", "--as-of", "2025-02-01", "--json")
+    table = run("spread", "--as-of", "2025-02-01")
+
+    assert february.exit_code == 0, february.output
+    api = admin.get("/api/v1/reports/spread", params={"as_of": "2025-02-01"}).json()
+    assert json.loads(february.output) == api
+    assert api["active_projects"] == 1  # exploring on 1 February, stopped on 1 March
+    assert "as of 2025-02-01" in " ".join(table.output.split())  # wrapped to the terminal
+    later = run("spread", "--as-of", "2999-01-01")
+    assert later.exit_code == 2
+    assert "is after today" in later.output

@@ -6,11 +6,15 @@ from typing import Any
 
 from sqlalchemy import event
 
+from app.core.db import today
 from tests.builders import create_criterion, create_experiment, create_project, create_unit
 
 REPORTS = (
     ("/api/v1/reports/spread", {}),
     ("/api/v1/reports/spread", {"Accept": "text/csv"}),
+    # As of a date: the same statements over the timelines.
+    (f"/api/v1/reports/spread?as_of={today()}", {}),
+    (f"/api/v1/reports/spread?as_of={today()}", {"Accept": "text/csv"}),
     ("/api/v1/reports/portfolio", {}),
     ("/api/v1/reports/outcomes", {}),
     ("/api/v1/reports/determinants", {}),
@@ -90,6 +94,9 @@ def test_unit_scope_adds_one_statement_at_most(app, admin, viewer):
     with counting_statements(app.state.engine) as scoped:
         viewer.get("/api/v1/reports/spread", params={"unit_id": unit_id})
     assert len(scoped) == len(unscoped) + 1  # the lookup that checks the unit exists
+    with counting_statements(app.state.engine) as dated:
+        viewer.get("/api/v1/reports/spread", params={"as_of": "2025-01-31"})
+    assert len(dated) == len(unscoped)
 
 
 def add_timelines(admin: Any, first: int, count: int) -> None:
