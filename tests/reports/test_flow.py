@@ -343,3 +343,26 @@ def test_flow_window_errors_name_the_parameter(viewer):
     malformed = viewer.get(FLOW, params={"from": "2025-02-30"})
     assert malformed.status_code == 422
     assert problem_fields(malformed) == ["from"]
+
+
+def test_flow_etag_until_a_dated_change(portfolio, admin, viewer):
+    first = viewer.get(FLOW, params=WINDOW)
+    etag = first.headers["ETag"]
+    assert viewer.get(FLOW, params=WINDOW, headers={"If-None-Match": etag}).status_code == 304
+    # CSV is another representation: another tag.
+    csv = viewer.get(FLOW, params=WINDOW, headers={"Accept": "text/csv"})
+    assert csv.headers["ETag"] != etag
+
+    # F12 moves from idea to exploration on 15 June 2025, inside the window.
+    change(admin, portfolio["f12"], "2025-06-15", stage="exploration")
+    after = viewer.get(FLOW, params=WINDOW, headers={"If-None-Match": etag})
+
+    assert after.status_code == 200
+    assert after.headers["ETag"] != etag
+    # idea -> exploration: F5, F9 and now F12; its idea stay lasted 14 days.
+    assert after.json()["transitions"][0] == {
+        "from_stage": "idea",
+        "to_stage": "exploration",
+        "count": 3,
+    }
+    assert after.json()["time_in_stage"]["idea"]["completed_stays"] == 3
