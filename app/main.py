@@ -15,6 +15,7 @@ from app.core.revision import service as data_revision
 from app.criteria.router import router as criteria_router
 from app.experiments.router import router as experiments_router
 from app.ops import health, observability
+from app.projects.metrics import ProjectsByStage
 from app.projects.router import router as projects_router
 from app.reports import conditional as report_conditional
 from app.reports.router import router as reports_router
@@ -80,7 +81,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         api.include_router(router)
     app.include_router(api)
     app.include_router(health.router)
-    observability.install(app, settings)
+    observability.install(app, settings, scrape_collectors=[ProjectsByStage])
     return app
 
 

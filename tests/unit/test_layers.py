@@ -27,8 +27,6 @@ RANK = {name: rank for rank, names in enumerate(LAYERS) for name in names}
 
 # Upward imports still to remove (issue 11); this list only ever shrinks.
 KNOWN_UPWARD = {
-    ("api.csv_export", "determinants"),
-    ("ops.observability", "projects"),
     ("units.service", "projects"),
     ("projects.service", "experiments"),
     ("criteria.service", "experiments"),
@@ -78,4 +76,4 @@ def test_imports_point_down():
 
 def test_the_known_upward_imports_are_still_there():
     """Keeps KNOWN_UPWARD honest: an entry that no longer applies must be deleted."""
-    assert KNOWN_UPWARD <= upward_imports(), sorted(KNOWN_UPWARD - upward_imports())
+    assert upward_imports() >= KNOWN_UPWARD, sorted(KNOWN_UPWARD - upward_imports())
