@@ -292,8 +292,8 @@ def report(
         typer.Option("--to", formats=["%Y-%m-%d"], help="trends, flow: last day (default today)"),
     ] = None,
     interval: Annotated[
-        Interval, typer.Option(help="trends: month, quarter or year")
-    ] = Interval.quarter,
+        Interval | None, typer.Option(help="trends: month, quarter (default) or year")
+    ] = None,
 ) -> None:
     """Print a report, computed by the same queries as GET /api/v1/reports/{name}."""
     from app.core.db import create_db_engine, today
@@ -303,6 +303,14 @@ def report(
     as_of_date = as_of.date() if as_of else None
     if as_of_date is not None and as_of_date > today():
         typer.echo(f"error: --as-of {as_of_date} is after today ({today()})", err=True)
+        raise typer.Exit(2)
+    timeline_options = {"--from": start, "--to": end, "--interval": interval}
+    given = [option for option, value in timeline_options.items() if value is not None]
+    if given and name not in (ReportName.trends, ReportName.flow):
+        typer.echo(f"error: {', '.join(given)} apply to trends and flow only", err=True)
+        raise typer.Exit(2)
+    if interval is not None and name != ReportName.trends:
+        typer.echo("error: --interval applies to trends only", err=True)
         raise typer.Exit(2)
     settings = get_settings()
     engine = create_db_engine(settings)
@@ -324,7 +332,7 @@ def report(
                     root_id=root_id,
                     start=first_day,
                     end=last_day,
-                    interval=interval,
+                    interval=interval or Interval.quarter,
                     today=today(),
                 )
             elif name == ReportName.flow:
