@@ -172,7 +172,8 @@ SELECT pt.as_of, count(*) AS projects,
        count(*) FILTER (WHERE {active}) AS active_projects,
        {_filtered_counts(active, "pp.work_mode", WORK_MODES)},
        {_filtered_counts(active, "pp.sponsor_level", SPONSORS)},
-       count(*) FILTER (WHERE {active} AND u.kind = 'innovation_lab') AS lab_projects,
+       count(*) FILTER (
+         WHERE {active} AND u.kind = 'innovation_lab' AND NOT u.archived) AS lab_projects,
        count(DISTINCT pp.unit_id) FILTER (
          WHERE {active} AND u.kind = 'business_line' AND NOT u.archived) AS with_innovation
   FROM points pt

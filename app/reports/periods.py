@@ -27,11 +27,10 @@ from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.functions import FunctionElement
 from sqlmodel import col
 
-from app.projects.models import Project, ProjectPeriod, Stage
+from app.projects.models import Project, ProjectPeriod
+from app.reports.queries import ACTIVE_STAGES
 from app.units.models import Unit
 from app.units.service import in_subtree
-
-ACTIVE_STAGES = (Stage.exploration, Stage.experiment, Stage.scaling)
 
 
 class days_between(FunctionElement[int]):  # noqa: N801 (a SQL function, named like one)

@@ -62,8 +62,9 @@ def _point_counts(
             col(period.work_mode).label("work_mode"),
             col(period.sponsor_level).label("sponsor_level"),
             col(period.unit_id).label("unit_id"),
-            col(Unit.kind).label("kind"),
-            col(Unit.archived).label("unit_archived"),
+            # A unit archived since counts as no kind: neither a business line nor a lab
+            # (as in the spread report as of a date).
+            case((col(Unit.archived) == false(), col(Unit.kind))).label("kind"),
         )
         .select_from(periods.live_periods())
         .where(periods.unit_in_scope(root_id))
@@ -84,7 +85,6 @@ def _point_counts(
             located.c.first < located.c.end,
             periods.is_active(located.c.stage),
             located.c.kind == UnitKind.business_line,
-            located.c.unit_archived == false(),
         )
         .group_by(*span, located.c.unit_id)
         .subquery("line_spans")

@@ -381,26 +381,35 @@ def test_a_unit_archived_since_counts_only_for_the_whole_organization(admin, vie
     root = create_unit(admin, "ROOT", kind="corporate")
     bl1 = create_unit(admin, "BL1", parent_id=root["id"])
     old = create_unit(admin, "OLD", parent_id=root["id"])
-    # Q: OLD's until 1 Oct 2024, then BL1's; OLD is archived afterwards. R: BL1's, core.
+    old_lab = create_unit(admin, "OLDLAB", kind="innovation_lab", parent_id=root["id"])
+    # Q: OLD's until 1 Oct 2024, L: OLDLAB's until then; both BL1's afterwards, and OLD
+    # and OLDLAB are archived. R: BL1's, core business.
     q = started(admin, old["id"], "2024-01-10", "exploration")
     change(admin, q, "2024-10-01", unit_id=bl1["id"])
+    in_lab = started(admin, old_lab["id"], "2024-01-10", "exploration")
+    change(admin, in_lab, "2024-10-01", unit_id=bl1["id"])
     archive(admin, f"units/{old['id']}")
+    archive(admin, f"units/{old_lab['id']}")
     started(admin, bl1["id"], "2024-01-10", "exploration", work_mode="core_business")
     params = {"from": "2024-09-01", "to": "2024-12-31"}
 
     whole = viewer.get(TRENDS, params=params).json()["points"]
     rooted = viewer.get(TRENDS, params={**params, "unit_id": root["id"]}).json()["points"]
 
-    # 30 Sep: the whole organization counts Q (in OLD) and R; the archived business line
-    # OLD is not one of the business lines (BL1 alone, covered by R): coverage 1/1.
-    # Under ROOT, Q's unit on that day is archived: R alone. 31 Dec: both in BL1.
-    assert [(x["as_of"], x["active_projects"], x["business_line_coverage"]) for x in whole] == [
-        ("2024-09-30", 2, 1.0),
-        ("2024-12-31", 2, 1.0),
+    # 30 Sep: the whole organization counts Q (in OLD), L (in OLDLAB) and R; the archived
+    # business line OLD is not one of the business lines (BL1 alone, covered by R:
+    # coverage 1/1) and the archived lab makes no lab share. Under ROOT, Q's and L's units
+    # on that day are archived: R alone. 31 Dec: all three in BL1.
+    assert [
+        (x["as_of"], x["active_projects"], x["business_line_coverage"], x["lab_share"])
+        for x in whole
+    ] == [
+        ("2024-09-30", 3, 1.0, 0.0),
+        ("2024-12-31", 3, 1.0, 0.0),
     ]
     assert [(x["as_of"], x["active_projects"]) for x in rooted] == [
         ("2024-09-30", 1),
-        ("2024-12-31", 2),
+        ("2024-12-31", 3),
     ]
     assert assert_points_equal_spread_as_of(viewer, params) == 2
     assert assert_points_equal_spread_as_of(viewer, {**params, "unit_id": root["id"]}) == 2
