@@ -314,8 +314,9 @@ def test_trends_defaults_to_two_years_by_quarter_up_to_today(viewer):
     assert report["to"] == today().isoformat()
     assert report["from"] == years_before(today(), 2).isoformat()
     assert report["interval"] == "quarter"
-    # Two years hold 8 quarter ends, plus today unless today is one.
-    assert len(report["points"]) in (8, 9)
+    # Quarter ends fall on fixed days, so `from` is one exactly when today is: either 9
+    # quarter ends from `from` to today, or 8 after `from` plus today.
+    assert len(report["points"]) == 9
     assert report["points"][-1]["as_of"] == today().isoformat()
     assert report["points"][-1]["by_stage"] == stages()
 
