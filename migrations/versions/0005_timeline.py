@@ -98,9 +98,9 @@ def upgrade() -> None:
 def downgrade() -> None:
     with op.batch_alter_table("history", schema=None) as batch_op:
         batch_op.drop_column("effective_on")
-    with op.batch_alter_table("projects", schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f("ix_projects_stage_since"))
-        batch_op.drop_column("stage_since")
-    with op.batch_alter_table("project_periods", schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f("ix_project_periods_unit_id"))
+    op.drop_index(op.f("ix_projects_stage_since"), table_name="projects")
+    # Not in batch mode: rebuilding `projects` on SQLite would drop the table its children's
+    # foreign keys point at (see upgrade). SQLite 3.35+ drops an unindexed column in place.
+    op.execute("ALTER TABLE projects DROP COLUMN stage_since")
+    op.drop_index(op.f("ix_project_periods_unit_id"), table_name="project_periods")
     op.drop_table("project_periods")

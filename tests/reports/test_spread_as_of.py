@@ -266,3 +266,18 @@ def test_each_as_of_has_its_own_etag(viewer, portfolio):
     assert other.json()["as_of"] == "2025-06-30"
     csv = viewer.get(SPREAD, params={"as_of": "2025-01-31"}, headers=CSV)
     assert csv.headers["ETag"] not in tags
+
+
+def test_a_change_dated_in_the_past_changes_that_dates_report(admin, viewer, portfolio):
+    before = viewer.get(SPREAD, params={"as_of": "2025-01-31"})
+    late = create_project(admin, portfolio["BL2"], stage="idea", effective_on="2025-01-15")
+    # Recorded today, effective on 20 January: exploring on 31 January.
+    patch(admin, late, stage="exploration", effective_on="2025-01-20")
+
+    after = viewer.get(
+        SPREAD, params={"as_of": "2025-01-31"}, headers={"If-None-Match": before.headers["ETag"]}
+    )
+
+    assert after.status_code == 200
+    assert after.headers["ETag"] != before.headers["ETag"]
+    assert (before.json()["active_projects"], after.json()["active_projects"]) == (3, 4)

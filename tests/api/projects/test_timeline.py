@@ -231,6 +231,14 @@ def test_lists_filter_on_stage_since_before(admin, unit):
     reworked = create_project(admin, unit["id"], stage="exploration", effective_on="2025-01-10")
     patch(admin, reworked["id"], work_mode="core_business", effective_on="2025-07-01")
 
+    # Lists (JSON pages, built by PostgreSQL there, and CSV) carry stage_since too.
+    items = admin.get("/api/v1/projects").json()["items"]
+    expected = ["2025-01-10", "2025-06-01", "2025-07-01", "2025-01-10"]
+    assert [item["stage_since"] for item in items] == expected
+    csv = admin.get("/api/v1/projects", headers={"Accept": "text/csv"}).text.splitlines()
+    column = csv[0].split(",").index("stage_since")
+    assert [line.split(",")[column] for line in csv[1:]] == expected
+
     def listed(before):
         return item_ids(admin.get(f"/api/v1/projects?stage_since_before={before}"))
 

@@ -8,11 +8,12 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
+from alembic import command
 from sqlalchemy.engine import make_url
 
 from app.core.config import Settings
 from app.core.db import UTCDateTime
-from app.core.migrations import upgrade
+from app.core.migrations import alembic_config, upgrade
 from app.main import create_app
 from tests.builders import POSTGRES_URL, bootstrap_key, client_with
 
@@ -134,3 +135,30 @@ def test_existing_projects_get_one_period_from_their_creation_date(database_at_0
         ]
     finally:
         app.state.engine.dispose()
+
+
+def test_the_migration_goes_down_and_up_again_with_data(database_at_0004):
+    upgrade(database_at_0004)
+    settings = Settings(database_url=database_at_0004, db_pool_size=2, db_max_overflow=0)
+    app = create_app(settings)
+    try:
+        admin = client_with(app, bootstrap_key(settings))
+        unit = admin.post("/api/v1/units", json={"code": "A", "name": "A", "kind": "corporate"})
+        body = {"title": "P", "unit_id": unit.json()["id"], "sponsor_level": "system"}
+        project = admin.post("/api/v1/projects", json={**body, "work_mode": "dedicated"}).json()
+        experiment = {"project_id": project["id"], "title": "E", "hypothesis": "H", "method": "rct"}
+        assert admin.post("/api/v1/experiments", json=experiment).status_code == 201
+    finally:
+        app.state.engine.dispose()
+
+    # Children point at `projects`: the downgrade must not rebuild that table.
+    command.downgrade(alembic_config(database_at_0004), "0004_bench")
+    upgrade(database_at_0004)
+
+    engine = sa.create_engine(database_at_0004)
+    with engine.connect() as connection:
+        periods = connection.execute(
+            sa.text("SELECT project_id, valid_to, work_mode FROM project_periods")
+        ).all()
+    engine.dispose()
+    assert [tuple(row) for row in periods] == [(project["id"], None, "dedicated")]
