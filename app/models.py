@@ -7,7 +7,7 @@ from app.criteria.models import Criterion, Measurement
 from app.determinants.models import DeterminantTag
 from app.experiments.models import Experiment
 from app.history.models import HistoryEntry
-from app.projects.models import Project
+from app.projects.models import Project, ProjectPeriod
 from app.units.models import Unit
 
 __all__ = [
@@ -20,5 +20,6 @@ __all__ = [
     "IdempotencyRecord",
     "Measurement",
     "Project",
+    "ProjectPeriod",
     "Unit",
 ]

@@ -7,7 +7,9 @@ the report over HTTP; `numbers` pulls out a few figures to check both agree.
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, timedelta
+
+from app.reports.window import Interval, interval_ends, points, years_before
 
 ACTIVE = "('exploration', 'experiment', 'scaling')"
 
@@ -129,26 +131,180 @@ def _today() -> str:
     return datetime.now(UTC).date().isoformat()
 
 
+# -- timeline reports (issue 12) ---------------------------------------------------------------
+#
+# Dates: `date('YYYY-MM-DD')` is a DATE on PostgreSQL and ISO text on SQLite, which is how
+# SQLite stores the period dates. Day counts and medians need each database's own words.
+
+
+def _days(later: str, earlier: str, sqlite: bool) -> str:
+    if sqlite:
+        return f"CAST(julianday({later}) - julianday({earlier}) AS INTEGER)"
+    return f"({later} - {earlier})"
+
+
+def _holds(alias: str, day: str) -> str:
+    return f"{alias}.valid_from <= {day} AND ({alias}.valid_to IS NULL OR {alias}.valid_to > {day})"
+
+
+def _filtered_counts(condition: str, column: str, values: tuple[str, ...]) -> str:
+    return ", ".join(f"count(*) FILTER (WHERE {condition} AND {column} = '{v}')" for v in values)
+
+
+def trends_window(today: date) -> tuple[date, date]:
+    """24 quarter ends: `to` is the last quarter end on or before today, `from` the day
+    after the quarter end six years before it."""
+    end = interval_ends(today - timedelta(days=95), today, Interval.quarter, 2)[-1]
+    return years_before(end, 6) + timedelta(days=1), end
+
+
+def trends_statements(sqlite: bool) -> list[str]:
+    start, end = trends_window(_today_date())
+    days = points(start, end, Interval.quarter)
+    assert len(days) == 24, days
+    values = ", ".join(f"(date('{day.isoformat()}'))" for day in days)
+    active = f"pp.stage IN {ACTIVE}"
+    return [
+        f"""
+WITH points(as_of) AS (VALUES {values})
+SELECT pt.as_of, count(*) AS projects,
+       {_filters("pp.stage", STAGES)},
+       count(*) FILTER (WHERE {active}) AS active_projects,
+       {_filtered_counts(active, "pp.work_mode", WORK_MODES)},
+       {_filtered_counts(active, "pp.sponsor_level", SPONSORS)},
+       count(*) FILTER (
+         WHERE {active} AND u.kind = 'innovation_lab' AND NOT u.archived) AS lab_projects,
+       count(DISTINCT pp.unit_id) FILTER (
+         WHERE {active} AND u.kind = 'business_line' AND NOT u.archived) AS with_innovation
+  FROM points pt
+  JOIN project_periods pp ON {_holds("pp", "pt.as_of")}
+  JOIN projects p ON p.id = pp.project_id AND NOT p.archived
+  JOIN units u ON u.id = pp.unit_id
+ GROUP BY pt.as_of
+ ORDER BY pt.as_of
+""",
+        "SELECT count(*) FROM units WHERE kind = 'business_line' AND NOT archived",
+    ]
+
+
+def flow_statements(sqlite: bool) -> list[str]:
+    """The flow report over its default window (the year up to today), whole organization,
+    default stall limits."""
+    today = _today_date()
+    end = f"date('{today.isoformat()}')"
+    start = f"date('{years_before(today, 1).isoformat()}')"
+    run_start = "CASE WHEN prev_stage IS NULL OR prev_stage <> stage THEN valid_from END"
+    runs = f"""
+WITH in_scope AS (
+  SELECT pp.project_id
+    FROM project_periods pp JOIN projects p ON p.id = pp.project_id AND NOT p.archived
+   WHERE {_holds("pp", end)}),
+lagged AS (
+  SELECT pp.*,
+         lag(pp.stage) OVER (PARTITION BY pp.project_id ORDER BY pp.valid_from) AS prev_stage
+    FROM project_periods pp JOIN in_scope s ON s.project_id = pp.project_id
+   WHERE pp.valid_from <= {end}),
+runs AS (
+  SELECT l.*,
+         max({run_start}) OVER (PARTITION BY project_id ORDER BY valid_from
+           ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS stage_since,
+         max({run_start}) OVER (PARTITION BY project_id ORDER BY valid_from
+           ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING) AS prev_stage_since
+    FROM lagged l)"""
+    measured = "('idea', 'exploration', 'experiment', 'scaling')"
+    stays = f"""
+SELECT 'completed' AS kind, prev_stage AS stage,
+       {_days("valid_from", "prev_stage_since", sqlite)} AS days
+  FROM runs
+ WHERE valid_from >= {start} AND prev_stage <> stage AND prev_stage IN {measured}
+UNION ALL
+SELECT 'current', stage, {_days(end, "stage_since", sqlite)}
+  FROM runs r WHERE {_holds("r", end)} AND stage IN {measured}"""
+    if sqlite:  # no percentile_cont: the middle row(s) by row_number
+        medians = f"""{runs}, stays AS ({stays}),
+ranked AS (
+  SELECT kind, stage, days, row_number() OVER (PARTITION BY kind, stage ORDER BY days) AS n,
+         count(*) OVER (PARTITION BY kind, stage) AS total
+    FROM stays)
+SELECT kind, stage, max(total), avg(days) FILTER (WHERE n IN ((total + 1) / 2, (total + 2) / 2))
+  FROM ranked GROUP BY kind, stage"""
+    else:
+        medians = f"""{runs}, stays AS ({stays})
+SELECT kind, stage, count(*), percentile_cont(0.5) WITHIN GROUP (ORDER BY days)
+  FROM stays GROUP BY kind, stage"""
+    days_in_stage = _days(end, "r.stage_since", sqlite)
+    stalled = f"""{runs},
+stalled AS (
+  SELECT r.project_id, r.unit_id, r.stage, r.stage_since, {days_in_stage} AS days
+    FROM runs r
+   WHERE {_holds("r", end)} AND r.stage IN {ACTIVE}
+     AND {days_in_stage} > CASE r.stage
+           WHEN 'exploration' THEN 180 WHEN 'experiment' THEN 270 ELSE 365 END)"""
+    side = f"s.stage IN {ACTIVE} AND s.work_mode = 'side_of_desk'"
+    individual = f"s.stage IN {ACTIVE} AND s.sponsor_level = 'individual'"
+    return [
+        f"""{runs}
+SELECT prev_stage, stage, count(*) FROM runs
+ WHERE valid_from >= {start} AND (prev_stage IS NULL OR prev_stage <> stage)
+ GROUP BY prev_stage, stage""",
+        medians,
+        f"""{runs}
+SELECT count(*) FILTER (WHERE {side}), {_filtered_counts(side, "e.work_mode", WORK_MODES)},
+       count(*) FILTER (WHERE {individual}),
+       {_filtered_counts(individual, "e.sponsor_level", SPONSORS)}
+  FROM runs s JOIN runs e ON e.project_id = s.project_id
+ WHERE {_holds("s", start)} AND {_holds("e", end)}""",
+        f"""{stalled}
+SELECT count(*), {_filters("stage", ("exploration", "experiment", "scaling"))} FROM stalled""",
+        f"""{stalled},
+active AS (
+  SELECT unit_id, count(*) AS active FROM runs r
+   WHERE {_holds("r", end)} AND r.stage IN {ACTIVE} GROUP BY unit_id),
+per_unit AS (SELECT unit_id, count(*) AS stalled FROM stalled GROUP BY unit_id)
+SELECT u.id, u.code, u.name, pu.stalled, a.active
+  FROM per_unit pu JOIN units u ON u.id = pu.unit_id JOIN active a ON a.unit_id = pu.unit_id
+ WHERE NOT u.archived
+ ORDER BY pu.stalled DESC, u.code""",
+        f"""{stalled}
+SELECT st.project_id, p.title, st.unit_id, st.stage, st.stage_since, st.days
+  FROM stalled st JOIN projects p ON p.id = st.project_id
+ ORDER BY st.days DESC, st.project_id LIMIT 100""",
+    ]
+
+
+def _today_date() -> date:
+    return datetime.now(UTC).date()
+
+
+def _trends_path() -> str:
+    start, end = trends_window(_today_date())
+    return f"/api/v1/reports/trends?from={start.isoformat()}&to={end.isoformat()}&interval=quarter"
+
+
 @dataclass(frozen=True)
 class Report:
     path: str
     target: float  # ratio HTTP / SQL not to exceed at size L
-    statements: Callable[[], list[str]]
+    # The hand-written SQL for SQLite (True) or PostgreSQL (False).
+    statements: Callable[[bool], list[str]]
 
 
 REPORTS = {
-    "spread": Report("/api/v1/reports/spread", 1.2, lambda: [SPREAD_TOTALS, SPREAD_UNITS]),
+    "spread": Report("/api/v1/reports/spread", 1.2, lambda _: [SPREAD_TOTALS, SPREAD_UNITS]),
     "portfolio": Report(
         "/api/v1/reports/portfolio",
         1.5,
-        lambda: [PROJECT_BALANCE, FACET_BY_BAND, EXPERIMENT_COUNTS],
+        lambda _: [PROJECT_BALANCE, FACET_BY_BAND, EXPERIMENT_COUNTS],
     ),
     "outcomes": Report(
         "/api/v1/reports/outcomes",
         1.5,
-        lambda: [OUTCOME_COVERAGE, criteria_by_kind_and_status(_today()), EXPERIMENT_COUNTS],
+        lambda _: [OUTCOME_COVERAGE, criteria_by_kind_and_status(_today()), EXPERIMENT_COUNTS],
     ),
     "determinants": Report(
-        "/api/v1/reports/determinants", 1.5, lambda: [DETERMINANT_TOTALS, BARRIERS_BY_UNIT]
+        "/api/v1/reports/determinants", 1.5, lambda _: [DETERMINANT_TOTALS, BARRIERS_BY_UNIT]
     ),
+    # Issue 12: trends at 24 quarter ends, flow over its default year.
+    "trends": Report(_trends_path(), 1.5, trends_statements),
+    "flow": Report("/api/v1/reports/flow", 1.5, flow_statements),
 }

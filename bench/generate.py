@@ -79,6 +79,7 @@ TABLES = (
     "criteria",
     "determinant_tags",
     "experiments",
+    "project_periods",
     "projects",
     "api_keys",
     "units",
@@ -87,6 +88,7 @@ TABLES = (
 TODAY = datetime.now(UTC).date()
 EPOCH = datetime(2024, 1, 1, tzinfo=UTC)
 DETERMINANTS = ("clarity", "parity", "suitability", "normality")
+STAGE_PATH = ("idea", "exploration", "experiment", "scaling", "embedded")
 
 Row = tuple[Any, ...]
 
@@ -118,6 +120,9 @@ class Portfolio:
         self.size = size
         self.rng = random.Random(seed)
         self.project_unit: list[int] = []
+        self.periods: list[Row] = []
+        self.period_id = 0
+        self.history_rng = random.Random(seed + 1)
         self.stamp = _ts(EPOCH)
 
     def units(self) -> Iterator[Row]:
@@ -158,16 +163,19 @@ class Portfolio:
             score = likelihood * impact
             band = "low" if score <= 6 else "medium" if score <= 12 else "high"
             started = TODAY - timedelta(days=rng.randint(30, 1500))
-            created = _ts(EPOCH + timedelta(seconds=project_id * 7))
+            created_at = EPOCH + timedelta(seconds=project_id * 7)
+            created = _ts(created_at)
+            tracked = (sponsor(), work_mode(), stage())
+            stage_since = self._history(project_id, unit_id, *tracked)
             yield (
                 project_id,
                 f"Project {project_id}",
                 "Synthetic project for the benchmark.",
                 unit_id,
-                sponsor(),
+                tracked[0],
                 None,
-                work_mode(),
-                stage(),
+                tracked[1],
+                tracked[2],
                 facets[project_id % 5],
                 round(rng.uniform(10_000, 2_000_000), 2),
                 round(rng.uniform(0.1, 12), 2),
@@ -183,7 +191,46 @@ class Portfolio:
                 created,
                 1,
                 project_id % 50 == 0,
+                stage_since,
             )
+
+    def _history(self, project_id: int, unit_id: int, sponsor: str, mode: str, stage: str) -> str:
+        """Append the project's periods, oldest first, ending with its current values;
+        returns its stage_since. One to four periods (2.5 on average) going back up to eight
+        years: earlier stages along the path, more side-of-desk work and individual sponsors
+        earlier on, now and then another unit. A separate generator, so the other tables
+        are the same as before periods were added."""
+        rng = self.history_rng
+        periods = [(sponsor, mode, stage, unit_id)]
+        count = rng.choices((1, 2, 3, 4), (20, 30, 30, 20))[0]
+        while len(periods) < count:
+            sponsor, mode, stage, unit = periods[0]
+            if stage != "idea" and rng.random() < 0.6:
+                path_index = STAGE_PATH.index(stage) if stage in STAGE_PATH else 4
+                stage = STAGE_PATH[rng.randint(0, max(0, path_index - 1))]
+            elif rng.random() < 0.5:
+                mode = "side_of_desk"
+                sponsor = "individual" if rng.random() < 0.6 else sponsor
+            else:
+                unit = rng.randint(1, self.size.units)
+            periods.insert(0, (sponsor, mode, stage, unit))
+        # Start dates: the last period began 20-400 days ago, each earlier one 60-900 days
+        # before the next.
+        starts = [TODAY - timedelta(days=rng.randint(20, 400))]
+        while len(starts) < len(periods):
+            starts.insert(0, starts[0] - timedelta(days=rng.randint(60, 900)))
+        for index, ((level, work, phase, unit), start) in enumerate(
+            zip(periods, starts, strict=True)
+        ):
+            end = starts[index + 1].isoformat() if index + 1 < len(starts) else None
+            self.period_id += 1
+            self.periods.append(
+                (self.period_id, project_id, start.isoformat(), end, level, work, phase, unit)
+            )
+        since = len(periods) - 1
+        while since > 0 and periods[since - 1][2] == periods[-1][2]:
+            since -= 1
+        return starts[since].isoformat()
 
     def experiments(self) -> Iterator[Row]:
         rng = self.rng
@@ -317,7 +364,10 @@ COLUMNS = {
     "units": "id, code, name, kind, parent_id, created_at, updated_at, version, archived",
     "projects": "id, title, summary, unit_id, sponsor_level, sponsor, work_mode, stage, facet, "
     "budget, fte, started_on, ended_on, risk_likelihood, risk_impact, risk_of_not_innovating, "
-    "risk_mitigation, risk_score, risk_band, created_at, updated_at, version, archived",
+    "risk_mitigation, risk_score, risk_band, created_at, updated_at, version, archived, "
+    "stage_since",
+    "project_periods": "id, project_id, valid_from, valid_to, sponsor_level, work_mode, stage, "
+    "unit_id",
     "experiments": "id, project_id, unit_id, title, hypothesis, method, status, result, lessons, "
     "started_on, ended_on, created_at, updated_at, version, archived",
     "determinant_tags": "id, determinant, effect, note, project_id, experiment_id",
@@ -401,6 +451,7 @@ def generate(database_url: str, size_name: str, *, log: Callable[[str], None] = 
         ("units", list(portfolio.units())),
         ("api_keys", keys),
         ("projects", portfolio.projects()),
+        ("project_periods", portfolio.periods),  # filled while the projects stream
         ("experiments", portfolio.experiments()),
         ("determinant_tags", portfolio.determinant_tags()),
     ]

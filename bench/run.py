@@ -278,7 +278,7 @@ def measure(
         wanted = {n: r for n, r in floor.REPORTS.items() if not reports_only or n in reports_only}
         with load.RssSampler(server) as sampler:
             for name, report in wanted.items() if "reports" in only else ():
-                sql = report.statements()
+                sql = report.statements(is_sqlite(database_url))
                 pairs = []
                 # Long enough for several requests even when one takes seconds.
                 report_duration = max(duration, 5 * warm_ms[report.path] / 1000)

@@ -24,6 +24,7 @@ TABLES = (
     "criteria",
     "determinant_tags",
     "experiments",
+    "project_periods",
     "projects",
     "api_keys",
     "units",

@@ -130,7 +130,5 @@ def fill(*, engine: Engine, actor: Actor, path: Path = DEMO_FILE) -> DemoSummary
                 )
                 summary.experiments += 1
                 assert experiment.id is not None
-                _criteria(
-                    session, actor, experiment_criteria, summary, experiment_id=experiment.id
-                )
+                _criteria(session, actor, experiment_criteria, summary, experiment_id=experiment.id)
     return summary

@@ -4,6 +4,7 @@ import json
 import os
 import shutil
 import tempfile
+from datetime import datetime
 from pathlib import Path
 from typing import Annotated, NoReturn
 
@@ -16,7 +17,8 @@ from app.api_keys import service as api_key_service
 from app.api_keys.models import ApiKeyCreate
 from app.auth.models import Role, command_line_actor
 from app.core.config import Settings, get_settings
-from app.reports.schemas import ReportName
+from app.reports.schemas import Report, ReportName
+from app.reports.window import Interval
 
 cli = typer.Typer(
     help="Innovation portfolio service. The database is PORTFOLIO_DATABASE_URL (or "
@@ -321,13 +323,47 @@ def report(
         str | None, typer.Option(help="A unit's code: restrict the report to its subtree")
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the API's JSON instead")] = False,
+    as_of: Annotated[
+        datetime | None,
+        typer.Option(
+            "--as-of",
+            formats=["%Y-%m-%d"],
+            help="spread: as at the end of this day (YYYY-MM-DD, not after today)",
+        ),
+    ] = None,
+    start: Annotated[
+        datetime | None,
+        typer.Option("--from", formats=["%Y-%m-%d"], help="trends, flow: first day of the window"),
+    ] = None,
+    end: Annotated[
+        datetime | None,
+        typer.Option("--to", formats=["%Y-%m-%d"], help="trends, flow: last day (default today)"),
+    ] = None,
+    interval: Annotated[
+        Interval | None, typer.Option(help="trends: month, quarter (default) or year")
+    ] = None,
 ) -> None:
     """Print a report, computed by the same queries as GET /api/v1/reports/{name}."""
     from app.core.db import read_only_engine, today
-    from app.reports import queries, render, service
+    from app.core.errors import DomainError
+    from app.reports import flow, queries, render, service, trends
 
+    as_of_date = as_of.date() if as_of else None
+    if as_of_date is not None and as_of_date > today():
+        typer.echo(f"error: --as-of {as_of_date} is after today ({today()})", err=True)
+        raise typer.Exit(2)
+    timeline_options = {"--from": start, "--to": end, "--interval": interval}
+    given = [option for option, value in timeline_options.items() if value is not None]
+    if given and name not in (ReportName.trends, ReportName.flow):
+        typer.echo(f"error: {', '.join(given)} apply to trends and flow only", err=True)
+        raise typer.Exit(2)
+    if interval is not None and name != ReportName.trends:
+        typer.echo("error: --interval applies to trends only", err=True)
+        raise typer.Exit(2)
     settings = get_settings()
     engine = open_database(settings)
+    first_day = start.date() if start else None
+    last_day = end.date() if end else None
     # As the API's reports: a read that never takes SQLite's write lock.
     with Session(read_only_engine(engine), expire_on_commit=False) as session:
         root_id = None
@@ -336,9 +372,39 @@ def report(
             if root_id is None:
                 typer.echo(f"error: no unit with code {unit!r}", err=True)
                 raise typer.Exit(2)
-        result = service.build(
-            name, session=session, settings=settings, root_id=root_id, today=today()
-        )
+        result: Report
+        try:
+            if name == ReportName.trends:
+                result = trends.trends(
+                    session=session,
+                    settings=settings,
+                    root_id=root_id,
+                    start=first_day,
+                    end=last_day,
+                    interval=interval or Interval.quarter,
+                    today=today(),
+                )
+            elif name == ReportName.flow:
+                result = flow.flow(
+                    session=session,
+                    settings=settings,
+                    root_id=root_id,
+                    start=first_day,
+                    end=last_day,
+                    today=today(),
+                )
+            else:
+                result = service.build(
+                    name,
+                    session=session,
+                    settings=settings,
+                    root_id=root_id,
+                    today=today(),
+                    as_of=as_of_date,
+                )
+        except DomainError as error:  # a window the API would answer with a 422
+            typer.echo(f"error: {error.detail}", err=True)
+            raise typer.Exit(2) from None
     engine.dispose()
     if as_json:
         typer.echo(result.model_dump_json(indent=2))

@@ -2,8 +2,37 @@
 
 from functools import lru_cache
 
-from pydantic import AliasChoices, Field
+from pydantic import AliasChoices, BaseModel, Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class StallDays(BaseModel):
+    """Days in a stage after which a project counts as stalled (the flow report)."""
+
+    # Echoed whole in the flow report: every key is in the response.
+    model_config = {"extra": "forbid", "json_schema_serialization_defaults_required": True}
+
+    exploration: int = Field(
+        default=180,
+        ge=1,
+        le=36_500,
+        description="Days in `exploration` after which a project is stalled.",
+        examples=[180],
+    )
+    experiment: int = Field(
+        default=270,
+        ge=1,
+        le=36_500,
+        description="Days in `experiment` after which a project is stalled.",
+        examples=[270],
+    )
+    scaling: int = Field(
+        default=365,
+        ge=1,
+        le=36_500,
+        description="Days in `scaling` after which a project is stalled.",
+        examples=[365],
+    )
 
 
 class Settings(BaseSettings):
@@ -51,6 +80,9 @@ class Settings(BaseSettings):
     # Report thresholds (issue: reports/spread); echoed in the spread report.
     min_active_projects: int = 5
     share_threshold: float = 0.5
+    # Flow report (issue 12): a JSON object, e.g. {"exploration": 90}; a stage left out
+    # keeps its default, an unknown key or a number outside 1-36500 stops the start.
+    stall_days: StallDays = StallDays()
 
     # Operations (issue 6): where `portfolio serve` keeps prometheus_client's per-process
     # files when workers > 1 (a fresh temporary directory when unset); rows per keyset

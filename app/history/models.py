@@ -1,4 +1,4 @@
-from datetime import datetime
+from datetime import date, datetime
 from enum import StrEnum
 from typing import Any
 
@@ -30,6 +30,13 @@ class ChangeAction(StrEnum):
     archive = "archive"
 
 
+EFFECTIVE_ON = (
+    "For a project created or changed in `stage`, `work_mode`, `sponsor_level` or "
+    "`unit_id`: the date the change took effect (its `effective_on`, default the day it was "
+    "made); null for every other change."
+)
+
+
 class HistoryBase(SQLModel):
     entity_type: EntityType = Field(sa_type=enum_column(EntityType))
     entity_id: int
@@ -41,6 +48,9 @@ class HistoryBase(SQLModel):
         default_factory=dict,
         sa_type=JSON,
         description="Changed fields: `{field: {old, new}}` (`old` is null on create).",
+    )
+    effective_on: date | None = Field(
+        default=None, description=EFFECTIVE_ON, schema_extra={"examples": ["2026-03-03"]}
     )
 
 
@@ -80,6 +90,7 @@ class HistoryPublic(HistoryBase, ResponseModel):
                     "api_key_name": "Portfolio office",
                     "changes": {"stage": {"old": "exploration", "new": "experiment"}},
                     "redacted": False,
+                    "effective_on": "2026-03-01",
                 }
             ]
         }
@@ -95,6 +106,10 @@ class HistoryPublic(HistoryBase, ResponseModel):
     )
     changes: dict[str, FieldChange] = Field(  # type: ignore[assignment]
         description="Changed fields by name: `{field: {old, new}}` (`old` is null on create)."
+    )
+    # Always in the response (null for most entries).
+    effective_on: date | None = Field(
+        description=EFFECTIVE_ON, schema_extra={"examples": ["2026-03-03"]}
     )
 
 

@@ -64,9 +64,11 @@ def record(
     changes: dict[str, Any],
     project_id: int | None = None,
     experiment_id: int | None = None,
+    effective_on: date | None = None,
 ) -> None:
     session.add(
         HistoryEntry(
+            effective_on=effective_on,
             entity_type=entity_type,
             entity_id=entity_id,
             action=action,

@@ -4,7 +4,7 @@ from enum import StrEnum
 from typing import Annotated, Any
 
 from pydantic import StrictInt, model_validator
-from sqlalchemy import Index, Numeric
+from sqlalchemy import Index, Numeric, UniqueConstraint
 from sqlmodel import Field, Relationship, SQLModel
 
 from app.core.contract import Money, ResponseModel
@@ -89,7 +89,18 @@ _DESC = {
     "`dedicated` (a team, lab or budget outside regular operations) or `core_business` "
     "(carried by a business line as part of its regular operations and budget).",
     "facet": "Portfolio facet: `enhancement`, `mission`, `adaptive` or `anticipatory`.",
+    "stage": "`idea`, `exploration`, `experiment`, `scaling` (the three active stages are "
+    "the middle ones), `embedded` (adopted into regular operations) or `stopped`.",
+    "effective_on": "The date (UTC calendar date) the change took effect; default today, "
+    "never after today. Request only: the history entry of the change records it.",
+    "stage_since": "When the project entered its current stage: the `from` of the earliest "
+    "period of the unbroken run of periods, ending with the last, that share the current "
+    "stage (a change of work mode, sponsor level or unit does not reset it).",
 }
+
+# The attributes a project's timeline tracks (`ProjectPeriod`): a change to any of them,
+# effective on a date, ends the last period and begins a new one.
+TRACKED = ("stage", "work_mode", "sponsor_level", "unit_id")
 
 
 class RiskIn(SQLModel):
@@ -119,7 +130,7 @@ class ProjectBase(SQLModel):
     )
     sponsor: str | None = Field(default=None, max_length=200, description="Name or title.")
     work_mode: WorkMode = Field(sa_type=enum_column(WorkMode), description=_DESC["work_mode"])
-    stage: Stage = Field(default=Stage.idea, sa_type=enum_column(Stage))
+    stage: Stage = Field(default=Stage.idea, sa_type=enum_column(Stage), description=_DESC["stage"])
     facet: Facet | None = Field(
         default=None, sa_type=enum_column(Facet), description=_DESC["facet"]
     )
@@ -157,10 +168,19 @@ _EXAMPLE: dict[str, Any] = {
 
 
 class ProjectCreate(ProjectBase):
-    model_config = {"extra": "forbid", "json_schema_extra": {"examples": [_EXAMPLE]}}
+    model_config = {
+        "extra": "forbid",
+        "json_schema_extra": {"examples": [{**_EXAMPLE, "effective_on": "2026-02-01"}]},
+    }
 
     risk: RiskIn | None = None
     determinants: DeterminantList = []
+    effective_on: date | None = Field(
+        default=None,
+        description="The `from` of the project's first period: the date it began in the "
+        "given stage, work mode, sponsor level and unit. " + _DESC["effective_on"],
+        schema_extra={"examples": ["2026-02-01"]},
+    )
 
     @model_validator(mode="after")
     def _dates(self) -> "ProjectCreate":
@@ -173,7 +193,11 @@ class ProjectUpdate(SQLModel):
 
     model_config = {
         "extra": "forbid",
-        "json_schema_extra": {"examples": [{"stage": "scaling", "work_mode": "core_business"}]},
+        "json_schema_extra": {
+            "examples": [
+                {"stage": "scaling", "work_mode": "core_business", "effective_on": "2026-03-03"}
+            ]
+        },
     }
 
     title: str | None = Field(default=None, min_length=1, max_length=200)
@@ -190,6 +214,14 @@ class ProjectUpdate(SQLModel):
     ended_on: date | None = None
     risk: RiskIn | None = None
     determinants: DeterminantList | None = None
+    effective_on: date | None = Field(
+        default=None,
+        description="When the change of `stage`, `work_mode`, `sponsor_level` or `unit_id` "
+        "took effect: not before the `from` of the project's last period (on that date the "
+        "last period is corrected in place; after it a new period begins). Validated but "
+        "without effect when no tracked value changes. " + _DESC["effective_on"],
+        schema_extra={"examples": ["2026-03-03"]},
+    )
 
 
 class Project(ProjectBase, AuditedFields, table=True):
@@ -201,6 +233,9 @@ class Project(ProjectBase, AuditedFields, table=True):
     )
 
     id: int | None = Field(default=None, primary_key=True)
+    # Kept on the row when the timeline changes (it does not depend on today), so lists
+    # filter on it with an index (`stage_since_before`) and pages read it like any column.
+    stage_since: date = Field(index=True)
     risk_likelihood: int | None = None
     risk_impact: int | None = None
     risk_of_not_innovating: int | None = None
@@ -218,6 +253,103 @@ class Project(ProjectBase, AuditedFields, table=True):
     )
 
 
+class ProjectPeriod(SQLModel, table=True):
+    """One period of a project's timeline: the tracked values from `valid_from` until
+    `valid_to` (exclusive; the next period's `valid_from`, null for the last period).
+
+    The project row holds the last period's values, so every query about today reads the
+    projects table alone; queries about another date read this table.
+    """
+
+    __tablename__ = "project_periods"
+    __table_args__ = (
+        # One period per project and start date; also the index of "the period of project
+        # P containing date D" (the last one with valid_from <= D).
+        UniqueConstraint("project_id", "valid_from"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    project_id: int = Field(foreign_key="projects.id")
+    valid_from: date
+    valid_to: date | None = None
+    stage: Stage = Field(sa_type=enum_column(Stage))
+    work_mode: WorkMode = Field(sa_type=enum_column(WorkMode))
+    sponsor_level: SponsorLevel = Field(sa_type=enum_column(SponsorLevel))
+    unit_id: int = Field(foreign_key="units.id", index=True)
+
+
+class PeriodPublic(SQLModel, ResponseModel):
+    model_config = {
+        "populate_by_name": True,
+        "json_schema_extra": {
+            "examples": [
+                {
+                    "from": "2026-02-01",
+                    "to": "2026-03-03",
+                    "stage": "experiment",
+                    "work_mode": "dedicated",
+                    "sponsor_level": "organizational",
+                    "unit_id": 3,
+                }
+            ]
+        },
+    }
+
+    from_: date = Field(
+        alias="from",
+        description="First day of the period.",
+        schema_extra={"examples": ["2026-02-01"]},
+    )
+    to: date | None = Field(
+        description="The next period's `from` (the period ends the day before); null for "
+        "the last period, which is open.",
+        schema_extra={"examples": ["2026-03-03"]},
+    )
+    stage: Stage = Field(description=_DESC["stage"])
+    work_mode: WorkMode = Field(description=_DESC["work_mode"])
+    sponsor_level: SponsorLevel = Field(description=_DESC["sponsor_level"])
+    unit_id: int = Field(
+        description="Owning unit during the period.", schema_extra={"examples": [3]}
+    )
+
+
+class ProjectTimeline(SQLModel, ResponseModel):
+    model_config = {
+        "json_schema_extra": {
+            "examples": [
+                {
+                    "project_id": 7,
+                    "periods": [
+                        {
+                            "from": "2026-02-01",
+                            "to": "2026-03-03",
+                            "stage": "experiment",
+                            "work_mode": "dedicated",
+                            "sponsor_level": "organizational",
+                            "unit_id": 3,
+                        },
+                        {
+                            "from": "2026-03-03",
+                            "to": None,
+                            "stage": "scaling",
+                            "work_mode": "core_business",
+                            "sponsor_level": "organizational",
+                            "unit_id": 3,
+                        },
+                    ],
+                }
+            ]
+        }
+    }
+
+    project_id: int = Field(description="The project.", schema_extra={"examples": [7]})
+    periods: list[PeriodPublic] = Field(
+        description="The project's periods, oldest first; each begins where the previous "
+        "one ends. Neighbouring periods may hold equal values (a correction can make them "
+        "so); only a change of `stage` is a stage transition."
+    )
+
+
 class ProjectPublic(ProjectBase, ResponseModel):
     model_config = {
         "json_schema_extra": {
@@ -232,12 +364,16 @@ class ProjectPublic(ProjectBase, ResponseModel):
                     "updated_at": "2026-03-02T10:15:00Z",
                     "version": 3,
                     "archived": False,
+                    "stage_since": "2026-02-01",
                 }
             ]
         }
     }
 
     id: int
+    stage_since: date = Field(
+        description=_DESC["stage_since"], schema_extra={"examples": ["2026-02-01"]}
+    )
     risk: RiskPublic | None
     determinants: list[DeterminantTagPublic]
     created_at: datetime

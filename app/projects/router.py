@@ -1,4 +1,4 @@
-from datetime import datetime
+from datetime import date, datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request, Response, status
@@ -23,6 +23,7 @@ from app.projects.models import (
     ProjectCreate,
     ProjectPublic,
     ProjectsPage,
+    ProjectTimeline,
     ProjectUpdate,
     SponsorLevel,
     Stage,
@@ -98,6 +99,14 @@ def list_projects(
         AfterValidator(as_utc),
         Query(description="Changed at or after this time (ISO 8601; UTC if no offset)."),
     ] = None,
+    stage_since_before: Annotated[
+        date | None,
+        Query(
+            description="Only projects whose `stage_since` is before this date (in their "
+            "current stage since before it).",
+            examples=["2026-01-01"],
+        ),
+    ] = None,
     include_archived: IncludeArchived = False,
 ):
     filters: dict[str, Any] = dict(
@@ -109,6 +118,7 @@ def list_projects(
         determinant=determinant,
         effect=effect,
         updated_since=updated_since,
+        stage_since_before=stage_since_before,
         include_archived=include_archived,
     )
     if csv_export.wants_csv(request):
@@ -142,6 +152,19 @@ def get_project(
     project = service.get(session=session, actor=actor, project_id=project_id)
     set_etag(response, project.version, if_none_match=if_none_match)
     return service.to_public(project)
+
+
+@router.get(
+    "/{project_id}/timeline",
+    response_model=ProjectTimeline,
+    responses=problem_responses(*READ_ONE),
+    summary="A project's timeline",
+    description="The project's periods, oldest first: from when to when (`to` exclusive, "
+    "null for the last, open period) it had which `stage`, `work_mode`, `sponsor_level` "
+    "and `unit_id`. Same scope rules as `GET /projects/{project_id}`.",
+)
+def project_timeline(project_id: PathId, session: SessionDep, actor: Reader):
+    return service.timeline(session=session, actor=actor, project_id=project_id)
 
 
 @router.patch(

@@ -1,6 +1,6 @@
 """Projects: innovation initiatives, their risk profile and determinant tags."""
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import func
@@ -12,7 +12,7 @@ from sqlmodel import Session, col, select
 from app.api import json_pages
 from app.api.csv_export import AUDIT_COLUMNS, risk_column
 from app.auth.models import Actor
-from app.core.db import check_dates
+from app.core.db import check_dates, today
 from app.core.errors import Archived, InvalidField, NotFound
 from app.core.pagination import PageParams, paginate, split_page
 from app.core.versioning import check_version, touch
@@ -22,11 +22,15 @@ from app.experiments.models import Experiment
 from app.history import service as history
 from app.history.models import ChangeAction, EntityType, HistoryEntry
 from app.projects.models import (
+    TRACKED,
     Facet,
+    PeriodPublic,
     Project,
     ProjectCreate,
+    ProjectPeriod,
     ProjectPublic,
     ProjectsPage,
+    ProjectTimeline,
     ProjectUpdate,
     RiskIn,
     SponsorLevel,
@@ -54,6 +58,7 @@ CSV_COLUMNS = [
     "fte",
     "started_on",
     "ended_on",
+    "stage_since",
     *(risk_column(field) for field in RISK_FIELDS),
     *DETERMINANT_COLUMNS,
     *AUDIT_COLUMNS,
@@ -222,6 +227,7 @@ def _filtered(
     determinant: list[Determinant] | None = None,
     effect: Effect | None = None,
     updated_since: datetime | None = None,
+    stage_since_before: date | None = None,
     include_archived: bool = False,
 ) -> Any:
     if actor.scope_unit_id is not None:
@@ -246,6 +252,8 @@ def _filtered(
         )
     if updated_since is not None:
         statement = statement.where(Project.updated_at >= updated_since)
+    if stage_since_before is not None:
+        statement = statement.where(col(Project.stage_since) < stage_since_before)
     if not include_archived:
         statement = statement.where(Project.archived == False)  # noqa: E712
     return statement
@@ -256,13 +264,20 @@ def create(*, session: Session, actor: Actor, project_in: ProjectCreate) -> Proj
         session=session, actor=actor, unit_id=project_in.unit_id, field="unit_id"
     )
     unit_service.get_active(session=session, unit_id=project_in.unit_id, field="unit_id")
-    project = Project.model_validate(project_in.model_dump(exclude={"risk", "determinants"}))
+    effective_on = _effective_on(project_in.effective_on)
+    project = Project.model_validate(
+        {
+            **project_in.model_dump(exclude={"risk", "determinants", "effective_on"}),
+            "stage_since": effective_on,
+        }
+    )
     _set_risk(project, project_in.risk)
     project.determinant_tags = []
     session.add(project)
     determinant_service.replace(session=session, owner=project, tags=project_in.determinants)
     session.flush()
     assert project.id is not None
+    session.add(_period(project, valid_from=effective_on))
     history.record(
         session=session,
         actor=actor,
@@ -271,9 +286,83 @@ def create(*, session: Session, actor: Actor, project_in: ProjectCreate) -> Proj
         project_id=project.id,
         action=ChangeAction.create,
         changes=history.diff({}, _history_view(project)),
+        effective_on=effective_on,
     )
     session.commit()
     return project
+
+
+def _effective_on(value: date | None) -> date:
+    """The date a change took effect: today (UTC) unless given, never after today."""
+    current = today()
+    if value is None:
+        return current
+    if value > current:
+        raise InvalidField("effective_on", f"is after today ({current.isoformat()})")
+    return value
+
+
+def _period(project: Project, *, valid_from: date) -> ProjectPeriod:
+    """An open period from `valid_from` with the project's tracked values."""
+    assert project.id is not None
+    return ProjectPeriod(
+        project_id=project.id,
+        valid_from=valid_from,
+        valid_to=None,
+        **{field: getattr(project, field) for field in TRACKED},
+    )
+
+
+def _periods(session: Session, project_id: int) -> list[ProjectPeriod]:
+    statement = (
+        select(ProjectPeriod)
+        .where(ProjectPeriod.project_id == project_id)
+        .order_by(col(ProjectPeriod.valid_from))
+    )
+    return list(session.exec(statement).all())
+
+
+def stage_since(periods: list[ProjectPeriod]) -> date:
+    """The `from` of the earliest period of the unbroken run, ending with the last period,
+    whose periods all have the last period's stage."""
+    since = periods[-1].valid_from
+    for period in reversed(periods):
+        if period.stage != periods[-1].stage:
+            break
+        since = period.valid_from
+    return since
+
+
+def _check_effective_on(periods: list[ProjectPeriod], effective_on: date) -> None:
+    if periods and effective_on < periods[-1].valid_from:
+        earliest = periods[-1].valid_from.isoformat()
+        raise InvalidField(
+            "effective_on",
+            f"is before {earliest}, when the project's current period began; "
+            f"the earliest date allowed is {earliest}",
+        )
+
+
+def _record_period(
+    session: Session, project: Project, periods: list[ProjectPeriod], effective_on: date
+) -> None:
+    """Write the project's new tracked values into its timeline, effective on a date at or
+    after the last period's `from` (checked by `_check_effective_on`): on that date the last
+    period is corrected in place (no zero-length period), after it the last period ends and
+    a new one begins."""
+    last = periods[-1] if periods else None
+    if last is not None and last.valid_from == effective_on:
+        for field in TRACKED:
+            setattr(last, field, getattr(project, field))
+        session.add(last)
+    else:
+        if last is not None:
+            last.valid_to = effective_on
+            session.add(last)
+        new = _period(project, valid_from=effective_on)
+        session.add(new)
+        periods.append(new)
+    project.stage_since = stage_since(periods)
 
 
 def update(
@@ -287,10 +376,18 @@ def update(
     project = get(session=session, actor=actor, project_id=project_id, for_update=True)
     check_writable(project)
     check_version(project.version, expected_version)
-    changes = project_in.model_dump(exclude_unset=True, exclude={"risk", "determinants"})
+    changes = project_in.model_dump(
+        exclude_unset=True, exclude={"risk", "determinants", "effective_on"}
+    )
     for field in REQUIRED:
         if field in changes and changes[field] is None:
             raise InvalidField(field, "may not be null")
+    effective_on = _effective_on(project_in.effective_on)
+    retimed = any(
+        field in changes and changes[field] != getattr(project, field) for field in TRACKED
+    )
+    periods = _periods(session, project_id) if retimed else []
+    _check_effective_on(periods, effective_on)
     try:
         check_dates(
             changes.get("started_on", project.started_on), changes.get("ended_on", project.ended_on)
@@ -310,6 +407,8 @@ def update(
         new_tags = project_in.determinants or []
         if determinant_service.changed(project.determinant_tags, new_tags):
             determinant_service.replace(session=session, owner=project, tags=new_tags)
+    if retimed:
+        _record_period(session, project, periods, effective_on)
     delta = history.diff(before, _history_view(project))
     if delta:
         touch(project)
@@ -323,6 +422,7 @@ def update(
             project_id=project_id,
             action=ChangeAction.update,
             changes=delta,
+            effective_on=effective_on if retimed else None,
         )
     session.add(project)
     session.commit()
@@ -354,6 +454,22 @@ def archive(
             project_id=project_id,
         )
     return project
+
+
+def timeline(*, session: Session, actor: Actor, project_id: int) -> ProjectTimeline:
+    """The project's periods, oldest first, under the scope rules of `get`."""
+    get(session=session, actor=actor, project_id=project_id)
+    periods = [
+        PeriodPublic.model_validate(
+            {
+                "from": period.valid_from,
+                "to": period.valid_to,
+                **{field: getattr(period, field) for field in TRACKED},
+            }
+        )
+        for period in _periods(session, project_id)
+    ]
+    return ProjectTimeline(project_id=project_id, periods=periods)
 
 
 def count_by_stage(*, session: Session) -> dict[Stage, int]:

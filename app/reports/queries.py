@@ -34,7 +34,15 @@ from sqlmodel import Session, col
 from app.criteria.models import Criterion, CriterionKind, CriterionStatus, Direction
 from app.determinants.models import Determinant, DeterminantTag, Effect
 from app.experiments.models import Experiment, ExperimentResult, ExperimentStatus, Method
-from app.projects.models import Facet, Project, RiskBand, SponsorLevel, Stage, WorkMode
+from app.projects.models import (
+    Facet,
+    Project,
+    ProjectPeriod,
+    RiskBand,
+    SponsorLevel,
+    Stage,
+    WorkMode,
+)
 from app.units.models import Unit, UnitKind
 from app.units.service import in_subtree
 
@@ -81,47 +89,95 @@ def _unit_columns() -> list[Any]:
 # --- spread ---------------------------------------------------------------------------
 
 
-def _is_active() -> ColumnElement[bool]:
-    return and_(col(Project.archived) == false(), col(Project.stage).in_(ACTIVE_STAGES))
+def projects_as_of(as_of: date | None) -> Any:
+    """The projects with their tracked values at the end of day ``as_of``: a selectable with
+    the columns ``id``, ``unit_id``, ``stage``, ``work_mode``, ``sponsor_level``,
+    ``archived``.
+
+    ``None`` is now: the projects table itself, whose row holds the values of the last
+    period. A date reads the period containing it (``valid_from <= D < valid_to``, an open
+    ``valid_to`` never ending); a project whose first period begins after ``D`` has none
+    and does not exist yet.
+    """
+    if as_of is None:
+        return Project.__table__  # type: ignore[attr-defined]
+    return (
+        select(
+            col(ProjectPeriod.project_id).label("id"),
+            col(ProjectPeriod.unit_id).label("unit_id"),
+            col(ProjectPeriod.stage).label("stage"),
+            col(ProjectPeriod.work_mode).label("work_mode"),
+            col(ProjectPeriod.sponsor_level).label("sponsor_level"),
+            col(Project.archived).label("archived"),
+        )
+        .join(Project, col(Project.id) == col(ProjectPeriod.project_id))
+        .where(
+            col(ProjectPeriod.valid_from) <= as_of,
+            or_(col(ProjectPeriod.valid_to).is_(None), col(ProjectPeriod.valid_to) > as_of),
+        )
+        .subquery("projects_as_of")
+    )
 
 
-def spread_totals(*, session: Session, root_id: int | None) -> Row[Any]:
+def _is_active(projects: Any) -> ColumnElement[bool]:
+    return and_(projects.c.archived == false(), projects.c.stage.in_(ACTIVE_STAGES))
+
+
+def _spread_scope(projects: Any, root_id: int | None, owner: Any) -> ColumnElement[bool]:
+    """Whose active projects a spread report counts. Scoped to a subtree, only those of
+    its non-archived units: a project whose unit (at the report's date) has since been
+    archived counts in the whole organization's report only. ``owner`` is the joined
+    unit of the project."""
+    if root_id is None:
+        return true()
+    return and_(in_subtree(projects.c.unit_id, root_id, "scope"), owner.archived == false())
+
+
+def spread_totals(*, session: Session, root_id: int | None, as_of: date | None = None) -> Row[Any]:
     """One row: active projects, by work mode (``mode_*``), by sponsor level (``sponsor_*``),
-    and ``lab_projects`` (owned by an innovation lab)."""
+    and ``lab_projects`` (owned by a non-archived innovation lab)."""
+    projects = projects_as_of(as_of)
+    owner = Unit.__table__.alias("owner")  # type: ignore[attr-defined]
     statement = (
         select(
             func.count().label("active_projects"),
-            *_counts_by(Project.work_mode, WorkMode, "mode_"),
-            *_counts_by(Project.sponsor_level, SponsorLevel, "sponsor_"),
-            _count_where(col(Unit.kind) == UnitKind.innovation_lab, "lab_projects"),
+            *_counts_by(projects.c.work_mode, WorkMode, "mode_"),
+            *_counts_by(projects.c.sponsor_level, SponsorLevel, "sponsor_"),
+            _count_where(
+                and_(owner.c.kind == UnitKind.innovation_lab, owner.c.archived == false()),
+                "lab_projects",
+            ),
         )
-        .select_from(Project)
-        .join(Unit, col(Unit.id) == col(Project.unit_id))
-        .where(_is_active(), _in_scope(Project.unit_id, root_id))
+        .select_from(projects)
+        .join(owner, owner.c.id == projects.c.unit_id)
+        .where(_is_active(projects), _spread_scope(projects, root_id, owner.c))
     )
     return session.execute(statement).one()
 
 
-def _spread_units_statement(root_id: int | None) -> Select[Any]:
-    active = and_(col(Project.unit_id) == col(Unit.id), _is_active())
+def _spread_units_statement(root_id: int | None, as_of: date | None) -> Select[Any]:
+    projects = projects_as_of(as_of)
+    active = and_(projects.c.unit_id == col(Unit.id), _is_active(projects))
     return (
         select(
             *_unit_columns(),
-            func.count(col(Project.id)).label("active_projects"),
+            func.count(projects.c.id).label("active_projects"),
             # Counts of a nullable column: the unit rows without a project count 0.
-            *_counts_by(Project.work_mode, WorkMode, "mode_"),
+            *_counts_by(projects.c.work_mode, WorkMode, "mode_"),
         )
         .select_from(Unit)
-        .outerjoin(Project, active)
+        .outerjoin(projects, active)
         .where(col(Unit.archived) == false(), _in_scope(Unit.id, root_id))
         .group_by(*_unit_columns())
     )
 
 
-def spread_units(*, session: Session, root_id: int | None) -> Sequence[Row[Any]]:
-    """One row per non-archived unit in scope with the active projects it owns itself,
-    by work mode (``mode_*``)."""
-    statement = _spread_units_statement(root_id).order_by(Unit.code)
+def spread_units(
+    *, session: Session, root_id: int | None, as_of: date | None = None
+) -> Sequence[Row[Any]]:
+    """One row per non-archived unit in scope with the active projects it owns itself
+    (at ``as_of``), by work mode (``mode_*``)."""
+    statement = _spread_units_statement(root_id, as_of).order_by(Unit.code)
     return session.execute(statement).all()
 
 
@@ -142,7 +198,9 @@ _UNIT_SPREAD_JSON = """json_build_object(
     ELSE 'mixed' END)"""
 
 
-def spread_in_one_scan(*, session: Session, root_id: int | None, threshold: float) -> Row[Any]:
+def spread_in_one_scan(
+    *, session: Session, root_id: int | None, threshold: float, as_of: date | None = None
+) -> Row[Any]:
     """PostgreSQL only: the whole spread report from one scan of the active projects.
 
     One row: the columns of `spread_totals`, then `units` (the report's unit rows as JSON
@@ -153,17 +211,22 @@ def spread_in_one_scan(*, session: Session, root_id: int | None, threshold: floa
     benchmark's floor, and building 1,000 unit rows in Python cost more than the queries
     (bench/RESULTS.md, spread).
     """
-    per = (
-        select(
-            col(Project.unit_id).label("unit_id"),
-            col(Project.work_mode).label("work_mode"),
-            col(Project.sponsor_level).label("sponsor_level"),
-            func.count().label("projects"),
+    projects = projects_as_of(as_of)
+    per_statement = select(
+        projects.c.unit_id,
+        projects.c.work_mode,
+        projects.c.sponsor_level,
+        func.count().label("projects"),
+    ).where(_is_active(projects))
+    if root_id is not None:
+        # Scoped: only the projects of non-archived units count (`_spread_scope`).
+        owner = Unit.__table__.alias("owner")  # type: ignore[attr-defined]
+        per_statement = per_statement.join(owner, owner.c.id == projects.c.unit_id).where(
+            _spread_scope(projects, root_id, owner.c)
         )
-        .where(_is_active(), _in_scope(Project.unit_id, root_id))
-        .group_by(col(Project.unit_id), col(Project.work_mode), col(Project.sponsor_level))
-        .cte("per_unit")
-    )
+    per = per_statement.group_by(
+        projects.c.unit_id, projects.c.work_mode, projects.c.sponsor_level
+    ).cte("per_unit")
 
     def total(label: str, condition: ColumnElement[bool] | None = None) -> Any:
         projects: Any = func.sum(per.c.projects)
@@ -176,7 +239,10 @@ def spread_in_one_scan(*, session: Session, root_id: int | None, threshold: floa
             total("active_projects"),
             *(total(f"mode_{m.value}", per.c.work_mode == m) for m in WorkMode),
             *(total(f"sponsor_{s.value}", per.c.sponsor_level == s) for s in SponsorLevel),
-            total("lab_projects", col(Unit.kind) == UnitKind.innovation_lab),
+            total(
+                "lab_projects",
+                and_(col(Unit.kind) == UnitKind.innovation_lab, col(Unit.archived) == false()),
+            ),
         )
         .select_from(per)
         .join(Unit, col(Unit.id) == per.c.unit_id)

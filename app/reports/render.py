@@ -10,10 +10,13 @@ from rich.table import Table
 from app.reports.schemas import (
     DeterminantsReport,
     Finding,
+    FlowReport,
     OutcomesReport,
     PortfolioReport,
     Report,
     SpreadReport,
+    StageCounts,
+    TrendsReport,
 )
 
 
@@ -47,7 +50,9 @@ def _findings(console: Console, findings: list[Finding]) -> None:
 
 
 def _scope(report: Report) -> str:
-    return "whole organization" if report.unit_id is None else f"unit {report.unit_id} subtree"
+    scope = "whole organization" if report.unit_id is None else f"unit {report.unit_id} subtree"
+    as_of = getattr(report, "as_of", None)
+    return scope if as_of is None else f"{scope}, as of {as_of.isoformat()}"
 
 
 def print_report(report: Report, console: Console | None = None) -> None:
@@ -58,6 +63,10 @@ def print_report(report: Report, console: Console | None = None) -> None:
         _portfolio(console, report)
     elif isinstance(report, OutcomesReport):
         _outcomes(console, report)
+    elif isinstance(report, TrendsReport):
+        _trends(console, report)
+    elif isinstance(report, FlowReport):
+        _flow(console, report)
     else:
         _determinants(console, report)
 
@@ -202,3 +211,105 @@ def _determinants(console: Console, report: DeterminantsReport) -> None:
             str(b.normality),
         )
     console.print(heat)
+
+
+def _days(value: float | None) -> str:
+    return "n/a" if value is None else f"{value:g}"
+
+
+def _trends(console: Console, report: TrendsReport) -> None:
+    console.print(
+        f"Trends, {report.from_} to {report.to} by {report.interval.value} ({_scope(report)})"
+    )
+    spread = Table(title="Spread at each point", title_justify="left")
+    spread.add_column("as of", no_wrap=True)
+    for column in ("active", "side of desk", "core", "individual", "lines covered", "lab"):
+        spread.add_column(column, justify="right")
+    spread.add_column("verdict", no_wrap=True)
+    stages = Table(title="Projects by stage at each point", title_justify="left")
+    stages.add_column("as of", no_wrap=True)
+    for stage in StageCounts.model_fields:
+        stages.add_column(stage, justify="right")
+    for point in report.points:
+        spread.add_row(
+            point.as_of.isoformat(),
+            str(point.active_projects),
+            percent(point.side_of_desk_share),
+            percent(point.core_business_share),
+            percent(point.individual_sponsor_share),
+            percent(point.business_line_coverage),
+            percent(point.lab_share),
+            point.verdict.value,
+        )
+        stages.add_row(
+            point.as_of.isoformat(), *(str(n) for n in point.by_stage.model_dump().values())
+        )
+    console.print(spread)
+    console.print(stages)
+
+
+def _flow(console: Console, report: FlowReport) -> None:
+    console.print(f"Flow, {report.from_} to {report.to} ({_scope(report)})")
+    transitions = Table(title="Stage transitions", title_justify="left")
+    for column in ("from", "to", "count"):
+        transitions.add_column(column)
+    for move in report.transitions:
+        transitions.add_row(move.from_stage.value, move.to_stage.value, str(move.count))
+    console.print(transitions)
+    console.print(_counts_table("Entries into each stage", report.entered))
+    stays = Table(title="Time in stage (days)", title_justify="left")
+    for column in ("stage", "completed stays", "median", "now in stage", "median so far"):
+        stays.add_column(column, justify="right")
+    for stage, time in report.time_in_stage:
+        stays.add_row(
+            stage,
+            str(time.completed_stays),
+            _days(time.median_days),
+            str(time.current),
+            _days(time.current_median_days),
+        )
+    console.print(stays)
+    moved = report.mainstreaming
+    sponsored = report.institutionalisation
+    console.print(
+        _summary(
+            "Mainstreaming and institutionalisation",
+            [
+                ("side of desk at start", moved.side_of_desk_at_start),
+                ("mainstreamed share", percent(moved.mainstreamed_share)),
+                ("individual sponsor at start", sponsored.individual_at_start),
+                ("institutionalised share", percent(sponsored.institutionalised_share)),
+            ],
+        )
+    )
+    console.print(_counts_table("Side-of-desk work: work mode at the end", moved.work_mode_at_end))
+    console.print(
+        _counts_table(
+            "Individually sponsored work: sponsor level at the end", sponsored.sponsor_level_at_end
+        )
+    )
+    stalled = report.stalled
+    limits = report.stall_days
+    console.print(
+        f"[bold]{stalled.total}[/bold] stalled (limits: exploration {limits.exploration}, "
+        f"experiment {limits.experiment}, scaling {limits.scaling} days)"
+    )
+    units = Table(title="Units with stalled projects", title_justify="left")
+    for column in ("code", "name", "stalled", "active"):
+        units.add_column(column)
+    for unit in stalled.units:
+        units.add_row(unit.code, unit.name, str(unit.stalled), str(unit.active))
+    console.print(units)
+    projects = Table(title="Stalled projects (longest first)", title_justify="left")
+    for column in ("id", "title", "unit", "stage", "since", "days"):
+        projects.add_column(column)
+    for project in stalled.projects:
+        projects.add_row(
+            str(project.project_id),
+            project.title,
+            str(project.unit_id),
+            project.stage.value,
+            project.since.isoformat(),
+            str(project.days),
+        )
+    console.print(projects)

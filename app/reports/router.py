@@ -2,18 +2,29 @@
 
 import csv
 import io
-from typing import Annotated
+from collections.abc import Iterable, Sequence
+from datetime import date
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Header, Response
+from fastapi import APIRouter, Header, Query, Response
 from pydantic import BaseModel
 
 from app.api import csv_export
 from app.api.deps import SettingsDep
 from app.core.db import SessionDep, today
 from app.core.errors import READ_ONE, problem_responses
-from app.reports import service
+from app.projects.models import Stage, WorkMode
+from app.reports import flow, service, trends
 from app.reports.conditional import NOT_MODIFIED, ReportRoot
-from app.reports.schemas import DeterminantsReport, OutcomesReport, PortfolioReport, SpreadReport
+from app.reports.schemas import (
+    DeterminantsReport,
+    FlowReport,
+    OutcomesReport,
+    PortfolioReport,
+    SpreadReport,
+    TrendsReport,
+)
+from app.reports.window import MAX_POINTS, Interval
 
 # Every report takes its scope from `ReportRoot`, which also sets the ETag from the data
 # revision: a matching If-None-Match is a 304 after the scope checks and before any report
@@ -100,17 +111,28 @@ def spread_report(
     settings: SettingsDep,
     response: Response,
     root_id: ReportRoot,
+    as_of: Annotated[
+        date | None,
+        Query(
+            description="Compute the report as at the end of this day (UTC; not after "
+            "today), from the projects' timelines: the projects that existed then, with the "
+            "stage, work mode, sponsor level and unit they had then; the units as they are "
+            "now. Default: now.",
+            examples=["2026-03-31"],
+        ),
+    ] = None,
     accept: Annotated[str | None, Header(max_length=1000, include_in_schema=False)] = None,
 ):
+    service.check_as_of(as_of, today())
     # A returned Response replaces the injected one: carry its ETag headers over.
     if csv_export.prefers_csv(accept or ""):
-        report = service.spread(session=session, settings=settings, root_id=root_id)
+        report = service.spread(session=session, settings=settings, root_id=root_id, as_of=as_of)
         return Response(
             spread_csv(report),
             media_type=f"{csv_export.CSV_MEDIA_TYPE}; charset=utf-8",
             headers={**response.headers, **csv_export.attachment("spread.csv")},
         )
-    body = service.spread_json(session=session, settings=settings, root_id=root_id)
+    body = service.spread_json(session=session, settings=settings, root_id=root_id, as_of=as_of)
     return Response(body, media_type="application/json", headers=dict(response.headers))
 
 
@@ -151,3 +173,202 @@ def outcomes_report(
 )
 def determinants_report(session: SessionDep, response: Response, root_id: ReportRoot):
     return json_response(service.determinants(session=session, root_id=root_id), response)
+
+
+# --- timeline reports -----------------------------------------------------------------
+
+WindowTo = Annotated[
+    date | None,
+    Query(
+        description="Last day of the window (inclusive). Default: today (UTC); not after today.",
+        examples=["2026-04-15"],
+    ),
+]
+AcceptHeader = Annotated[str | None, Header(max_length=1000, include_in_schema=False)]
+
+
+def _window_from(default: str, example: str) -> Any:
+    return Query(
+        alias="from",
+        description="First day of the window (inclusive). Default: "
+        f"{default} before `to`, the same day of the month, or the month's last day when it "
+        "has none (29 February). Not after `to`.",
+        examples=[example],
+    )
+
+
+def rows_csv(columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> str:
+    """A header row, then one row per item; cells as in every CSV export."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow(columns)
+    for row in rows:
+        writer.writerow(csv_export.cell(value) for value in row)
+    return buffer.getvalue()
+
+
+def csv_response(body: str, response: Response) -> Response:
+    return Response(
+        body,
+        media_type=f"{csv_export.CSV_MEDIA_TYPE}; charset=utf-8",
+        headers=dict(response.headers),
+    )
+
+
+def csv_doc(description: str, example: str) -> dict[int | str, dict[str, Any]]:
+    return {
+        200: {
+            "description": description,
+            "content": {
+                csv_export.CSV_MEDIA_TYPE: {"schema": {"type": "string"}, "example": example}
+            },
+        }
+    }
+
+
+TRENDS_CSV_COLUMNS = (
+    "as_of",
+    "active_projects",
+    "side_of_desk_share",
+    "core_business_share",
+    "individual_sponsor_share",
+    "business_line_coverage",
+    "lab_share",
+    "verdict",
+    *(f"stage_{stage.value}" for stage in Stage),
+    *(f"work_mode_{mode.value}" for mode in WorkMode),
+)
+
+
+def trends_csv(report: TrendsReport) -> str:
+    return rows_csv(
+        TRENDS_CSV_COLUMNS,
+        (
+            [
+                point.as_of.isoformat(),
+                point.active_projects,
+                point.side_of_desk_share,
+                point.core_business_share,
+                point.individual_sponsor_share,
+                point.business_line_coverage,
+                point.lab_share,
+                point.verdict.value,
+                *point.by_stage.model_dump().values(),
+                *point.by_work_mode.model_dump().values(),
+            ]
+            for point in report.points
+        ),
+    )
+
+
+TRENDS_CSV_EXAMPLE = rows_csv(
+    TRENDS_CSV_COLUMNS,
+    [
+        ["2026-03-31", 10, 0.3, 0.4, 0.4, 0.75, 0.2, "mixed", 3, 3, 4, 3, 2, 1, 3, 3, 4],
+        ["2026-04-15", 10, 0.2, 0.5, 0.4, 0.75, 0.2, "spread", 3, 3, 4, 3, 2, 1, 2, 3, 5],
+    ],
+)
+
+
+@router.get(
+    "/trends",
+    response_model=TrendsReport,
+    responses={
+        **csv_doc(
+            "The report as JSON, or with `Accept: text/csv` its `points` as CSV: a header row, "
+            "then one row per point, oldest first (a null share is an empty cell).",
+            TRENDS_CSV_EXAMPLE,
+        ),
+        **problem_responses(*READ_ONE),
+    },
+    summary="How the spread of innovation moved over time",
+    description="The spread report's headline numbers (active projects, shares, business-line "
+    "coverage, lab share, verdict) plus projects by stage and active projects by work mode, "
+    "as at the end of every interval end within the window and of its last day. At most "
+    f"{MAX_POINTS} points: a longer window is a 422 on `from`.",
+)
+def trends_report(
+    session: SessionDep,
+    settings: SettingsDep,
+    response: Response,
+    root_id: ReportRoot,
+    start: Annotated[date | None, _window_from("two years", "2024-04-15")] = None,
+    to: WindowTo = None,
+    interval: Annotated[
+        Interval,
+        Query(
+            description="`month` (every month's last day), `quarter` (31 March, 30 June, "
+            "30 September, 31 December) or `year` (31 December).",
+            examples=["quarter"],
+        ),
+    ] = Interval.quarter,
+    accept: AcceptHeader = None,
+):
+    report = trends.trends(
+        session=session,
+        settings=settings,
+        root_id=root_id,
+        start=start,
+        end=to,
+        interval=interval,
+        today=today(),
+    )
+    if csv_export.prefers_csv(accept or ""):
+        return csv_response(trends_csv(report), response)
+    return json_response(report, response)
+
+
+STALLED_CSV_COLUMNS = ("project_id", "title", "unit_id", "stage", "since", "days")
+
+
+def flow_csv(report: FlowReport) -> str:
+    return rows_csv(
+        STALLED_CSV_COLUMNS,
+        (
+            [p.project_id, p.title, p.unit_id, p.stage.value, p.since.isoformat(), p.days]
+            for p in report.stalled.projects
+        ),
+    )
+
+
+FLOW_CSV_EXAMPLE = rows_csv(
+    STALLED_CSV_COLUMNS,
+    [
+        [42, "Chatbot for benefit questions", 5, "exploration", "2025-06-02", 317],
+        [17, "Shared case notes", 5, "exploration", "2025-08-20", 238],
+    ],
+)
+
+
+@router.get(
+    "/flow",
+    response_model=FlowReport,
+    responses={
+        **csv_doc(
+            "The report as JSON, or with `Accept: text/csv` its stalled projects "
+            "(`stalled.projects`, at most 100, longest stay first) as CSV.",
+            FLOW_CSV_EXAMPLE,
+        ),
+        **problem_responses(*READ_ONE),
+    },
+    summary="What moved between stages, how long stages took, what is stuck",
+    description="Over the projects existing at `to` whose unit at `to` is in scope: stage "
+    "transitions and entries within the window, time in stage (finished and ongoing stays), "
+    "mainstreaming of side-of-desk work, institutionalisation of individual sponsorship, and "
+    "the projects stalled at `to` (longer in their stage than `PORTFOLIO_STALL_DAYS`).",
+)
+def flow_report(
+    session: SessionDep,
+    settings: SettingsDep,
+    response: Response,
+    root_id: ReportRoot,
+    start: Annotated[date | None, _window_from("one year", "2025-04-15")] = None,
+    to: WindowTo = None,
+    accept: AcceptHeader = None,
+):
+    report = flow.flow(
+        session=session, settings=settings, root_id=root_id, start=start, end=to, today=today()
+    )
+    if csv_export.prefers_csv(accept or ""):
+        return csv_response(flow_csv(report), response)
+    return json_response(report, response)

@@ -1,14 +1,17 @@
-"""Response models of the four reports (not tables)."""
+"""Response models of the reports (not tables)."""
 
+from datetime import date
 from enum import StrEnum
 from typing import Any
 
 from pydantic import Field
 
+from app.core.config import StallDays
 from app.core.contract import ResponseModel
 from app.determinants.models import Determinant
 from app.projects.models import Stage
 from app.reports.guide import GUIDE
+from app.reports.window import Interval
 from app.units.models import UnitKind
 
 Share = Field(ge=0, le=1, description="A fraction in [0, 1]; null when its denominator is 0.")
@@ -113,6 +116,7 @@ class UnitSpread(UnitRow):
 
 SPREAD_EXAMPLE: dict[str, Any] = {
     "unit_id": None,
+    "as_of": "2026-03-31",
     "thresholds": {"min_active_projects": 5, "share_threshold": 0.5},
     "active_projects": 12,
     "by_work_mode": {"side_of_desk": 3, "dedicated": 4, "core_business": 5},
@@ -166,6 +170,11 @@ class SpreadReport(ResponseModel):
     model_config = {"json_schema_extra": {"examples": [SPREAD_EXAMPLE]}}
 
     unit_id: int | None = Field(description=SCOPE_DESCRIPTION)
+    as_of: date | None = Field(
+        description="The `as_of` date asked for: every number as at the end of that day "
+        "(UTC), from the projects' timelines; null when not given (today).",
+        examples=["2026-03-31"],
+    )
     thresholds: Thresholds
     active_projects: int = Field(
         description="Non-archived projects in stage `exploration`, `experiment` or `scaling`."
@@ -528,7 +537,345 @@ class DeterminantsReport(ResponseModel):
     )
 
 
-Report = SpreadReport | PortfolioReport | OutcomesReport | DeterminantsReport
+# --- trends -----------------------------------------------------------------------------
+
+WINDOW_FROM = "First day of the window (the `from` asked for, or its default)."
+WINDOW_TO = "Last day of the window (the `to` asked for, or today in UTC)."
+
+
+INTERVAL_DESCRIPTION = (
+    "Spacing of the points: `month` (every month's last day), `quarter` (31 March, 30 June, "
+    "30 September, 31 December) or `year` (31 December)."
+)
+
+
+class TrendPoint(ResponseModel):
+    """The spread report's headline numbers as at the end of one day."""
+
+    as_of: date = Field(
+        description="The day this point is computed at the end of: an interval end, or "
+        "`to` for the last point when `to` is not one.",
+        examples=["2026-03-31"],
+    )
+    active_projects: int = Field(
+        description="Projects in `exploration`, `experiment` or `scaling` on that day.",
+        examples=[12],
+    )
+    side_of_desk_share: float | None = Field(
+        ge=0, le=1, description="As the spread report on that day.", examples=[0.25]
+    )
+    core_business_share: float | None = Field(
+        ge=0, le=1, description="As the spread report on that day.", examples=[0.4167]
+    )
+    individual_sponsor_share: float | None = Field(
+        ge=0, le=1, description="As the spread report on that day.", examples=[0.5]
+    )
+    business_line_coverage: float | None = Field(
+        ge=0, le=1, description="As the spread report on that day.", examples=[0.75]
+    )
+    lab_share: float | None = Field(
+        ge=0, le=1, description="As the spread report on that day.", examples=[0.25]
+    )
+    verdict: SpreadVerdict = Field(
+        description="The spread report's verdict on that day (same rules and thresholds)."
+    )
+    by_stage: StageCounts = Field(
+        description="Projects existing on that day, by their stage on that day (every stage)."
+    )
+    by_work_mode: WorkModeCounts = Field(
+        description="Active projects on that day by their work mode on that day."
+    )
+
+
+def _trend_point(
+    as_of: str, active: int, side: int, core: int, individual: int, stages: list[int]
+) -> dict[str, Any]:
+    dedicated = active - side - core
+    return {
+        "as_of": as_of,
+        "active_projects": active,
+        "side_of_desk_share": round(side / active, 4),
+        "core_business_share": round(core / active, 4),
+        "individual_sponsor_share": round(individual / active, 4),
+        "business_line_coverage": 0.75,
+        "lab_share": 0.2,
+        "verdict": "side_of_desk"
+        if side / active >= 0.5
+        else "spread"
+        if core / active >= 0.5 and individual / active < 0.5
+        else "mixed",
+        "by_stage": dict(zip([s.value for s in Stage], stages, strict=True)),
+        "by_work_mode": {"side_of_desk": side, "dedicated": dedicated, "core_business": core},
+    }
+
+
+TRENDS_EXAMPLE: dict[str, Any] = {
+    "unit_id": None,
+    "from": "2025-09-15",
+    "to": "2026-04-15",
+    "interval": "quarter",
+    "thresholds": {"min_active_projects": 5, "share_threshold": 0.5},
+    "points": [
+        _trend_point("2025-09-30", 10, 6, 1, 6, [4, 5, 3, 2, 0, 1]),
+        _trend_point("2025-12-31", 10, 5, 2, 5, [3, 4, 4, 2, 1, 1]),
+        _trend_point("2026-03-31", 10, 3, 4, 4, [3, 3, 4, 3, 2, 1]),
+        _trend_point("2026-04-15", 10, 2, 5, 4, [3, 3, 4, 3, 2, 1]),
+    ],
+}
+
+
+class TrendsReport(ResponseModel):
+    """The spread of innovation over time: one point per interval end."""
+
+    model_config = {
+        "serialize_by_alias": True,
+        "validate_by_name": True,
+        "json_schema_extra": {"examples": [TRENDS_EXAMPLE]},
+    }
+
+    unit_id: int | None = Field(description=SCOPE_DESCRIPTION, examples=[None])
+    from_: date = Field(alias="from", description=WINDOW_FROM, examples=["2025-09-15"])
+    to: date = Field(description=WINDOW_TO, examples=["2026-04-15"])
+    interval: Interval = Field(description=INTERVAL_DESCRIPTION)
+    thresholds: Thresholds
+    points: list[TrendPoint] = Field(
+        description="Oldest first: one per interval end within [from, to], plus one at `to` "
+        "when `to` is not an interval end."
+    )
+
+
+# --- flow -------------------------------------------------------------------------------
+
+
+class Transition(ResponseModel):
+    from_stage: Stage = Field(description="The stage left.", examples=["exploration"])
+    to_stage: Stage = Field(description="The stage entered.", examples=["experiment"])
+    count: int = Field(description="Stage changes effective within the window.", examples=[4])
+
+
+class StageTime(ResponseModel):
+    completed_stays: int = Field(
+        description="Stays in the stage that ended within the window (the project moved to "
+        "another stage).",
+        examples=[5],
+    )
+    median_days: float | None = Field(
+        description="Median length of those stays in days (from entering to leaving; the "
+        "mean of the two middle values when their number is even); null when none.",
+        examples=[96.5],
+    )
+    current: int = Field(description="Projects in the stage at `to`.", examples=[3])
+    current_median_days: float | None = Field(
+        description="Median of `to` minus their `stage_since` at `to`, in days; null when none.",
+        examples=[140.0],
+    )
+
+
+class TimeInStage(ResponseModel):
+    idea: StageTime
+    exploration: StageTime
+    experiment: StageTime
+    scaling: StageTime
+
+
+class Mainstreaming(ResponseModel):
+    side_of_desk_at_start: int = Field(
+        description="Projects active at `from` with work mode `side_of_desk` then.",
+        examples=[8],
+    )
+    work_mode_at_end: WorkModeCounts = Field(description="Their work modes at `to`.")
+    mainstreamed_share: float | None = Field(
+        ge=0,
+        le=1,
+        description="(dedicated + core_business at `to`) / side_of_desk_at_start; null when 0.",
+        examples=[0.375],
+    )
+
+
+class Institutionalisation(ResponseModel):
+    individual_at_start: int = Field(
+        description="Projects active at `from` with sponsor level `individual` then.",
+        examples=[6],
+    )
+    sponsor_level_at_end: SponsorLevelCounts = Field(description="Their sponsor levels at `to`.")
+    institutionalised_share: float | None = Field(
+        ge=0,
+        le=1,
+        description="(organizational + system at `to`) / individual_at_start; null when 0.",
+        examples=[0.5],
+    )
+
+
+class ActiveStageCounts(ResponseModel):
+    exploration: int
+    experiment: int
+    scaling: int
+
+
+class StalledUnit(ResponseModel):
+    unit_id: int = Field(description="The unit.", examples=[5])
+    code: str = Field(max_length=32, description="Its code.", examples=["BENEFITS"])
+    name: str = Field(max_length=200, description="Its name.", examples=["Benefits"])
+    stalled: int = Field(description="Stalled projects the unit owns itself.", examples=[3])
+    active: int = Field(description="Active projects the unit owns itself at `to`.", examples=[4])
+
+
+class StalledProject(ResponseModel):
+    project_id: int = Field(description="The project.", examples=[42])
+    title: str = Field(
+        max_length=200, description="Its title.", examples=["Chatbot for benefit questions"]
+    )
+    unit_id: int = Field(description="Its unit at `to`.", examples=[5])
+    stage: Stage = Field(description="Its stage at `to`.", examples=["exploration"])
+    since: date = Field(description="Its `stage_since` at `to`.", examples=["2025-06-02"])
+    days: int = Field(description="`to` minus `since`, in days.", examples=[317])
+
+
+class Stalled(ResponseModel):
+    total: int = Field(description="Stalled projects in scope.", examples=[4])
+    by_stage: ActiveStageCounts = Field(description="Stalled projects by stage.")
+    units: list[StalledUnit] = Field(
+        description="One row per non-archived unit owning at least one stalled project itself, "
+        "by `stalled` descending, then `code`."
+    )
+    projects: list[StalledProject] = Field(
+        description="At most 100, by `days` descending, then `project_id`."
+    )
+
+
+FLOW_EXAMPLE: dict[str, Any] = {
+    "unit_id": None,
+    "from": "2025-04-15",
+    "to": "2026-04-15",
+    "stall_days": {"exploration": 180, "experiment": 270, "scaling": 365},
+    "transitions": [
+        {"from_stage": "idea", "to_stage": "exploration", "count": 6},
+        {"from_stage": "exploration", "to_stage": "experiment", "count": 4},
+        {"from_stage": "exploration", "to_stage": "stopped", "count": 1},
+        {"from_stage": "experiment", "to_stage": "scaling", "count": 2},
+    ],
+    "entered": {
+        "idea": 7,
+        "exploration": 6,
+        "experiment": 4,
+        "scaling": 2,
+        "embedded": 0,
+        "stopped": 1,
+    },
+    "time_in_stage": {
+        "idea": {
+            "completed_stays": 6,
+            "median_days": 41.5,
+            "current": 3,
+            "current_median_days": 60.0,
+        },
+        "exploration": {
+            "completed_stays": 5,
+            "median_days": 96.0,
+            "current": 5,
+            "current_median_days": 190.0,
+        },
+        "experiment": {
+            "completed_stays": 2,
+            "median_days": 210.5,
+            "current": 4,
+            "current_median_days": 120.5,
+        },
+        "scaling": {
+            "completed_stays": 0,
+            "median_days": None,
+            "current": 3,
+            "current_median_days": 300.0,
+        },
+    },
+    "mainstreaming": {
+        "side_of_desk_at_start": 8,
+        "work_mode_at_end": {"side_of_desk": 5, "dedicated": 1, "core_business": 2},
+        "mainstreamed_share": 0.375,
+    },
+    "institutionalisation": {
+        "individual_at_start": 6,
+        "sponsor_level_at_end": {"individual": 3, "organizational": 2, "system": 1},
+        "institutionalised_share": 0.5,
+    },
+    "stalled": {
+        "total": 3,
+        "by_stage": {"exploration": 3, "experiment": 0, "scaling": 0},
+        "units": [
+            {"unit_id": 5, "code": "BENEFITS", "name": "Benefits", "stalled": 3, "active": 4}
+        ],
+        "projects": [
+            {
+                "project_id": 42,
+                "title": "Chatbot for benefit questions",
+                "unit_id": 5,
+                "stage": "exploration",
+                "since": "2025-06-02",
+                "days": 317,
+            },
+            {
+                "project_id": 17,
+                "title": "Shared case notes",
+                "unit_id": 5,
+                "stage": "exploration",
+                "since": "2025-08-20",
+                "days": 238,
+            },
+            {
+                "project_id": 51,
+                "title": "Plain-language letters",
+                "unit_id": 5,
+                "stage": "exploration",
+                "since": "2025-09-30",
+                "days": 197,
+            },
+        ],
+    },
+}
+
+
+class FlowReport(ResponseModel):
+    """What moved between stages, how long stages took, and what is stuck."""
+
+    model_config = {
+        "serialize_by_alias": True,
+        "validate_by_name": True,
+        "json_schema_extra": {"examples": [FLOW_EXAMPLE]},
+    }
+
+    unit_id: int | None = Field(description=SCOPE_DESCRIPTION, examples=[None])
+    from_: date = Field(alias="from", description=WINDOW_FROM, examples=["2025-04-15"])
+    to: date = Field(description=WINDOW_TO, examples=["2026-04-15"])
+    stall_days: StallDays = Field(
+        description="Days in a stage after which a project is stalled, per stage "
+        "(`PORTFOLIO_STALL_DAYS`)."
+    )
+    transitions: list[Transition] = Field(
+        description="Stage changes effective within the window: a period (not a project's "
+        "first) starting within it whose stage differs from the previous period's. Non-zero "
+        "pairs only, by `from_stage` then `to_stage` in stage order."
+    )
+    entered: StageCounts = Field(
+        description="Entries into each stage within the window: projects whose first period "
+        "starts within it in that stage, plus the stage changes into it."
+    )
+    time_in_stage: TimeInStage = Field(description="Lengths of stays, finished and ongoing.")
+    mainstreaming: Mainstreaming = Field(
+        description="Did side-of-desk work active at `from` get time and budget by `to`?"
+    )
+    institutionalisation: Institutionalisation = Field(
+        description="Did work resting on an individual sponsor at `from` get an "
+        "organizational or system sponsor by `to`?"
+    )
+    stalled: Stalled = Field(
+        description="Projects in `exploration`, `experiment` or `scaling` at `to` whose "
+        "time in that stage is more than its `stall_days`."
+    )
+
+
+Report = (
+    SpreadReport | PortfolioReport | OutcomesReport | DeterminantsReport | TrendsReport | FlowReport
+)
 
 
 class ReportName(StrEnum):
@@ -538,3 +885,5 @@ class ReportName(StrEnum):
     portfolio = "portfolio"
     outcomes = "outcomes"
     determinants = "determinants"
+    trends = "trends"
+    flow = "flow"

@@ -9,6 +9,7 @@ from sqlmodel import Session
 from app.api import json_pages
 from app.auth.models import Actor
 from app.core.config import Settings
+from app.core.errors import InvalidField
 from app.criteria.models import CriterionKind, CriterionStatus
 from app.determinants.models import Determinant, Effect
 from app.experiments.models import ExperimentResult, ExperimentStatus, Method
@@ -60,7 +61,7 @@ def _percent(value: float) -> str:
     return f"{value:.0%}"
 
 
-def _thresholds(settings: Settings) -> Thresholds:
+def thresholds(settings: Settings) -> Thresholds:
     return Thresholds(
         min_active_projects=settings.min_active_projects,
         share_threshold=settings.share_threshold,
@@ -95,9 +96,17 @@ def _unit_spread(row: Row[Any], threshold: float) -> dict[str, Any]:
     return unit
 
 
-def spread(*, session: Session, settings: Settings, root_id: int | None) -> SpreadReport:
-    totals = queries.spread_totals(session=session, root_id=root_id)
-    unit_rows = queries.spread_units(session=session, root_id=root_id)
+def check_as_of(as_of: date | None, today: date) -> None:
+    """A report's date: any day up to today (UTC), the report then computed as at its end."""
+    if as_of is not None and as_of > today:
+        raise InvalidField("as_of", f"is after today ({today.isoformat()})", location="query")
+
+
+def spread(
+    *, session: Session, settings: Settings, root_id: int | None, as_of: date | None = None
+) -> SpreadReport:
+    totals = queries.spread_totals(session=session, root_id=root_id, as_of=as_of)
+    unit_rows = queries.spread_units(session=session, root_id=root_id, as_of=as_of)
     session.commit()
     # Plain dicts, validated once with the report: a model per unit, built from the row
     # by name, cost more than both queries at 1,000 units (bench/RESULTS.md, spread).
@@ -111,19 +120,21 @@ def spread(*, session: Session, settings: Settings, root_id: int | None) -> Spre
         units=units,
         settings=settings,
         root_id=root_id,
+        as_of=as_of,
     )
 
 
-def spread_json(*, session: Session, settings: Settings, root_id: int | None) -> bytes:
+def spread_json(
+    *, session: Session, settings: Settings, root_id: int | None, as_of: date | None = None
+) -> bytes:
     """The spread report as JSON: on PostgreSQL its `units` rows come as JSON text from the
     database with everything else (`queries.spread_in_one_scan`); the rest goes through the
     model."""
     if not json_pages.builds_json(session):
-        return (
-            spread(session=session, settings=settings, root_id=root_id).model_dump_json().encode()
-        )
+        report = spread(session=session, settings=settings, root_id=root_id, as_of=as_of)
+        return report.model_dump_json().encode()
     row = queries.spread_in_one_scan(
-        session=session, root_id=root_id, threshold=settings.share_threshold
+        session=session, root_id=root_id, threshold=settings.share_threshold, as_of=as_of
     )
     report = _spread_report(
         totals=row,
@@ -132,6 +143,7 @@ def spread_json(*, session: Session, settings: Settings, root_id: int | None) ->
         units=[],
         settings=settings,
         root_id=root_id,
+        as_of=as_of,
     )
     # `units` is the report's last field: the same document as `model_dump_json()`.
     head = report.model_dump_json(exclude={"units"})
@@ -146,6 +158,7 @@ def _spread_report(
     units: list[dict[str, Any]],
     settings: Settings,
     root_id: int | None,
+    as_of: date | None,
 ) -> SpreadReport:
     threshold = settings.share_threshold
     active = int(totals.active_projects)
@@ -224,7 +237,8 @@ def _spread_report(
 
     return SpreadReport(
         unit_id=root_id,
-        thresholds=_thresholds(settings),
+        as_of=as_of,
+        thresholds=thresholds(settings),
         active_projects=active,
         by_work_mode=by_work_mode,
         by_sponsor_level=by_sponsor,
@@ -364,7 +378,7 @@ def outcomes(
         )
     return OutcomesReport(
         unit_id=root_id,
-        thresholds=_thresholds(settings),
+        thresholds=thresholds(settings),
         projects=projects,
         projects_with_outcome_criteria=with_outcome,
         outcome_based_share=outcome_share,
@@ -418,11 +432,18 @@ def determinants(*, session: Session, root_id: int | None) -> DeterminantsReport
 
 
 def build(
-    name: ReportName, *, session: Session, settings: Settings, root_id: int | None, today: date
+    name: ReportName,
+    *,
+    session: Session,
+    settings: Settings,
+    root_id: int | None,
+    today: date,
+    as_of: date | None = None,
 ) -> Report:
-    """Any report by name (the CLI's entry point; the API calls each report directly)."""
+    """Any report by name (the CLI's entry point; the API calls each report directly).
+    ``as_of`` applies to the spread report."""
     if name == ReportName.spread:
-        return spread(session=session, settings=settings, root_id=root_id)
+        return spread(session=session, settings=settings, root_id=root_id, as_of=as_of)
     if name == ReportName.portfolio:
         return portfolio(session=session, root_id=root_id)
     if name == ReportName.outcomes:

@@ -18,7 +18,7 @@ from tests.builders import create_experiment, create_project, create_unit
 CSV = {"Accept": "text/csv"}
 PROJECT_HEADER = (
     "id,title,summary,unit_id,sponsor_level,sponsor,work_mode,stage,facet,budget,fte,"
-    "started_on,ended_on,risk_likelihood,risk_impact,risk_of_not_innovating,risk_mitigation,"
+    "started_on,ended_on,stage_since,risk_likelihood,risk_impact,risk_of_not_innovating,risk_mitigation,"
     "risk_score,risk_band,determinant_clarity,determinant_clarity_note,determinant_parity,"
     "determinant_parity_note,determinant_suitability,determinant_suitability_note,"
     "determinant_normality,determinant_normality_note,created_at,updated_at,version,archived"
@@ -86,6 +86,7 @@ def test_a_project_row_flattens_risk_and_determinants_in_a_stable_column_order(
             "fte": "2.50",
             "started_on": "2026-02-01",
             "ended_on": "",
+            "stage_since": project["stage_since"],
             "risk_likelihood": "2",
             "risk_impact": "4",
             "risk_of_not_innovating": "5",

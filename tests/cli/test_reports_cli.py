@@ -84,3 +84,21 @@ def test_tables_piped_to_a_file_are_not_cut_at_80_columns(admin, run):
     [row] = [text for text in result.stdout.splitlines() if "LONG" in text]
     assert name in row
     assert len(row) > 126
+def test_spread_as_of_a_date_is_the_api_response(admin, run):
+    line = create_unit(admin, "TAX-OPS")
+    project = create_project(admin, line["id"], stage="exploration", effective_on="2025-01-10")
+    admin.patch(
+        f"/api/v1/projects/{project['id']}", json={"stage": "stopped", "effective_on": "2025-03-01"}
+    )
+
+    february = run("spread", "--as-of", "2025-02-01", "--json")
+    table = run("spread", "--as-of", "2025-02-01")
+
+    assert february.exit_code == 0, february.output
+    api = admin.get("/api/v1/reports/spread", params={"as_of": "2025-02-01"}).json()
+    assert json.loads(february.output) == api
+    assert api["active_projects"] == 1  # exploring on 1 February, stopped on 1 March
+    assert "as of 2025-02-01" in " ".join(table.output.split())  # wrapped to the terminal
+    later = run("spread", "--as-of", "2999-01-01")
+    assert later.exit_code == 2
+    assert "is after today" in later.output

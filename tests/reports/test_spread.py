@@ -79,6 +79,7 @@ def test_spread_portfolio_worked_by_hand(admin, viewer):
     assert response.status_code == 200, response.text
     assert response.json() == {
         "unit_id": None,
+        "as_of": None,
         "thresholds": THRESHOLDS,
         "active_projects": 6,
         "by_work_mode": modes(1, 2, 3),
@@ -278,6 +279,7 @@ def test_empty_portfolio_has_null_shares(admin):
 
     assert report == {
         "unit_id": None,
+        "as_of": None,
         "thresholds": THRESHOLDS,
         "active_projects": 0,
         "by_work_mode": modes(0, 0, 0),

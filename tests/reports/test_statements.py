@@ -6,11 +6,15 @@ from typing import Any
 
 from sqlalchemy import event
 
+from app.core.db import today
 from tests.builders import create_criterion, create_experiment, create_project, create_unit
 
 REPORTS = (
     ("/api/v1/reports/spread", {}),
     ("/api/v1/reports/spread", {"Accept": "text/csv"}),
+    # As of a date: the same statements over the timelines.
+    (f"/api/v1/reports/spread?as_of={today()}", {}),
+    (f"/api/v1/reports/spread?as_of={today()}", {"Accept": "text/csv"}),
     ("/api/v1/reports/portfolio", {}),
     ("/api/v1/reports/outcomes", {}),
     ("/api/v1/reports/determinants", {}),
@@ -90,3 +94,66 @@ def test_unit_scope_adds_one_statement_at_most(app, admin, viewer):
     with counting_statements(app.state.engine) as scoped:
         viewer.get("/api/v1/reports/spread", params={"unit_id": unit_id})
     assert len(scoped) == len(unscoped) + 1  # the lookup that checks the unit exists
+    with counting_statements(app.state.engine) as dated:
+        viewer.get("/api/v1/reports/spread", params={"as_of": "2025-01-31"})
+    assert len(dated) == len(unscoped)
+
+
+def add_timelines(admin: Any, first: int, count: int) -> None:
+    """Per unit: a project with three dated periods and one begun today."""
+    for number in range(first, first + count):
+        unit = create_unit(admin, f"T{number}", kind="business_line")
+        project = create_project(admin, unit["id"], stage="exploration", effective_on="2023-01-10")
+        for changes in (
+            {"stage": "experiment", "effective_on": "2024-06-01"},
+            {"work_mode": "dedicated", "effective_on": "2025-01-01"},
+        ):
+            response = admin.patch(f"/api/v1/projects/{project['id']}", json=changes)
+            assert response.status_code == 200, response.text
+        create_project(admin, unit["id"], stage="idea")
+
+
+TIMELINE_REPORTS = (
+    # 4 quarter ends.
+    ("/api/v1/reports/trends", {"from": "2024-01-01", "to": "2024-12-31"}, {}),
+    # 24 month ends.
+    (
+        "/api/v1/reports/trends",
+        {"from": "2023-01-01", "to": "2024-12-31", "interval": "month"},
+        {},
+    ),
+    (
+        "/api/v1/reports/trends",
+        {"from": "2023-01-01", "to": "2024-12-31", "interval": "month"},
+        {"Accept": "text/csv"},
+    ),
+    ("/api/v1/reports/flow", {"from": "2024-01-01", "to": "2025-06-30"}, {}),
+    ("/api/v1/reports/flow", {}, {"Accept": "text/csv"}),
+)
+
+
+def timeline_statements(app: Any, client: Any) -> list[int]:
+    counts = []
+    for path, params, headers in TIMELINE_REPORTS:
+        with counting_statements(app.state.engine) as statements:
+            response = client.get(path, params=params, headers=headers)
+        assert response.status_code == 200, response.text
+        counts.append(len(statements))
+    return counts
+
+
+def test_timeline_reports_statement_count_is_fixed(app, admin, viewer):
+    add_timelines(admin, first=1, count=2)
+    small = timeline_statements(app, viewer)
+    add_timelines(admin, first=3, count=4)
+    large = timeline_statements(app, viewer)
+
+    points = viewer.get("/api/v1/reports/trends", params=TIMELINE_REPORTS[1][1]).json()["points"]
+    assert len(points) == 24
+    assert points[-1]["by_stage"]["experiment"] == 6  # three times the first two units
+    assert large == small
+    # 4 points or 24: the same statements.
+    assert small[0] == small[1], small
+    # Authentication and the data revision, then two statements for trends and six for
+    # flow (plus BEGIN/COMMIT on SQLite).
+    assert max(small) <= 12, small

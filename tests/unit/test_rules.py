@@ -16,8 +16,14 @@ TODAY = date(2026, 6, 15)
 
 @pytest.mark.parametrize(
     ("score", "band"),
-    [(1, RiskBand.low), (6, RiskBand.low), (8, RiskBand.medium), (12, RiskBand.medium),
-     (15, RiskBand.high), (25, RiskBand.high)],
+    [
+        (1, RiskBand.low),
+        (6, RiskBand.low),
+        (8, RiskBand.medium),
+        (12, RiskBand.medium),
+        (15, RiskBand.high),
+        (25, RiskBand.high),
+    ],
 )
 def test_risk_band_edges(score, band):
     assert risk_band(score) == band
@@ -59,7 +65,10 @@ def test_unit_status(active, side, core, status):
 
 def _verdict(active: int, **shares: float | None) -> SpreadVerdict:
     values: dict[str, float | None] = {
-        "side_share": 0.2, "core_share": 0.6, "individual_share": 0.2, "coverage": 1.0,
+        "side_share": 0.2,
+        "core_share": 0.6,
+        "individual_share": 0.2,
+        "coverage": 1.0,
         "lab_share": 0.1,
     }
     values.update(shares)

@@ -4,6 +4,7 @@ from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 
+from app.core.db import today
 from tests.builders import create_criterion, create_project, create_unit, item_ids, problem_fields
 
 
@@ -50,6 +51,7 @@ def test_create_fills_defaults_and_server_fields(admin, unit):
         "fte": "0.25",
         "started_on": "2026-02-01",
         "ended_on": None,
+        "stage_since": str(today()),  # no effective_on: the first period begins today
         "version": 1,
         "archived": False,
     }

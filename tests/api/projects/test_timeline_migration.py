@@ -1,0 +1,164 @@
+"""Migration 0005: projects that exist before timelines get one period from their
+`created_at` date (UTC) with their current values, and that date as `stage_since`."""
+
+import hashlib
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+from alembic import command
+from sqlalchemy.engine import make_url
+
+from app.core.config import Settings
+from app.core.db import UTCDateTime
+from app.core.migrations import alembic_config, upgrade
+from app.main import create_app
+from tests.builders import POSTGRES_URL, bootstrap_key, client_with
+
+UNITS = sa.table(
+    "units",
+    *(sa.column(name) for name in ("id", "code", "name", "kind", "parent_id", "version")),
+    sa.column("archived", sa.Boolean()),
+    sa.column("created_at", UTCDateTime()),
+    sa.column("updated_at", UTCDateTime()),
+)
+PROJECTS = sa.table(
+    "projects",
+    *(
+        sa.column(name)
+        for name in ("id", "title", "unit_id", "sponsor_level", "work_mode", "stage", "version")
+    ),
+    sa.column("archived", sa.Boolean()),
+    sa.column("created_at", UTCDateTime()),
+    sa.column("updated_at", UTCDateTime()),
+)
+
+
+@pytest.fixture
+def database_at_0004(tmp_path: Path) -> Iterator[str]:
+    """An empty database of its own, migrated to the revision before timelines."""
+    if POSTGRES_URL:
+        checkout = hashlib.sha1(str(Path(__file__).resolve()).encode()).hexdigest()[:8]
+        name = f"portfolio_test_{checkout}_migration"
+        server = sa.create_engine(POSTGRES_URL, isolation_level="AUTOCOMMIT")
+        with server.connect() as connection:
+            connection.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+            connection.execute(sa.text(f'CREATE DATABASE "{name}"'))
+        url = make_url(POSTGRES_URL).set(database=name).render_as_string(hide_password=False)
+    else:
+        url = f"sqlite:///{tmp_path / 'at_0004.db'}"
+    upgrade(url, "0004_bench")
+    yield url
+    if POSTGRES_URL:
+        with server.connect() as connection:
+            connection.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        server.dispose()
+
+
+def test_existing_projects_get_one_period_from_their_creation_date(database_at_0004):
+    engine = sa.create_engine(database_at_0004)
+    stamp = datetime(2025, 1, 1, tzinfo=UTC)
+    with engine.begin() as connection:
+        connection.execute(
+            sa.insert(UNITS),
+            [
+                {"id": 1, "code": "TAX", "name": "Tax", "kind": "business_line",
+                 "parent_id": None, "version": 1, "archived": False,
+                 "created_at": stamp, "updated_at": stamp},
+            ],
+        )  # fmt: skip
+        connection.execute(
+            sa.insert(PROJECTS),
+            [
+                {"id": 1, "title": "Late in the day", "unit_id": 1,
+                 "sponsor_level": "organizational", "work_mode": "dedicated",
+                 "stage": "experiment", "version": 4, "archived": False,
+                 # 23:59:59 UTC is still 30 June in UTC, whatever the server's time zone.
+                 "created_at": datetime(2025, 6, 30, 23, 59, 59, tzinfo=UTC),
+                 "updated_at": datetime(2025, 9, 1, tzinfo=UTC)},
+                {"id": 2, "title": "Archived", "unit_id": 1,
+                 "sponsor_level": "individual", "work_mode": "side_of_desk",
+                 "stage": "idea", "version": 2, "archived": True,
+                 "created_at": datetime(2024, 2, 29, 8, 0, tzinfo=UTC),
+                 "updated_at": datetime(2024, 3, 1, tzinfo=UTC)},
+            ],
+        )  # fmt: skip
+    engine.dispose()
+
+    upgrade(database_at_0004)
+
+    settings = Settings(database_url=database_at_0004, db_pool_size=2, db_max_overflow=0)
+    app = create_app(settings)
+    try:
+        admin = client_with(app, bootstrap_key(settings))
+        late = admin.get("/api/v1/projects/1").json()
+        assert (late["stage"], late["stage_since"], late["version"]) == (
+            "experiment",
+            "2025-06-30",
+            4,  # the migration changes no project's version
+        )
+        assert admin.get("/api/v1/projects/1/timeline").json() == {
+            "project_id": 1,
+            "periods": [
+                {
+                    "from": "2025-06-30",
+                    "to": None,
+                    "stage": "experiment",
+                    "work_mode": "dedicated",
+                    "sponsor_level": "organizational",
+                    "unit_id": 1,
+                }
+            ],
+        }
+        archived = admin.get("/api/v1/projects/2/timeline").json()["periods"]
+        assert archived == [
+            {
+                "from": "2024-02-29",
+                "to": None,
+                "stage": "idea",
+                "work_mode": "side_of_desk",
+                "sponsor_level": "individual",
+                "unit_id": 1,
+            }
+        ]
+        # A change after the migration continues the backfilled timeline.
+        response = admin.patch(
+            "/api/v1/projects/1", json={"stage": "scaling", "effective_on": "2025-07-01"}
+        )
+        assert response.json()["stage_since"] == "2025-07-01"
+        periods = admin.get("/api/v1/projects/1/timeline").json()["periods"]
+        assert [(p["from"], p["to"], p["stage"]) for p in periods] == [
+            ("2025-06-30", "2025-07-01", "experiment"),
+            ("2025-07-01", None, "scaling"),
+        ]
+    finally:
+        app.state.engine.dispose()
+
+
+def test_the_migration_goes_down_and_up_again_with_data(database_at_0004):
+    upgrade(database_at_0004)
+    settings = Settings(database_url=database_at_0004, db_pool_size=2, db_max_overflow=0)
+    app = create_app(settings)
+    try:
+        admin = client_with(app, bootstrap_key(settings))
+        unit = admin.post("/api/v1/units", json={"code": "A", "name": "A", "kind": "corporate"})
+        body = {"title": "P", "unit_id": unit.json()["id"], "sponsor_level": "system"}
+        project = admin.post("/api/v1/projects", json={**body, "work_mode": "dedicated"}).json()
+        experiment = {"project_id": project["id"], "title": "E", "hypothesis": "H", "method": "rct"}
+        assert admin.post("/api/v1/experiments", json=experiment).status_code == 201
+    finally:
+        app.state.engine.dispose()
+
+    # Children point at `projects`: the downgrade must not rebuild that table.
+    command.downgrade(alembic_config(database_at_0004), "0004_bench")
+    upgrade(database_at_0004)
+
+    engine = sa.create_engine(database_at_0004)
+    with engine.connect() as connection:
+        periods = connection.execute(
+            sa.text("SELECT project_id, valid_to, work_mode FROM project_periods")
+        ).all()
+    engine.dispose()
+    assert [tuple(row) for row in periods] == [(project["id"], None, "dedicated")]
