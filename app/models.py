@@ -8,7 +8,7 @@ from app.determinants.models import DeterminantTag
 from app.experiments.models import Experiment
 from app.history.models import HistoryEntry
 from app.projects.models import Project
-from app.units.models import Unit
+from app.units.models import Unit, UnitCommitment
 
 __all__ = [
     "ApiKey",
@@ -21,4 +21,5 @@ __all__ = [
     "Measurement",
     "Project",
     "Unit",
+    "UnitCommitment",
 ]

@@ -26,6 +26,7 @@ TABLES = (
     "experiments",
     "projects",
     "api_keys",
+    "unit_commitments",
     "units",
 )
 

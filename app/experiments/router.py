@@ -17,6 +17,7 @@ from app.experiments import batch as batch_service
 from app.experiments import service
 from app.experiments.batch import ExperimentBatch, ExperimentBatchResult
 from app.experiments.models import (
+    Comparison,
     ExperimentCreate,
     ExperimentPublic,
     ExperimentResult,
@@ -47,7 +48,7 @@ def create_experiment(
 ):
     experiment = service.create(session=session, actor=actor, experiment_in=experiment_in)
     response.headers["ETag"] = etag(experiment.version)
-    return service.to_public(experiment)
+    return service.to_public(experiment, session=session)
 
 
 @router.post(
@@ -96,6 +97,21 @@ def list_experiments(
     status: Annotated[list[ExperimentStatus] | None, Query()] = None,
     method: Annotated[list[Method] | None, Query()] = None,
     result: Annotated[list[ExperimentResult] | None, Query()] = None,
+    comparison: Annotated[
+        list[Comparison] | None,
+        Query(description="`none`, `before_after`, `comparison_group` or `randomized`."),
+    ] = None,
+    rigour_min: Annotated[
+        int | None,
+        Query(ge=0, le=5, description="Only experiments whose `rigour` is at least this."),
+    ] = None,
+    published: Annotated[
+        bool | None,
+        Query(
+            description="`true`: only published experiments (`published_on` set); `false`: "
+            "only unpublished ones."
+        ),
+    ] = None,
     determinant: Annotated[list[Determinant] | None, Query()] = None,
     effect: Annotated[Effect | None, Query()] = None,
     updated_since: Annotated[
@@ -111,6 +127,9 @@ def list_experiments(
         status=status,
         method=method,
         result=result,
+        comparison=comparison,
+        rigour_min=rigour_min,
+        published=published,
         determinant=determinant,
         effect=effect,
         updated_since=updated_since,
@@ -119,10 +138,10 @@ def list_experiments(
     if csv_export.wants_csv(request):
         return csv_export.stream(
             engine=request.app.state.engine,
-            fetch_page=lambda batch_session, params: service.list_experiments(
+            fetch_page=lambda batch_session, params: service.list_public(
                 session=batch_session, actor=actor, params=params, **filters
             ),
-            to_public=service.to_public,
+            to_public=ExperimentPublic.model_validate,
             columns=service.CSV_COLUMNS,
             batch_size=settings.csv_batch_size,
             filename="experiments.csv",
@@ -139,7 +158,7 @@ def list_experiments(
 def get_experiment(experiment_id: PathId, session: SessionDep, actor: Reader, response: Response):
     experiment = service.get(session=session, actor=actor, experiment_id=experiment_id)
     response.headers["ETag"] = etag(experiment.version)
-    return service.to_public(experiment)
+    return service.to_public(experiment, session=session)
 
 
 @router.patch(
@@ -164,7 +183,7 @@ def update_experiment(
         expected_version=expected_version,
     )
     response.headers["ETag"] = etag(experiment.version)
-    return service.to_public(experiment)
+    return service.to_public(experiment, session=session)
 
 
 @router.delete(
@@ -184,7 +203,7 @@ def archive_experiment(
         session=session, actor=actor, experiment_id=experiment_id, expected_version=expected_version
     )
     response.headers["ETag"] = etag(experiment.version)
-    return service.to_public(experiment)
+    return service.to_public(experiment, session=session)
 
 
 @router.get(

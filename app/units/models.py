@@ -1,11 +1,15 @@
-from datetime import datetime
+from datetime import date, datetime
+from decimal import Decimal
 from enum import StrEnum
 from typing import Any
 
+from pydantic import BaseModel
+from sqlalchemy import Numeric, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from app.core.db import MAX_ID, AuditedFields, enum_column
 from app.core.pagination import Page
+from app.projects.models import Money
 
 
 class UnitKind(StrEnum):
@@ -88,3 +92,71 @@ class UnitPublic(UnitBase):
 
 class UnitsPage(Page[UnitPublic]):
     pass
+
+
+# --- commitments ----------------------------------------------------------------------
+
+_COMMITMENT_DESC = {
+    "program_funds": "The unit's program funds for the fiscal year, 2 decimals at most.",
+    "target_share": "The share of the program funds committed to experimentation, 0 to 1 "
+    "(0.05 = 5%).",
+}
+
+
+class CommitmentIn(SQLModel):
+    model_config = {
+        "extra": "forbid",
+        "json_schema_extra": {"examples": [{"program_funds": 12000000, "target_share": 0.05}]},
+    }
+
+    program_funds: Decimal = Field(
+        ge=0, max_digits=14, decimal_places=2, description=_COMMITMENT_DESC["program_funds"]
+    )
+    target_share: float = Field(ge=0, le=1, description=_COMMITMENT_DESC["target_share"])
+
+
+class UnitCommitment(SQLModel, table=True):
+    """A unit's experimentation commitment for one fiscal year."""
+
+    __tablename__ = "unit_commitments"
+    __table_args__ = (UniqueConstraint("unit_id", "year"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    unit_id: int = Field(foreign_key="units.id")
+    year: int
+    program_funds: Decimal = Field(sa_type=Numeric(14, 2))
+    target_share: float
+
+
+class CommitmentPublic(BaseModel):
+    model_config = {
+        "json_schema_extra": {
+            "examples": [
+                {
+                    "unit_id": 3,
+                    "year": 2026,
+                    "starts_on": "2026-04-01",
+                    "ends_on": "2027-03-31",
+                    "program_funds": 12000000.0,
+                    "target_share": 0.05,
+                    "target_amount": 600000.0,
+                }
+            ]
+        }
+    }
+
+    unit_id: int
+    year: int = Field(description="The fiscal year, named by the calendar year it starts in.")
+    starts_on: date = Field(
+        description="First day of the fiscal year (`PORTFOLIO_FISCAL_YEAR_START_MONTH`)."
+    )
+    ends_on: date = Field(description="Last day of the fiscal year.")
+    program_funds: Money = Field(description=_COMMITMENT_DESC["program_funds"])
+    target_share: float = Field(description=_COMMITMENT_DESC["target_share"])
+    target_amount: Money = Field(
+        description="`program_funds` x `target_share`, rounded to the cent."
+    )
+
+
+class CommitmentList(BaseModel):
+    items: list[CommitmentPublic] = Field(description="Oldest year first.")

@@ -17,7 +17,15 @@ from sqlmodel import Session
 
 # Tables whose rows feed the reports. Keys, idempotency records and history do not.
 TRACKED_TABLES = frozenset(
-    {"units", "projects", "experiments", "criteria", "measurements", "determinant_tags"}
+    {
+        "units",
+        "projects",
+        "experiments",
+        "criteria",
+        "measurements",
+        "determinant_tags",
+        "unit_commitments",
+    }
 )
 _BUMP = text("UPDATE data_revision SET revision = revision + 1 WHERE id = 1")
 _READ = text("SELECT revision FROM data_revision WHERE id = 1")
