@@ -273,6 +273,14 @@ def report(
         str | None, typer.Option(help="A unit's code: restrict the report to its subtree")
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the API's JSON instead")] = False,
+    year: Annotated[
+        int | None,
+        typer.Option(
+            min=1900,
+            max=9998,
+            help="experimentation: the fiscal year (default: the one containing today)",
+        ),
+    ] = None,
 ) -> None:
     """Print a report, computed by the same queries as GET /api/v1/reports/{name}."""
     from app.core.db import create_db_engine, today
@@ -288,7 +296,7 @@ def report(
                 typer.echo(f"error: no unit with code {unit!r}", err=True)
                 raise typer.Exit(2)
         result = service.build(
-            name, session=session, settings=settings, root_id=root_id, today=today()
+            name, session=session, settings=settings, root_id=root_id, today=today(), year=year
         )
     engine.dispose()
     if as_json:

@@ -32,6 +32,9 @@ class FindingCode(StrEnum):
     lab_concentration = "lab_concentration"
     reliance_on_individuals = "reliance_on_individuals"
     activity_based = "activity_based"
+    publication_bias = "publication_bias"
+    overdue_publications = "overdue_publications"
+    below_commitment = "below_commitment"
 
 
 class Finding(BaseModel):
@@ -520,3 +523,4 @@ class ReportName(StrEnum):
     portfolio = "portfolio"
     outcomes = "outcomes"
     determinants = "determinants"
+    experimentation = "experimentation"
