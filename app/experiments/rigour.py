@@ -75,7 +75,7 @@ def flag_columns(experiments: Any) -> list[Any]:
     ]
 
 
-def from_flags(row: Mapping[str, Any]) -> dict[str, Any]:
+def from_flags(row: Mapping[Any, Any]) -> dict[str, Any]:
     """`rigour` and `rigour_features` from a row carrying `flag_columns`."""
     held = [feature for feature in RigourFeature if row[FLAG_PREFIX + feature.value]]
     return {"rigour": len(held), "rigour_features": [feature.value for feature in held]}

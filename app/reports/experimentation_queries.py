@@ -69,7 +69,7 @@ def started(*, session: Session, root_id: int | None, start: date, end: date) ->
     24 rows. Grouping by the rigour computes it once per experiment; six conditional
     counts would evaluate it (and the EXISTS behind `baseline`) six times."""
     score = rigour.score(EXPERIMENTS).label("rigour")
-    statement = (
+    statement: Any = (
         select(score, col(Experiment.comparison).label("comparison"), func.count().label("n"))
         .select_from(Experiment)
         .join(Project, col(Project.id) == col(Experiment.project_id))
@@ -94,7 +94,7 @@ def publication(
             _count_where(has_result, f"{result.value}_finished"),
             _count_where(and_(has_result, published), f"{result.value}_published"),
         ]
-    statement = (
+    statement: Any = (
         select(
             func.count().label("finished"),
             _count_where(published, "published"),
@@ -137,7 +137,7 @@ def spend_rows(
     commitments = (
         select(UnitCommitment).where(col(UnitCommitment.year) == year).subquery("commitment")
     )
-    statement = (
+    statement: Any = (
         select(
             col(Unit.id).label("unit_id"),
             col(Unit.code),
@@ -164,7 +164,7 @@ def overdue(
 ) -> Sequence[Row[Any]]:
     """The overdue experiments that ended within the year, most overdue first (earliest
     `ended_on`, then id), at most OVERDUE_LIMIT: experiment_id, title, unit_id, ended_on."""
-    statement = (
+    statement: Any = (
         select(
             col(Experiment.id).label("experiment_id"),
             col(Experiment.title),
