@@ -9,7 +9,6 @@ from sqlmodel import Field, SQLModel
 
 from app.core.db import MAX_ID, AuditedFields, enum_column
 from app.core.pagination import Page
-from app.projects.models import Money
 
 
 class UnitKind(StrEnum):
@@ -151,9 +150,11 @@ class CommitmentPublic(BaseModel):
         description="First day of the fiscal year (`PORTFOLIO_FISCAL_YEAR_START_MONTH`)."
     )
     ends_on: date = Field(description="Last day of the fiscal year.")
-    program_funds: Money = Field(description=_COMMITMENT_DESC["program_funds"])
+    # Money goes out as a JSON number, as a project's budget (app.projects.models.Money,
+    # which this layer cannot import).
+    program_funds: float = Field(description=_COMMITMENT_DESC["program_funds"])
     target_share: float = Field(description=_COMMITMENT_DESC["target_share"])
-    target_amount: Money = Field(
+    target_amount: float = Field(
         description="`program_funds` x `target_share`, rounded to the cent."
     )
 

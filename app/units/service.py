@@ -200,9 +200,9 @@ def commitment_public(commitment: UnitCommitment, *, start_month: int) -> Commit
         year=commitment.year,
         starts_on=starts_on,
         ends_on=next_start.fromordinal(next_start.toordinal() - 1),
-        program_funds=commitment.program_funds,
+        program_funds=float(commitment.program_funds),
         target_share=commitment.target_share,
-        target_amount=target_amount(commitment.program_funds, commitment.target_share),
+        target_amount=float(target_amount(commitment.program_funds, commitment.target_share)),
     )
 
 
