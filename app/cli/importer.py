@@ -23,7 +23,7 @@ from sqlalchemy import Engine
 from app.api.csv_export import DETERMINANT_COLUMNS
 from app.auth.models import Actor
 from app.core.db import single_transaction
-from app.core.errors import DomainError, InvalidField
+from app.core.errors import CrossFieldError, DomainError, InvalidField
 from app.determinants.models import Determinant
 from app.experiments import service as experiment_service
 from app.experiments.models import ExperimentCreate
@@ -93,13 +93,17 @@ def read_rows(path: Path, file_format: str) -> list[tuple[int, Any]]:
     return list(rows)
 
 
+def _field(error: Any) -> str:
+    # A rule comparing fields names the field to blame, as in the API's 422.
+    cause = (error.get("ctx") or {}).get("error")
+    if isinstance(cause, CrossFieldError):
+        return cause.field
+    return ".".join(str(part) for part in error["loc"]) or "-"
+
+
 def _validation_errors(row_number: int, exc: ValidationError) -> list[RowError]:
     return [
-        RowError(
-            row_number,
-            ".".join(str(part) for part in error["loc"]) or "-",
-            str(error["msg"]).removeprefix("Value error, "),
-        )
+        RowError(row_number, _field(error), str(error["msg"]).removeprefix("Value error, "))
         for error in exc.errors()
     ]
 
