@@ -15,6 +15,7 @@ from app.core.revision import service as data_revision
 from app.criteria.router import router as criteria_router
 from app.experiments.router import router as experiments_router
 from app.ops import health, observability
+from app.projects.metrics import ProjectsByStage
 from app.projects.router import router as projects_router
 from app.register.router import router as register_router
 from app.reports import conditional as report_conditional
@@ -83,7 +84,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     # The open register: no key, 404 unless switched on.
     app.include_router(register_router, dependencies=[Depends(reject_nul_characters)])
     app.include_router(health.router)
-    observability.install(app, settings)
+    observability.install(app, settings, scrape_collectors=[ProjectsByStage])
     return app
 
 

@@ -16,16 +16,12 @@ from sqlalchemy import Engine
 from sqlmodel import Session
 
 from app.core.pagination import PageParams
-from app.determinants.models import Determinant
 
 CSV_MEDIA_TYPE = "text/csv"
 JSON_MEDIA_TYPE = "application/json"
 # A cell starting with one of these is run as a formula by spreadsheet programs.
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
-DETERMINANT_COLUMNS = [
-    name for d in Determinant for name in (f"determinant_{d.value}", f"determinant_{d.value}_note")
-]
 # The server-set fields every editable item ends with (app.core.db.AuditedFields).
 AUDIT_COLUMNS = ["created_at", "updated_at", "version", "archived"]
 

@@ -20,11 +20,10 @@ from typing import Any
 from pydantic import ValidationError
 from sqlalchemy import Engine
 
-from app.api.csv_export import DETERMINANT_COLUMNS
 from app.auth.models import Actor
 from app.core.db import single_transaction
 from app.core.errors import CrossFieldError, DomainError, InvalidField
-from app.determinants.models import Determinant
+from app.determinants.models import DETERMINANT_COLUMNS, Determinant
 from app.experiments import service as experiment_service
 from app.experiments.models import ExperimentCreate
 

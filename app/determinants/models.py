@@ -76,3 +76,9 @@ DeterminantList = Annotated[
     AfterValidator(check_unique_determinants),
     Field(max_length=4, description="At most one entry per determinant."),
 ]
+
+
+# A determinant tag as two CSV columns (effect and note), in the export and the importer.
+DETERMINANT_COLUMNS = [
+    name for d in Determinant for name in (f"determinant_{d.value}", f"determinant_{d.value}_note")
+]

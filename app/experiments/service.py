@@ -8,7 +8,7 @@ from sqlalchemy.orm import selectinload
 from sqlmodel import Session, col, select
 
 from app.api import json_pages
-from app.api.csv_export import AUDIT_COLUMNS, DETERMINANT_COLUMNS
+from app.api.csv_export import AUDIT_COLUMNS
 from app.auth.models import Actor
 from app.core import bulk
 from app.core.db import check_dates, utcnow
@@ -16,7 +16,7 @@ from app.core.errors import InvalidField, NotFound
 from app.core.pagination import PageParams, paginate, split_page
 from app.core.versioning import check_version, touch
 from app.determinants import service as determinant_service
-from app.determinants.models import Determinant, DeterminantTag, Effect
+from app.determinants.models import DETERMINANT_COLUMNS, Determinant, DeterminantTag, Effect
 from app.experiments import rigour
 from app.experiments.models import (
     Comparison,

@@ -13,7 +13,7 @@ import os
 import re
 import time
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from typing import Any
@@ -30,11 +30,8 @@ from prometheus_client import (
     generate_latest,
     multiprocess,
 )
-from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 from sqlalchemy import Engine, event
-from sqlalchemy.exc import SQLAlchemyError
-from sqlmodel import Session
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.core.config import Settings
@@ -218,30 +215,12 @@ def instrument_pool(engine: Engine) -> None:
         POOL_IN_USE.dec()
 
 
-class ProjectsByStage(Collector):
-    """Counted by one GROUP BY when scraped, so the numbers are never stale."""
-
-    def __init__(self, engine: Engine) -> None:
-        self.engine = engine
-
-    def collect(self) -> Iterator[GaugeMetricFamily]:
-        from app.projects import service as project_service
-
-        try:
-            with Session(self.engine) as session:
-                counts = project_service.count_by_stage(session=session)
-        except SQLAlchemyError:
-            error_logger.warning("projects by stage not collected: database unavailable")
-            return
-        family = GaugeMetricFamily(
-            "portfolio_projects", "Non-archived projects by stage.", labels=["stage"]
-        )
-        for stage, count in counts.items():
-            family.add_metric([stage.value], count)
-        yield family
+# Collectors that count domain data when /metrics is scraped, each built from the engine.
+# The app passes them in (app.main), so this module imports no domain.
+ScrapeCollector = Callable[[Engine], Collector]
 
 
-def render_metrics(engine: Engine) -> bytes:
+def render_metrics(engine: Engine, scrape_collectors: Sequence[ScrapeCollector] = ()) -> bytes:
     if is_multiprocess():
         process_registry = CollectorRegistry()
         multiprocess.MultiProcessCollector(process_registry)
@@ -249,7 +228,8 @@ def render_metrics(engine: Engine) -> bytes:
     else:
         shared = generate_latest(REGISTRY)
     scrape_registry = CollectorRegistry()
-    scrape_registry.register(ProjectsByStage(engine))
+    for make_collector in scrape_collectors:
+        scrape_registry.register(make_collector(engine))
     return shared + generate_latest(scrape_registry)
 
 
@@ -266,7 +246,8 @@ router = APIRouter(tags=["health"])
     responses={200: {"content": {CONTENT_TYPE_LATEST: {"schema": {"type": "string"}}}}},
 )
 def metrics(request: Request) -> Response:
-    return Response(render_metrics(request.app.state.engine), media_type=CONTENT_TYPE_LATEST)
+    body = render_metrics(request.app.state.engine, request.app.state.scrape_collectors)
+    return Response(body, media_type=CONTENT_TYPE_LATEST)
 
 
 def _marking_process_dead(inner: Any) -> Any:
@@ -281,8 +262,11 @@ def _marking_process_dead(inner: Any) -> Any:
     return lifespan
 
 
-def install(app: FastAPI, settings: Settings) -> None:
+def install(
+    app: FastAPI, settings: Settings, scrape_collectors: Sequence[ScrapeCollector] = ()
+) -> None:
     """Call last in create_app: the request-id layer must wrap every other middleware."""
+    app.state.scrape_collectors = tuple(scrape_collectors)
     instrument_pool(app.state.engine)
     app.router.lifespan_context = _marking_process_dead(app.router.lifespan_context)
     if settings.metrics_enabled:
