@@ -23,6 +23,7 @@ from app.experiments.router import router as experiments_router
 from app.ops import health, observability
 from app.projects.metrics import ProjectsByStage
 from app.projects.router import router as projects_router
+from app.register.router import router as register_router
 from app.reports import conditional as report_conditional
 from app.reports.router import router as reports_router
 from app.units.router import router as units_router
@@ -124,6 +125,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         api.include_router(router)
     app.include_router(api)
     app.include_router(problems.router, dependencies=strict)
+    # The open register: no key, 404 unless switched on.
+    app.include_router(register_router, dependencies=[Depends(reject_nul_characters)])
     app.include_router(health.router)
     observability.install(app, settings, scrape_collectors=[ProjectsByStage])
     openapi.install(app, request_id_header=observability.REQUEST_ID_HEADER)

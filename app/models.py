@@ -8,7 +8,7 @@ from app.determinants.models import DeterminantTag
 from app.experiments.models import Experiment
 from app.history.models import HistoryEntry
 from app.projects.models import Project, ProjectPeriod
-from app.units.models import Unit
+from app.units.models import Unit, UnitCommitment
 
 __all__ = [
     "ApiKey",
@@ -22,4 +22,5 @@ __all__ = [
     "Project",
     "ProjectPeriod",
     "Unit",
+    "UnitCommitment",
 ]

@@ -281,6 +281,72 @@ def _trends_path() -> str:
     return f"/api/v1/reports/trends?from={start.isoformat()}&to={end.isoformat()}&interval=quarter"
 
 
+# --- experimentation: this calendar year (the default fiscal year starts in January) ----
+
+COMPARISONS = ("none", "before_after", "comparison_group", "randomized")
+LIVE_EXPERIMENTS = """
+  FROM experiments e JOIN projects p ON p.id = e.project_id
+ WHERE NOT e.archived AND NOT p.archived"""
+
+
+def _year() -> tuple[str, str]:
+    year = datetime.now(UTC).year
+    return f"{year}-01-01", f"{year + 1}-01-01"
+
+
+def experimentation_statements() -> list[str]:
+    start, end = _year()
+    cutoff = (datetime.now(UTC).date() - timedelta(days=90)).isoformat()
+    finished = (
+        f"e.status IN ('completed', 'stopped') AND e.ended_on >= '{start}' AND e.ended_on < '{end}'"
+    )
+    by_result = ",\n       ".join(
+        f"count(*) FILTER (WHERE e.status = 'completed' AND e.result = '{r}') AS {r}_finished, "
+        f"count(*) FILTER (WHERE e.status = 'completed' AND e.result = '{r}' "
+        f"AND e.published_on IS NOT NULL) AS {r}_published"
+        for r in RESULTS
+    )
+    rigour = f"""
+SELECT (CASE WHEN EXISTS (SELECT 1 FROM criteria c
+                           WHERE c.experiment_id = e.id AND c.kind = 'outcome'
+                             AND NOT c.archived AND c.baseline IS NOT NULL) THEN 1 ELSE 0 END
+        + CASE WHEN e.comparison IN ('comparison_group', 'randomized') THEN 1 ELSE 0 END
+        + CASE WHEN e.comparison = 'randomized' THEN 1 ELSE 0 END
+        + CASE WHEN e.preregistered_on <= e.started_on THEN 1 ELSE 0 END
+        + CASE WHEN e.independent_evaluation THEN 1 ELSE 0 END) AS rigour,
+       e.comparison, count(*)
+{LIVE_EXPERIMENTS} AND e.started_on >= '{start}' AND e.started_on < '{end}'
+ GROUP BY 1, 2
+"""
+    publication = f"""
+SELECT count(*) AS finished,
+       count(*) FILTER (WHERE e.published_on IS NOT NULL) AS published,
+       count(*) FILTER (WHERE e.published_on IS NULL) AS due,
+       count(*) FILTER (WHERE e.published_on IS NULL AND e.ended_on < '{cutoff}') AS overdue,
+       {by_result}
+{LIVE_EXPERIMENTS} AND {finished}
+"""
+    spend = f"""
+SELECT u.id, u.code, u.name, k.program_funds, k.target_share,
+       coalesce(s.spend, 0) AS experiment_spend
+  FROM units u
+  LEFT JOIN unit_commitments k ON k.unit_id = u.id AND k.year = {start[:4]}
+  LEFT JOIN (SELECT e.unit_id, sum(e.cost) AS spend
+             {LIVE_EXPERIMENTS} AND e.cost IS NOT NULL
+                AND e.started_on >= '{start}' AND e.started_on < '{end}'
+              GROUP BY e.unit_id) AS s ON s.unit_id = u.id
+ WHERE NOT u.archived AND (k.id IS NOT NULL OR s.unit_id IS NOT NULL)
+ ORDER BY u.code
+"""
+    overdue = f"""
+SELECT e.id, e.title, e.unit_id, e.ended_on
+{LIVE_EXPERIMENTS} AND {finished} AND e.published_on IS NULL AND e.ended_on < '{cutoff}'
+ ORDER BY e.ended_on, e.id
+ LIMIT 100
+"""
+    return [rigour, publication, spend, overdue]
+
+
 @dataclass(frozen=True)
 class Report:
     path: str
@@ -307,4 +373,7 @@ REPORTS = {
     # Issue 12: trends at 24 quarter ends, flow over its default year.
     "trends": Report(_trends_path(), 1.5, trends_statements),
     "flow": Report("/api/v1/reports/flow", 1.5, flow_statements),
+    "experimentation": Report(
+        "/api/v1/reports/experimentation", 1.5, lambda sqlite: experimentation_statements()
+    ),
 }

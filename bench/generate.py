@@ -82,6 +82,7 @@ TABLES = (
     "project_periods",
     "projects",
     "api_keys",
+    "unit_commitments",
     "units",
 )
 
@@ -119,6 +120,9 @@ class Portfolio:
     def __init__(self, size: Size, seed: int = 20261128) -> None:
         self.size = size
         self.rng = random.Random(seed)
+        # The experimentation fields (issue 15) draw from their own generator, so the rest of
+        # the portfolio is the same data as before they existed.
+        self.experimentation_rng = random.Random(seed + 15)
         self.project_unit: list[int] = []
         self.periods: list[Row] = []
         self.period_id = 0
@@ -242,10 +246,25 @@ class Portfolio:
         status = _weighted(rng, ("proposed", "running", "completed", "stopped"), (20, 30, 40, 10))
         result = _weighted(rng, ("supported", "not_supported", "inconclusive"), (50, 25, 25))
         projects = self.size.projects
+        extra = self.experimentation_rng
+        comparison = _weighted(
+            extra, ("none", "before_after", "comparison_group", "randomized"), (40, 25, 20, 15)
+        )
         for experiment_id in range(1, self.size.experiments + 1):
             project_id = rng.randint(1, projects)
             state = status()
             created = _ts(EPOCH + timedelta(seconds=experiment_id * 2))
+            started = TODAY - timedelta(days=rng.randint(10, 900))
+            outcome = result() if state == "completed" else None
+            ended = published = None
+            if state in ("completed", "stopped"):
+                ended = min(TODAY, started + timedelta(days=extra.randint(30, 200)))
+                # Successes published more often than failures: a visible publication gap.
+                if extra.random() < (0.7 if outcome == "supported" else 0.4):
+                    published = min(TODAY, ended + timedelta(days=extra.randint(0, 150)))
+            preregistered = (
+                started - timedelta(days=extra.randint(-5, 30)) if extra.random() < 0.3 else None
+            )
             yield (
                 experiment_id,
                 project_id,
@@ -254,14 +273,37 @@ class Portfolio:
                 "Doing X changes Y by Z.",
                 method(),
                 state,
-                result() if state == "completed" else None,
+                outcome,
                 None,
-                (TODAY - timedelta(days=rng.randint(10, 900))).isoformat(),
-                None,
+                started.isoformat(),
+                ended and ended.isoformat(),
+                comparison(),
+                extra.randint(20, 5000) if extra.random() < 0.5 else None,
+                preregistered and preregistered.isoformat(),
+                extra.random() < 0.2,
+                extra.randint(100_000, 20_000_000) / 100 if extra.random() < 0.6 else None,
+                published and published.isoformat(),
+                f"https://open.example.org/e/{experiment_id}" if published else None,
                 created,
                 created,
                 1,
                 experiment_id % 40 == 0,
+            )
+
+    def unit_commitments(self) -> Iterator[Row]:
+        """A commitment for this year for two units in three."""
+        extra = random.Random(self.experimentation_rng.random())
+        commitment_id = 0
+        for unit_id in range(1, self.size.units + 1):
+            if unit_id % 3 == 0:
+                continue
+            commitment_id += 1
+            yield (
+                commitment_id,
+                unit_id,
+                TODAY.year,
+                extra.randint(1_000_000, 50_000_000),
+                extra.choice((0.01, 0.03, 0.05)),
             )
 
     def determinant_tags(self) -> Iterator[Row]:
@@ -369,7 +411,9 @@ COLUMNS = {
     "project_periods": "id, project_id, valid_from, valid_to, sponsor_level, work_mode, stage, "
     "unit_id",
     "experiments": "id, project_id, unit_id, title, hypothesis, method, status, result, lessons, "
-    "started_on, ended_on, created_at, updated_at, version, archived",
+    "started_on, ended_on, comparison, sample_size, preregistered_on, independent_evaluation, "
+    "cost, published_on, publication_url, created_at, updated_at, version, archived",
+    "unit_commitments": "id, unit_id, year, program_funds, target_share",
     "determinant_tags": "id, determinant, effect, note, project_id, experiment_id",
     "criteria": "id, metric, kind, unit_of_measure, baseline, target, direction, due_on, "
     "project_id, experiment_id, latest_value, latest_measured_on, created_at, updated_at, "
@@ -453,6 +497,7 @@ def generate(database_url: str, size_name: str, *, log: Callable[[str], None] = 
         ("projects", portfolio.projects()),
         ("project_periods", portfolio.periods),  # filled while the projects stream
         ("experiments", portfolio.experiments()),
+        ("unit_commitments", portfolio.unit_commitments()),
         ("determinant_tags", portfolio.determinant_tags()),
     ]
 

@@ -27,6 +27,7 @@ TABLES = (
     "project_periods",
     "projects",
     "api_keys",
+    "unit_commitments",
     "units",
 )
 

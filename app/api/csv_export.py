@@ -102,6 +102,8 @@ def cell(value: Any) -> Any:
         return ""
     if isinstance(value, bool):
         return "true" if value else "false"
+    if isinstance(value, list):  # a list of names, e.g. rigour_features
+        return cell(";".join(str(item) for item in value)) if value else ""
     if isinstance(value, str) and is_formula(value):
         return "'" + value
     return value

@@ -17,6 +17,7 @@ from app.api_keys import service as api_key_service
 from app.api_keys.models import ApiKeyCreate
 from app.auth.models import Role, command_line_actor
 from app.core.config import Settings, get_settings
+from app.reports.experimentation import ExperimentationReport
 from app.reports.schemas import Report, ReportName
 from app.reports.window import Interval
 
@@ -342,6 +343,14 @@ def report(
     interval: Annotated[
         Interval | None, typer.Option(help="trends: month, quarter (default) or year")
     ] = None,
+    year: Annotated[
+        int | None,
+        typer.Option(
+            min=1900,
+            max=9998,
+            help="experimentation: the fiscal year (default: the one containing today)",
+        ),
+    ] = None,
 ) -> None:
     """Print a report, computed by the same queries as GET /api/v1/reports/{name}."""
     from app.core.db import read_only_engine, today
@@ -372,7 +381,7 @@ def report(
             if root_id is None:
                 typer.echo(f"error: no unit with code {unit!r}", err=True)
                 raise typer.Exit(2)
-        result: Report
+        result: Report | ExperimentationReport
         try:
             if name == ReportName.trends:
                 result = trends.trends(
@@ -401,6 +410,7 @@ def report(
                     root_id=root_id,
                     today=today(),
                     as_of=as_of_date,
+                    year=year,
                 )
         except DomainError as error:  # a window the API would answer with a 422
             typer.echo(f"error: {error.detail}", err=True)

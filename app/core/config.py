@@ -84,6 +84,13 @@ class Settings(BaseSettings):
     # keeps its default, an unknown key or a number outside 1-36500 stops the start.
     stall_days: StallDays = StallDays()
 
+    # Experimentation (issue 15): an experiment that ended is overdue for publication this
+    # many days after `ended_on`; the fiscal year starts on the first day of this month;
+    # the open register of results (`/public/v1/...`) answers only when switched on.
+    publication_due_days: int = Field(default=90, ge=0, le=3650)
+    fiscal_year_start_month: int = Field(default=1, ge=1, le=12)
+    public_register: bool = False
+
     # Operations (issue 6): where `portfolio serve` keeps prometheus_client's per-process
     # files when workers > 1 (a fresh temporary directory when unset); rows per keyset
     # batch when a list is streamed as CSV; which proxies may set X-Forwarded-For/-Proto.

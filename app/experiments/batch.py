@@ -123,13 +123,20 @@ def submit(*, session: Session, actor: Actor, batch: ExperimentBatch) -> Experim
                 for criterion_in in item.criteria
             ],
         )
+        # Rigour depends on the criteria just inserted: one query for all of them.
+        rigour = experiment_service.rigour_by_id(
+            session=session, ids=[experiment["id"] for experiment in experiments]
+        )
         # Hand the criteria back to their experiments, in request order.
         owned: dict[int, list[dict[str, Any]]] = {}
         for criterion in criteria:
             owned.setdefault(criterion["experiment_id"], []).append(criterion)
         result = ExperimentBatchResult.model_validate(
             {
-                "items": [{**e, "criteria": owned.get(e["id"], [])} for e in experiments],
+                "items": [
+                    {**e, **rigour[e["id"]], "criteria": owned.get(e["id"], [])}
+                    for e in experiments
+                ],
                 "experiments_created": len(experiments),
                 "criteria_created": len(criteria),
             }

@@ -1,13 +1,15 @@
 from datetime import date, datetime
+from decimal import Decimal
 from enum import StrEnum
-from typing import Any
+from typing import Annotated, Any
+from urllib.parse import urlsplit
 
-from pydantic import StrictInt, model_validator
-from sqlalchemy import Index
+from pydantic import StrictInt, field_validator, model_validator
+from sqlalchemy import Index, Numeric, String
 from sqlmodel import Field, Relationship, SQLModel
 
-from app.core.contract import ResponseModel
-from app.core.db import MAX_ID, AuditedFields, check_dates, enum_column
+from app.core.contract import Money, ResponseModel
+from app.core.db import MAX_ID, AuditedFields, check_dates, enum_column, today
 from app.core.errors import CrossFieldError
 from app.core.pagination import Page
 from app.determinants.models import DeterminantList, DeterminantTag, DeterminantTagPublic
@@ -45,6 +47,73 @@ class ExperimentResult(StrEnum):
     inconclusive = "inconclusive"
 
 
+class Comparison(StrEnum):
+    none = "none"
+    before_after = "before_after"
+    comparison_group = "comparison_group"
+    randomized = "randomized"
+
+
+class RigourFeature(StrEnum):
+    baseline = "baseline"
+    comparison = "comparison"
+    randomized = "randomized"
+    preregistered = "preregistered"
+    independent = "independent"
+
+
+# Statuses after which an experiment can be published (and is due for publication).
+FINISHED_STATUSES = (ExperimentStatus.completed, ExperimentStatus.stopped)
+MAX_URL_LENGTH = 2000
+
+DESCRIPTIONS = {
+    "comparison": "What the results are compared with: `none`, `before_after` (the same "
+    "group before and after), `comparison_group` (a group without the change) or "
+    "`randomized` (groups assigned at random).",
+    "sample_size": "How many people, cases or sites took part; 1 or more.",
+    "preregistered_on": "When the hypothesis and analysis plan were written down. Counts as "
+    "preregistered when on or before `started_on`.",
+    "independent_evaluation": "Evaluated by someone outside the team.",
+    "cost": "What the experiment cost, 2 decimals at most (same rules as a project's "
+    "`budget`); counted as experimentation spend in the year it started.",
+    "published_on": "When the result was published; not after today, and only when "
+    "`status` is `completed` or `stopped`.",
+    "publication_url": "Where the result is published: an http(s) URL.",
+    "rigour": "How many of the `rigour_features` hold, 0 to 5. Computed, read-only.",
+    "rigour_features": "The rigour features that hold, in this order: `baseline` (a "
+    "non-archived outcome criterion with a baseline), `comparison` (`comparison` is "
+    "`comparison_group` or `randomized`), `randomized` (`comparison` is `randomized`), "
+    "`preregistered` (`preregistered_on` on or before `started_on`), `independent` "
+    "(`independent_evaluation`). Computed, read-only.",
+}
+
+
+def check_publication_url(value: str | None) -> str | None:
+    if value is None:
+        return None
+    parts = urlsplit(value)
+    if parts.scheme.lower() not in ("http", "https") or not parts.netloc:
+        raise ValueError("must be an http or https URL")
+    return value
+
+
+def check_published_on(value: date | None) -> date | None:
+    if value is not None and value > today():
+        raise ValueError("must not be after today (UTC)")
+    return value
+
+
+def check_publication(status: ExperimentStatus | None, published_on: date | None) -> None:
+    if published_on is not None and status not in FINISHED_STATUSES:
+        raise CrossFieldError(
+            "published_on", "published_on is only allowed when status is completed or stopped"
+        )
+
+
+# An experiment's cost: the same input and output rules as a project's budget.
+Cost = Annotated[Decimal, Money(max_digits=14)]
+
+
 class ExperimentBase(SQLModel):
     project_id: StrictInt = Field(ge=1, le=MAX_ID, foreign_key="projects.id", index=True)
     title: str = Field(min_length=1, max_length=200)
@@ -61,6 +130,39 @@ class ExperimentBase(SQLModel):
     lessons: str | None = Field(default=None, max_length=10000)
     started_on: date | None = None
     ended_on: date | None = Field(default=None, description="Not before `started_on`.")
+    comparison: Comparison = Field(
+        default=Comparison.none,
+        sa_type=enum_column(Comparison),
+        description=DESCRIPTIONS["comparison"],
+    )
+    sample_size: int | None = Field(
+        default=None, ge=1, le=MAX_ID, description=DESCRIPTIONS["sample_size"]
+    )
+    preregistered_on: date | None = Field(
+        default=None, description=DESCRIPTIONS["preregistered_on"]
+    )
+    independent_evaluation: bool = Field(
+        default=False, description=DESCRIPTIONS["independent_evaluation"]
+    )
+    # The same input and output rules as a project's `budget`.
+    cost: Cost | None = Field(
+        default=None,
+        ge=0,
+        max_digits=14,
+        decimal_places=2,
+        sa_type=Numeric(14, 2),
+        description=DESCRIPTIONS["cost"],
+    )
+    published_on: date | None = Field(
+        default=None, index=True, description=DESCRIPTIONS["published_on"]
+    )
+    publication_url: str | None = Field(
+        default=None,
+        max_length=MAX_URL_LENGTH,
+        regex=r"^[Hh][Tt][Tt][Pp][Ss]?://",
+        sa_type=String(MAX_URL_LENGTH),
+        description=DESCRIPTIONS["publication_url"],
+    )
 
 
 def check_result(status: ExperimentStatus | None, result: ExperimentResult | None) -> None:
@@ -79,6 +181,13 @@ _EXAMPLE: dict[str, Any] = {
     "determinants": [{"determinant": "suitability", "effect": "enabler", "note": None}],
     "started_on": "2026-03-01",
     "ended_on": "2026-05-31",
+    "comparison": "randomized",
+    "sample_size": 500,
+    "preregistered_on": "2026-02-15",
+    "independent_evaluation": True,
+    "cost": "42000.00",
+    "published_on": "2026-07-15",
+    "publication_url": "https://open.example.org/experiments/pre-filled-return",
 }
 
 
@@ -87,10 +196,14 @@ class ExperimentCreate(ExperimentBase):
 
     determinants: DeterminantList = []
 
+    _published_on = field_validator("published_on")(check_published_on)
+    _publication_url = field_validator("publication_url")(check_publication_url)
+
     @model_validator(mode="after")
     def _rules(self) -> "ExperimentCreate":
         check_dates(self.started_on, self.ended_on)
         check_result(self.status, self.result)
+        check_publication(self.status, self.published_on)
         return self
 
 
@@ -113,7 +226,30 @@ class ExperimentUpdate(SQLModel):
     lessons: str | None = Field(default=None, max_length=10000)
     started_on: date | None = None
     ended_on: date | None = None
+    comparison: Comparison | None = Field(default=None, description=DESCRIPTIONS["comparison"])
+    sample_size: int | None = Field(
+        default=None, ge=1, le=MAX_ID, description=DESCRIPTIONS["sample_size"]
+    )
+    preregistered_on: date | None = Field(
+        default=None, description=DESCRIPTIONS["preregistered_on"]
+    )
+    independent_evaluation: bool | None = Field(
+        default=None, description=DESCRIPTIONS["independent_evaluation"]
+    )
+    cost: Decimal | None = Field(
+        default=None, ge=0, max_digits=14, decimal_places=2, description=DESCRIPTIONS["cost"]
+    )
+    published_on: date | None = Field(default=None, description=DESCRIPTIONS["published_on"])
+    publication_url: str | None = Field(
+        default=None,
+        max_length=MAX_URL_LENGTH,
+        regex=r"^[Hh][Tt][Tt][Pp][Ss]?://",
+        description=DESCRIPTIONS["publication_url"],
+    )
     determinants: DeterminantList | None = None
+
+    _published_on = field_validator("published_on")(check_published_on)
+    _publication_url = field_validator("publication_url")(check_publication_url)
 
 
 class Experiment(ExperimentBase, AuditedFields, table=True):
@@ -150,6 +286,8 @@ class ExperimentPublic(ExperimentBase, ResponseModel):
                     "updated_at": "2026-06-01T08:00:00Z",
                     "version": 4,
                     "archived": False,
+                    "rigour": 4,
+                    "rigour_features": ["comparison", "randomized", "preregistered", "independent"],
                 }
             ]
         }
@@ -158,6 +296,8 @@ class ExperimentPublic(ExperimentBase, ResponseModel):
     id: int
     unit_id: int = Field(description="The owning project's unit.")
     determinants: list[DeterminantTagPublic]
+    rigour: int = Field(ge=0, le=5, description=DESCRIPTIONS["rigour"])
+    rigour_features: list[RigourFeature] = Field(description=DESCRIPTIONS["rigour_features"])
     created_at: datetime
     updated_at: datetime
     version: int

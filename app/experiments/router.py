@@ -19,6 +19,7 @@ from app.experiments import batch as batch_service
 from app.experiments import service
 from app.experiments.batch import ExperimentBatch, ExperimentBatchItem, ExperimentBatchResult
 from app.experiments.models import (
+    Comparison,
     ExperimentCreate,
     ExperimentPublic,
     ExperimentResult,
@@ -52,7 +53,7 @@ def create_experiment(
     """
     experiment = service.create(session=session, actor=actor, experiment_in=experiment_in)
     set_etag(response, experiment.version)
-    return service.to_public(experiment)
+    return service.to_public(experiment, session=session)
 
 
 @router.post(
@@ -117,6 +118,21 @@ def list_experiments(
     result: Annotated[
         list[ExperimentResult] | None, Query(description="Any of these results.")
     ] = None,
+    comparison: Annotated[
+        list[Comparison] | None,
+        Query(description="`none`, `before_after`, `comparison_group` or `randomized`."),
+    ] = None,
+    rigour_min: Annotated[
+        int | None,
+        Query(ge=0, le=5, description="Only experiments whose `rigour` is at least this."),
+    ] = None,
+    published: Annotated[
+        bool | None,
+        Query(
+            description="`true`: only published experiments (`published_on` set); `false`: "
+            "only unpublished ones."
+        ),
+    ] = None,
     determinant: Annotated[
         list[Determinant] | None, Query(description="Tagged with any of these determinants.")
     ] = None,
@@ -136,6 +152,9 @@ def list_experiments(
         status=status,
         method=method,
         result=result,
+        comparison=comparison,
+        rigour_min=rigour_min,
+        published=published,
         determinant=determinant,
         effect=effect,
         updated_since=updated_since,
@@ -144,10 +163,10 @@ def list_experiments(
     if csv_export.wants_csv(request):
         return csv_export.stream(
             engine=request.app.state.read_only_engine,
-            fetch_page=lambda batch_session, params: service.list_experiments(
+            fetch_page=lambda batch_session, params: service.list_public(
                 session=batch_session, actor=actor, params=params, **filters
             ),
-            to_public=service.to_public,
+            to_public=ExperimentPublic.model_validate,
             columns=service.CSV_COLUMNS,
             batch_size=settings.csv_batch_size,
             filename="experiments.csv",
@@ -171,7 +190,7 @@ def get_experiment(
     """One experiment, with its version as `ETag` for `If-Match` on a later update."""
     experiment = service.get(session=session, actor=actor, experiment_id=experiment_id)
     set_etag(response, experiment.version, if_none_match=if_none_match)
-    return service.to_public(experiment)
+    return service.to_public(experiment, session=session)
 
 
 @router.patch(
@@ -199,7 +218,7 @@ def update_experiment(
         expected_version=expected_version,
     )
     set_etag(response, experiment.version)
-    return service.to_public(experiment)
+    return service.to_public(experiment, session=session)
 
 
 @router.delete(
@@ -220,7 +239,7 @@ def archive_experiment(
         session=session, actor=actor, experiment_id=experiment_id, expected_version=expected_version
     )
     set_etag(response, experiment.version)
-    return service.to_public(experiment)
+    return service.to_public(experiment, session=session)
 
 
 @router.get(

@@ -17,7 +17,9 @@ from app.core.pagination import PageParams, paginate, split_page
 from app.core.versioning import check_version, touch
 from app.determinants import service as determinant_service
 from app.determinants.models import DETERMINANT_COLUMNS, Determinant, DeterminantTag, Effect
+from app.experiments import rigour
 from app.experiments.models import (
+    Comparison,
     Experiment,
     ExperimentCreate,
     ExperimentPublic,
@@ -26,6 +28,7 @@ from app.experiments.models import (
     ExperimentStatus,
     ExperimentUpdate,
     Method,
+    check_publication,
     check_result,
 )
 from app.history import service as history
@@ -34,7 +37,15 @@ from app.projects.models import Project
 from app.units import service as unit_service
 
 WITH_TAGS = selectinload(Experiment.determinant_tags)  # type: ignore[arg-type]
-REQUIRED = ("project_id", "title", "hypothesis", "method", "status")
+REQUIRED = (
+    "project_id",
+    "title",
+    "hypothesis",
+    "method",
+    "status",
+    "comparison",
+    "independent_evaluation",
+)
 # The CSV export's columns, in this order whatever the data.
 CSV_COLUMNS = [
     "id",
@@ -48,20 +59,43 @@ CSV_COLUMNS = [
     "lessons",
     "started_on",
     "ended_on",
+    "comparison",
+    "sample_size",
+    "preregistered_on",
+    "independent_evaluation",
+    "cost",
+    "published_on",
+    "publication_url",
+    "rigour",
+    "rigour_features",
     *DETERMINANT_COLUMNS,
     *AUDIT_COLUMNS,
 ]
 
 
-def public_dict(experiment: Experiment) -> dict[str, Any]:
-    """The fields of `ExperimentPublic`, unvalidated (for building many at once)."""
+TABLE = Experiment.__table__  # type: ignore[attr-defined]
+
+
+def rigour_by_id(*, session: Session, ids: list[int]) -> dict[int, dict[str, Any]]:
+    """`rigour` and `rigour_features` of the given experiments, in one query."""
+    if not ids:
+        return {}
+    statement = sa_select(TABLE.c.id, *rigour.flag_columns(TABLE)).where(TABLE.c.id.in_(ids))
+    return {row.id: rigour.from_flags(row._mapping) for row in session.execute(statement)}
+
+
+def public_dict(experiment: Experiment, *, session: Session) -> dict[str, Any]:
+    """The fields of `ExperimentPublic`, unvalidated; rigour is read from the database
+    (it depends on the experiment's criteria)."""
+    assert experiment.id is not None
     data = experiment.model_dump()
     data["determinants"] = determinant_service.as_dicts(experiment.determinant_tags)
+    data.update(rigour_by_id(session=session, ids=[experiment.id])[experiment.id])
     return data
 
 
-def to_public(experiment: Experiment) -> ExperimentPublic:
-    return ExperimentPublic.model_validate(public_dict(experiment))
+def to_public(experiment: Experiment, *, session: Session) -> ExperimentPublic:
+    return ExperimentPublic.model_validate(public_dict(experiment, session=session))
 
 
 def _history_view(experiment: Experiment) -> dict[str, Any]:
@@ -170,21 +204,13 @@ def history_visibility(
     return visible
 
 
-def list_experiments(
-    *, session: Session, actor: Actor, params: PageParams, **filters: Any
-) -> tuple[list[Experiment], str | None]:
-    statement = _filtered(select(Experiment).options(WITH_TAGS), actor=actor, **filters)
-    rows = list(session.exec(paginate(statement, Experiment.id, params)).all())
-    return split_page(rows, params)
-
-
 def list_public(
     *, session: Session, actor: Actor, params: PageParams, **filters: Any
 ) -> tuple[list[dict[str, Any]], str | None]:
     """One page as plain dicts shaped like `ExperimentPublic`, without ORM objects
     (as `projects.service.list_public`)."""
-    columns = Experiment.__table__.columns  # type: ignore[attr-defined]
-    statement = _filtered(sa_select(*columns), actor=actor, **filters)
+    flags = rigour.flag_columns(TABLE)
+    statement = _filtered(sa_select(*TABLE.columns, *flags), actor=actor, **filters)
     rows, cursor = split_page(
         list(session.execute(paginate(statement, Experiment.id, params))), params
     )
@@ -194,7 +220,10 @@ def list_public(
     items = []
     for row in rows:
         data = row._asdict()
+        for flag in flags:
+            del data[flag.name]
         data["determinants"] = tags.get(row.id, [])
+        data.update(rigour.from_flags(row._mapping))
         items.append(data)
     return items, cursor
 
@@ -212,7 +241,7 @@ def list_json(*, session: Session, actor: Actor, params: PageParams, **filters: 
 JSON_PAGE = json_pages.JsonPage(
     Experiment.__table__,  # type: ignore[attr-defined]
     ExperimentsPage,
-    {"determinants": json_pages.tags_sql("experiment_id")},
+    {"determinants": json_pages.tags_sql("experiment_id"), **rigour.json_sql(json_pages.ITEM)},
 )
 
 
@@ -225,6 +254,9 @@ def _filtered(
     status: list[ExperimentStatus] | None = None,
     method: list[Method] | None = None,
     result: list[ExperimentResult] | None = None,
+    comparison: list[Comparison] | None = None,
+    rigour_min: int | None = None,
+    published: bool | None = None,
     determinant: list[Determinant] | None = None,
     effect: Effect | None = None,
     updated_since: datetime | None = None,
@@ -242,9 +274,15 @@ def _filtered(
         (Experiment.status, status),
         (Experiment.method, method),
         (Experiment.result, result),
+        (Experiment.comparison, comparison),
     ):
         if values:
             statement = statement.where(col(column).in_(values))
+    if rigour_min is not None:
+        statement = statement.where(rigour.score(TABLE) >= rigour_min)
+    if published is not None:
+        is_published = col(Experiment.published_on).is_not(None)
+        statement = statement.where(is_published if published else ~is_published)
     if determinant or effect:
         statement = statement.where(
             determinant_service.has_determinant_clause(
@@ -400,6 +438,13 @@ def update(
         )
     except ValueError as exc:
         raise InvalidField("result", str(exc)) from None
+    try:
+        check_publication(
+            changes.get("status", experiment.status),
+            changes.get("published_on", experiment.published_on),
+        )
+    except ValueError as exc:
+        raise InvalidField("published_on", str(exc)) from None
     new_project = changes.get("project_id")
     if new_project is not None and new_project != experiment.project_id:
         project = project_for_write(session=session, actor=actor, project_id=new_project)

@@ -7,6 +7,7 @@ from pydantic import BaseModel
 from rich.console import Console
 from rich.table import Table
 
+from app.reports.experimentation import ExperimentationReport
 from app.reports.schemas import (
     DeterminantsReport,
     Finding,
@@ -49,15 +50,17 @@ def _findings(console: Console, findings: list[Finding]) -> None:
         console.print(f"[bold]{finding.code.value}[/bold]: {finding.message}")
 
 
-def _scope(report: Report) -> str:
+def _scope(report: Report | ExperimentationReport) -> str:
     scope = "whole organization" if report.unit_id is None else f"unit {report.unit_id} subtree"
     as_of = getattr(report, "as_of", None)
     return scope if as_of is None else f"{scope}, as of {as_of.isoformat()}"
 
 
-def print_report(report: Report, console: Console | None = None) -> None:
+def print_report(report: Report | ExperimentationReport, console: Console | None = None) -> None:
     console = console or Console()
-    if isinstance(report, SpreadReport):
+    if isinstance(report, ExperimentationReport):
+        _experimentation(console, report)
+    elif isinstance(report, SpreadReport):
         _spread(console, report)
     elif isinstance(report, PortfolioReport):
         _portfolio(console, report)
@@ -313,3 +316,71 @@ def _flow(console: Console, report: FlowReport) -> None:
             str(project.days),
         )
     console.print(projects)
+
+
+def _money(value: object) -> str:
+    return "" if value is None else f"{value:,.2f}"
+
+
+def _experimentation(console: Console, report: ExperimentationReport) -> None:
+    started = report.experiments
+    publication = report.publication
+    totals = report.totals
+    median = "n/a" if started.median_rigour is None else f"{started.median_rigour:g}"
+    gap = "n/a" if publication.publication_gap is None else f"{publication.publication_gap:+.0%}"
+    console.print(
+        _summary(
+            f"Experimentation, fiscal year {report.year} ({report.starts_on} to "
+            f"{report.ends_on}, {_scope(report)})",
+            [
+                ("experiments started", started.experiments),
+                ("median rigour", median),
+                ("finished", publication.finished),
+                ("published", publication.published),
+                ("due for publication", publication.due),
+                (f"overdue (> {publication.due_days} days)", publication.overdue),
+                ("publication gap (supported - others)", gap),
+                ("program funds", _money(totals.program_funds)),
+                ("experiment spend", _money(totals.experiment_spend)),
+                ("spend share", percent(totals.spend_share)),
+                (
+                    "units meeting their target",
+                    f"{totals.units_meeting_target} of {totals.units_with_commitment}",
+                ),
+            ],
+        )
+    )
+    console.print(_counts_table("By comparison", started.by_comparison))
+    console.print(_counts_table("By rigour", started.by_rigour))
+    results = Table(title="Publication by result", title_justify="left")
+    for column in ("result", "finished", "published", "share"):
+        results.add_column(column)
+    for name, counts in report.publication.by_result:
+        results.add_row(
+            name, str(counts.finished), str(counts.published), percent(counts.published_share)
+        )
+    console.print(results)
+    spend = Table(title="Spend against commitment", title_justify="left")
+    for column in ("code", "name", "funds", "target", "spend", "share", "meets"):
+        spend.add_column(column)
+    for row in report.spend:
+        spend.add_row(
+            row.code,
+            row.name,
+            _money(row.program_funds),
+            percent(row.target_share) if row.target_share is not None else "",
+            _money(row.experiment_spend),
+            percent(row.spend_share),
+            "" if row.meets_target is None else ("yes" if row.meets_target else "no"),
+        )
+    console.print(spend)
+    if report.overdue:
+        overdue = Table(title="Overdue publications", title_justify="left")
+        for column in ("id", "title", "ended on", "days overdue"):
+            overdue.add_column(column)
+        for item in report.overdue:
+            overdue.add_row(
+                str(item.experiment_id), item.title, str(item.ended_on), str(item.days_overdue)
+            )
+        console.print(overdue)
+    _findings(console, report.findings)

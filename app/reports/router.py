@@ -11,10 +11,11 @@ from pydantic import BaseModel
 
 from app.api import csv_export
 from app.api.deps import SettingsDep
+from app.core import fiscal
 from app.core.db import SessionDep, today
 from app.core.errors import READ_ONE, problem_responses
 from app.projects.models import Stage, WorkMode
-from app.reports import flow, service, trends
+from app.reports import experimentation, flow, service, trends
 from app.reports.conditional import NOT_MODIFIED, ReportRoot
 from app.reports.schemas import (
     DeterminantsReport,
@@ -371,4 +372,82 @@ def flow_report(
     )
     if csv_export.prefers_csv(accept or ""):
         return csv_response(flow_csv(report), response)
+    return json_response(report, response)
+
+
+EXPERIMENTATION_CSV_COLUMNS = (
+    "unit_id",
+    "code",
+    "name",
+    "program_funds",
+    "target_share",
+    "target_amount",
+    "experiment_spend",
+    "spend_share",
+    "meets_target",
+)
+EXPERIMENTATION_CSV_EXAMPLE = (
+    ",".join(EXPERIMENTATION_CSV_COLUMNS)
+    + "\r\n3,TAX-OPS,Tax operations,12000000.0,0.05,600000.0,420000.0,0.035,false\r\n"
+    + "4,LAB,Innovation lab,,,,15000.0,,\r\n"
+)
+
+
+def experimentation_csv(report: experimentation.ExperimentationReport) -> str:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow(EXPERIMENTATION_CSV_COLUMNS)
+    for row in report.spend:
+        data = row.model_dump(mode="json")
+        writer.writerow(csv_export.cell(data[column]) for column in EXPERIMENTATION_CSV_COLUMNS)
+    return buffer.getvalue()
+
+
+@router.get(
+    "/experimentation",
+    response_model=experimentation.ExperimentationReport,
+    responses={
+        200: {
+            "description": "The report as JSON, or with `Accept: text/csv` its `spend` rows "
+            "as CSV (a header row, then one row per unit; empty cells for null).",
+            "content": {
+                csv_export.CSV_MEDIA_TYPE: {
+                    "schema": {"type": "string"},
+                    "example": EXPERIMENTATION_CSV_EXAMPLE,
+                }
+            },
+        },
+        **problem_responses(*READ_ONE),
+    },
+    summary="Is the experimentation mandate kept: rigour, publication, spend?",
+    description="For one fiscal year: the experiments started by comparison and rigour; the "
+    "results published, due and overdue by result, and the publication gap between successes "
+    "and failures; each unit's experiment spend against its commitment; the overdue "
+    "experiments; findings.",
+)
+def experimentation_report(
+    session: SessionDep,
+    settings: SettingsDep,
+    response: Response,
+    root_id: ReportRoot,
+    year: Annotated[
+        int | None,
+        Query(
+            ge=fiscal.FIRST_YEAR,
+            le=fiscal.LAST_YEAR,
+            description="Fiscal year, named by the calendar year it starts in; default: the "
+            "year containing today (UTC).",
+        ),
+    ] = None,
+    accept: Annotated[str | None, Header(max_length=1000, include_in_schema=False)] = None,
+):
+    report = experimentation.build(
+        session=session, settings=settings, root_id=root_id, year=year, today=today()
+    )
+    if csv_export.prefers_csv(accept or ""):
+        return Response(
+            experimentation_csv(report),
+            media_type=f"{csv_export.CSV_MEDIA_TYPE}; charset=utf-8",
+            headers=dict(response.headers),
+        )
     return json_response(report, response)

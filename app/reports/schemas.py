@@ -42,6 +42,9 @@ class FindingCode(StrEnum):
     lab_concentration = "lab_concentration"
     reliance_on_individuals = "reliance_on_individuals"
     activity_based = "activity_based"
+    publication_bias = "publication_bias"
+    overdue_publications = "overdue_publications"
+    below_commitment = "below_commitment"
 
 
 class Finding(ResponseModel):
@@ -887,3 +890,4 @@ class ReportName(StrEnum):
     determinants = "determinants"
     trends = "trends"
     flow = "flow"
+    experimentation = "experimentation"

@@ -14,7 +14,8 @@ from app.criteria.models import CriterionKind, CriterionStatus
 from app.determinants.models import Determinant, Effect
 from app.experiments.models import ExperimentResult, ExperimentStatus, Method
 from app.projects.models import SponsorLevel, Stage, WorkMode
-from app.reports import queries
+from app.reports import experimentation, queries
+from app.reports.experimentation import ExperimentationReport
 from app.reports.guide import GUIDE
 from app.reports.schemas import (
     DeterminantsReport,
@@ -439,9 +440,15 @@ def build(
     root_id: int | None,
     today: date,
     as_of: date | None = None,
-) -> Report:
+    year: int | None = None,
+) -> Report | ExperimentationReport:
     """Any report by name (the CLI's entry point; the API calls each report directly).
-    ``as_of`` applies to the spread report."""
+    ``as_of`` applies to the spread report; `year` is the experimentation report's fiscal
+    year (default: the one containing today)."""
+    if name == ReportName.experimentation:
+        return experimentation.build(
+            session=session, settings=settings, root_id=root_id, year=year, today=today
+        )
     if name == ReportName.spread:
         return spread(session=session, settings=settings, root_id=root_id, as_of=as_of)
     if name == ReportName.portfolio:

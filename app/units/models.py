@@ -1,11 +1,13 @@
-from datetime import datetime
+from datetime import date, datetime
+from decimal import Decimal
 from enum import StrEnum
-from typing import Any
+from typing import Annotated, Any
 
 from pydantic import StrictInt
+from sqlalchemy import Numeric, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
-from app.core.contract import ResponseModel
+from app.core.contract import Money, ResponseModel
 from app.core.db import MAX_ID, AuditedFields, enum_column
 from app.core.pagination import Page
 
@@ -94,3 +96,75 @@ class UnitPublic(UnitBase, ResponseModel):
 
 class UnitsPage(Page[UnitPublic]):
     pass
+
+
+# --- commitments ----------------------------------------------------------------------
+
+_COMMITMENT_DESC = {
+    "program_funds": "The unit's program funds for the fiscal year, 2 decimals at most.",
+    "target_share": "The share of the program funds committed to experimentation, 0 to 1 "
+    "(0.05 = 5%).",
+}
+
+
+class CommitmentIn(SQLModel):
+    model_config = {
+        "extra": "forbid",
+        "json_schema_extra": {"examples": [{"program_funds": 12000000, "target_share": 0.05}]},
+    }
+
+    program_funds: Decimal = Field(
+        ge=0, max_digits=14, decimal_places=2, description=_COMMITMENT_DESC["program_funds"]
+    )
+    target_share: float = Field(ge=0, le=1, description=_COMMITMENT_DESC["target_share"])
+
+
+class UnitCommitment(SQLModel, table=True):
+    """A unit's experimentation commitment for one fiscal year."""
+
+    __tablename__ = "unit_commitments"
+    __table_args__ = (UniqueConstraint("unit_id", "year"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    unit_id: int = Field(foreign_key="units.id")
+    year: int
+    program_funds: Decimal = Field(sa_type=Numeric(14, 2))
+    target_share: float
+
+
+# Program funds and target amounts: the same rules as a project's budget.
+Funds = Annotated[Decimal, Money(max_digits=14)]
+
+
+class CommitmentPublic(ResponseModel):
+    model_config = {
+        "json_schema_extra": {
+            "examples": [
+                {
+                    "unit_id": 3,
+                    "year": 2026,
+                    "starts_on": "2026-04-01",
+                    "ends_on": "2027-03-31",
+                    "program_funds": "12000000.00",
+                    "target_share": 0.05,
+                    "target_amount": "600000.00",
+                }
+            ]
+        }
+    }
+
+    unit_id: int
+    year: int = Field(description="The fiscal year, named by the calendar year it starts in.")
+    starts_on: date = Field(
+        description="First day of the fiscal year (`PORTFOLIO_FISCAL_YEAR_START_MONTH`)."
+    )
+    ends_on: date = Field(description="Last day of the fiscal year.")
+    program_funds: Funds = Field(description=_COMMITMENT_DESC["program_funds"])
+    target_share: float = Field(description=_COMMITMENT_DESC["target_share"])
+    target_amount: Funds = Field(
+        description="`program_funds` x `target_share`, rounded to the cent."
+    )
+
+
+class CommitmentList(ResponseModel):
+    items: list[CommitmentPublic] = Field(description="Oldest year first.")

@@ -1,20 +1,30 @@
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, Response, status
+from fastapi import APIRouter, Depends, Path, Query, Response, status
 
-from app.api.deps import IfMatch, IncludeArchived, PathId
+from app.api.deps import IfMatch, IncludeArchived, PathId, SettingsDep
 from app.api.etags import NOT_MODIFIED, IfNoneMatch, set_etag
 from app.api.idempotency.dependency import Idempotent, creating_responses
 from app.api.large_bodies import LargeBodyRoute
 from app.api.openapi import etag_responses
 from app.auth.dependencies import Admin, Reader
+from app.core import fiscal
 from app.core.db import MAX_ID, SessionDep
 from app.core.errors import READ, READ_ONE, WRITE, problem_responses
 from app.core.pagination import PageParams, page_params
 from app.history import service as history_service
 from app.history.models import HistoryPage
 from app.units import service
-from app.units.models import UnitCreate, UnitKind, UnitPublic, UnitsPage, UnitUpdate
+from app.units.models import (
+    CommitmentIn,
+    CommitmentList,
+    CommitmentPublic,
+    UnitCreate,
+    UnitKind,
+    UnitPublic,
+    UnitsPage,
+    UnitUpdate,
+)
 
 router = APIRouter(prefix="/units", tags=["units"], route_class=LargeBodyRoute)
 
@@ -156,3 +166,91 @@ def unit_history(
         session=session, unit_id=unit_id, params=page, visible=visible
     )
     return HistoryPage(items=items, next_cursor=cursor)  # type: ignore[arg-type]
+
+
+FiscalYear = Annotated[
+    int,
+    Path(
+        ge=fiscal.FIRST_YEAR,
+        le=fiscal.LAST_YEAR,
+        description="Fiscal year, named by the calendar year it starts in (it starts on the "
+        "first day of month `PORTFOLIO_FISCAL_YEAR_START_MONTH`).",
+    ),
+]
+
+
+@router.get(
+    "/{unit_id}/commitments",
+    response_model=CommitmentList,
+    responses=problem_responses(*READ_ONE),
+    summary="A unit's experimentation commitments, by year",
+)
+def list_commitments(unit_id: PathId, session: SessionDep, settings: SettingsDep, actor: Reader):
+    return service.list_commitments(
+        session=session,
+        actor=actor,
+        unit_id=unit_id,
+        start_month=settings.fiscal_year_start_month,
+    )
+
+
+@router.get(
+    "/{unit_id}/commitments/{year}",
+    response_model=CommitmentPublic,
+    responses=problem_responses(*READ_ONE),
+    summary="A unit's experimentation commitment for one year",
+)
+def get_commitment(
+    unit_id: PathId, year: FiscalYear, session: SessionDep, settings: SettingsDep, actor: Reader
+):
+    return service.get_commitment(
+        session=session,
+        actor=actor,
+        unit_id=unit_id,
+        year=year,
+        start_month=settings.fiscal_year_start_month,
+    )
+
+
+@router.put(
+    "/{unit_id}/commitments/{year}",
+    response_model=CommitmentPublic,
+    responses={
+        201: {"model": CommitmentPublic, "description": "Created: the unit had none that year."},
+        **problem_responses(*WRITE, 404),
+    },
+    summary="Set a unit's experimentation commitment for a year (admin)",
+    description="Creates the commitment (201) or replaces it (200). The report "
+    "`experimentation` sets the unit's experiment spend against it.",
+)
+def put_commitment(
+    unit_id: PathId,
+    year: FiscalYear,
+    commitment_in: CommitmentIn,
+    session: SessionDep,
+    settings: SettingsDep,
+    actor: Admin,
+    response: Response,
+):
+    commitment, created = service.put_commitment(
+        session=session,
+        actor=actor,
+        unit_id=unit_id,
+        year=year,
+        commitment_in=commitment_in,
+        start_month=settings.fiscal_year_start_month,
+    )
+    if created:
+        response.status_code = status.HTTP_201_CREATED
+    return commitment
+
+
+@router.delete(
+    "/{unit_id}/commitments/{year}",
+    status_code=status.HTTP_204_NO_CONTENT,
+    responses=problem_responses(*WRITE, 404),
+    summary="Remove a unit's experimentation commitment for a year (admin)",
+)
+def delete_commitment(unit_id: PathId, year: FiscalYear, session: SessionDep, actor: Admin):
+    service.delete_commitment(session=session, actor=actor, unit_id=unit_id, year=year)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)

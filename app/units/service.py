@@ -1,5 +1,6 @@
 """Units: the organization's tree of departments, branches and labs."""
 
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 from sqlalchemy import ColumnElement, func, literal
@@ -7,13 +8,23 @@ from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 
 from app.auth.models import Actor
+from app.core import fiscal
 from app.core.errors import Archived, Conflict, Forbidden, InvalidField, NotFound
 from app.core.pagination import PageParams, paginate, split_page
 from app.core.versioning import check_version, touch
 from app.history import service as history
 from app.history.models import ChangeAction, EntityType, HistoryEntry
 from app.projects.models import Project
-from app.units.models import Unit, UnitCreate, UnitKind, UnitUpdate
+from app.units.models import (
+    CommitmentIn,
+    CommitmentList,
+    CommitmentPublic,
+    Unit,
+    UnitCommitment,
+    UnitCreate,
+    UnitKind,
+    UnitUpdate,
+)
 
 # A unit tree has at most this many levels (a root is level 1); creating or moving a unit
 # deeper is a 422. Organizations have a handful of levels (the demo has 3), so 64 is room to
@@ -271,3 +282,137 @@ def archive(*, session: Session, actor: Actor, unit_id: int, expected_version: i
         session=session, actor=actor, obj=unit, entity_type=EntityType.unit, entity_id=unit_id
     )
     return unit
+
+
+# --- commitments ----------------------------------------------------------------------
+
+CENT = Decimal("0.01")
+
+
+def target_amount(program_funds: Decimal, target_share: float) -> Decimal:
+    # The share goes through its shortest decimal text, so 0.05 x 100 is exactly 5.00.
+    return (program_funds * Decimal(repr(target_share))).quantize(CENT, rounding=ROUND_HALF_UP)
+
+
+def commitment_public(commitment: UnitCommitment, *, start_month: int) -> CommitmentPublic:
+    starts_on, next_start = fiscal.bounds(commitment.year, start_month)
+    return CommitmentPublic(
+        unit_id=commitment.unit_id,
+        year=commitment.year,
+        starts_on=starts_on,
+        ends_on=next_start.fromordinal(next_start.toordinal() - 1),
+        program_funds=commitment.program_funds,
+        target_share=commitment.target_share,
+        target_amount=target_amount(commitment.program_funds, commitment.target_share),
+    )
+
+
+def _commitment(session: Session, unit_id: int, year: int) -> UnitCommitment | None:
+    statement = select(UnitCommitment).where(
+        UnitCommitment.unit_id == unit_id, UnitCommitment.year == year
+    )
+    return session.exec(statement).first()
+
+
+def _commitment_view(commitment: UnitCommitment | None) -> dict[str, Any] | None:
+    if commitment is None:
+        return None
+    return {
+        "program_funds": float(commitment.program_funds),
+        "target_share": commitment.target_share,
+    }
+
+
+def _record_commitment(
+    *,
+    session: Session,
+    actor: Actor,
+    unit_id: int,
+    year: int,
+    old: dict[str, Any] | None,
+    new: dict[str, Any] | None,
+) -> None:
+    """A change of commitment is a change of its unit: it shows in the unit's history."""
+    history.record(
+        session=session,
+        actor=actor,
+        entity_type=EntityType.unit,
+        entity_id=unit_id,
+        action=ChangeAction.update,
+        changes={f"commitments.{year}": {"old": old, "new": new}},
+    )
+
+
+def list_commitments(
+    *, session: Session, actor: Actor, unit_id: int, start_month: int
+) -> CommitmentList:
+    get(session=session, actor=actor, unit_id=unit_id)
+    statement = (
+        select(UnitCommitment)
+        .where(UnitCommitment.unit_id == unit_id)
+        .order_by(col(UnitCommitment.year))
+    )
+    return CommitmentList(
+        items=[
+            commitment_public(commitment, start_month=start_month)
+            for commitment in session.exec(statement)
+        ]
+    )
+
+
+def get_commitment(
+    *, session: Session, actor: Actor, unit_id: int, year: int, start_month: int
+) -> CommitmentPublic:
+    get(session=session, actor=actor, unit_id=unit_id)
+    commitment = _commitment(session, unit_id, year)
+    if commitment is None:
+        raise NotFound(f"unit {unit_id} has no commitment for {year}")
+    return commitment_public(commitment, start_month=start_month)
+
+
+def put_commitment(
+    *,
+    session: Session,
+    actor: Actor,
+    unit_id: int,
+    year: int,
+    commitment_in: CommitmentIn,
+    start_month: int,
+) -> tuple[CommitmentPublic, bool]:
+    """Create or replace the unit's commitment for `year`; True when it was created."""
+    unit = get(session=session, actor=actor, unit_id=unit_id, for_update=True)
+    if unit.archived:
+        raise NotFound(f"unit {unit_id} is archived")
+    commitment = _commitment(session, unit_id, year)
+    created = commitment is None
+    old = _commitment_view(commitment)
+    if commitment is None:
+        commitment = UnitCommitment(unit_id=unit_id, year=year, **commitment_in.model_dump())
+    else:
+        commitment.program_funds = commitment_in.program_funds
+        commitment.target_share = commitment_in.target_share
+    new = _commitment_view(commitment)
+    if old != new:
+        session.add(commitment)
+        _record_commitment(
+            session=session, actor=actor, unit_id=unit_id, year=year, old=old, new=new
+        )
+    session.commit()
+    return commitment_public(commitment, start_month=start_month), created
+
+
+def delete_commitment(*, session: Session, actor: Actor, unit_id: int, year: int) -> None:
+    get(session=session, actor=actor, unit_id=unit_id, for_update=True)
+    commitment = _commitment(session, unit_id, year)
+    if commitment is None:
+        raise NotFound(f"unit {unit_id} has no commitment for {year}")
+    _record_commitment(
+        session=session,
+        actor=actor,
+        unit_id=unit_id,
+        year=year,
+        old=_commitment_view(commitment),
+        new=None,
+    )
+    session.delete(commitment)
+    session.commit()

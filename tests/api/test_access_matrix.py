@@ -17,6 +17,7 @@ from fastapi.routing import iter_route_contexts
 
 from app.main import API_PREFIX
 from app.main import app as default_app
+from app.register.router import PUBLIC_PREFIX
 from tests.builders import (
     client_with,
     create_criterion,
@@ -41,7 +42,7 @@ def api_routes() -> list[tuple[str, str]]:
     routes = set()
     for route in iter_route_contexts(default_app.routes):
         path = route.path or ""
-        if path.startswith(API_PREFIX + "/"):
+        if path.startswith((API_PREFIX + "/", PUBLIC_PREFIX + "/")):
             routes.update((method, path) for method in route.methods or () if method != "HEAD")
     return sorted(routes, key=lambda r: (r[1], r[0]))
 
@@ -109,12 +110,26 @@ UPDATE = expect(403, 200, 404, 200, 200)
 CREATE_UNDER = expect(403, 201, 404, 201, 201)  # POST under an object in the path
 ADMIN_ONLY = expect(403, 403, 403, 403, 200)
 ADMIN_CREATES = expect(403, 403, 403, 403, 201)
+# The open register needs no key; switched off (the default, as here) it is 404 for all.
+# tests/api/register/test_register.py has every caller get 200 once it is on.
+REGISTER_OFF = {caller: 404 for caller in CALLERS}
 
 
 @dataclass
 class Rule:
     expected: dict[str, int]
     call: Callable[[World], Call]
+
+
+def commitment(w: World) -> int:
+    """A unit under IN with a 2026 commitment; its id."""
+    unit = create_unit(w.admin, f"K{w.next()}", parent_id=w.unit_in)
+    response = w.admin.put(
+        f"/api/v1/units/{unit['id']}/commitments/2026",
+        json={"program_funds": 1000, "target_share": 0.1},
+    )
+    assert response.status_code == 201, response.text
+    return int(unit["id"])
 
 
 def unit_in(w: World) -> Call:
@@ -132,6 +147,22 @@ RULES: dict[tuple[str, str], Rule] = {
     ("GET", "/api/v1/units/{unit_id}/history"): Rule(READ_ONE, unit_in),
     ("PATCH", "/api/v1/units/{unit_id}"): Rule(
         ADMIN_ONLY, lambda w: Call({"unit_id": w.unit_in}, {"name": f"Renamed {w.next()}"})
+    ),
+    # Commitments: read with the unit, written by admins.
+    ("GET", "/api/v1/units/{unit_id}/commitments"): Rule(READ_ONE, unit_in),
+    ("GET", "/api/v1/units/{unit_id}/commitments/{year}"): Rule(
+        READ_ONE, lambda w: Call({"unit_id": commitment(w), "year": 2026})
+    ),
+    ("PUT", "/api/v1/units/{unit_id}/commitments/{year}"): Rule(
+        ADMIN_CREATES,
+        lambda w: Call(
+            {"unit_id": w.unit_in, "year": 2000 + w.next()},
+            {"program_funds": 1000, "target_share": 0.1},
+        ),
+    ),
+    ("DELETE", "/api/v1/units/{unit_id}/commitments/{year}"): Rule(
+        expect(403, 403, 403, 403, 204),
+        lambda w: Call({"unit_id": commitment(w), "year": 2026}),
     ),
     ("DELETE", "/api/v1/units/{unit_id}"): Rule(
         ADMIN_ONLY,
@@ -242,8 +273,18 @@ RULES: dict[tuple[str, str], Rule] = {
         ("GET", f"/api/v1/reports/{name}"): Rule(
             READ_ONE, lambda w: Call({}, query={"unit_id": w.unit_in})
         )
-        for name in ("spread", "portfolio", "outcomes", "determinants", "trends", "flow")
+        for name in (
+            "spread",
+            "portfolio",
+            "outcomes",
+            "determinants",
+            "trends",
+            "flow",
+            "experimentation",
+        )
     },
+    ("GET", "/public/v1/experiments"): Rule(REGISTER_OFF, lambda w: Call({})),
+    ("GET", "/public/v1/experiments.atom"): Rule(REGISTER_OFF, lambda w: Call({})),
 }
 
 ROUTES = api_routes()

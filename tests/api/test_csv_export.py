@@ -25,7 +25,8 @@ PROJECT_HEADER = (
 )
 EXPERIMENT_HEADER = (
     "id,project_id,unit_id,title,hypothesis,method,status,result,lessons,started_on,ended_on,"
-    "determinant_clarity,determinant_clarity_note,determinant_parity,determinant_parity_note,"
+    "comparison,sample_size,preregistered_on,independent_evaluation,cost,published_on,"
+    "publication_url,rigour,rigour_features,determinant_clarity,determinant_clarity_note,determinant_parity,determinant_parity_note,"
     "determinant_suitability,determinant_suitability_note,determinant_normality,"
     "determinant_normality_note,created_at,updated_at,version,archived"
 )
@@ -211,6 +212,15 @@ def test_experiments_as_csv_with_filters_and_formula_cells_defused(admin: TestCl
             "lessons": "'-5 minutes per return",
             "started_on": "2026-03-01",
             "ended_on": "2026-05-31",
+            "comparison": "none",
+            "sample_size": "",
+            "preregistered_on": "",
+            "independent_evaluation": "false",
+            "cost": "",
+            "published_on": "",
+            "publication_url": "",
+            "rigour": "0",
+            "rigour_features": "",
             "determinant_clarity": "enabler",
             "determinant_clarity_note": "'@mandate",
             "determinant_parity": "",

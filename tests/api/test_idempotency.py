@@ -407,11 +407,11 @@ def test_a_crash_after_the_work_was_saved_keeps_the_key_so_nothing_is_saved_twic
     real_to_public = experiment_service.to_public
     calls = []
 
-    def crash_once(experiment):
+    def crash_once(experiment, **kwargs):
         calls.append(1)
         if len(calls) == 1:
             raise RuntimeError("response building failed after the commit")
-        return real_to_public(experiment)
+        return real_to_public(experiment, **kwargs)
 
     monkeypatch.setattr(experiment_service, "to_public", crash_once)
     body = {"project_id": project["id"], "title": "E", "hypothesis": "H", "method": "rct"}

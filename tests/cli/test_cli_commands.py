@@ -374,3 +374,55 @@ def test_csv_row_errors_name_the_csv_columns(
         "  row 3: determinant_normality_note: String should have at most 2000 characters",
     ]
     assert everything(admin, "/api/v1/experiments") == []
+
+
+def test_import_the_experimentation_columns(
+    run: Run, admin: TestClient, project_id: int, tmp_path: Path
+):
+    path = write(
+        tmp_path,
+        "rigour.csv",
+        [
+            "project_id,title,hypothesis,method,status,started_on,comparison,sample_size,"
+            "preregistered_on,independent_evaluation,cost,published_on,publication_url",
+            f"{project_id},A,H,rct,completed,2025-01-01,randomized,120,2025-01-01,true,12.50,"
+            "2025-06-01,https://open.example.org/a",
+            f"{project_id},B,H,pilot,,,,,,,,,",
+        ],
+    )
+    result = run("import", "experiments", path)
+    assert result.exit_code == 0, result.output
+    fields = (
+        "comparison",
+        "sample_size",
+        "preregistered_on",
+        "independent_evaluation",
+        "cost",
+        "published_on",
+        "publication_url",
+        "rigour",
+    )
+    assert [tuple(e[k] for k in fields) for e in everything(admin, "/api/v1/experiments")] == [
+        (
+            "randomized",
+            120,
+            "2025-01-01",
+            True,
+            "12.50",
+            "2025-06-01",
+            "https://open.example.org/a",
+            4,
+        ),
+        ("none", None, None, False, None, None, None, 0),
+    ]
+    bad = write(
+        tmp_path,
+        "bad.csv",
+        [
+            "project_id,title,hypothesis,method,status,published_on",
+            f"{project_id},C,H,rct,running,2025-06-01",
+        ],
+    )
+    failed = run("import", "experiments", bad)
+    assert failed.exit_code == 1
+    assert "row 2: published_on:" in failed.output

@@ -29,7 +29,9 @@ def build(admin: Any) -> dict[str, Any]:
     return line
 
 
-@pytest.mark.parametrize("name", ["spread", "portfolio", "outcomes", "determinants"])
+@pytest.mark.parametrize(
+    "name", ["spread", "portfolio", "outcomes", "determinants", "experimentation"]
+)
 def test_json_output_is_the_api_response(admin, run, name):
     line = build(admin)
 
@@ -55,7 +57,7 @@ def test_spread_table(admin, run):
     assert "ROOT" not in result.output
 
 
-@pytest.mark.parametrize("name", ["portfolio", "outcomes", "determinants"])
+@pytest.mark.parametrize("name", ["portfolio", "outcomes", "determinants", "experimentation"])
 def test_other_tables_print(admin, run, name):
     build(admin)
 

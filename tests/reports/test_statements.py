@@ -18,6 +18,8 @@ REPORTS = (
     ("/api/v1/reports/portfolio", {}),
     ("/api/v1/reports/outcomes", {}),
     ("/api/v1/reports/determinants", {}),
+    ("/api/v1/reports/experimentation", {}),
+    ("/api/v1/reports/experimentation", {"Accept": "text/csv"}),
 )
 
 

@@ -20,7 +20,7 @@ LAYERS: list[set[str]] = [
     {"criteria"},
     {"experiments"},
     {"api_keys"},
-    {"reports"},
+    {"reports", "register"},
     {"cli", "main", "models"},
 ]
 RANK = {name: rank for rank, names in enumerate(LAYERS) for name in names}

@@ -25,6 +25,7 @@ TRACKED_TABLES = frozenset(
         "criteria",
         "measurements",
         "determinant_tags",
+        "unit_commitments",
     }
 )
 _BUMP = text("UPDATE data_revision SET revision = revision + 1 WHERE id = 1")
