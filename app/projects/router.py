@@ -17,13 +17,20 @@ from app.history import service as history_service
 from app.history.models import HistoryPage
 from app.projects import service
 from app.projects.models import (
+    Collaborator,
+    Evaluation,
     Facet,
+    Initiator,
+    InnovationType,
+    Lineage,
+    Novelty,
     ProjectCreate,
     ProjectPublic,
     ProjectsPage,
     ProjectUpdate,
     SponsorLevel,
     Stage,
+    ValueType,
     WorkMode,
 )
 
@@ -86,6 +93,24 @@ def list_projects(
         Query(description="Changed at or after this time (ISO 8601; UTC if no offset)."),
     ] = None,
     include_archived: bool = False,
+    novelty: Annotated[list[Novelty] | None, Query()] = None,
+    initiated_by: Annotated[list[Initiator] | None, Query()] = None,
+    evaluation: Annotated[list[Evaluation] | None, Query()] = None,
+    innovation_type: Annotated[
+        list[InnovationType] | None,
+        Query(description="Its `innovation_types` include any of these."),
+    ] = None,
+    collaborator: Annotated[
+        list[Collaborator] | None,
+        Query(description="Its `collaborators` include any of these."),
+    ] = None,
+    value_type: Annotated[
+        list[ValueType] | None, Query(description="Its `value_types` include any of these.")
+    ] = None,
+    adopted_from: Annotated[
+        int | None,
+        Query(ge=1, le=MAX_ID, description="Adapted or copied directly from this project."),
+    ] = None,
 ):
     filters: dict[str, Any] = dict(
         unit_id=unit_id,
@@ -97,6 +122,13 @@ def list_projects(
         effect=effect,
         updated_since=updated_since,
         include_archived=include_archived,
+        novelty=novelty,
+        initiated_by=initiated_by,
+        evaluation=evaluation,
+        innovation_type=innovation_type,
+        collaborator=collaborator,
+        value_type=value_type,
+        adopted_from=adopted_from,
     )
     if csv_export.wants_csv(request):
         return csv_export.stream(
@@ -186,3 +218,17 @@ def project_history(
     service.get(session=session, actor=actor, project_id=project_id)
     items, cursor = history_service.list_for(session=session, project_id=project_id, params=page)
     return HistoryPage(items=items, next_cursor=cursor)  # type: ignore[arg-type]
+
+
+@router.get(
+    "/{project_id}/lineage",
+    response_model=Lineage,
+    responses=problem_responses(*READ_ONE),
+    summary="Where a project was adopted from, and who adopted it",
+    description="`ancestors`: the chain through `adopted_from`, nearest first; "
+    "`descendants`: every project adapted or copied from it, directly or further on, with "
+    "its depth. Projects the caller may not read are left out (the chain is followed "
+    "through them).",
+)
+def project_lineage(project_id: PathId, session: SessionDep, actor: Reader):
+    return service.lineage(session=session, actor=actor, project_id=project_id)
