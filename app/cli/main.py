@@ -4,6 +4,7 @@ import json
 import os
 import shutil
 import tempfile
+from datetime import datetime
 from pathlib import Path
 from typing import Annotated
 
@@ -14,6 +15,7 @@ from app.api_keys import service as api_key_service
 from app.api_keys.models import ApiKeyCreate
 from app.auth.models import Role, command_line_actor
 from app.core.config import Settings, get_settings
+from app.core.errors import InvalidField
 from app.reports.schemas import ReportName
 
 cli = typer.Typer(
@@ -273,6 +275,14 @@ def report(
         str | None, typer.Option(help="A unit's code: restrict the report to its subtree")
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the API's JSON instead")] = False,
+    from_date: Annotated[
+        datetime | None,
+        typer.Option("--from", formats=["%Y-%m-%d"], help="barometer: first day of the window"),
+    ] = None,
+    to_date: Annotated[
+        datetime | None,
+        typer.Option("--to", formats=["%Y-%m-%d"], help="barometer: last day of the window"),
+    ] = None,
 ) -> None:
     """Print a report, computed by the same queries as GET /api/v1/reports/{name}."""
     from app.core.db import create_db_engine, today
@@ -287,9 +297,19 @@ def report(
             if root_id is None:
                 typer.echo(f"error: no unit with code {unit!r}", err=True)
                 raise typer.Exit(2)
-        result = service.build(
-            name, session=session, settings=settings, root_id=root_id, today=today()
-        )
+        try:
+            result = service.build(
+                name,
+                session=session,
+                settings=settings,
+                root_id=root_id,
+                today=today(),
+                from_date=from_date.date() if from_date else None,
+                to_date=to_date.date() if to_date else None,
+            )
+        except InvalidField as exc:
+            typer.echo(f"error: {exc.detail}", err=True)
+            raise typer.Exit(2) from None
     engine.dispose()
     if as_json:
         typer.echo(result.model_dump_json(indent=2))

@@ -8,6 +8,7 @@ from rich.console import Console
 from rich.table import Table
 
 from app.reports.schemas import (
+    BarometerReport,
     DeterminantsReport,
     Finding,
     OutcomesReport,
@@ -58,6 +59,8 @@ def print_report(report: Report, console: Console | None = None) -> None:
         _portfolio(console, report)
     elif isinstance(report, OutcomesReport):
         _outcomes(console, report)
+    elif isinstance(report, BarometerReport):
+        _barometer(console, report)
     else:
         _determinants(console, report)
 
@@ -202,3 +205,57 @@ def _determinants(console: Console, report: DeterminantsReport) -> None:
             str(b.normality),
         )
     console.print(heat)
+
+
+def _barometer(console: Console, report: BarometerReport) -> None:
+    def against(name: str) -> str:
+        figures = getattr(report.comparison, name)
+        return f"{percent(figures.organization)} (national {percent(figures.national)})"
+
+    console.print(
+        _summary(
+            f"Innovation barometer {report.from_date} to {report.to_date} ({_scope(report)})",
+            [
+                ("innovations", report.innovations),
+                (
+                    "units innovating",
+                    f"{report.units_innovating} of {report.units} "
+                    f"= {against('units_innovating_share')}",
+                ),
+                ("copied or adapted", against("copied_or_adapted_share")),
+                ("evaluated", against("evaluated_share")),
+                ("evaluation unknown", report.evaluation_unknown),
+                ("with collaborators", percent(report.collaborating_share)),
+                ("adoptions", report.diffusion.adoptions),
+                ("across units", report.diffusion.cross_unit_adoptions),
+            ],
+        )
+    )
+    for title, counts in (
+        ("Innovations by novelty", report.by_novelty),
+        ("Innovations by initiator", report.by_initiator),
+        ("Innovations by type", report.by_type),
+        ("Innovations by collaborator", report.by_collaborator),
+        ("Innovations by value", report.by_value),
+    ):
+        console.print(_counts_table(title, counts))
+    _findings(console, report.findings)
+    sources = Table(title="Most adopted (by distinct other units)", title_justify="left")
+    for column in ("project", "title", "unit", "adopting units", "adoptions"):
+        sources.add_column(column)
+    for source in report.diffusion.sources:
+        sources.add_row(
+            str(source.project_id),
+            source.title,
+            str(source.unit_id),
+            str(source.adopting_units),
+            str(source.adoptions),
+        )
+    console.print(sources)
+    flows = Table(title="Adoptions across units", title_justify="left")
+    for column in ("code", "adopted in", "adopted out"):
+        flows.add_column(column)
+    for flow in report.diffusion.unit_flows:
+        flows.add_row(flow.code, str(flow.adopted_in), str(flow.adopted_out))
+    console.print(flows)
+    console.print(f"National figures: {report.comparison.source}.")

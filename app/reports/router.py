@@ -2,6 +2,7 @@
 
 import csv
 import io
+from datetime import date
 from typing import Annotated
 
 from fastapi import APIRouter, Header, Query, Response
@@ -14,7 +15,13 @@ from app.core.db import MAX_ID, SessionDep, today
 from app.core.errors import READ_ONE, problem_responses
 from app.reports import service
 from app.reports.conditional import NOT_MODIFIED, ReportETag
-from app.reports.schemas import DeterminantsReport, OutcomesReport, PortfolioReport, SpreadReport
+from app.reports.schemas import (
+    BarometerReport,
+    DeterminantsReport,
+    OutcomesReport,
+    PortfolioReport,
+    SpreadReport,
+)
 
 # Every report carries an ETag from the data revision; a matching If-None-Match is a 304
 # before any report query runs (app.core.revision.conditional).
@@ -51,14 +58,40 @@ SPREAD_CSV_EXAMPLE = (
 )
 
 
-def spread_csv(report: SpreadReport) -> str:
+def _csv(columns: tuple[str, ...], rows: list[list[object]]) -> str:
     buffer = io.StringIO()
     writer = csv.writer(buffer)
-    writer.writerow(SPREAD_CSV_COLUMNS)
-    for unit in report.units:
-        writer.writerow(
-            csv_export.cell(value)
-            for value in [
+    writer.writerow(columns)
+    for row in rows:
+        writer.writerow(csv_export.cell(value) for value in row)
+    return buffer.getvalue()
+
+
+def csv_response(body: str, response: Response) -> Response:
+    # A returned Response replaces the injected one: carry its ETag headers over.
+    return Response(
+        body,
+        media_type=f"{csv_export.CSV_MEDIA_TYPE}; charset=utf-8",
+        headers=dict(response.headers),
+    )
+
+
+def csv_doc(description: str, example: str) -> dict[int | str, dict[str, object]]:
+    return {
+        200: {
+            "description": description,
+            "content": {
+                csv_export.CSV_MEDIA_TYPE: {"schema": {"type": "string"}, "example": example}
+            },
+        }
+    }
+
+
+def spread_csv(report: SpreadReport) -> str:
+    return _csv(
+        SPREAD_CSV_COLUMNS,
+        [
+            [
                 unit.unit_id,
                 unit.code,
                 unit.name,
@@ -70,8 +103,25 @@ def spread_csv(report: SpreadReport) -> str:
                 unit.by_work_mode.core_business,
                 unit.status.value,
             ]
-        )
-    return buffer.getvalue()
+            for unit in report.units
+        ],
+    )
+
+
+BAROMETER_CSV_COLUMNS = ("unit_id", "code", "adopted_in", "adopted_out")
+BAROMETER_CSV_EXAMPLE = (
+    ",".join(BAROMETER_CSV_COLUMNS) + "\r\n12,CITY-PARK,0,4\r\n31,CITY-BUILD,2,0\r\n"
+)
+
+
+def barometer_csv(report: BarometerReport) -> str:
+    return _csv(
+        BAROMETER_CSV_COLUMNS,
+        [
+            [flow.unit_id, flow.code, flow.adopted_in, flow.adopted_out]
+            for flow in report.diffusion.unit_flows
+        ],
+    )
 
 
 def json_response(report: BaseModel, response: Response) -> Response:
@@ -88,16 +138,11 @@ def json_response(report: BaseModel, response: Response) -> Response:
     "/spread",
     response_model=SpreadReport,
     responses={
-        200: {
-            "description": "The report as JSON, or with `Accept: text/csv` its `units` rows "
-            "as CSV (a header row, then one row per unit; `parent_id` empty for a root).",
-            "content": {
-                csv_export.CSV_MEDIA_TYPE: {
-                    "schema": {"type": "string"},
-                    "example": SPREAD_CSV_EXAMPLE,
-                }
-            },
-        },
+        **csv_doc(
+            "The report as JSON, or with `Accept: text/csv` its `units` rows as CSV (a header "
+            "row, then one row per unit; `parent_id` empty for a root).",
+            SPREAD_CSV_EXAMPLE,
+        ),
         **problem_responses(*READ_ONE),
     },
     summary="Is innovation spread across the core business or stuck as side-of-desk work?",
@@ -114,14 +159,9 @@ def spread_report(
     accept: Annotated[str | None, Header(max_length=1000, include_in_schema=False)] = None,
 ):
     root_id = service.resolve_scope(session=session, actor=actor, unit_id=unit_id)
-    # A returned Response replaces the injected one: carry its ETag headers over.
     if csv_export.prefers_csv(accept or ""):
         report = service.spread(session=session, settings=settings, root_id=root_id)
-        return Response(
-            spread_csv(report),
-            media_type=f"{csv_export.CSV_MEDIA_TYPE}; charset=utf-8",
-            headers=dict(response.headers),
-        )
+        return csv_response(spread_csv(report), response)
     body = service.spread_json(session=session, settings=settings, root_id=root_id)
     return Response(body, media_type="application/json", headers=dict(response.headers))
 
@@ -174,3 +214,45 @@ def determinants_report(
 ):
     root_id = service.resolve_scope(session=session, actor=actor, unit_id=unit_id)
     return json_response(service.determinants(session=session, root_id=root_id), response)
+
+
+@router.get(
+    "/barometer",
+    response_model=BarometerReport,
+    responses={
+        **csv_doc(
+            "The report as JSON, or with `Accept: text/csv` its `diffusion.unit_flows` rows "
+            "as CSV (a header row, then one row per unit).",
+            BAROMETER_CSV_EXAMPLE,
+        ),
+        **problem_responses(*READ_ONE),
+    },
+    summary="The innovation barometer: novelty, reuse, collaboration, value, evaluation",
+    description="The Innovation Barometer's indicators over the innovations embedded in the "
+    "window (non-archived projects with `embedded_on` in it), how innovations spread between "
+    "units, and the national figures beside this organization's.",
+)
+def barometer_report(
+    session: SessionDep,
+    actor: Reader,
+    response: Response,
+    unit_id: UnitScope = None,
+    from_date: Annotated[
+        date | None,
+        Query(
+            alias="from",
+            description="First day of the window (inclusive); default: `to` two years back.",
+        ),
+    ] = None,
+    to_date: Annotated[
+        date | None,
+        Query(alias="to", description="Last day of the window (inclusive); default: today."),
+    ] = None,
+    accept: Annotated[str | None, Header(max_length=1000, include_in_schema=False)] = None,
+):
+    start, end = service.barometer_window(today=today(), from_date=from_date, to_date=to_date)
+    root_id = service.resolve_scope(session=session, actor=actor, unit_id=unit_id)
+    report = service.barometer(session=session, root_id=root_id, from_date=start, to_date=end)
+    if csv_export.prefers_csv(accept or ""):
+        return csv_response(barometer_csv(report), response)
+    return json_response(report, response)
