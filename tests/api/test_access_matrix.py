@@ -159,6 +159,9 @@ RULES: dict[tuple[str, str], Rule] = {
     ("GET", "/api/v1/projects/{project_id}/history"): Rule(
         READ_ONE, lambda w: Call({"project_id": project(w)["id"]})
     ),
+    ("GET", "/api/v1/projects/{project_id}/lineage"): Rule(
+        READ_ONE, lambda w: Call({"project_id": project(w)["id"]})
+    ),
     ("PATCH", "/api/v1/projects/{project_id}"): Rule(
         UPDATE, lambda w: Call({"project_id": project(w)["id"]}, {"stage": "exploration"})
     ),
@@ -239,7 +242,7 @@ RULES: dict[tuple[str, str], Rule] = {
         ("GET", f"/api/v1/reports/{name}"): Rule(
             READ_ONE, lambda w: Call({}, query={"unit_id": w.unit_in})
         )
-        for name in ("spread", "portfolio", "outcomes", "determinants")
+        for name in ("spread", "portfolio", "outcomes", "determinants", "barometer")
     },
 }
 

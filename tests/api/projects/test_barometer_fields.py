@@ -350,9 +350,7 @@ def test_lineage_leaves_out_what_the_caller_may_not_read(admin, make_client):
 # --- embedded_on -------------------------------------------------------------------------
 
 
-def test_embedded_on_is_set_when_the_stage_becomes_embedded_and_cleared_when_it_leaves(
-    admin, unit
-):
+def test_embedded_on_is_set_when_the_stage_becomes_embedded_and_cleared_when_it_leaves(admin, unit):
     project = create_project(admin, unit["id"], stage="scaling")
     assert project["embedded_on"] is None
     embedded = patch(admin, project["id"], stage="embedded").json()
