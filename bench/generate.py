@@ -85,6 +85,12 @@ TABLES = (
 )
 
 TODAY = datetime.now(UTC).date()
+# The lineage the benchmark reads (`bench.floor`): project 50 sits on a long chain of
+# adoptions, every third project from 2 to 599 adopted from the one before (199 links at
+# sizes S and up, close to `app.projects.service.MAX_LINEAGE_DEPTH`; 32 at XS).
+LINEAGE_PROJECT = 50
+CHAIN_STEP = 3
+CHAIN_END = 600
 EPOCH = datetime(2024, 1, 1, tzinfo=UTC)
 DETERMINANTS = ("clarity", "parity", "suitability", "normality")
 
@@ -117,6 +123,7 @@ class Portfolio:
     def __init__(self, size: Size, seed: int = 20261128) -> None:
         self.size = size
         self.rng = random.Random(seed)
+        self.seed = seed
         self.project_unit: list[int] = []
         self.stamp = _ts(EPOCH)
 
@@ -139,8 +146,44 @@ class Portfolio:
                 False,
             )
 
+    def _barometer_fields(self, brng: random.Random, project_id: int, stage: str) -> Row:
+        """novelty, adopted_from, initiated_by, evaluation, embedded_on and the three set
+        masks; by their own generator, so the other columns stay as they were."""
+        on_chain = project_id % CHAIN_STEP == LINEAGE_PROJECT % CHAIN_STEP and (
+            CHAIN_STEP < project_id < CHAIN_END
+        )
+        source = None
+        if on_chain:
+            source = project_id - CHAIN_STEP
+        elif project_id > 1 and brng.random() < 0.25:
+            # A random earlier project, never one on the long chain (which would lengthen
+            # it past the bound).
+            source = brng.randint(max(1, project_id - 5000), project_id - 1)
+            if source % CHAIN_STEP == LINEAGE_PROJECT % CHAIN_STEP and source < CHAIN_END:
+                source -= 1
+        if source is not None:
+            novelty: str | None = brng.choice(("adapted", "copied"))
+        else:
+            novelty = brng.choice(("first", "first", "adapted", "copied", None))
+        embedded_on = None
+        if stage == "embedded":
+            embedded_on = (TODAY - timedelta(days=brng.randint(0, 1400))).isoformat()
+        return (
+            novelty,
+            source,
+            brng.choice(
+                ("employees", "managers", "politicians", "citizens", "businesses", "other", None)
+            ),
+            brng.choice(("none", "internal", "external", None)),
+            embedded_on,
+            brng.randint(0, 31),
+            brng.randint(0, 31) if brng.random() < 0.6 else 0,
+            brng.randint(0, 31),
+        )
+
     def projects(self) -> Iterator[Row]:
         rng = self.rng
+        brng = random.Random(self.seed + 16)
         work_mode = _weighted(rng, ("side_of_desk", "dedicated", "core_business"), (45, 30, 25))
         sponsor = _weighted(rng, ("individual", "organizational", "system"), (50, 40, 10))
         stage = _weighted(
@@ -159,6 +202,7 @@ class Portfolio:
             band = "low" if score <= 6 else "medium" if score <= 12 else "high"
             started = TODAY - timedelta(days=rng.randint(30, 1500))
             created = _ts(EPOCH + timedelta(seconds=project_id * 7))
+            project_stage = stage()
             yield (
                 project_id,
                 f"Project {project_id}",
@@ -167,7 +211,7 @@ class Portfolio:
                 sponsor(),
                 None,
                 work_mode(),
-                stage(),
+                project_stage,
                 facets[project_id % 5],
                 round(rng.uniform(10_000, 2_000_000), 2),
                 round(rng.uniform(0.1, 12), 2),
@@ -183,6 +227,7 @@ class Portfolio:
                 created,
                 1,
                 project_id % 50 == 0,
+                *self._barometer_fields(brng, project_id, project_stage),
             )
 
     def experiments(self) -> Iterator[Row]:
@@ -317,7 +362,9 @@ COLUMNS = {
     "units": "id, code, name, kind, parent_id, created_at, updated_at, version, archived",
     "projects": "id, title, summary, unit_id, sponsor_level, sponsor, work_mode, stage, facet, "
     "budget, fte, started_on, ended_on, risk_likelihood, risk_impact, risk_of_not_innovating, "
-    "risk_mitigation, risk_score, risk_band, created_at, updated_at, version, archived",
+    "risk_mitigation, risk_score, risk_band, created_at, updated_at, version, archived, "
+    "novelty, adopted_from, initiated_by, evaluation, embedded_on, innovation_types_mask, "
+    "collaborators_mask, value_types_mask",
     "experiments": "id, project_id, unit_id, title, hypothesis, method, status, result, lessons, "
     "started_on, ended_on, created_at, updated_at, version, archived",
     "determinant_tags": "id, determinant, effect, note, project_id, experiment_id",
