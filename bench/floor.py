@@ -206,14 +206,17 @@ HAVING count(DISTINCT adopter_unit) FILTER (WHERE adopter_unit <> source_unit) >
 # A project's lineage: one recursive query each way, bounded like the API's.
 LINEAGE_FIELDS = "p.id, p.title, p.unit_id, p.novelty, p.stage, p.archived, t.depth"
 LINEAGE = [
-    f"SELECT id FROM projects WHERE id = {LINEAGE_PROJECT}",
+    # The project itself at depth 0 (a 404 when missing), then its ancestors.
     f"""
 WITH RECURSIVE t(id, depth) AS (
   SELECT adopted_from, 1 FROM projects WHERE id = {LINEAGE_PROJECT} AND adopted_from IS NOT NULL
   UNION ALL
   SELECT p.adopted_from, t.depth + 1 FROM projects p JOIN t ON p.id = t.id
    WHERE p.adopted_from IS NOT NULL AND t.depth < 200)
-SELECT {LINEAGE_FIELDS} FROM t JOIN projects p ON p.id = t.id ORDER BY t.depth, p.id
+SELECT {LINEAGE_FIELDS}
+  FROM (SELECT id, depth FROM t UNION ALL SELECT {LINEAGE_PROJECT}, 0) AS t
+  JOIN projects p ON p.id = t.id
+ ORDER BY t.depth, p.id
 """,
     f"""
 WITH RECURSIVE t(id, depth) AS (

@@ -231,4 +231,6 @@ def project_history(
     "through them).",
 )
 def project_lineage(project_id: PathId, session: SessionDep, actor: Reader):
-    return service.lineage(session=session, actor=actor, project_id=project_id)
+    # Serialized once, not validated again against `response_model` (kept for the document).
+    lineage = service.lineage(session=session, actor=actor, project_id=project_id)
+    return Response(lineage.model_dump_json(), media_type="application/json")

@@ -4,7 +4,7 @@ from collections.abc import Mapping
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import func, literal, text
+from sqlalchemy import Integer, bindparam, func, literal, text, union_all
 from sqlalchemy import select as sa_select
 from sqlalchemy import update as sa_update
 from sqlalchemy.orm import aliased, selectinload
@@ -490,8 +490,7 @@ def _check_source(
     if source is None or source.archived:
         raise InvalidField("adopted_from", f"project {source_id} does not exist")
     # The whole lineage, whatever the caller may read: an unreadable project closes a loop too.
-    up = _ancestors_cte(source_id)
-    above = [row.id for row in session.execute(sa_select(up.c.id))]
+    above = [row.id for row in session.execute(_ABOVE, _lineage_params(source_id))]
     if project_id is not None and project_id in above:
         raise InvalidField(
             "adopted_from",
@@ -500,7 +499,7 @@ def _check_source(
         )
     below = 0
     if project_id is not None:
-        below = session.execute(_height_below(project_id)).scalar_one() or 0
+        below = session.execute(_HEIGHT_BELOW, _lineage_params(project_id)).scalar_one() or 0
     if len(above) + 1 + below > MAX_LINEAGE_DEPTH:
         raise InvalidField(
             "adopted_from",
@@ -508,41 +507,56 @@ def _check_source(
         )
 
 
-def _ancestors_cte(project_id: int) -> Any:
-    """(id, depth) of every project `project_id` came from: its source at depth 1, the
+# The lineage statements are built once, with the project (and the caller's scope) as bound
+# parameters: building two recursive CTEs per request cost more than running them.
+_PROJECT = bindparam("lineage_project_id", type_=Integer)
+_SCOPE = bindparam("lineage_scope_id", type_=Integer)
+
+
+def _ancestors_cte() -> Any:
+    """(id, depth) of every project `_PROJECT` came from: its source at depth 1, the
     source's source at 2, ..., at most `MAX_LINEAGE_DEPTH` deep."""
     parent = aliased(Project)
     up = (
         sa_select(col(Project.adopted_from).label("id"), literal(1).label("depth"))
-        .where(col(Project.id) == project_id, col(Project.adopted_from).is_not(None))
+        .where(col(Project.id) == _PROJECT, col(Project.adopted_from).is_not(None))
         .cte("ancestors", recursive=True)
     )
     return up.union_all(
         sa_select(col(parent.adopted_from), up.c.depth + 1).where(
             col(parent.id) == up.c.id,
             col(parent.adopted_from).is_not(None),
-            up.c.depth < MAX_LINEAGE_DEPTH,
+            up.c.depth < bindparam("lineage_max_depth", type_=Integer),
         )
     )
 
 
-def _descendants_cte(project_id: int) -> Any:
-    """(id, depth) of every project adopted from `project_id`, directly (depth 1) or
+def _descendants_cte() -> Any:
+    """(id, depth) of every project adopted from `_PROJECT`, directly (depth 1) or
     further on, at most `MAX_LINEAGE_DEPTH` deep."""
     child = aliased(Project)
     down = (
         sa_select(col(Project.id).label("id"), literal(1).label("depth"))
-        .where(col(Project.adopted_from) == project_id)
+        .where(col(Project.adopted_from) == _PROJECT)
         .cte("descendants", recursive=True)
     )
     return down.union_all(
         sa_select(col(child.id), down.c.depth + 1).where(
-            col(child.adopted_from) == down.c.id, down.c.depth < MAX_LINEAGE_DEPTH
+            col(child.adopted_from) == down.c.id,
+            down.c.depth < bindparam("lineage_max_depth", type_=Integer),
         )
     )
 
 
-def _lineage_rows(tree: Any, actor: Actor | None) -> Any:
+def _scoped(statement: Any, scoped: bool) -> Any:
+    if not scoped:
+        return statement
+    # The scope's root as a bound parameter, where `in_subtree` usually gets the id itself.
+    scope = unit_service.in_subtree(Project.unit_id, _SCOPE, "scope")  # type: ignore[arg-type]
+    return statement.where(scope)
+
+
+def _lineage_rows(tree: Any, scoped: bool) -> Any:
     statement = (
         sa_select(
             col(Project.id).label("project_id"),
@@ -556,24 +570,45 @@ def _lineage_rows(tree: Any, actor: Actor | None) -> Any:
         .join(tree, tree.c.id == col(Project.id))
         .order_by(tree.c.depth, col(Project.id))
     )
-    if actor is not None and actor.scope_unit_id is not None:
-        statement = statement.where(
-            unit_service.in_subtree(Project.unit_id, actor.scope_unit_id, "scope")
-        )
-    return statement
+    return _scoped(statement, scoped)
 
 
-def _height_below(project_id: int) -> Any:
-    down = _descendants_cte(project_id)
-    return sa_select(func.max(down.c.depth))
+def _with_the_project(tree: Any) -> Any:
+    # The project itself at depth 0: its absence (or the caller's scope) makes the 404,
+    # without a statement of its own.
+    return union_all(
+        sa_select(tree.c.id, tree.c.depth),
+        sa_select(_PROJECT.label("id"), literal(0).label("depth")),
+    ).subquery("lineage")
+
+
+_UP = {
+    scoped: _lineage_rows(_with_the_project(_ancestors_cte()), scoped) for scoped in (False, True)
+}
+_DOWN = {scoped: _lineage_rows(_descendants_cte(), scoped) for scoped in (False, True)}
+_ABOVE = sa_select(_ancestors_cte().c.id)
+_HEIGHT_BELOW = sa_select(func.max(_descendants_cte().c.depth))
+
+
+def _lineage_params(project_id: int, actor: Actor | None = None) -> dict[str, Any]:
+    return {
+        "lineage_project_id": project_id,
+        "lineage_scope_id": actor.scope_unit_id if actor else None,
+        "lineage_max_depth": MAX_LINEAGE_DEPTH,
+    }
 
 
 def lineage(*, session: Session, actor: Actor, project_id: int) -> Lineage:
     """Where a project came from (nearest first) and where it went, one recursive query
     each way, leaving out the projects the caller may not read."""
-    get(session=session, actor=actor, project_id=project_id)
-    ancestors = session.execute(_lineage_rows(_ancestors_cte(project_id), actor)).all()
-    descendants = session.execute(_lineage_rows(_descendants_cte(project_id), actor)).all()
+    params = _lineage_params(project_id, actor)
+    scoped = actor.scope_unit_id is not None
+    connection = session.connection()
+    up = connection.execute(_UP[scoped], params).all()
+    if not up or up[0].depth != 0:
+        raise NotFound(f"project {project_id} does not exist")
+    ancestors = up[1:]
+    descendants = connection.execute(_DOWN[scoped], params).all()
     return Lineage(
         ancestors=[LineageItem.model_validate(row._asdict()) for row in ancestors],
         descendants=[LineageItem.model_validate(row._asdict()) for row in descendants],
