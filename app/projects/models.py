@@ -286,7 +286,19 @@ class ProjectUpdate(SQLModel):
 
     model_config = {
         "extra": "forbid",
-        "json_schema_extra": {"examples": [{"stage": "scaling", "work_mode": "core_business"}]},
+        "json_schema_extra": {
+            "examples": [
+                {"stage": "scaling", "work_mode": "core_business"},
+                {
+                    "stage": "embedded",
+                    "embedded_on": "2026-03-01",
+                    "novelty": "copied",
+                    "adopted_from": 4,
+                    "evaluation": "external",
+                    "value_types": ["quality", "efficiency"],
+                },
+            ]
+        },
     }
 
     title: str | None = Field(default=None, min_length=1, max_length=200)
