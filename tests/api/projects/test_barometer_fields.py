@@ -21,6 +21,12 @@ def adopt(client, unit_id, source_id, novelty="adapted", **fields):
     return create_project(client, unit_id, novelty=novelty, adopted_from=source_id, **fields)
 
 
+def post(client, unit_id, **fields):
+    """POST a project, returning the response whatever its status."""
+    body = {"title": "P", "unit_id": unit_id, "sponsor_level": "individual"}
+    return client.post(PROJECTS, json={**body, "work_mode": "dedicated", **fields})
+
+
 def patch(client, project_id, **fields):
     return client.patch(f"{PROJECTS}/{project_id}", json=fields)
 
@@ -82,14 +88,7 @@ def test_fields_are_stored_and_sets_come_back_in_the_listed_order(admin, unit):
     ],
 )
 def test_a_duplicate_or_unknown_value_is_a_422_naming_the_field(admin, unit, field, value):
-    body = {
-        "title": "P",
-        "unit_id": unit["id"],
-        "sponsor_level": "individual",
-        "work_mode": "dedicated",
-        field: value,
-    }
-    response = admin.post(PROJECTS, json=body)
+    response = post(admin, unit["id"], **{field: value})
     assert response.status_code == 422
     assert problem_fields(response)[0].split(".")[0] == field
 
@@ -163,20 +162,9 @@ def test_list_filters(admin, unit):
 
 def test_adopted_from_must_name_a_live_project(admin, unit):
     source = create_project(admin, unit["id"])
-    for bad in (source["id"] + 100,):
-        response = admin.post(
-            PROJECTS,
-            json={
-                "title": "P",
-                "unit_id": unit["id"],
-                "sponsor_level": "individual",
-                "work_mode": "dedicated",
-                "novelty": "adapted",
-                "adopted_from": bad,
-            },
-        )
-        assert response.status_code == 422
-        assert problem_fields(response) == ["adopted_from"]
+    response = post(admin, unit["id"], novelty="adapted", adopted_from=source["id"] + 100)
+    assert response.status_code == 422
+    assert problem_fields(response) == ["adopted_from"]
     admin.delete(f"{PROJECTS}/{source['id']}")
     other = create_project(admin, unit["id"], novelty="copied")
     response = patch(admin, other["id"], adopted_from=source["id"])
@@ -189,17 +177,7 @@ def test_a_project_the_caller_cannot_read_is_an_unknown_id(admin, make_client):
     theirs = create_unit(admin, "THEIRS")
     hidden = create_project(admin, theirs["id"], title="Hidden")
     submitter = make_client("submitter", unit_id=mine["id"])
-    response = submitter.post(
-        PROJECTS,
-        json={
-            "title": "P",
-            "unit_id": mine["id"],
-            "sponsor_level": "individual",
-            "work_mode": "dedicated",
-            "novelty": "copied",
-            "adopted_from": hidden["id"],
-        },
-    )
+    response = post(submitter, mine["id"], novelty="copied", adopted_from=hidden["id"])
     assert response.status_code == 422
     assert problem_fields(response) == ["adopted_from"]
     assert response.json()["errors"][0]["message"] == f"project {hidden['id']} does not exist"
@@ -208,17 +186,7 @@ def test_a_project_the_caller_cannot_read_is_an_unknown_id(admin, make_client):
 def test_adopted_from_requires_novelty_adapted_or_copied(admin, unit):
     source = create_project(admin, unit["id"])
     for novelty in ("first", None):
-        response = admin.post(
-            PROJECTS,
-            json={
-                "title": "P",
-                "unit_id": unit["id"],
-                "sponsor_level": "individual",
-                "work_mode": "dedicated",
-                "novelty": novelty,
-                "adopted_from": source["id"],
-            },
-        )
+        response = post(admin, unit["id"], novelty=novelty, adopted_from=source["id"])
         assert response.status_code == 422
         assert problem_fields(response) == ["adopted_from"]
     adopter = adopt(admin, unit["id"], source["id"], novelty="adapted")
@@ -264,17 +232,7 @@ def test_chains_longer_than_the_bound_are_refused(admin, unit, monkeypatch):
     b = adopt(admin, unit["id"], a["id"])
     c = adopt(admin, unit["id"], b["id"])
     d = adopt(admin, unit["id"], c["id"])  # three links: A <- B <- C <- D
-    response = admin.post(
-        PROJECTS,
-        json={
-            "title": "E",
-            "unit_id": unit["id"],
-            "sponsor_level": "individual",
-            "work_mode": "dedicated",
-            "novelty": "copied",
-            "adopted_from": d["id"],
-        },
-    )
+    response = post(admin, unit["id"], title="E", novelty="copied", adopted_from=d["id"])
     assert response.status_code == 422
     assert problem_fields(response) == ["adopted_from"]
     # Linking A below another project would make the chain four links long.
@@ -381,16 +339,6 @@ def test_embedded_on_rules_are_422s_naming_it(admin, unit):
         response = patch(admin, project_id, **fields)
         assert response.status_code == 422, fields
         assert problem_fields(response) == ["embedded_on"]
-    response = admin.post(
-        PROJECTS,
-        json={
-            "title": "P",
-            "unit_id": unit["id"],
-            "sponsor_level": "individual",
-            "work_mode": "dedicated",
-            "stage": "embedded",
-            "embedded_on": tomorrow,
-        },
-    )
+    response = post(admin, unit["id"], stage="embedded", embedded_on=tomorrow)
     assert response.status_code == 422
     assert problem_fields(response) == ["embedded_on"]
