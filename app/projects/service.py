@@ -269,6 +269,10 @@ def _filtered(
 
 
 def create(*, session: Session, actor: Actor, project_in: ProjectCreate) -> Project:
+    if project_in.adopted_from is not None:
+        # No loop can close through a new project, but a concurrent relinking above its
+        # source could make the chain longer than the bound: the same lock as `update`.
+        _lock_lineage(session)
     unit_service.check_in_scope(
         session=session, actor=actor, unit_id=project_in.unit_id, field="unit_id"
     )
