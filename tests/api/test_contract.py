@@ -18,8 +18,7 @@ SPEC = Path(__file__).resolve().parents[2] / "openapi" / "openapi.json"
 def test_committed_openapi_matches_the_app():
     assert SPEC.exists(), "run `portfolio openapi`"
     assert json.loads(SPEC.read_text()) == json.loads(render_openapi()), (
-        "openapi/openapi.json is stale: run `portfolio openapi` and commit it"
-    )
+        "openapi/openapi.json is stale: run `portfolio openapi` and commit it")
 
 
 def test_served_spec_is_the_committed_one(anon):
@@ -34,17 +33,8 @@ def test_migrations_reach_head_and_match_the_models(database_url):
         assert compare_metadata(context, SQLModel.metadata) == []
         tables = set(inspect(connection).get_table_names())
     engine.dispose()
-    assert {
-        "units",
-        "projects",
-        "experiments",
-        "criteria",
-        "measurements",
-        "api_keys",
-        "determinant_tags",
-        "history",
-        "idempotency_keys",
-    } <= tables
+    assert {"units", "projects", "experiments", "criteria", "measurements", "api_keys",
+            "determinant_tags", "history", "idempotency_keys"} <= tables
 
 
 def test_readyz_reports_a_migrated_database(anon):
