@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 
 from app.reports.window import Interval, interval_ends, points, years_before
+from bench.generate import LINEAGE_PROJECT
 
 ACTIVE = "('exploration', 'experiment', 'scaling')"
 
@@ -347,12 +348,110 @@ SELECT e.id, e.title, e.unit_id, e.ended_on
     return [rigour, publication, spend, overdue]
 
 
+NOVELTIES = ("first", "adapted", "copied")
+INITIATORS = ("employees", "managers", "politicians", "citizens", "businesses", "other")
+
+
+def _bits(column: str, prefix: str, count: int = 5) -> str:
+    return ", ".join(
+        f"count(*) FILTER (WHERE {column} & {1 << bit} <> 0) AS {prefix}{bit}"
+        for bit in range(count)
+    )
+
+
+def _two_years_back() -> tuple[str, str]:
+    today = datetime.now(UTC).date()
+    try:
+        start = today.replace(year=today.year - 2)
+    except ValueError:
+        start = today.replace(year=today.year - 2, day=28)
+    return start.isoformat(), today.isoformat()
+
+
+def barometer() -> list[str]:
+    """The barometer report's numbers for the default window (the two years to today)."""
+    start, end = _two_years_back()
+    # `date(timestamp)` is a function on SQLite and a cast on PostgreSQL (sessions in UTC).
+    adoptions = f"""
+SELECT a.unit_id AS adopter_unit, s.id AS source_id, s.title, s.unit_id AS source_unit
+  FROM projects a JOIN projects s ON s.id = a.adopted_from
+ WHERE NOT a.archived AND coalesce(a.started_on, date(a.created_at)) BETWEEN '{start}' AND '{end}'
+"""
+    totals = f"""
+SELECT count(*) AS innovations,
+       {_filters("novelty", NOVELTIES)}, count(*) FILTER (WHERE novelty IS NULL) AS nov_unknown,
+       {_filters("initiated_by", INITIATORS)},
+       count(*) FILTER (WHERE initiated_by IS NULL) AS initiator_unknown,
+       {_bits("innovation_types_mask", "type_")},
+       {_bits("collaborators_mask", "collaborator_")},
+       {_bits("value_types_mask", "value_")},
+       count(*) FILTER (WHERE collaborators_mask <> 0) AS collaborating,
+       count(*) FILTER (WHERE evaluation IN ('internal', 'external')) AS evaluated,
+       count(*) FILTER (WHERE evaluation IS NOT NULL) AS evaluation_known,
+       count(DISTINCT unit_id) AS units_innovating,
+       (SELECT count(*) FROM units WHERE NOT archived) AS units
+  FROM projects
+ WHERE NOT archived AND embedded_on BETWEEN '{start}' AND '{end}'
+"""
+    diffusion = f"""
+SELECT count(*), count(*) FILTER (WHERE adopter_unit <> source_unit) FROM ({adoptions}) AS d
+"""
+    flows = f"""
+SELECT u.id, u.code, sum(f.adopted_in), sum(f.adopted_out)
+  FROM (SELECT adopter_unit AS unit_id, 1 AS adopted_in, 0 AS adopted_out
+          FROM ({adoptions}) AS d WHERE adopter_unit <> source_unit
+        UNION ALL
+        SELECT source_unit, 0, 1 FROM ({adoptions}) AS d WHERE adopter_unit <> source_unit) AS f
+  JOIN units u ON u.id = f.unit_id
+ WHERE NOT u.archived
+ GROUP BY u.id, u.code
+ ORDER BY u.code
+"""
+    sources = f"""
+SELECT source_id, title, source_unit,
+       count(DISTINCT adopter_unit) FILTER (WHERE adopter_unit <> source_unit) AS adopting_units,
+       count(*) AS adoptions
+  FROM ({adoptions}) AS d
+ GROUP BY source_id, title, source_unit
+HAVING count(DISTINCT adopter_unit) FILTER (WHERE adopter_unit <> source_unit) > 0
+ ORDER BY adopting_units DESC, source_id
+ LIMIT 20
+"""
+    return [totals, diffusion, flows, sources]
+
+
+# A project's lineage: one recursive query each way, bounded like the API's.
+LINEAGE_FIELDS = "p.id, p.title, p.unit_id, p.novelty, p.stage, p.archived, t.depth"
+LINEAGE = [
+    # The project itself at depth 0 (a 404 when missing), then its ancestors.
+    f"""
+WITH RECURSIVE t(id, depth) AS (
+  SELECT adopted_from, 1 FROM projects WHERE id = {LINEAGE_PROJECT} AND adopted_from IS NOT NULL
+  UNION ALL
+  SELECT p.adopted_from, t.depth + 1 FROM projects p JOIN t ON p.id = t.id
+   WHERE p.adopted_from IS NOT NULL AND t.depth < 200)
+SELECT {LINEAGE_FIELDS}
+  FROM (SELECT id, depth FROM t UNION ALL SELECT {LINEAGE_PROJECT}, 0) AS t
+  JOIN projects p ON p.id = t.id
+ ORDER BY t.depth, p.id
+""",
+    f"""
+WITH RECURSIVE t(id, depth) AS (
+  SELECT id, 1 FROM projects WHERE adopted_from = {LINEAGE_PROJECT}
+  UNION ALL
+  SELECT p.id, t.depth + 1 FROM projects p JOIN t ON p.adopted_from = t.id WHERE t.depth < 200)
+SELECT {LINEAGE_FIELDS} FROM t JOIN projects p ON p.id = t.id ORDER BY t.depth, p.id
+""",
+]
+
+
 @dataclass(frozen=True)
 class Report:
     path: str
     target: float  # ratio HTTP / SQL not to exceed at size L
     # The hand-written SQL for SQLite (True) or PostgreSQL (False).
     statements: Callable[[bool], list[str]]
+    conditional: bool = True  # answers If-None-Match with 304 (reports do; lineage not)
 
 
 REPORTS = {
@@ -375,5 +474,12 @@ REPORTS = {
     "flow": Report("/api/v1/reports/flow", 1.5, flow_statements),
     "experimentation": Report(
         "/api/v1/reports/experimentation", 1.5, lambda sqlite: experimentation_statements()
+    ),
+    "barometer": Report("/api/v1/reports/barometer", 1.5, lambda sqlite: barometer()),
+    "lineage": Report(
+        f"/api/v1/projects/{LINEAGE_PROJECT}/lineage",
+        1.5,
+        lambda sqlite: LINEAGE,
+        conditional=False,
     ),
 }

@@ -87,6 +87,12 @@ TABLES = (
 )
 
 TODAY = datetime.now(UTC).date()
+# The lineage the benchmark reads (`bench.floor`): project 50 sits on a long chain of
+# adoptions, every third project from 2 to 599 adopted from the one before (199 links at
+# sizes S and up, close to `app.projects.service.MAX_LINEAGE_DEPTH`; 32 at XS).
+LINEAGE_PROJECT = 50
+CHAIN_STEP = 3
+CHAIN_END = 600
 EPOCH = datetime(2024, 1, 1, tzinfo=UTC)
 DETERMINANTS = ("clarity", "parity", "suitability", "normality")
 STAGE_PATH = ("idea", "exploration", "experiment", "scaling", "embedded")
@@ -123,6 +129,7 @@ class Portfolio:
         # The experimentation fields (issue 15) draw from their own generator, so the rest of
         # the portfolio is the same data as before they existed.
         self.experimentation_rng = random.Random(seed + 15)
+        self.seed = seed
         self.project_unit: list[int] = []
         self.periods: list[Row] = []
         self.period_id = 0
@@ -148,8 +155,44 @@ class Portfolio:
                 False,
             )
 
+    def _barometer_fields(self, brng: random.Random, project_id: int, stage: str) -> Row:
+        """novelty, adopted_from, initiated_by, evaluation, embedded_on and the three set
+        masks; by their own generator, so the other columns stay as they were."""
+        on_chain = project_id % CHAIN_STEP == LINEAGE_PROJECT % CHAIN_STEP and (
+            CHAIN_STEP < project_id < CHAIN_END
+        )
+        source = None
+        if on_chain:
+            source = project_id - CHAIN_STEP
+        elif project_id > 1 and brng.random() < 0.25:
+            # A random earlier project, never one on the long chain (which would lengthen
+            # it past the bound).
+            source = brng.randint(max(1, project_id - 5000), project_id - 1)
+            if source % CHAIN_STEP == LINEAGE_PROJECT % CHAIN_STEP and source < CHAIN_END:
+                source -= 1
+        if source is not None:
+            novelty: str | None = brng.choice(("adapted", "copied"))
+        else:
+            novelty = brng.choice(("first", "first", "adapted", "copied", None))
+        embedded_on = None
+        if stage == "embedded":
+            embedded_on = (TODAY - timedelta(days=brng.randint(0, 1400))).isoformat()
+        return (
+            novelty,
+            source,
+            brng.choice(
+                ("employees", "managers", "politicians", "citizens", "businesses", "other", None)
+            ),
+            brng.choice(("none", "internal", "external", None)),
+            embedded_on,
+            brng.randint(0, 31),
+            brng.randint(0, 31) if brng.random() < 0.6 else 0,
+            brng.randint(0, 31),
+        )
+
     def projects(self) -> Iterator[Row]:
         rng = self.rng
+        brng = random.Random(self.seed + 16)
         work_mode = _weighted(rng, ("side_of_desk", "dedicated", "core_business"), (45, 30, 25))
         sponsor = _weighted(rng, ("individual", "organizational", "system"), (50, 40, 10))
         stage = _weighted(
@@ -171,6 +214,7 @@ class Portfolio:
             created = _ts(created_at)
             tracked = (sponsor(), work_mode(), stage())
             stage_since = self._history(project_id, unit_id, *tracked)
+            project_stage = tracked[2]
             yield (
                 project_id,
                 f"Project {project_id}",
@@ -196,6 +240,7 @@ class Portfolio:
                 1,
                 project_id % 50 == 0,
                 stage_since,
+                *self._barometer_fields(brng, project_id, project_stage),
             )
 
     def _history(self, project_id: int, unit_id: int, sponsor: str, mode: str, stage: str) -> str:
@@ -407,7 +452,8 @@ COLUMNS = {
     "projects": "id, title, summary, unit_id, sponsor_level, sponsor, work_mode, stage, facet, "
     "budget, fte, started_on, ended_on, risk_likelihood, risk_impact, risk_of_not_innovating, "
     "risk_mitigation, risk_score, risk_band, created_at, updated_at, version, archived, "
-    "stage_since",
+    "stage_since, novelty, adopted_from, initiated_by, evaluation, embedded_on, "
+    "innovation_types_mask, collaborators_mask, value_types_mask",
     "project_periods": "id, project_id, valid_from, valid_to, sponsor_level, work_mode, stage, "
     "unit_id",
     "experiments": "id, project_id, unit_id, title, hypothesis, method, status, result, lessons, "

@@ -124,7 +124,12 @@ def is_formula(text: str) -> bool:
 
 def flatten(item: dict[str, Any]) -> dict[str, Any]:
     """One CSV row from a public item in JSON form."""
-    row = {k: v for k, v in item.items() if k not in ("risk", "determinants")}
+    # A set (a list of values) is one cell, its values joined by ";".
+    row = {
+        k: ";".join(v) if isinstance(v, list) else v
+        for k, v in item.items()
+        if k not in ("risk", "determinants")
+    }
     if "risk" in item:
         for field, value in (item["risk"] or {}).items():
             row[risk_column(field)] = value

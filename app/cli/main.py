@@ -334,11 +334,15 @@ def report(
     ] = None,
     start: Annotated[
         datetime | None,
-        typer.Option("--from", formats=["%Y-%m-%d"], help="trends, flow: first day of the window"),
+        typer.Option(
+            "--from", formats=["%Y-%m-%d"], help="trends, flow, barometer: first day of the window"
+        ),
     ] = None,
     end: Annotated[
         datetime | None,
-        typer.Option("--to", formats=["%Y-%m-%d"], help="trends, flow: last day (default today)"),
+        typer.Option(
+            "--to", formats=["%Y-%m-%d"], help="trends, flow, barometer: last day (default today)"
+        ),
     ] = None,
     interval: Annotated[
         Interval | None, typer.Option(help="trends: month, quarter (default) or year")
@@ -363,8 +367,9 @@ def report(
         raise typer.Exit(2)
     timeline_options = {"--from": start, "--to": end, "--interval": interval}
     given = [option for option, value in timeline_options.items() if value is not None]
-    if given and name not in (ReportName.trends, ReportName.flow):
-        typer.echo(f"error: {', '.join(given)} apply to trends and flow only", err=True)
+    windowed = (ReportName.trends, ReportName.flow, ReportName.barometer)
+    if given and name not in windowed:
+        typer.echo(f"error: {', '.join(given)} apply to trends, flow and barometer only", err=True)
         raise typer.Exit(2)
     if interval is not None and name != ReportName.trends:
         typer.echo("error: --interval applies to trends only", err=True)
@@ -411,6 +416,8 @@ def report(
                     today=today(),
                     as_of=as_of_date,
                     year=year,
+                    from_date=first_day,
+                    to_date=last_day,
                 )
         except DomainError as error:  # a window the API would answer with a 422
             typer.echo(f"error: {error.detail}", err=True)

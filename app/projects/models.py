@@ -3,12 +3,13 @@ from decimal import Decimal
 from enum import StrEnum
 from typing import Annotated, Any
 
-from pydantic import StrictInt, model_validator
+from pydantic import AfterValidator, StrictInt, model_validator
 from sqlalchemy import Index, Numeric, UniqueConstraint
 from sqlmodel import Field, Relationship, SQLModel
 
 from app.core.contract import Money, ResponseModel
 from app.core.db import MAX_ID, AuditedFields, check_dates, enum_column
+from app.core.flags import FlagSet, unique_sorted
 from app.core.pagination import Page
 from app.determinants.models import DeterminantList, DeterminantTag, DeterminantTagPublic
 
@@ -69,6 +70,68 @@ class RiskBand(StrEnum):
     high = "high"
 
 
+# --- the innovation barometer's questions (issue 16; README, "Barometer") ---------------
+
+
+class Novelty(StrEnum):
+    first = "first"
+    adapted = "adapted"
+    copied = "copied"
+
+
+class InnovationType(StrEnum):
+    service = "service"
+    process = "process"
+    organisation = "organisation"
+    communication = "communication"
+    policy = "policy"
+
+
+class Initiator(StrEnum):
+    employees = "employees"
+    managers = "managers"
+    politicians = "politicians"
+    citizens = "citizens"
+    businesses = "businesses"
+    other = "other"
+
+
+class Collaborator(StrEnum):
+    citizens = "citizens"
+    businesses = "businesses"
+    research = "research"
+    other_public = "other_public"
+    civil_society = "civil_society"
+
+
+class ValueType(StrEnum):
+    quality = "quality"
+    efficiency = "efficiency"
+    citizen_involvement = "citizen_involvement"
+    employee_satisfaction = "employee_satisfaction"
+    political_goals = "political_goals"
+
+
+class Evaluation(StrEnum):
+    none = "none"
+    internal = "internal"
+    external = "external"
+
+
+# The stored bit of each set value: the enum's order, fixed in these three lines.
+INNOVATION_TYPES = FlagSet(InnovationType)
+COLLABORATORS = FlagSet(Collaborator)
+VALUE_TYPES = FlagSet(ValueType)
+# Public set field -> (its flags, the integer column that stores them).
+SETS: dict[str, tuple[FlagSet[Any], str]] = {
+    "innovation_types": (INNOVATION_TYPES, "innovation_types_mask"),
+    "collaborators": (COLLABORATORS, "collaborators_mask"),
+    "value_types": (VALUE_TYPES, "value_types_mask"),
+}
+# A novelty that may name the project it came from.
+ADOPTING = (Novelty.adapted, Novelty.copied)
+
+
 def risk_band(score: int) -> RiskBand:
     # Products of two 1-5 ratings never fall on 13 or 14, so "> 12" is "high (>= 15)".
     if score <= 6:
@@ -96,11 +159,38 @@ _DESC = {
     "stage_since": "When the project entered its current stage: the `from` of the earliest "
     "period of the unbroken run of periods, ending with the last, that share the current "
     "stage (a change of work mode, sponsor level or unit does not reset it).",
+    "novelty": "Was it new? `first` (new, as far as we know), `adapted` (inspired by "
+    "someone else's solution and changed), `copied` (taken over largely as it was); null: "
+    "not known.",
+    "adopted_from": "The project this one adapted or copied (requires `novelty` `adapted` "
+    "or `copied`); null: none or not in the register. Must be readable by the caller, not "
+    "archived, and not this project or one adopted from it (no cycles).",
+    "innovation_types": "What kind of innovation, a set without duplicates returned in this "
+    "order: `service` (a new or changed service), `process` (how the work is done), "
+    "`organisation` (how it is organised or managed), `communication` (how the organisation "
+    "communicates with citizens and others), `policy` (a new policy or regulation).",
+    "initiated_by": "Who took the initiative: `employees`, `managers`, `politicians`, "
+    "`citizens`, `businesses` or `other`; null: not known.",
+    "collaborators": "Who it was done with, a set without duplicates returned in this "
+    "order: `citizens`, `businesses`, `research` (universities, research institutes), "
+    "`other_public` (other public workplaces), `civil_society` (associations, volunteers).",
+    "value_types": "The value it created or is meant to create, a set without duplicates "
+    "returned in this order: `quality`, `efficiency`, `citizen_involvement`, "
+    "`employee_satisfaction`, `political_goals` (helped reach political goals).",
+    "evaluation": "Was its effect evaluated: `none`, `internal` (by the organisation "
+    "itself), `external` (by someone outside); null: not yet known.",
+    "embedded_on": "When it became part of regular operations: set when the stage becomes "
+    "`embedded` (by default the date of that change), may be given explicitly (not after "
+    "today, UTC), only for a project in stage `embedded`; cleared when it leaves `embedded`.",
 }
 
 # The attributes a project's timeline tracks (`ProjectPeriod`): a change to any of them,
 # effective on a date, ends the last period and begins a new one.
 TRACKED = ("stage", "work_mode", "sponsor_level", "unit_id")
+
+InnovationTypes = Annotated[list[InnovationType], AfterValidator(unique_sorted(InnovationType))]
+Collaborators = Annotated[list[Collaborator], AfterValidator(unique_sorted(Collaborator))]
+ValueTypes = Annotated[list[ValueType], AfterValidator(unique_sorted(ValueType))]
 
 
 class RiskIn(SQLModel):
@@ -140,6 +230,38 @@ class ProjectBase(SQLModel):
     )
     started_on: date | None = None
     ended_on: date | None = Field(default=None, description="Not before `started_on`.")
+    novelty: Novelty | None = Field(
+        default=None, sa_type=enum_column(Novelty), description=_DESC["novelty"]
+    )
+    adopted_from: int | None = Field(
+        default=None,
+        ge=1,
+        le=MAX_ID,
+        foreign_key="projects.id",
+        index=True,
+        description=_DESC["adopted_from"],
+    )
+    initiated_by: Initiator | None = Field(
+        default=None, sa_type=enum_column(Initiator), description=_DESC["initiated_by"]
+    )
+    evaluation: Evaluation | None = Field(
+        default=None, sa_type=enum_column(Evaluation), description=_DESC["evaluation"]
+    )
+    embedded_on: date | None = Field(default=None, description=_DESC["embedded_on"])
+
+
+class ProjectSets(SQLModel):
+    """The set fields of the API; the table stores each as a bitmask (`SETS`)."""
+
+    innovation_types: InnovationTypes = Field(
+        default=[], description=_DESC["innovation_types"], max_length=len(InnovationType)
+    )
+    collaborators: Collaborators = Field(
+        default=[], description=_DESC["collaborators"], max_length=len(Collaborator)
+    )
+    value_types: ValueTypes = Field(
+        default=[], description=_DESC["value_types"], max_length=len(ValueType)
+    )
 
 
 _EXAMPLE: dict[str, Any] = {
@@ -164,10 +286,18 @@ _EXAMPLE: dict[str, Any] = {
     "fte": 2.5,
     "started_on": "2026-02-01",
     "ended_on": None,
+    "novelty": "adapted",
+    "adopted_from": 4,
+    "initiated_by": "employees",
+    "evaluation": "internal",
+    "embedded_on": None,
+    "innovation_types": ["service", "process"],
+    "collaborators": ["citizens", "other_public"],
+    "value_types": ["quality", "efficiency"],
 }
 
 
-class ProjectCreate(ProjectBase):
+class ProjectCreate(ProjectSets, ProjectBase):
     model_config = {
         "extra": "forbid",
         "json_schema_extra": {"examples": [{**_EXAMPLE, "effective_on": "2026-02-01"}]},
@@ -195,7 +325,15 @@ class ProjectUpdate(SQLModel):
         "extra": "forbid",
         "json_schema_extra": {
             "examples": [
-                {"stage": "scaling", "work_mode": "core_business", "effective_on": "2026-03-03"}
+                {"stage": "scaling", "work_mode": "core_business", "effective_on": "2026-03-03"},
+                {
+                    "stage": "embedded",
+                    "embedded_on": "2026-03-01",
+                    "novelty": "copied",
+                    "adopted_from": 4,
+                    "evaluation": "external",
+                    "value_types": ["quality", "efficiency"],
+                },
             ]
         },
     }
@@ -212,6 +350,14 @@ class ProjectUpdate(SQLModel):
     fte: Fte | None = None
     started_on: date | None = None
     ended_on: date | None = None
+    novelty: Novelty | None = None
+    adopted_from: int | None = Field(default=None, ge=1, le=MAX_ID)
+    initiated_by: Initiator | None = None
+    evaluation: Evaluation | None = None
+    embedded_on: date | None = None
+    innovation_types: InnovationTypes | None = Field(default=None, max_length=len(InnovationType))
+    collaborators: Collaborators | None = Field(default=None, max_length=len(Collaborator))
+    value_types: ValueTypes | None = Field(default=None, max_length=len(ValueType))
     risk: RiskIn | None = None
     determinants: DeterminantList | None = None
     effective_on: date | None = Field(
@@ -230,6 +376,8 @@ class Project(ProjectBase, AuditedFields, table=True):
         # Covers the spread report: active projects by unit, work mode and sponsor level
         # come from this index alone (bench/RESULTS.md has the plans).
         Index("ix_projects_spread", "stage", "archived", "unit_id", "work_mode", "sponsor_level"),
+        # The barometer report's innovations: embedded within a window.
+        Index("ix_projects_embedded_on", "embedded_on"),
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -242,6 +390,9 @@ class Project(ProjectBase, AuditedFields, table=True):
     risk_mitigation: str | None = Field(default=None, max_length=2000)
     risk_score: int | None = None
     risk_band: RiskBand | None = Field(default=None, sa_type=enum_column(RiskBand))
+    innovation_types_mask: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
+    collaborators_mask: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
+    value_types_mask: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
 
     determinant_tags: list[DeterminantTag] = Relationship(
         sa_relationship_kwargs={
@@ -350,7 +501,7 @@ class ProjectTimeline(SQLModel, ResponseModel):
     )
 
 
-class ProjectPublic(ProjectBase, ResponseModel):
+class ProjectPublic(ProjectSets, ProjectBase, ResponseModel):
     model_config = {
         "json_schema_extra": {
             "examples": [
@@ -384,3 +535,68 @@ class ProjectPublic(ProjectBase, ResponseModel):
 
 class ProjectsPage(Page[ProjectPublic]):
     pass
+
+
+class LineageItem(SQLModel, ResponseModel):
+    project_id: int = Field(description="The project.")
+    title: str = Field(max_length=200)
+    unit_id: int = Field(description="Its owning unit.")
+    novelty: Novelty | None = Field(description=_DESC["novelty"])
+    stage: Stage
+    archived: bool = Field(description="Archived projects keep their links.")
+    depth: int = Field(
+        ge=1,
+        description="Links away from the project asked about: 1 is its direct source "
+        "(ancestors) or a direct adopter (descendants). A gap means a project in between "
+        "is not readable by the caller.",
+    )
+
+
+class Lineage(SQLModel, ResponseModel):
+    model_config = {
+        "json_schema_extra": {
+            "examples": [
+                {
+                    "ancestors": [
+                        {
+                            "project_id": 4,
+                            "title": "Chatbot for parking permits",
+                            "unit_id": 12,
+                            "novelty": "first",
+                            "stage": "embedded",
+                            "archived": False,
+                            "depth": 1,
+                        }
+                    ],
+                    "descendants": [
+                        {
+                            "project_id": 19,
+                            "title": "Chatbot for building permits",
+                            "unit_id": 31,
+                            "novelty": "copied",
+                            "stage": "experiment",
+                            "archived": False,
+                            "depth": 1,
+                        },
+                        {
+                            "project_id": 27,
+                            "title": "Chatbot for business licences",
+                            "unit_id": 8,
+                            "novelty": "adapted",
+                            "stage": "idea",
+                            "archived": False,
+                            "depth": 2,
+                        },
+                    ],
+                }
+            ]
+        }
+    }
+
+    ancestors: list[LineageItem] = Field(
+        description="The chain through `adopted_from`, nearest first (depth 1, 2, ...)."
+    )
+    descendants: list[LineageItem] = Field(
+        description="Every project adapted or copied from it, directly or further on, by "
+        "depth then id."
+    )

@@ -19,7 +19,13 @@ from app.history import service as history_service
 from app.history.models import HistoryPage
 from app.projects import service
 from app.projects.models import (
+    Collaborator,
+    Evaluation,
     Facet,
+    Initiator,
+    InnovationType,
+    Lineage,
+    Novelty,
     ProjectCreate,
     ProjectPublic,
     ProjectsPage,
@@ -27,6 +33,7 @@ from app.projects.models import (
     ProjectUpdate,
     SponsorLevel,
     Stage,
+    ValueType,
     WorkMode,
 )
 
@@ -108,6 +115,30 @@ def list_projects(
         ),
     ] = None,
     include_archived: IncludeArchived = False,
+    novelty: Annotated[
+        list[Novelty] | None, Query(description="Any of these novelties.")
+    ] = None,
+    initiated_by: Annotated[
+        list[Initiator] | None, Query(description="Initiated by any of these.")
+    ] = None,
+    evaluation: Annotated[
+        list[Evaluation] | None, Query(description="Any of these evaluations.")
+    ] = None,
+    innovation_type: Annotated[
+        list[InnovationType] | None,
+        Query(description="Its `innovation_types` include any of these."),
+    ] = None,
+    collaborator: Annotated[
+        list[Collaborator] | None,
+        Query(description="Its `collaborators` include any of these."),
+    ] = None,
+    value_type: Annotated[
+        list[ValueType] | None, Query(description="Its `value_types` include any of these.")
+    ] = None,
+    adopted_from: Annotated[
+        int | None,
+        Query(ge=1, le=MAX_ID, description="Adapted or copied directly from this project."),
+    ] = None,
 ):
     filters: dict[str, Any] = dict(
         unit_id=unit_id,
@@ -120,6 +151,13 @@ def list_projects(
         updated_since=updated_since,
         stage_since_before=stage_since_before,
         include_archived=include_archived,
+        novelty=novelty,
+        initiated_by=initiated_by,
+        evaluation=evaluation,
+        innovation_type=innovation_type,
+        collaborator=collaborator,
+        value_type=value_type,
+        adopted_from=adopted_from,
     )
     if csv_export.wants_csv(request):
         return csv_export.stream(
@@ -236,3 +274,19 @@ def project_history(
         session=session, project_id=project_id, params=page, visible=visible
     )
     return HistoryPage(items=items, next_cursor=cursor)  # type: ignore[arg-type]
+
+
+@router.get(
+    "/{project_id}/lineage",
+    response_model=Lineage,
+    responses=problem_responses(*READ_ONE),
+    summary="Where a project was adopted from, and who adopted it",
+    description="`ancestors`: the chain through `adopted_from`, nearest first; "
+    "`descendants`: every project adapted or copied from it, directly or further on, with "
+    "its depth. Projects the caller may not read are left out (the chain is followed "
+    "through them).",
+)
+def project_lineage(project_id: PathId, session: SessionDep, actor: Reader):
+    # Serialized once, not validated again against `response_model` (kept for the document).
+    lineage = service.lineage(session=session, actor=actor, project_id=project_id)
+    return Response(lineage.model_dump_json(), media_type="application/json")

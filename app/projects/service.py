@@ -1,12 +1,13 @@
 """Projects: innovation initiatives, their risk profile and determinant tags."""
 
+from collections.abc import Mapping
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import func
+from sqlalchemy import Integer, bindparam, func, literal, text, union_all
 from sqlalchemy import select as sa_select
 from sqlalchemy import update as sa_update
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import aliased, selectinload
 from sqlmodel import Session, col, select
 
 from app.api import json_pages
@@ -22,8 +23,20 @@ from app.experiments.models import Experiment
 from app.history import service as history
 from app.history.models import ChangeAction, EntityType, HistoryEntry
 from app.projects.models import (
+    ADOPTING,
+    COLLABORATORS,
+    INNOVATION_TYPES,
+    SETS,
     TRACKED,
+    VALUE_TYPES,
+    Collaborator,
+    Evaluation,
     Facet,
+    Initiator,
+    InnovationType,
+    Lineage,
+    LineageItem,
+    Novelty,
     PeriodPublic,
     Project,
     ProjectCreate,
@@ -35,6 +48,7 @@ from app.projects.models import (
     RiskIn,
     SponsorLevel,
     Stage,
+    ValueType,
     WorkMode,
     risk_band,
 )
@@ -59,6 +73,12 @@ CSV_COLUMNS = [
     "started_on",
     "ended_on",
     "stage_since",
+    "novelty",
+    "adopted_from",
+    "initiated_by",
+    "evaluation",
+    "embedded_on",
+    *SETS,
     *(risk_column(field) for field in RISK_FIELDS),
     *DETERMINANT_COLUMNS,
     *AUDIT_COLUMNS,
@@ -79,8 +99,20 @@ def risk_dict(project: Any) -> dict[str, Any] | None:
     }
 
 
+def sets_dict(project: Any) -> dict[str, list[Any]]:
+    """The public set fields of a project or of a plain row of the projects table."""
+    return {field: flags.decode(getattr(project, mask)) for field, (flags, mask) in SETS.items()}
+
+
+def _store_sets(project: Project, values: Mapping[str, Any]) -> None:
+    for field, (flags, column) in SETS.items():
+        if field in values:
+            setattr(project, column, flags.encode(values[field]))
+
+
 def to_public(project: Project) -> ProjectPublic:
     data = project.model_dump()
+    data.update(sets_dict(project))
     data["risk"] = risk_dict(project)
     data["determinants"] = determinant_service.as_dicts(project.determinant_tags)
     return ProjectPublic.model_validate(data)
@@ -97,6 +129,7 @@ def _set_risk(project: Project, risk: RiskIn | None) -> None:
 
 def _history_view(project: Project) -> dict[str, Any]:
     data = project.model_dump(include=set(ProjectCreate.model_fields))
+    data.update(sets_dict(project))
     data["risk"] = {k: v for k, v in (risk_dict(project) or {}).items()} or None
     data["determinants"] = determinant_service.as_dicts(project.determinant_tags)
     return data
@@ -185,6 +218,7 @@ def list_public(
     items = []
     for row in rows:
         data = row._asdict()
+        data.update(sets_dict(row))
         data["risk"] = risk_dict(row)
         data["determinants"] = tags.get(row.id, [])
         items.append(data)
@@ -211,7 +245,14 @@ def _risk_sql() -> str:
 JSON_PAGE = json_pages.JsonPage(
     Project.__table__,  # type: ignore[attr-defined]
     ProjectsPage,
-    {"risk": _risk_sql(), "determinants": json_pages.tags_sql("project_id")},
+    {
+        "risk": _risk_sql(),
+        "determinants": json_pages.tags_sql("project_id"),
+        **{
+            field: flags.json_sql(f"{json_pages.ITEM}.{column}")
+            for field, (flags, column) in SETS.items()
+        },
+    },
 )
 
 
@@ -229,6 +270,13 @@ def _filtered(
     updated_since: datetime | None = None,
     stage_since_before: date | None = None,
     include_archived: bool = False,
+    novelty: list[Novelty] | None = None,
+    initiated_by: list[Initiator] | None = None,
+    evaluation: list[Evaluation] | None = None,
+    innovation_type: list[InnovationType] | None = None,
+    collaborator: list[Collaborator] | None = None,
+    value_type: list[ValueType] | None = None,
+    adopted_from: int | None = None,
 ) -> Any:
     if actor.scope_unit_id is not None:
         statement = statement.where(
@@ -241,9 +289,21 @@ def _filtered(
         (Project.work_mode, work_mode),
         (Project.sponsor_level, sponsor_level),
         (Project.facet, facet),
+        (Project.novelty, novelty),
+        (Project.initiated_by, initiated_by),
+        (Project.evaluation, evaluation),
     ):
         if values:
             statement = statement.where(col(column).in_(values))
+    for flags, mask, wanted in (
+        (INNOVATION_TYPES, Project.innovation_types_mask, innovation_type),
+        (COLLABORATORS, Project.collaborators_mask, collaborator),
+        (VALUE_TYPES, Project.value_types_mask, value_type),
+    ):
+        if wanted:
+            statement = statement.where(flags.has_any(col(mask), wanted))
+    if adopted_from is not None:
+        statement = statement.where(col(Project.adopted_from) == adopted_from)
     if determinant or effect:
         statement = statement.where(
             determinant_service.has_determinant_clause(
@@ -260,6 +320,10 @@ def _filtered(
 
 
 def create(*, session: Session, actor: Actor, project_in: ProjectCreate) -> Project:
+    if project_in.adopted_from is not None:
+        # No loop can close through a new project, but a concurrent relinking above its
+        # source could make the chain longer than the bound: the same lock as `update`.
+        _lock_lineage(session)
     unit_service.check_in_scope(
         session=session, actor=actor, unit_id=project_in.unit_id, field="unit_id"
     )
@@ -267,10 +331,23 @@ def create(*, session: Session, actor: Actor, project_in: ProjectCreate) -> Proj
     effective_on = _effective_on(project_in.effective_on)
     project = Project.model_validate(
         {
-            **project_in.model_dump(exclude={"risk", "determinants", "effective_on"}),
+            **project_in.model_dump(exclude={"risk", "determinants", "effective_on", *SETS}),
             "stage_since": effective_on,
         }
     )
+    _store_sets(project, project_in.model_dump(include=set(SETS)))
+    # `embedded_on` defaults to the date the stage takes effect (`effective_on`).
+    project.embedded_on = embedded_on_after(
+        old_stage=None,
+        old_embedded_on=None,
+        new_stage=project.stage,
+        given="embedded_on" in project_in.model_fields_set,
+        value=project_in.embedded_on,
+        effective_on=effective_on,
+    )
+    if project.adopted_from is not None:
+        _check_source(session=session, actor=actor, project_id=None, source_id=project.adopted_from)
+    _check_novelty(project, blame="adopted_from")
     _set_risk(project, project_in.risk)
     project.determinant_tags = []
     session.add(project)
@@ -373,15 +450,23 @@ def update(
     project_in: ProjectUpdate,
     expected_version: int | None,
 ) -> Project:
+    fields_set = project_in.model_fields_set
+    relinking = "adopted_from" in fields_set and project_in.adopted_from is not None
+    if relinking:
+        # Before the row lock: the foreign key check of the new link takes a share lock on
+        # the source row, which a concurrent relinking of that source holds FOR UPDATE.
+        _lock_lineage(session)
     project = get(session=session, actor=actor, project_id=project_id, for_update=True)
     check_writable(project)
     check_version(project.version, expected_version)
     changes = project_in.model_dump(
-        exclude_unset=True, exclude={"risk", "determinants", "effective_on"}
+        exclude_unset=True, exclude={"risk", "determinants", "effective_on", *SETS}
     )
-    for field in REQUIRED:
-        if field in changes and changes[field] is None:
-            raise InvalidField(field, "may not be null")
+    sent = project_in.model_dump(exclude_unset=True, include={*REQUIRED, *SETS})
+    for field, value in sent.items():
+        if value is None:
+            hint = " (send [] for none)" if field in SETS else ""
+            raise InvalidField(field, f"may not be null{hint}")
     effective_on = _effective_on(project_in.effective_on)
     retimed = any(
         field in changes and changes[field] != getattr(project, field) for field in TRACKED
@@ -398,9 +483,25 @@ def update(
     if new_unit is not None and new_unit != project.unit_id:
         unit_service.check_in_scope(session=session, actor=actor, unit_id=new_unit, field="unit_id")
         unit_service.get_active(session=session, unit_id=new_unit, field="unit_id")
+    if relinking and changes["adopted_from"] != project.adopted_from:
+        _check_source(
+            session=session, actor=actor, project_id=project_id, source_id=changes["adopted_from"]
+        )
+    # `embedded_on` defaults to the date the change takes effect (`effective_on`).
+    changes["embedded_on"] = embedded_on_after(
+        old_stage=project.stage,
+        old_embedded_on=project.embedded_on,
+        new_stage=changes.get("stage", project.stage),
+        given="embedded_on" in fields_set,
+        value=project_in.embedded_on,
+        effective_on=effective_on,
+    )
     before = _history_view(project)
     project.sqlmodel_update(changes)
-    fields_set = project_in.model_fields_set
+    _check_novelty(project, blame="adopted_from" if "adopted_from" in fields_set else "novelty")
+    _store_sets(
+        project, {field: getattr(project_in, field) or [] for field in SETS if field in fields_set}
+    )
     if "risk" in fields_set:
         _set_risk(project, project_in.risk)
     if "determinants" in fields_set:
@@ -482,3 +583,194 @@ def count_by_stage(*, session: Session) -> dict[Stage, int]:
     counts = dict.fromkeys(Stage, 0)
     counts.update({Stage(stage): count for stage, count in session.exec(statement).all()})
     return counts
+
+
+# --- barometer rules: embedding date, novelty, reuse lineage ----------------------------
+
+# Longest chain of `adopted_from` links a lineage may have. Every recursive lineage query
+# stops there, and a link that would make a longer chain is refused, so the bound never
+# cuts a real chain short (and a query can never loop, whatever the data).
+MAX_LINEAGE_DEPTH = 200
+# PostgreSQL advisory lock serializing lineage changes, so two concurrent links cannot
+# close a loop that neither cycle check saw (an arbitrary fixed key: b"lineage" as int).
+LINEAGE_LOCK_KEY = int.from_bytes(b"lineage", "big")
+
+
+def embedded_on_after(
+    *,
+    old_stage: Stage | None,
+    old_embedded_on: date | None,
+    new_stage: Stage,
+    given: bool,
+    value: date | None,
+    effective_on: date,
+) -> date | None:
+    """A project's `embedded_on` after a create (`old_stage` None) or an update: set when
+    the stage becomes `embedded` (the change's effective date unless `value` is `given`),
+    kept while it stays there, cleared when it leaves."""
+    if new_stage != Stage.embedded:
+        if given and value is not None:
+            raise InvalidField("embedded_on", "only a project in stage `embedded` has this date")
+        return None
+    if given:
+        if value is None:
+            raise InvalidField("embedded_on", "may not be null while the stage is `embedded`")
+        if value > today():
+            raise InvalidField("embedded_on", f"is after today ({today().isoformat()}, UTC)")
+        return value
+    if old_stage == Stage.embedded and old_embedded_on is not None:
+        return old_embedded_on
+    return effective_on
+
+
+def _check_novelty(project: Project, *, blame: str) -> None:
+    if project.adopted_from is not None and project.novelty not in ADOPTING:
+        raise InvalidField(
+            blame, "a project with `adopted_from` must have novelty `adapted` or `copied`"
+        )
+
+
+def _lock_lineage(session: Session) -> None:
+    # SQLite needs none: every write transaction begins IMMEDIATE, one at a time.
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": LINEAGE_LOCK_KEY})
+
+
+def _check_source(
+    *, session: Session, actor: Actor, project_id: int | None, source_id: int
+) -> None:
+    """`adopted_from` = `source_id` for project `project_id` (None: a new project): the
+    source must be readable and live, and the link must close no loop nor make a chain
+    longer than `MAX_LINEAGE_DEPTH`. On an update the caller holds the lineage lock."""
+    if source_id == project_id:
+        raise InvalidField("adopted_from", "a project cannot be adopted from itself")
+    try:
+        source = get(session=session, actor=actor, project_id=source_id)
+    except NotFound:
+        source = None
+    if source is None or source.archived:
+        raise InvalidField("adopted_from", f"project {source_id} does not exist")
+    # The whole lineage, whatever the caller may read: an unreadable project closes a loop too.
+    above = [row.id for row in session.execute(_ABOVE, _lineage_params(source_id))]
+    if project_id is not None and project_id in above:
+        raise InvalidField(
+            "adopted_from",
+            f"project {source_id} is adopted from this project (directly or further on): "
+            "the link would make a cycle",
+        )
+    below = 0
+    if project_id is not None:
+        below = session.execute(_HEIGHT_BELOW, _lineage_params(project_id)).scalar_one() or 0
+    if len(above) + 1 + below > MAX_LINEAGE_DEPTH:
+        raise InvalidField(
+            "adopted_from",
+            f"the lineage would be longer than {MAX_LINEAGE_DEPTH} adoptions",
+        )
+
+
+# The lineage statements are built once, with the project (and the caller's scope) as bound
+# parameters: building two recursive CTEs per request cost more than running them.
+_PROJECT = bindparam("lineage_project_id", type_=Integer)
+_SCOPE = bindparam("lineage_scope_id", type_=Integer)
+
+
+def _ancestors_cte() -> Any:
+    """(id, depth) of every project `_PROJECT` came from: its source at depth 1, the
+    source's source at 2, ..., at most `MAX_LINEAGE_DEPTH` deep."""
+    parent = aliased(Project)
+    up = (
+        sa_select(col(Project.adopted_from).label("id"), literal(1).label("depth"))
+        .where(col(Project.id) == _PROJECT, col(Project.adopted_from).is_not(None))
+        .cte("ancestors", recursive=True)
+    )
+    return up.union_all(
+        sa_select(col(parent.adopted_from), up.c.depth + 1).where(
+            col(parent.id) == up.c.id,
+            col(parent.adopted_from).is_not(None),
+            up.c.depth < bindparam("lineage_max_depth", type_=Integer),
+        )
+    )
+
+
+def _descendants_cte() -> Any:
+    """(id, depth) of every project adopted from `_PROJECT`, directly (depth 1) or
+    further on, at most `MAX_LINEAGE_DEPTH` deep."""
+    child = aliased(Project)
+    down = (
+        sa_select(col(Project.id).label("id"), literal(1).label("depth"))
+        .where(col(Project.adopted_from) == _PROJECT)
+        .cte("descendants", recursive=True)
+    )
+    return down.union_all(
+        sa_select(col(child.id), down.c.depth + 1).where(
+            col(child.adopted_from) == down.c.id,
+            down.c.depth < bindparam("lineage_max_depth", type_=Integer),
+        )
+    )
+
+
+def _scoped(statement: Any, scoped: bool) -> Any:
+    if not scoped:
+        return statement
+    # The scope's root as a bound parameter, where `in_subtree` usually gets the id itself.
+    scope = unit_service.in_subtree(Project.unit_id, _SCOPE, "scope")  # type: ignore[arg-type]
+    return statement.where(scope)
+
+
+def _lineage_rows(tree: Any, scoped: bool) -> Any:
+    statement = (
+        sa_select(
+            col(Project.id).label("project_id"),
+            col(Project.title),
+            col(Project.unit_id),
+            col(Project.novelty),
+            col(Project.stage),
+            col(Project.archived),
+            tree.c.depth,
+        )
+        .join(tree, tree.c.id == col(Project.id))
+        .order_by(tree.c.depth, col(Project.id))
+    )
+    return _scoped(statement, scoped)
+
+
+def _with_the_project(tree: Any) -> Any:
+    # The project itself at depth 0: its absence (or the caller's scope) makes the 404,
+    # without a statement of its own.
+    return union_all(
+        sa_select(tree.c.id, tree.c.depth),
+        sa_select(_PROJECT.label("id"), literal(0).label("depth")),
+    ).subquery("lineage")
+
+
+_UP = {
+    scoped: _lineage_rows(_with_the_project(_ancestors_cte()), scoped) for scoped in (False, True)
+}
+_DOWN = {scoped: _lineage_rows(_descendants_cte(), scoped) for scoped in (False, True)}
+_ABOVE = sa_select(_ancestors_cte().c.id)
+_HEIGHT_BELOW = sa_select(func.max(_descendants_cte().c.depth))
+
+
+def _lineage_params(project_id: int, actor: Actor | None = None) -> dict[str, Any]:
+    return {
+        "lineage_project_id": project_id,
+        "lineage_scope_id": actor.scope_unit_id if actor else None,
+        "lineage_max_depth": MAX_LINEAGE_DEPTH,
+    }
+
+
+def lineage(*, session: Session, actor: Actor, project_id: int) -> Lineage:
+    """Where a project came from (nearest first) and where it went, one recursive query
+    each way, leaving out the projects the caller may not read."""
+    params = _lineage_params(project_id, actor)
+    scoped = actor.scope_unit_id is not None
+    connection = session.connection()
+    up = connection.execute(_UP[scoped], params).all()
+    if not up or up[0].depth != 0:
+        raise NotFound(f"project {project_id} does not exist")
+    ancestors = up[1:]
+    descendants = connection.execute(_DOWN[scoped], params).all()
+    return Lineage(
+        ancestors=[LineageItem.model_validate(row._asdict()) for row in ancestors],
+        descendants=[LineageItem.model_validate(row._asdict()) for row in descendants],
+    )

@@ -9,6 +9,7 @@ from rich.table import Table
 
 from app.reports.experimentation import ExperimentationReport
 from app.reports.schemas import (
+    BarometerReport,
     DeterminantsReport,
     Finding,
     FlowReport,
@@ -70,6 +71,8 @@ def print_report(report: Report | ExperimentationReport, console: Console | None
         _trends(console, report)
     elif isinstance(report, FlowReport):
         _flow(console, report)
+    elif isinstance(report, BarometerReport):
+        _barometer(console, report)
     else:
         _determinants(console, report)
 
@@ -384,3 +387,57 @@ def _experimentation(console: Console, report: ExperimentationReport) -> None:
             )
         console.print(overdue)
     _findings(console, report.findings)
+
+
+def _barometer(console: Console, report: BarometerReport) -> None:
+    def against(name: str) -> str:
+        figures = getattr(report.comparison, name)
+        return f"{percent(figures.organization)} (national {percent(figures.national)})"
+
+    console.print(
+        _summary(
+            f"Innovation barometer {report.from_date} to {report.to_date} ({_scope(report)})",
+            [
+                ("innovations", report.innovations),
+                (
+                    "units innovating",
+                    f"{report.units_innovating} of {report.units} "
+                    f"= {against('units_innovating_share')}",
+                ),
+                ("copied or adapted", against("copied_or_adapted_share")),
+                ("evaluated", against("evaluated_share")),
+                ("evaluation unknown", report.evaluation_unknown),
+                ("with collaborators", percent(report.collaborating_share)),
+                ("adoptions", report.diffusion.adoptions),
+                ("across units", report.diffusion.cross_unit_adoptions),
+            ],
+        )
+    )
+    for title, counts in (
+        ("Innovations by novelty", report.by_novelty),
+        ("Innovations by initiator", report.by_initiator),
+        ("Innovations by type", report.by_type),
+        ("Innovations by collaborator", report.by_collaborator),
+        ("Innovations by value", report.by_value),
+    ):
+        console.print(_counts_table(title, counts))
+    _findings(console, report.findings)
+    sources = Table(title="Most adopted (by distinct other units)", title_justify="left")
+    for column in ("project", "title", "unit", "adopting units", "adoptions"):
+        sources.add_column(column)
+    for source in report.diffusion.sources:
+        sources.add_row(
+            str(source.project_id),
+            source.title,
+            str(source.unit_id),
+            str(source.adopting_units),
+            str(source.adoptions),
+        )
+    console.print(sources)
+    flows = Table(title="Adoptions across units", title_justify="left")
+    for column in ("code", "adopted in", "adopted out"):
+        flows.add_column(column)
+    for flow in report.diffusion.unit_flows:
+        flows.add_row(flow.code, str(flow.adopted_in), str(flow.adopted_out))
+    console.print(flows)
+    console.print(f"National figures: {report.comparison.source}.")

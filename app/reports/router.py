@@ -18,6 +18,7 @@ from app.projects.models import Stage, WorkMode
 from app.reports import experimentation, flow, service, trends
 from app.reports.conditional import NOT_MODIFIED, ReportRoot
 from app.reports.schemas import (
+    BarometerReport,
     DeterminantsReport,
     FlowReport,
     OutcomesReport,
@@ -51,14 +52,41 @@ SPREAD_CSV_EXAMPLE = (
 )
 
 
-def spread_csv(report: SpreadReport) -> str:
+def rows_csv(columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> str:
+    """A header row, then one row per item; cells as in every CSV export."""
     buffer = io.StringIO()
     writer = csv.writer(buffer)
-    writer.writerow(SPREAD_CSV_COLUMNS)
-    for unit in report.units:
-        writer.writerow(
-            csv_export.cell(value)
-            for value in [
+    writer.writerow(columns)
+    for row in rows:
+        writer.writerow(csv_export.cell(value) for value in row)
+    return buffer.getvalue()
+
+
+def csv_response(body: str, response: Response) -> Response:
+    # A returned Response replaces the injected one: carry its ETag headers over.
+    return Response(
+        body,
+        media_type=f"{csv_export.CSV_MEDIA_TYPE}; charset=utf-8",
+        headers=dict(response.headers),
+    )
+
+
+def csv_doc(description: str, example: str) -> dict[int | str, dict[str, Any]]:
+    return {
+        200: {
+            "description": description,
+            "content": {
+                csv_export.CSV_MEDIA_TYPE: {"schema": {"type": "string"}, "example": example}
+            },
+        }
+    }
+
+
+def spread_csv(report: SpreadReport) -> str:
+    return rows_csv(
+        SPREAD_CSV_COLUMNS,
+        [
+            [
                 unit.unit_id,
                 unit.code,
                 unit.name,
@@ -70,8 +98,25 @@ def spread_csv(report: SpreadReport) -> str:
                 unit.by_work_mode.core_business,
                 unit.status.value,
             ]
-        )
-    return buffer.getvalue()
+            for unit in report.units
+        ],
+    )
+
+
+BAROMETER_CSV_COLUMNS = ("unit_id", "code", "adopted_in", "adopted_out")
+BAROMETER_CSV_EXAMPLE = (
+    ",".join(BAROMETER_CSV_COLUMNS) + "\r\n12,CITY-PARK,0,4\r\n31,CITY-BUILD,2,0\r\n"
+)
+
+
+def barometer_csv(report: BarometerReport) -> str:
+    return rows_csv(
+        BAROMETER_CSV_COLUMNS,
+        [
+            [flow.unit_id, flow.code, flow.adopted_in, flow.adopted_out]
+            for flow in report.diffusion.unit_flows
+        ],
+    )
 
 
 def json_response(report: BaseModel, response: Response) -> Response:
@@ -196,35 +241,6 @@ def _window_from(default: str, example: str) -> Any:
         "has none (29 February). Not after `to`.",
         examples=[example],
     )
-
-
-def rows_csv(columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> str:
-    """A header row, then one row per item; cells as in every CSV export."""
-    buffer = io.StringIO()
-    writer = csv.writer(buffer)
-    writer.writerow(columns)
-    for row in rows:
-        writer.writerow(csv_export.cell(value) for value in row)
-    return buffer.getvalue()
-
-
-def csv_response(body: str, response: Response) -> Response:
-    return Response(
-        body,
-        media_type=f"{csv_export.CSV_MEDIA_TYPE}; charset=utf-8",
-        headers=dict(response.headers),
-    )
-
-
-def csv_doc(description: str, example: str) -> dict[int | str, dict[str, Any]]:
-    return {
-        200: {
-            "description": description,
-            "content": {
-                csv_export.CSV_MEDIA_TYPE: {"schema": {"type": "string"}, "example": example}
-            },
-        }
-    }
 
 
 TRENDS_CSV_COLUMNS = (
@@ -445,9 +461,45 @@ def experimentation_report(
         session=session, settings=settings, root_id=root_id, year=year, today=today()
     )
     if csv_export.prefers_csv(accept or ""):
-        return Response(
-            experimentation_csv(report),
-            media_type=f"{csv_export.CSV_MEDIA_TYPE}; charset=utf-8",
-            headers=dict(response.headers),
-        )
+        return csv_response(experimentation_csv(report), response)
+    return json_response(report, response)
+
+
+@router.get(
+    "/barometer",
+    response_model=BarometerReport,
+    responses={
+        **csv_doc(
+            "The report as JSON, or with `Accept: text/csv` its `diffusion.unit_flows` rows "
+            "as CSV (a header row, then one row per unit).",
+            BAROMETER_CSV_EXAMPLE,
+        ),
+        **problem_responses(*READ_ONE),
+    },
+    summary="The innovation barometer: novelty, reuse, collaboration, value, evaluation",
+    description="The Innovation Barometer's indicators over the innovations embedded in the "
+    "window (non-archived projects with `embedded_on` in it), how innovations spread between "
+    "units, and the national figures beside this organization's.",
+)
+def barometer_report(
+    session: SessionDep,
+    response: Response,
+    root_id: ReportRoot,
+    from_date: Annotated[
+        date | None,
+        Query(
+            alias="from",
+            description="First day of the window (inclusive); default: `to` two years back.",
+        ),
+    ] = None,
+    to_date: Annotated[
+        date | None,
+        Query(alias="to", description="Last day of the window (inclusive); default: today."),
+    ] = None,
+    accept: Annotated[str | None, Header(max_length=1000, include_in_schema=False)] = None,
+):
+    start, end = service.barometer_window(today=today(), from_date=from_date, to_date=to_date)
+    report = service.barometer(session=session, root_id=root_id, from_date=start, to_date=end)
+    if csv_export.prefers_csv(accept or ""):
+        return csv_response(barometer_csv(report), response)
     return json_response(report, response)

@@ -45,6 +45,8 @@ class FindingCode(StrEnum):
     publication_bias = "publication_bias"
     overdue_publications = "overdue_publications"
     below_commitment = "below_commitment"
+    low_evaluation = "low_evaluation"
+    little_reuse = "little_reuse"
 
 
 class Finding(ResponseModel):
@@ -876,13 +878,249 @@ class FlowReport(ResponseModel):
     )
 
 
+
+# --- barometer --------------------------------------------------------------------------
+
+
+class NoveltyCounts(ResponseModel):
+    first: int
+    adapted: int
+    copied: int
+    unknown: int = Field(description="Novelty not recorded.")
+
+
+class InitiatorCounts(ResponseModel):
+    employees: int
+    managers: int
+    politicians: int
+    citizens: int
+    businesses: int
+    other: int
+    unknown: int = Field(description="Initiator not recorded.")
+
+
+class InnovationTypeCounts(ResponseModel):
+    service: int
+    process: int
+    organisation: int
+    communication: int
+    policy: int
+
+
+class CollaboratorCounts(ResponseModel):
+    citizens: int
+    businesses: int
+    research: int
+    other_public: int
+    civil_society: int
+
+
+class ValueTypeCounts(ResponseModel):
+    quality: int
+    efficiency: int
+    citizen_involvement: int
+    employee_satisfaction: int
+    political_goals: int
+
+
+class AdoptedSource(ResponseModel):
+    project_id: int
+    title: str = Field(max_length=200)
+    unit_id: int = Field(description="The source's own unit.")
+    adopting_units: int = Field(
+        description="Distinct units other than the source's own whose projects adopted it "
+        "in the window."
+    )
+    adoptions: int = Field(description="Projects that adopted it in the window, any unit.")
+
+
+class UnitFlow(ResponseModel):
+    unit_id: int
+    code: str = Field(max_length=32)
+    adopted_in: int = Field(
+        description="Adoptions in the window by this unit's own projects of another unit's."
+    )
+    adopted_out: int = Field(
+        description="Adoptions in the window of this unit's own projects by another unit's."
+    )
+
+
+class Diffusion(ResponseModel):
+    adoptions: int = Field(
+        description="Non-archived projects in scope with an `adopted_from` that started in "
+        "the window (`started_on`, or the date of `created_at` when it is null)."
+    )
+    cross_unit_adoptions: int = Field(description="Of those, adopted from another unit.")
+    sources: list[AdoptedSource] = Field(
+        max_length=20,
+        description="The (at most) 20 projects in scope adopted by the most distinct other "
+        "units, by `adopting_units` descending then `project_id`; only projects adopted by "
+        "at least one other unit.",
+    )
+    unit_flows: list[UnitFlow] = Field(
+        description="Cross-unit adoptions per non-archived unit in scope, by code; units "
+        "with neither flow are left out."
+    )
+
+
+class Comparison(ResponseModel):
+    organization: float | None = Field(
+        ge=0, le=1, description="This organization's figure; null when its denominator is 0."
+    )
+    national: float = Field(ge=0, le=1, description="The Innovation Barometer's figure.")
+
+
+class BarometerComparison(ResponseModel):
+    source: str = Field(max_length=300, description="Where the national figures come from.")
+    units_innovating_share: Comparison = Field(
+        description="Workplaces that introduced an innovation in two years."
+    )
+    copied_or_adapted_share: Comparison = Field(
+        description="Innovations inspired by or copied from others."
+    )
+    evaluated_share: Comparison = Field(description="Innovations whose effect was evaluated.")
+
+
+BAROMETER_EXAMPLE: dict[str, Any] = {
+    "unit_id": None,
+    "from_date": "2024-12-01",
+    "to_date": "2026-12-01",
+    "innovations": 10,
+    "units": 8,
+    "units_innovating": 5,
+    "units_innovating_share": 0.625,
+    "by_novelty": {"first": 3, "adapted": 4, "copied": 2, "unknown": 1},
+    "by_initiator": {
+        "employees": 4,
+        "managers": 3,
+        "politicians": 1,
+        "citizens": 1,
+        "businesses": 0,
+        "other": 0,
+        "unknown": 1,
+    },
+    "by_type": {"service": 6, "process": 5, "organisation": 2, "communication": 1, "policy": 0},
+    "by_collaborator": {
+        "citizens": 3,
+        "businesses": 1,
+        "research": 1,
+        "other_public": 4,
+        "civil_society": 0,
+    },
+    "by_value": {
+        "quality": 7,
+        "efficiency": 6,
+        "citizen_involvement": 2,
+        "employee_satisfaction": 3,
+        "political_goals": 1,
+    },
+    "collaborating_share": 0.6,
+    "evaluated_share": 0.375,
+    "evaluation_unknown": 2,
+    "copied_or_adapted_share": 0.6667,
+    "diffusion": {
+        "adoptions": 6,
+        "cross_unit_adoptions": 4,
+        "sources": [
+            {
+                "project_id": 4,
+                "title": "Chatbot for parking permits",
+                "unit_id": 12,
+                "adopting_units": 3,
+                "adoptions": 4,
+            }
+        ],
+        "unit_flows": [
+            {"unit_id": 12, "code": "CITY-PARK", "adopted_in": 0, "adopted_out": 4},
+            {"unit_id": 31, "code": "CITY-BUILD", "adopted_in": 2, "adopted_out": 0},
+        ],
+    },
+    "comparison": {
+        "source": "Danish Innovation Barometer (COI and Statistics Denmark); see the README",
+        "units_innovating_share": {"organization": 0.625, "national": 0.8},
+        "copied_or_adapted_share": {"organization": 0.6667, "national": 0.73},
+        "evaluated_share": {"organization": 0.375, "national": 0.4},
+    },
+    "findings": [
+        {
+            "code": "low_evaluation",
+            "message": "Only 3 of the 8 innovations whose evaluation is known (38%) were "
+            "evaluated, below the national 40%. Leadership can ask every innovation that is "
+            "embedded to say how its effect will be evaluated, internally or externally, and "
+            "set aside time for it.",
+            "value": 0.375,
+            "threshold": 0.4,
+        }
+    ],
+}
+
+
+class BarometerReport(ResponseModel):
+    """The Innovation Barometer's indicators, live from the register (README, "Barometer")."""
+
+    model_config = {"json_schema_extra": {"examples": [BAROMETER_EXAMPLE]}}
+
+    unit_id: int | None = Field(description=SCOPE_DESCRIPTION)
+    from_date: date = Field(description="First day of the window (inclusive).")
+    to_date: date = Field(description="Last day of the window (inclusive).")
+    innovations: int = Field(
+        description="Non-archived projects in scope with `embedded_on` within the window."
+    )
+    units: int = Field(description="Non-archived units in scope.")
+    units_innovating: int = Field(description="Units that own at least one innovation themselves.")
+    units_innovating_share: float | None = Field(
+        ge=0, le=1, description="units_innovating / units (the Barometer's headline)."
+    )
+    by_novelty: NoveltyCounts = Field(description="Innovations by novelty.")
+    by_initiator: InitiatorCounts = Field(description="Innovations by `initiated_by`.")
+    by_type: InnovationTypeCounts = Field(
+        description="Innovations having each innovation type (one may have several)."
+    )
+    by_collaborator: CollaboratorCounts = Field(
+        description="Innovations done with each kind of collaborator."
+    )
+    by_value: ValueTypeCounts = Field(description="Innovations having each kind of value.")
+    collaborating_share: float | None = Field(
+        ge=0, le=1, description="Innovations with at least one collaborator / innovations."
+    )
+    evaluated_share: float | None = Field(
+        ge=0,
+        le=1,
+        description="Innovations evaluated `internal`ly or `external`ly / innovations whose "
+        "evaluation is known; null when none is known.",
+    )
+    evaluation_unknown: int = Field(description="Innovations whose evaluation is null.")
+    copied_or_adapted_share: float | None = Field(
+        ge=0,
+        le=1,
+        description="(adapted + copied) / innovations whose novelty is known; null when none "
+        "is known.",
+    )
+    diffusion: Diffusion = Field(description="Which innovations spread, and between which units.")
+    comparison: BarometerComparison = Field(
+        description="This organization's figures beside the Barometer's national ones."
+    )
+    findings: list[Finding] = Field(
+        description="`low_evaluation` (evaluated_share < 0.4), `little_reuse` "
+        "(copied_or_adapted_share < 0.5)."
+    )
+
+
+
 Report = (
-    SpreadReport | PortfolioReport | OutcomesReport | DeterminantsReport | TrendsReport | FlowReport
+    SpreadReport
+    | PortfolioReport
+    | OutcomesReport
+    | DeterminantsReport
+    | TrendsReport
+    | FlowReport
+    | BarometerReport
 )
 
 
 class ReportName(StrEnum):
-    """`spread`, `portfolio`, `outcomes` or `determinants`."""
+    """`spread`, `portfolio`, `outcomes`, `determinants`, `trends`, `flow`,
+    `experimentation` or `barometer`."""
 
     spread = "spread"
     portfolio = "portfolio"
@@ -891,3 +1129,4 @@ class ReportName(StrEnum):
     trends = "trends"
     flow = "flow"
     experimentation = "experimentation"
+    barometer = "barometer"

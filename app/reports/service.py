@@ -13,13 +13,28 @@ from app.core.errors import InvalidField
 from app.criteria.models import CriterionKind, CriterionStatus
 from app.determinants.models import Determinant, Effect
 from app.experiments.models import ExperimentResult, ExperimentStatus, Method
-from app.projects.models import SponsorLevel, Stage, WorkMode
+from app.projects.models import (
+    Collaborator,
+    Initiator,
+    InnovationType,
+    Novelty,
+    SponsorLevel,
+    Stage,
+    ValueType,
+    WorkMode,
+)
+from app.reports import barometer as barometer_queries
 from app.reports import experimentation, queries
 from app.reports.experimentation import ExperimentationReport
 from app.reports.guide import GUIDE
 from app.reports.schemas import (
+    AdoptedSource,
+    BarometerComparison,
+    BarometerReport,
+    Comparison,
     DeterminantsReport,
     DeterminantSummary,
+    Diffusion,
     Finding,
     FindingCode,
     FunnelStep,
@@ -31,6 +46,7 @@ from app.reports.schemas import (
     SpreadVerdict,
     Thresholds,
     UnitBarriers,
+    UnitFlow,
     UnitRow,
     UnitSpreadStatus,
 )
@@ -432,6 +448,135 @@ def determinants(*, session: Session, root_id: int | None) -> DeterminantsReport
     )
 
 
+# --- barometer ------------------------------------------------------------------------
+
+# The Innovation Barometer's published national figures (README, "Barometer": source and
+# the survey question each mirrors).
+BAROMETER_SOURCE = (
+    "Danish Innovation Barometer (Innovationsbarometeret), National Centre for Public "
+    "Sector Innovation (COI) with Statistics Denmark"
+)
+NATIONAL_UNITS_INNOVATING_SHARE = 0.8
+NATIONAL_COPIED_OR_ADAPTED_SHARE = 0.73
+NATIONAL_EVALUATED_SHARE = 0.4
+# Below this share of innovations copied or adapted, `little_reuse`.
+LITTLE_REUSE_THRESHOLD = 0.5
+
+
+def barometer_window(
+    *, today: date, from_date: date | None, to_date: date | None
+) -> tuple[date, date]:
+    """The report's window, both days inclusive: by default the two years up to today (the
+    same day two years before; 29 February falls back to the 28th)."""
+    end = to_date or today
+    if from_date is None:
+        try:
+            from_date = end.replace(year=end.year - 2)
+        except ValueError:
+            from_date = end.replace(year=end.year - 2, day=28)
+    if from_date > end:
+        raise InvalidField("from", f"is after `to` ({end.isoformat()})", location="query")
+    return from_date, end
+
+
+def _counts(row: Row[Any], prefix: str, values: Any, unknown: bool = False) -> dict[str, int]:
+    found = queries.counts(row, prefix, values)
+    if unknown:
+        found["unknown"] = int(row._mapping[f"{prefix}unknown"])
+    return found
+
+
+def barometer(
+    *, session: Session, root_id: int | None, from_date: date, to_date: date
+) -> BarometerReport:
+    window: dict[str, Any] = {
+        "session": session,
+        "root_id": root_id,
+        "from_date": from_date,
+        "to_date": to_date,
+    }
+    totals = barometer_queries.totals(**window)
+    diffusion = barometer_queries.diffusion_totals(**window)
+    flows = barometer_queries.unit_flows(**window)
+    sources = barometer_queries.top_sources(**window)
+    session.commit()
+
+    innovations = int(totals.innovations)
+    units, units_innovating = int(totals.units), int(totals.units_innovating)
+    by_novelty = _counts(totals, "novelty_", Novelty, unknown=True)
+    known_novelty = innovations - by_novelty["unknown"]
+    reused = by_novelty[Novelty.adapted] + by_novelty[Novelty.copied]
+    evaluated, evaluation_known = int(totals.evaluated), int(totals.evaluation_known)
+    units_share = share(units_innovating, units)
+    reuse_share = share(reused, known_novelty)
+    evaluated_share = share(evaluated, evaluation_known)
+
+    findings = []
+    if evaluated_share is not None and evaluated_share < NATIONAL_EVALUATED_SHARE:
+        findings.append(
+            Finding(
+                code=FindingCode.low_evaluation,
+                message=f"Only {evaluated} of the {evaluation_known} innovations whose "
+                f"evaluation is known ({_percent(evaluated_share)}) were evaluated, below the "
+                f"national {_percent(NATIONAL_EVALUATED_SHARE)}. Leadership can ask every "
+                "innovation that is embedded to say how its effect will be evaluated, "
+                "internally or externally, and set aside time for it.",
+                value=evaluated_share,
+                threshold=NATIONAL_EVALUATED_SHARE,
+            )
+        )
+    if reuse_share is not None and reuse_share < LITTLE_REUSE_THRESHOLD:
+        findings.append(
+            Finding(
+                code=FindingCode.little_reuse,
+                message=f"Only {reused} of the {known_novelty} innovations whose novelty is "
+                f"known ({_percent(reuse_share)}) were copied or adapted from others; "
+                f"nationally {_percent(NATIONAL_COPIED_OR_ADAPTED_SHARE)} are. Leadership can "
+                "point units to what already works elsewhere (the diffusion sources) before "
+                "they build their own.",
+                value=reuse_share,
+                threshold=LITTLE_REUSE_THRESHOLD,
+            )
+        )
+    return BarometerReport(
+        unit_id=root_id,
+        from_date=from_date,
+        to_date=to_date,
+        innovations=innovations,
+        units=units,
+        units_innovating=units_innovating,
+        units_innovating_share=units_share,
+        by_novelty=by_novelty,  # type: ignore[arg-type]
+        by_initiator=_counts(totals, "initiator_", Initiator, unknown=True),  # type: ignore[arg-type]
+        by_type=queries.counts(totals, "type_", InnovationType),  # type: ignore[arg-type]
+        by_collaborator=queries.counts(totals, "collaborator_", Collaborator),  # type: ignore[arg-type]
+        by_value=queries.counts(totals, "value_", ValueType),  # type: ignore[arg-type]
+        collaborating_share=share(int(totals.collaborating), innovations),
+        evaluated_share=evaluated_share,
+        evaluation_unknown=innovations - evaluation_known,
+        copied_or_adapted_share=reuse_share,
+        diffusion=Diffusion(
+            adoptions=int(diffusion.adoptions),
+            cross_unit_adoptions=int(diffusion.cross_unit_adoptions),
+            sources=[AdoptedSource.model_validate(row._asdict()) for row in sources],
+            unit_flows=[UnitFlow.model_validate(row._asdict()) for row in flows],
+        ),
+        comparison=BarometerComparison(
+            source=BAROMETER_SOURCE,
+            units_innovating_share=Comparison(
+                organization=units_share, national=NATIONAL_UNITS_INNOVATING_SHARE
+            ),
+            copied_or_adapted_share=Comparison(
+                organization=reuse_share, national=NATIONAL_COPIED_OR_ADAPTED_SHARE
+            ),
+            evaluated_share=Comparison(
+                organization=evaluated_share, national=NATIONAL_EVALUATED_SHARE
+            ),
+        ),
+        findings=findings,
+    )
+
+
 def build(
     name: ReportName,
     *,
@@ -441,14 +586,20 @@ def build(
     today: date,
     as_of: date | None = None,
     year: int | None = None,
+    from_date: date | None = None,
+    to_date: date | None = None,
 ) -> Report | ExperimentationReport:
     """Any report by name (the CLI's entry point; the API calls each report directly).
     ``as_of`` applies to the spread report; `year` is the experimentation report's fiscal
-    year (default: the one containing today)."""
+    year (default: the one containing today); ``from_date`` and ``to_date`` set the
+    barometer's window."""
     if name == ReportName.experimentation:
         return experimentation.build(
             session=session, settings=settings, root_id=root_id, year=year, today=today
         )
+    if name == ReportName.barometer:
+        start, end = barometer_window(today=today, from_date=from_date, to_date=to_date)
+        return barometer(session=session, root_id=root_id, from_date=start, to_date=end)
     if name == ReportName.spread:
         return spread(session=session, settings=settings, root_id=root_id, as_of=as_of)
     if name == ReportName.portfolio:

@@ -193,6 +193,9 @@ RULES: dict[tuple[str, str], Rule] = {
     ("GET", "/api/v1/projects/{project_id}/timeline"): Rule(
         READ_ONE, lambda w: Call({"project_id": project(w)["id"]})
     ),
+    ("GET", "/api/v1/projects/{project_id}/lineage"): Rule(
+        READ_ONE, lambda w: Call({"project_id": project(w)["id"]})
+    ),
     ("PATCH", "/api/v1/projects/{project_id}"): Rule(
         UPDATE, lambda w: Call({"project_id": project(w)["id"]}, {"stage": "exploration"})
     ),
@@ -281,6 +284,7 @@ RULES: dict[tuple[str, str], Rule] = {
             "trends",
             "flow",
             "experimentation",
+            "barometer",
         )
     },
     ("GET", "/public/v1/experiments"): Rule(REGISTER_OFF, lambda w: Call({})),

@@ -18,7 +18,8 @@ from tests.builders import create_experiment, create_project, create_unit
 CSV = {"Accept": "text/csv"}
 PROJECT_HEADER = (
     "id,title,summary,unit_id,sponsor_level,sponsor,work_mode,stage,facet,budget,fte,"
-    "started_on,ended_on,stage_since,risk_likelihood,risk_impact,risk_of_not_innovating,risk_mitigation,"
+    "started_on,ended_on,stage_since,novelty,adopted_from,initiated_by,evaluation,embedded_on,"
+    "innovation_types,collaborators,value_types,risk_likelihood,risk_impact,risk_of_not_innovating,risk_mitigation,"
     "risk_score,risk_band,determinant_clarity,determinant_clarity_note,determinant_parity,"
     "determinant_parity_note,determinant_suitability,determinant_suitability_note,"
     "determinant_normality,determinant_normality_note,created_at,updated_at,version,archived"
@@ -61,6 +62,12 @@ def test_a_project_row_flattens_risk_and_determinants_in_a_stable_column_order(
         budget="250000.50",
         fte=2.5,
         started_on="2026-02-01",
+        novelty="first",
+        initiated_by="employees",
+        evaluation="internal",
+        # Sent out of order: stored and exported in the listed order.
+        innovation_types=["process", "service"],
+        value_types=["efficiency"],
         risk={"likelihood": 2, "impact": 4, "risk_of_not_innovating": 5, "mitigation": "Opt-out"},
         determinants=[
             {"determinant": "suitability", "effect": "enabler", "note": None},
@@ -88,6 +95,14 @@ def test_a_project_row_flattens_risk_and_determinants_in_a_stable_column_order(
             "started_on": "2026-02-01",
             "ended_on": "",
             "stage_since": project["stage_since"],
+            "novelty": "first",
+            "adopted_from": "",
+            "initiated_by": "employees",
+            "evaluation": "internal",
+            "embedded_on": "",
+            "innovation_types": "service;process",
+            "collaborators": "",
+            "value_types": "efficiency",
             "risk_likelihood": "2",
             "risk_impact": "4",
             "risk_of_not_innovating": "5",

@@ -30,7 +30,7 @@ def build(admin: Any) -> dict[str, Any]:
 
 
 @pytest.mark.parametrize(
-    "name", ["spread", "portfolio", "outcomes", "determinants", "experimentation"]
+    "name", ["spread", "portfolio", "outcomes", "determinants", "experimentation", "barometer"]
 )
 def test_json_output_is_the_api_response(admin, run, name):
     line = build(admin)
@@ -57,7 +57,9 @@ def test_spread_table(admin, run):
     assert "ROOT" not in result.output
 
 
-@pytest.mark.parametrize("name", ["portfolio", "outcomes", "determinants", "experimentation"])
+@pytest.mark.parametrize(
+    "name", ["portfolio", "outcomes", "determinants", "experimentation", "barometer"]
+)
 def test_other_tables_print(admin, run, name):
     build(admin)
 
@@ -86,6 +88,8 @@ def test_tables_piped_to_a_file_are_not_cut_at_80_columns(admin, run):
     [row] = [text for text in result.stdout.splitlines() if "LONG" in text]
     assert name in row
     assert len(row) > 126
+
+
 def test_spread_as_of_a_date_is_the_api_response(admin, run):
     line = create_unit(admin, "TAX-OPS")
     project = create_project(admin, line["id"], stage="exploration", effective_on="2025-01-10")
@@ -104,3 +108,37 @@ def test_spread_as_of_a_date_is_the_api_response(admin, run):
     later = run("spread", "--as-of", "2999-01-01")
     assert later.exit_code == 2
     assert "is after today" in later.output
+
+
+def test_barometer_window_and_table(admin, run):
+    line = build(admin)
+    source = create_project(
+        admin,
+        line["id"],
+        stage="embedded",
+        embedded_on="2025-03-01",
+        novelty="first",
+        evaluation="none",
+        title="Source",
+    )
+    other = create_unit(admin, "HR", kind="corporate")
+    create_project(
+        admin, other["id"], novelty="copied", adopted_from=source["id"], started_on="2025-04-01"
+    )
+    window = {"from": "2025-01-01", "to": "2025-12-31"}
+
+    as_json = run("barometer", "--from", "2025-01-01", "--to", "2025-12-31", "--json")
+    table = run("barometer", "--from", "2025-01-01", "--to", "2025-12-31")
+
+    assert as_json.exit_code == 0, as_json.output
+    assert (
+        json.loads(as_json.output) == admin.get("/api/v1/reports/barometer", params=window).json()
+    )
+    assert table.exit_code == 0, table.output
+    # One innovation (Source, not evaluated): 0% evaluated, national 40%; HR adopted it.
+    assert "0% (national 40%)" in table.output
+    assert "low_evaluation" in table.output
+    assert "Source" in table.output and "HR" in table.output
+    backwards = run("barometer", "--from", "2025-02-01", "--to", "2025-01-01")
+    assert backwards.exit_code == 2
+    assert "from: is after `to` (2025-01-01)" in backwards.output

@@ -97,7 +97,7 @@ def test_a_window_the_api_refuses(admin, run):
 def test_window_options_belong_to_trends_and_flow(admin, run):
     spread = run("spread", "--from", "2025-01-01")
     assert spread.exit_code == 2
-    assert "--from apply to trends and flow only" in spread.output
+    assert "--from apply to trends, flow and barometer only" in spread.output
     flow = run("flow", "--interval", "month")
     assert flow.exit_code == 2
     assert "--interval applies to trends only" in flow.output

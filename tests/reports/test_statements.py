@@ -20,6 +20,8 @@ REPORTS = (
     ("/api/v1/reports/determinants", {}),
     ("/api/v1/reports/experimentation", {}),
     ("/api/v1/reports/experimentation", {"Accept": "text/csv"}),
+    ("/api/v1/reports/barometer", {}),
+    ("/api/v1/reports/barometer", {"Accept": "text/csv"}),
 )
 
 
@@ -64,6 +66,23 @@ def add_units_with_work(admin: Any, first: int, count: int) -> None:
             json={"value": 25, "measured_on": "2026-01-01"},
         )
         create_criterion(admin, "experiments", experiment["id"], kind="output")
+        # Barometer data: an innovation that adopted the unit's project, and one adopted
+        # from the first unit's (a cross-unit flow once there are several units).
+        create_project(
+            admin,
+            unit["id"],
+            stage="embedded",
+            novelty="adapted",
+            adopted_from=project["id"],
+            evaluation="internal",
+            innovation_types=["service", "policy"],
+            collaborators=["research"],
+        )
+        create_project(admin, unit["id"], novelty="copied", adopted_from=first_project(admin))
+
+
+def first_project(admin: Any) -> int:
+    return int(admin.get("/api/v1/projects", params={"limit": 1}).json()["items"][0]["id"])
 
 
 def statements_per_report(app: Any, client: Any) -> list[int]:
@@ -83,6 +102,12 @@ def test_statement_count_does_not_grow_with_the_portfolio(app, admin, viewer):
     large = statements_per_report(app, viewer)
 
     assert viewer.get("/api/v1/reports/spread").json()["active_projects"] == 6
+    barometer = viewer.get("/api/v1/reports/barometer").json()
+    # One embedded project per unit; every unit copied the first unit's project, the
+    # first unit itself included (same unit): 6 adoptions, 5 of them across units.
+    assert (barometer["innovations"], barometer["units_innovating"]) == (6, 6)
+    assert barometer["diffusion"]["adoptions"] == 6 + 6
+    assert barometer["diffusion"]["cross_unit_adoptions"] == 5
     assert large == small
     # Authentication, then two or three aggregate queries (plus BEGIN/COMMIT on SQLite).
     assert max(small) <= 8, small
@@ -159,3 +184,39 @@ def test_timeline_reports_statement_count_is_fixed(app, admin, viewer):
     # Authentication and the data revision, then two statements for trends and six for
     # flow (plus BEGIN/COMMIT on SQLite).
     assert max(small) <= 12, small
+
+
+def make_chain(admin: Any, unit_id: int, links: int, top: int | None = None) -> list[int]:
+    """`links` projects each adopted from the one before (from `top`, or from a new one)."""
+    ids = [top or create_project(admin, unit_id, title="Top")["id"]]
+    for _ in range(links):
+        ids.append(create_project(admin, unit_id, novelty="adapted", adopted_from=ids[-1])["id"])
+    return ids
+
+
+def test_lineage_statements_do_not_grow_with_the_chain(app, admin, make_client):
+    unit = create_unit(admin, "LINE")
+    submitter = make_client("submitter", unit_id=unit["id"])
+    chain = make_chain(admin, unit["id"], 3)
+    middle = chain[2]
+
+    def count(client: Any) -> int:
+        with counting_statements(app.state.engine) as statements:
+            response = client.get(f"/api/v1/projects/{middle}/lineage")
+        assert response.status_code == 200, response.text
+        return len(statements)
+
+    small = (count(admin), count(submitter))
+    # Three times the links above and below the middle project, and a second branch.
+    make_chain(admin, unit["id"], 6, top=chain[-1])
+    make_chain(admin, unit["id"], 9, top=middle)
+    large = (count(admin), count(submitter))
+
+    body = admin.get(f"/api/v1/projects/{middle}/lineage").json()
+    # Above: chain[1], chain[0]; below: chain[3] + its 6, and the new branch of 9.
+    assert [item["depth"] for item in body["ancestors"]] == [1, 2]
+    assert len(body["descendants"]) == 1 + 6 + 9
+    assert max(item["depth"] for item in body["descendants"]) == 9
+    assert large == small
+    # Authentication, the project, one recursive query each way (plus BEGIN/COMMIT).
+    assert max(small) <= 6, small

@@ -8,9 +8,10 @@ def test_benchmark_runs_end_to_end_at_size_s(database_url):
         database_url, "S", repeats=1, duration=0.2, connections=2, workers=1, log=lambda _: None
     )
     counts = result["statements_per_request"]
-    for name in floor.REPORTS:
+    for name, entry in floor.REPORTS.items():
         # A conditional poll answered 304 costs the key lookup and the revision read only.
-        assert counts[f"{name}_304"] < counts[name]
+        if entry.conditional:
+            assert counts[f"{name}_304"] < counts[name]
         report = result["reports_vs_sql"][name]
         assert report["ours"] > 0 and report["reference"] > 0
     assert result["polls_vs_healthz"]["median"] > 0

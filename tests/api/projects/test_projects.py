@@ -52,6 +52,14 @@ def test_create_fills_defaults_and_server_fields(admin, unit):
         "started_on": "2026-02-01",
         "ended_on": None,
         "stage_since": str(today()),  # no effective_on: the first period begins today
+        "novelty": None,
+        "adopted_from": None,
+        "initiated_by": None,
+        "evaluation": None,
+        "embedded_on": None,
+        "innovation_types": [],
+        "collaborators": [],
+        "value_types": [],
         "version": 1,
         "archived": False,
     }
