@@ -18,15 +18,16 @@ from sqlalchemy import Engine, func
 from sqlmodel import Session, select
 
 from app.auth.models import Actor
+from app.core import fiscal
 from app.core.db import single_transaction, today
 from app.criteria import service as criteria_service
 from app.criteria.models import CriterionCreate, MeasurementCreate
 from app.experiments import service as experiment_service
 from app.experiments.models import ExperimentCreate
 from app.projects import service as project_service
-from app.projects.models import ProjectCreate
+from app.projects.models import ProjectCreate, ProjectUpdate
 from app.units import service as unit_service
-from app.units.models import Unit, UnitCreate
+from app.units.models import CommitmentIn, Unit, UnitCreate
 
 DEMO_FILE = Path(__file__).with_name("demo_portfolio.json")
 
@@ -41,6 +42,7 @@ class DemoSummary:
     experiments: int = 0
     criteria: int = 0
     measurements: int = 0
+    commitments: int = 0
 
 
 def load(path: Path = DEMO_FILE) -> dict[str, Any]:
@@ -91,14 +93,27 @@ def _criteria(
             summary.measurements += 1
 
 
-def fill(*, engine: Engine, actor: Actor, path: Path = DEMO_FILE) -> DemoSummary:
+def _by_title(body: dict[str, Any], project_ids: dict[str, int]) -> dict[str, Any]:
+    """`adopted_from: "@title"` names a project created earlier in the file."""
+    source = body.get("adopted_from")
+    if isinstance(source, str) and source.startswith("@"):
+        return {**body, "adopted_from": project_ids[source[1:]]}
+    return body
+
+
+def fill(
+    *, engine: Engine, actor: Actor, path: Path = DEMO_FILE, fiscal_start_month: int = 1
+) -> DemoSummary:
     """Write the demonstration portfolio, all of it or (on any error) nothing."""
     summary = DemoSummary()
     document = resolve_dates(load(path), today())
+    this_year = fiscal.year_of(today(), fiscal_start_month)
     with single_transaction(engine) as session:
         unit_ids: dict[str, int] = {}
+        project_ids: dict[str, int] = {}
         for body in document["units"]:
             parent = body.pop("parent", None)
+            commitments = body.pop("commitments", [])
             unit = unit_service.create(
                 session=session,
                 actor=actor,
@@ -109,15 +124,38 @@ def fill(*, engine: Engine, actor: Actor, path: Path = DEMO_FILE) -> DemoSummary
             assert unit.id is not None
             unit_ids[unit.code] = unit.id
             summary.units += 1
+            for commitment in commitments:
+                year = commitment.pop("year")
+                unit_service.put_commitment(
+                    session=session,
+                    actor=actor,
+                    unit_id=unit.id,
+                    year=this_year if year == "current" else year,
+                    commitment_in=CommitmentIn.model_validate(commitment),
+                    start_month=fiscal_start_month,
+                )
+                summary.commitments += 1
         for body in document["projects"]:
             criteria = body.pop("criteria", [])
             experiments = body.pop("experiments", [])
+            timeline = body.pop("timeline", [])
             body["unit_id"] = unit_ids[body.pop("unit")]
             project = project_service.create(
-                session=session, actor=actor, project_in=ProjectCreate.model_validate(body)
+                session=session,
+                actor=actor,
+                project_in=ProjectCreate.model_validate(_by_title(body, project_ids)),
             )
             summary.projects += 1
             assert project.id is not None
+            project_ids[project.title] = project.id
+            for change in timeline:  # dated changes, oldest first, as PATCHes
+                project_service.update(
+                    session=session,
+                    actor=actor,
+                    project_id=project.id,
+                    project_in=ProjectUpdate.model_validate(_by_title(change, project_ids)),
+                    expected_version=None,
+                )
             _criteria(session, actor, criteria, summary, project_id=project.id)
             for experiment_body in experiments:
                 experiment_criteria = experiment_body.pop("criteria", [])

@@ -206,13 +206,17 @@ def _fill_demo_data(*, only_if_empty: bool) -> None:
                 err=True,
             )
             raise typer.Exit(1)
-        summary = demo.fill(engine=engine, actor=command_line_actor("portfolio demo-data"))
+        summary = demo.fill(
+            engine=engine,
+            actor=command_line_actor("portfolio demo-data"),
+            fiscal_start_month=get_settings().fiscal_year_start_month,
+        )
     finally:
         engine.dispose()
     typer.echo(
         f"demo portfolio added: {summary.units} units, {summary.projects} projects, "
         f"{summary.experiments} experiments, {summary.criteria} criteria, "
-        f"{summary.measurements} measurements"
+        f"{summary.measurements} measurements, {summary.commitments} commitments"
     )
 
 

@@ -3,6 +3,7 @@
 import json
 from collections import Counter
 from collections.abc import Callable, Iterator
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -13,6 +14,7 @@ from typer.testing import CliRunner
 
 from app.cli.main import cli
 from app.core.config import get_settings
+from app.core.db import today
 from tests.builders import create_project, create_unit
 
 Run = Callable[..., Result]
@@ -43,8 +45,8 @@ def test_demo_data_fills_an_empty_database_with_a_varied_portfolio(run: Run, adm
 
     assert result.exit_code == 0, result.output
     assert result.stdout == (
-        "demo portfolio added: 14 units, 21 projects, 13 experiments, 11 criteria, "
-        "17 measurements\n"
+        "demo portfolio added: 14 units, 26 projects, 13 experiments, 11 criteria, "
+        "17 measurements, 5 commitments\n"
     )
     units = everything(admin, "/api/v1/units")
     assert Counter(u["kind"] for u in units) == {
@@ -58,13 +60,13 @@ def test_demo_data_fills_an_empty_database_with_a_varied_portfolio(run: Run, adm
     assert branches == {"REV": 3, "HLT": 2, "TRN": 2, "CORP": 2}
 
     projects = everything(admin, "/api/v1/projects")
-    assert len(projects) == 21
+    assert len(projects) == 26
     assert Counter(p["stage"] for p in projects) == {
         "idea": 2,
-        "exploration": 5,
+        "exploration": 8,
         "experiment": 5,
-        "scaling": 4,
-        "embedded": 3,
+        "scaling": 5,
+        "embedded": 4,
         "stopped": 2,
     }
     assert set(Counter(p["work_mode"] for p in projects)) == {
@@ -77,7 +79,7 @@ def test_demo_data_fills_an_empty_database_with_a_varied_portfolio(run: Run, adm
         "organizational",
         "system",
     }
-    assert sum(1 for p in projects if p["risk"] is None) == 2
+    assert sum(1 for p in projects if p["risk"] is None) == 7
     assert {t["determinant"] for p in projects for t in p["determinants"]} == {
         "clarity",
         "parity",
@@ -103,6 +105,30 @@ def test_demo_data_fills_an_empty_database_with_a_varied_portfolio(run: Run, adm
 
     history = admin.get(f"/api/v1/projects/{projects[0]['id']}/history").json()["items"]
     assert {(h["api_key_id"], h["api_key_name"]) for h in history} == {(0, "portfolio demo-data")}
+
+    # Dated history: pre-filled returns went from a side-of-desk exploration to core business.
+    day = today()
+    timeline = admin.get(f"/api/v1/projects/{projects[0]['id']}/timeline").json()["periods"]
+    assert [(p["from"], p["stage"], p["work_mode"]) for p in timeline] == [
+        (str(day - timedelta(days=430)), "exploration", "side_of_desk"),
+        (str(day - timedelta(days=330)), "experiment", "dedicated"),
+        (str(day - timedelta(days=150)), "scaling", "core_business"),
+    ]
+    # Health stalls in exploration; the flow report says so.
+    stalled = admin.get("/api/v1/reports/flow").json()["stalled"]
+    assert stalled["total"] == 5
+    assert [u["code"] for u in stalled["units"]] == ["HLT-CLN", "HLT-PUB", "TRN-RDS"]
+    # The mandate: successes published, the rest mostly not; some units below commitment.
+    mandate = admin.get("/api/v1/reports/experimentation").json()
+    assert {f["code"] for f in mandate["findings"]} >= {"publication_bias", "below_commitment"}
+    # A lineage across departments: Revenue's notices, copied by Licensing, adapted by Health.
+    notices = next(p for p in projects if p["title"] == "Plain-language assessment notices")
+    lineage = admin.get(f"/api/v1/projects/{notices['id']}/lineage").json()
+    assert sorted((d["depth"], d["title"]) for d in lineage["descendants"]) == [
+        (1, "Plain-language job postings"),
+        (1, "Plain-language licence renewal letters"),
+        (2, "Plain-language vaccination invitations"),
+    ]
 
 
 def test_demo_data_refuses_a_database_that_has_data(run: Run, admin: TestClient):
