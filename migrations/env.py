@@ -24,15 +24,29 @@ def run_migrations_offline() -> None:
 def run_migrations_online() -> None:
     url = config.get_main_option("sqlalchemy.url") or Settings().database_url
     engine = create_db_engine(Settings(database_url=url))
+    sqlite = is_sqlite(url)
     with engine.connect() as connection:
+        if sqlite:
+            # A batch migration rebuilds a table (copy, drop, rename), and dropping a parent
+            # table whose rows have children fails while foreign keys are enforced. As in
+            # SQLite's own procedure for such changes: enforcement off (only possible outside
+            # a transaction, so on the driver connection before BEGIN), then a full check
+            # before the migration commits. The connection is discarded afterwards.
+            driver = connection.connection.driver_connection
+            assert driver is not None
+            driver.execute("PRAGMA foreign_keys=OFF")
         context.configure(
             connection=connection,
             target_metadata=target_metadata,
-            render_as_batch=is_sqlite(url),
+            render_as_batch=sqlite,
             compare_type=True,
         )
         with context.begin_transaction():
             context.run_migrations()
+            if sqlite:
+                broken = connection.exec_driver_sql("PRAGMA foreign_key_check").fetchall()
+                if broken:
+                    raise RuntimeError(f"the migration broke foreign keys: {broken[:10]}")
     engine.dispose()
 
 

@@ -15,6 +15,7 @@ from app.core.versioning import etag
 IfNoneMatch = Annotated[
     str | None,
     Header(
+        alias="If-None-Match",
         max_length=1000,
         description='ETag of a previous response (e.g. `"3"`); `304 Not Modified`, without a '
         "body, while it is still current.",

@@ -42,13 +42,24 @@ TAGS: list[dict[str, Any]] = [
     },
     {
         "name": "reports",
-        "description": "Read-only reports computed in the database: spread, portfolio, "
-        "outcomes and determinants. Every report has an `ETag`; `If-None-Match` answers 304.",
+        "description": "Read-only reports computed in the database: spread (also as of a "
+        "date), portfolio, outcomes, determinants, trends, flow, experimentation and barometer. "
+        "Every report has an `ETag`; `If-None-Match` answers 304.",
     },
     {
         "name": "health",
         "description": "Liveness, readiness and metrics for load balancers and monitoring "
         "(no API key).",
+    },
+    {
+        "name": "register",
+        "description": "The open register of experiment results (`/public/v1`): published "
+        "results for anyone, without a key; off unless `PORTFOLIO_PUBLIC_REGISTER` is set.",
+    },
+    {
+        "name": "problems",
+        "description": "What each problem `type` of an error response means "
+        "(`/problems/{name}`).",
     },
 ]
 

@@ -30,6 +30,7 @@ def _page(problem: ProblemType) -> str:
     summary="Every problem type the API answers with",
 )
 def list_problem_types() -> list[ProblemType]:
+    """Every problem `type` this API answers with, and what each means."""
     return list(PROBLEM_TYPES.values())
 
 
@@ -47,9 +48,14 @@ def list_problem_types() -> list[ProblemType]:
     summary="What a problem type means",
 )
 def get_problem_type(
-    name: Annotated[str, Path(max_length=100, examples=["validation-error"])],
+    name: Annotated[
+        str,
+        Path(max_length=100, description="The problem type's name.", examples=["validation-error"]),
+    ],
     accept: Annotated[str | None, Header(max_length=1000, include_in_schema=False)] = None,
 ) -> ProblemType | HTMLResponse | JSONResponse:
+    """What one problem `type` means and what to do about it: JSON, or a short HTML page
+    for a browser."""
     problem = PROBLEM_TYPES.get(name)
     if problem is None:
         raise NotFound(f"no problem type {name!r}; GET /problems lists them")

@@ -27,6 +27,21 @@ PROBLEM_BASE = "/problems/"
 class ProblemType(BaseModel):
     """What a problem `type` means: served at `/problems/{name}`."""
 
+    model_config = {
+        "json_schema_extra": {
+            "examples": [
+                {
+                    "type": "/problems/not-found",
+                    "name": "not-found",
+                    "status": 404,
+                    "title": "Not found",
+                    "explanation": "No such object or route. A submitter key also gets 404 for "
+                    "objects outside its unit's subtree, so that their existence is not revealed.",
+                }
+            ]
+        }
+    }
+
     type: str = Field(description="The `type` URI problems of this kind carry.")
     name: str = Field(examples=["validation-error"])
     status: int = Field(description="The HTTP status it comes with.", examples=[422])

@@ -28,7 +28,7 @@ router = APIRouter(tags=["criteria"], route_class=LargeBodyRoute)
 _CREATE: dict[str, Any] = {
     "status_code": status.HTTP_201_CREATED,
     "response_model": CriterionPublic,
-    "responses": creating_responses(*WRITE, 404),
+    "responses": creating_responses(*WRITE, 404, etag=True),
 }
 _LIST: dict[str, Any] = {"response_model": CriteriaPage, "responses": problem_responses(*READ_ONE)}
 KindFilter = Annotated[list[CriterionKind] | None, Query(description="Any of these kinds.")]

@@ -37,6 +37,7 @@ def register_etag(
     if_none_match: Annotated[
         str | None,
         Header(
+            alias="If-None-Match",
             max_length=1000,
             description="ETag of a previous response; `304 Not Modified` if the answer "
             "would be the same.",
@@ -162,6 +163,8 @@ def list_register(
     summary="Atom feed of published experiment results (no key needed)",
 )
 def register_feed(request: Request, response: Response, session: SessionDep, query: Filters):
+    """The 50 most recently published results as an Atom feed, newest first, with the
+    list's filters."""
     items = service.newest(session=session, **query)
     body = service.atom_feed(
         items=items,

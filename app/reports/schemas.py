@@ -963,7 +963,7 @@ class Diffusion(ResponseModel):
     )
 
 
-class Comparison(ResponseModel):
+class NationalFigure(ResponseModel):
     organization: float | None = Field(
         ge=0, le=1, description="This organization's figure; null when its denominator is 0."
     )
@@ -972,13 +972,13 @@ class Comparison(ResponseModel):
 
 class BarometerComparison(ResponseModel):
     source: str = Field(max_length=300, description="Where the national figures come from.")
-    units_innovating_share: Comparison = Field(
+    units_innovating_share: NationalFigure = Field(
         description="Workplaces that introduced an innovation in two years."
     )
-    copied_or_adapted_share: Comparison = Field(
+    copied_or_adapted_share: NationalFigure = Field(
         description="Innovations inspired by or copied from others."
     )
-    evaluated_share: Comparison = Field(description="Innovations whose effect was evaluated.")
+    evaluated_share: NationalFigure = Field(description="Innovations whose effect was evaluated.")
 
 
 BAROMETER_EXAMPLE: dict[str, Any] = {

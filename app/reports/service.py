@@ -31,13 +31,13 @@ from app.reports.schemas import (
     AdoptedSource,
     BarometerComparison,
     BarometerReport,
-    Comparison,
     DeterminantsReport,
     DeterminantSummary,
     Diffusion,
     Finding,
     FindingCode,
     FunnelStep,
+    NationalFigure,
     OutcomesReport,
     PortfolioReport,
     Report,
@@ -563,13 +563,13 @@ def barometer(
         ),
         comparison=BarometerComparison(
             source=BAROMETER_SOURCE,
-            units_innovating_share=Comparison(
+            units_innovating_share=NationalFigure(
                 organization=units_share, national=NATIONAL_UNITS_INNOVATING_SHARE
             ),
-            copied_or_adapted_share=Comparison(
+            copied_or_adapted_share=NationalFigure(
                 organization=reuse_share, national=NATIONAL_COPIED_OR_ADAPTED_SHARE
             ),
-            evaluated_share=Comparison(
+            evaluated_share=NationalFigure(
                 organization=evaluated_share, national=NATIONAL_EVALUATED_SHARE
             ),
         ),

@@ -167,4 +167,10 @@ class CommitmentPublic(ResponseModel):
 
 
 class CommitmentList(ResponseModel):
+    model_config = {
+        "json_schema_extra": {
+            "examples": [{"items": CommitmentPublic.model_config["json_schema_extra"]["examples"]}]  # type: ignore[index]
+        }
+    }
+
     items: list[CommitmentPublic] = Field(description="Oldest year first.")

@@ -33,7 +33,7 @@ router = APIRouter(prefix="/units", tags=["units"], route_class=LargeBodyRoute)
     "",
     status_code=status.HTTP_201_CREATED,
     response_model=UnitPublic,
-    responses=creating_responses(*WRITE),
+    responses=creating_responses(*WRITE, etag=True),
     summary="Create a unit (admin)",
 )
 def create_unit(
@@ -43,10 +43,10 @@ def create_unit(
     idempotency: Idempotent,
     response: Response,
 ):
+    """Create a unit under `parent_id` (or a root unit). Codes are unique."""
     unit = service.create(session=session, actor=actor, unit_in=unit_in)
     set_etag(response, unit.version)
     return unit
-    """Create a unit under `parent_id` (or a root unit). Codes are unique."""
 
 
 @router.get("", response_model=UnitsPage, responses=problem_responses(*READ), summary="List units")
@@ -186,6 +186,8 @@ FiscalYear = Annotated[
     summary="A unit's experimentation commitments, by year",
 )
 def list_commitments(unit_id: PathId, session: SessionDep, settings: SettingsDep, actor: Reader):
+    """The unit's experimentation commitments (program funds and target share), oldest
+    year first."""
     return service.list_commitments(
         session=session,
         actor=actor,
@@ -203,6 +205,7 @@ def list_commitments(unit_id: PathId, session: SessionDep, settings: SettingsDep
 def get_commitment(
     unit_id: PathId, year: FiscalYear, session: SessionDep, settings: SettingsDep, actor: Reader
 ):
+    """The unit's commitment for one fiscal year; 404 when it has none."""
     return service.get_commitment(
         session=session,
         actor=actor,
@@ -252,5 +255,6 @@ def put_commitment(
     summary="Remove a unit's experimentation commitment for a year (admin)",
 )
 def delete_commitment(unit_id: PathId, year: FiscalYear, session: SessionDep, actor: Admin):
+    """Remove the unit's commitment for one fiscal year (recorded in the unit's history)."""
     service.delete_commitment(session=session, actor=actor, unit_id=unit_id, year=year)
     return Response(status_code=status.HTTP_204_NO_CONTENT)

@@ -9,6 +9,7 @@ from sqlmodel import Session, col, select
 
 from app.auth.models import Actor
 from app.core import fiscal
+from app.core.contract import money_text
 from app.core.errors import Archived, Conflict, Forbidden, InvalidField, NotFound
 from app.core.pagination import PageParams, paginate, split_page
 from app.core.versioning import check_version, touch
@@ -318,7 +319,7 @@ def _commitment_view(commitment: UnitCommitment | None) -> dict[str, Any] | None
     if commitment is None:
         return None
     return {
-        "program_funds": float(commitment.program_funds),
+        "program_funds": money_text(commitment.program_funds),
         "target_share": commitment.target_share,
     }
 

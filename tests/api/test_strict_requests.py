@@ -56,8 +56,10 @@ def test_the_422_names_each_unknown_parameter_and_lists_the_known_ones(admin: Te
     errors = typo.json()["errors"]
     assert [(e["field"], e["location"]) for e in errors] == [("limt", "query"), ("stag", "query")]
     assert errors[0]["message"] == (
-        "unknown query parameter; this operation takes: cursor, determinant, effect, facet, "
-        "include_archived, limit, sponsor_level, stage, unit_id, updated_since, work_mode"
+        "unknown query parameter; this operation takes: adopted_from, collaborator, cursor, "
+        "determinant, effect, evaluation, facet, include_archived, initiated_by, "
+        "innovation_type, limit, novelty, sponsor_level, stage, stage_since_before, unit_id, "
+        "updated_since, value_type, work_mode"
     )
     # The declared ones, including those of dependencies (paging), still work.
     page = admin.get("/api/v1/projects", params={"stage": "scaling", "limit": 1})
@@ -69,7 +71,9 @@ def test_the_422_names_each_unknown_parameter_and_lists_the_known_ones(admin: Te
 def test_reports_and_writes_reject_unknown_parameters_too(admin: TestClient):
     report = admin.get("/api/v1/reports/spread", params={"unit": "TAX"})
     assert report.status_code == 422
-    assert report.json()["detail"] == "unit: unknown query parameter; this operation takes: unit_id"
+    assert report.json()["detail"] == (
+        "unit: unknown query parameter; this operation takes: as_of, unit_id"
+    )
 
     created = admin.post(
         "/api/v1/units",

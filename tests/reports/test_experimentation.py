@@ -258,10 +258,10 @@ def test_spend_against_commitments(admin):
             "unit_id": units["a"]["id"],
             "code": "A",
             "name": "Unit A",
-            "program_funds": 200000.0,
+            "program_funds": "200000.00",
             "target_share": 0.1,
-            "target_amount": 20000.0,
-            "experiment_spend": 9999.99,  # 5,000 + 4,999.99
+            "target_amount": "20000.00",
+            "experiment_spend": "9999.99",  # 5,000 + 4,999.99
             "spend_share": 9999.99 / 200000,
             "meets_target": False,
         },
@@ -272,7 +272,7 @@ def test_spend_against_commitments(admin):
             "program_funds": None,
             "target_share": None,
             "target_amount": None,
-            "experiment_spend": 300.0,
+            "experiment_spend": "300.00",
             "spend_share": None,
             "meets_target": None,
         },
@@ -280,10 +280,10 @@ def test_spend_against_commitments(admin):
             "unit_id": units["c"]["id"],
             "code": "C",
             "name": "Unit C",
-            "program_funds": 0.0,
+            "program_funds": "0.00",
             "target_share": 0.0,
-            "target_amount": 0.0,
-            "experiment_spend": 0.0,
+            "target_amount": "0.00",
+            "experiment_spend": "0.00",
             "spend_share": None,  # no funds
             "meets_target": True,  # 0 spent >= 0 x 0
         },
@@ -291,19 +291,19 @@ def test_spend_against_commitments(admin):
             "unit_id": units["root"]["id"],
             "code": "ROOT",
             "name": "Unit ROOT",
-            "program_funds": 1000000.0,
+            "program_funds": "1000000.00",
             "target_share": 0.05,
-            "target_amount": 50000.0,
-            "experiment_spend": 50000.0,  # exactly the target: met
+            "target_amount": "50000.00",
+            "experiment_spend": "50000.00",  # exactly the target: met
             "spend_share": 0.05,
             "meets_target": True,
         },
     ]
     assert whole["totals"] == {
-        "program_funds": 1200000.0,  # 200,000 + 0 + 1,000,000
-        "experiment_spend": 60299.99,  # 9,999.99 + 300 + 0 + 50,000
+        "program_funds": "1200000.00",  # 200,000 + 0 + 1,000,000
+        "experiment_spend": "60299.99",  # 9,999.99 + 300 + 0 + 50,000
         "spend_share": 60299.99 / 1200000,
-        "target_amount": 70000.0,  # 20,000 + 0 + 50,000
+        "target_amount": "70000.00",  # 20,000 + 0 + 50,000
         "units_meeting_target": 2,
         "units_with_commitment": 3,
     }
@@ -320,10 +320,10 @@ def test_spend_against_commitments(admin):
     assert csv.text.splitlines() == [
         "unit_id,code,name,program_funds,target_share,target_amount,experiment_spend,"
         "spend_share,meets_target",
-        f"{units['a']['id']},A,Unit A,200000.0,0.1,20000.0,9999.99,{9999.99 / 200000},false",
-        f"{units['b']['id']},B,Unit B,,,,300.0,,",
-        f"{units['c']['id']},C,Unit C,0.0,0.0,0.0,0.0,,true",
-        f"{units['root']['id']},ROOT,Unit ROOT,1000000.0,0.05,50000.0,50000.0,0.05,true",
+        f"{units['a']['id']},A,Unit A,200000.00,0.1,20000.00,9999.99,{9999.99 / 200000},false",
+        f"{units['b']['id']},B,Unit B,,,,300.00,,",
+        f"{units['c']['id']},C,Unit C,0.00,0.0,0.00,0.00,,true",
+        f"{units['root']['id']},ROOT,Unit ROOT,1000000.00,0.05,50000.00,50000.00,0.05,true",
     ]
 
 
@@ -334,10 +334,10 @@ def test_an_empty_year(admin):
     assert whole["publication"]["publication_gap"] is None
     assert whole["spend"] == []
     assert whole["totals"] == {
-        "program_funds": 0.0,
-        "experiment_spend": 0.0,
+        "program_funds": "0.00",
+        "experiment_spend": "0.00",
         "spend_share": None,
-        "target_amount": 0.0,
+        "target_amount": "0.00",
         "units_meeting_target": 0,
         "units_with_commitment": 0,
     }

@@ -48,7 +48,7 @@ def test_the_fields_are_stored_and_returned(admin, project):
     assert {k: stored[k] for k in ("comparison", "sample_size", "cost", "published_on")} == {
         "comparison": "before_after",
         "sample_size": 1,
-        "cost": 1234.5,  # as a budget: a decimal string in, a JSON number out
+        "cost": "1234.50",  # as a budget: a decimal string in, a decimal string out
         "published_on": "2026-06-15",
     }
     # preregistered (02-01 <= 03-01) and independent; before_after is no comparison group
@@ -217,7 +217,7 @@ def test_history_batch_and_csv_carry_the_fields(admin, project):
     entry = admin.get(f"/api/v1/experiments/{experiment['id']}/history").json()["items"][0]
     assert entry["changes"] == {
         "comparison": {"old": "none", "new": "randomized"},
-        "cost": {"old": None, "new": 250.0},
+        "cost": {"old": None, "new": "250.00"},
         "sample_size": {"old": None, "new": 40},
     }
 
@@ -242,7 +242,7 @@ def test_history_batch_and_csv_carry_the_fields(admin, project):
     )
     assert batch.status_code == 201, batch.text
     item = batch.json()["items"][0]
-    assert (item["cost"], item["rigour"]) == (99.99, 3)
+    assert (item["cost"], item["rigour"]) == ("99.99", 3)
     assert admin.get(f"/api/v1/experiments/{item['id']}").json() == {
         k: v for k, v in item.items() if k != "criteria"
     }
@@ -253,6 +253,6 @@ def test_history_batch_and_csv_carry_the_fields(admin, project):
     header = csv[0].split(",")
     rows = [dict(zip(header, line.split(","), strict=False)) for line in csv[1:]]
     assert [(r["cost"], r["rigour"], r["rigour_features"], r["published_on"]) for r in rows] == [
-        ("250.0", "2", "comparison;randomized", ""),
+        ("250.00", "2", "comparison;randomized", ""),
         ("99.99", "3", "comparison;randomized;independent", "2026-03-03"),
     ]

@@ -27,17 +27,20 @@ def test_put_creates_then_replaces_and_get_lists_by_year(admin):
         "year": 2026,
         "starts_on": "2026-04-01",
         "ends_on": "2027-03-31",
-        "program_funds": 1000000.0,
+        "program_funds": "1000000.00",
         "target_share": 0.05,
-        "target_amount": 50000.0,  # 1,000,000 x 0.05
+        "target_amount": "50000.00",  # 1,000,000 x 0.05
     }
     replaced = admin.put(f"{base}/2026", json={"program_funds": 2000, "target_share": 0.1})
     assert replaced.status_code == 200
-    assert replaced.json()["target_amount"] == 200.0  # 2,000 x 0.1
+    assert replaced.json()["target_amount"] == "200.00"  # 2,000 x 0.1
     assert admin.put(f"{base}/2025", json=BODY).status_code == 201
 
     listed = admin.get(base).json()["items"]
-    assert [(c["year"], c["program_funds"]) for c in listed] == [(2025, 1000000.0), (2026, 2000.0)]
+    assert [(c["year"], c["program_funds"]) for c in listed] == [
+        (2025, "1000000.00"),
+        (2026, "2000.00"),
+    ]
     assert admin.get(f"{base}/2026").json() == replaced.json()
 
     assert admin.delete(f"{base}/2026").status_code == 204
@@ -56,14 +59,14 @@ def test_changes_show_in_the_units_history(admin):
     assert [e["changes"] for e in entries[:2]] == [
         {
             "commitments.2026": {
-                "old": {"program_funds": 1000000.0, "target_share": 0.05},
+                "old": {"program_funds": "1000000.00", "target_share": 0.05},
                 "new": None,
             }
         },
         {
             "commitments.2026": {
                 "old": None,
-                "new": {"program_funds": 1000000.0, "target_share": 0.05},
+                "new": {"program_funds": "1000000.00", "target_share": 0.05},
             }
         },
     ]
