@@ -150,7 +150,7 @@ class OverdueExperiment(ResponseModel):
     )
 
 
-class Thresholds(ResponseModel):
+class ExperimentationThresholds(ResponseModel):
     publication_due_days: int = Field(description="`PORTFOLIO_PUBLICATION_DUE_DAYS`.")
     publication_gap: float = Field(description="A publication gap at or above this is a finding.")
 
@@ -230,7 +230,7 @@ class ExperimentationReport(ResponseModel):
     year: int = Field(description="The fiscal year, named by the calendar year it starts in.")
     starts_on: date = Field(description="First day of the fiscal year.")
     ends_on: date = Field(description="Last day of the fiscal year.")
-    thresholds: Thresholds
+    thresholds: ExperimentationThresholds
     experiments: ExperimentsStarted = Field(
         description="Non-archived experiments of non-archived projects in scope, started "
         "within the year."

@@ -242,7 +242,7 @@ def test_make_run_serves_a_demo_portfolio_and_prints_a_first_admin_key(
     server.wait_ready()
 
     output = server.log.read_text()
-    assert "demo portfolio added: 14 units, 21 projects" in output
+    assert "demo portfolio added: 14 units, 26 projects" in output
     key = re.search(r"Authorization: Bearer (\S+)`", output)
     assert key is not None, output
     response = httpx.get(
@@ -251,7 +251,7 @@ def test_make_run_serves_a_demo_portfolio_and_prints_a_first_admin_key(
         headers={"Authorization": f"Bearer {key.group(1)}"},
     )
     assert response.status_code == 200
-    assert len(response.json()["items"]) == 21
+    assert len(response.json()["items"]) == 26
 
 
 def test_compose_runs_portfolio_commands_with_known_settings(monkeypatch: pytest.MonkeyPatch):
