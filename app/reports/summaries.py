@@ -396,20 +396,30 @@ def computed_statements() -> dict[str, str]:
     }
 
 
-def rebuild(connection: Connection) -> None:
-    """Recompute every summary from the base tables, in the caller's transaction."""
+def rebuild_sql() -> list[str]:
+    """Statements that recompute every summary from the base tables (one transaction)."""
+    statements = []
     for summary in SUMMARIES:
         select = computed_statements()[summary.table]
-        connection.execute(text(f"DELETE FROM {summary.table}"))
-        connection.execute(
-            text(f"INSERT INTO {summary.table} (unit_id, {', '.join(summary.counts)}) {select}")
+        statements.append(f"DELETE FROM {summary.table}")
+        statements.append(
+            f"INSERT INTO {summary.table} (unit_id, {', '.join(summary.counts)}) {select}"
         )
+    return statements
 
 
-def set_triggers(connection: Connection, *, enabled: bool) -> None:
-    """PostgreSQL: switch the summary triggers off for a bulk load (then `rebuild`) and on
-    again. Takes each base table's ACCESS EXCLUSIVE lock until the transaction ends."""
+def rebuild(connection: Connection) -> None:
+    """Recompute every summary from the base tables, in the caller's transaction."""
+    for statement in rebuild_sql():
+        connection.execute(text(statement))
+
+
+def switch_triggers_sql(*, enabled: bool) -> list[str]:
+    """PostgreSQL: switch the summary triggers off for a bulk load (then rebuild) and on
+    again. Each takes its table's exclusive lock until the transaction ends."""
     action = "ENABLE" if enabled else "DISABLE"
-    for table in _TABLES:
-        for event in _EVENTS:
-            connection.execute(text(f"ALTER TABLE {table} {action} TRIGGER {_name(table, event)}"))
+    return [
+        f"ALTER TABLE {table} {action} TRIGGER {_name(table, event)}"
+        for table in _TABLES
+        for event in _EVENTS
+    ]
