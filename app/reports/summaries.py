@@ -30,7 +30,9 @@ never care.
 
 Changing a column's rule here changes what new databases get; existing ones keep the
 triggers they were migrated with, so such a change needs a migration that drops and
-recreates the triggers (`drop_trigger_ddl`, `trigger_ddl`) and calls `rebuild`.
+recreates the triggers (`drop_trigger_ddl`, `trigger_ddl`) and calls `rebuild`. So does a
+migration that recreates projects, experiments or determinant_tags (SQLite's batch mode
+copies a table into a new one, without its triggers): a test checks they exist at head.
 """
 
 from collections.abc import Sequence

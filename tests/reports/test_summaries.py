@@ -56,6 +56,25 @@ def summaries_and_rebuild(database_url: str) -> tuple[dict[str, Any], dict[str, 
     return maintained, computed
 
 
+def test_every_summary_trigger_exists_at_head(database_url, backend):
+    """A later migration that recreates projects, experiments or determinant_tags (SQLite's
+    batch mode copies a table into a new one) must create the triggers again."""
+    if backend == "postgresql":
+        query = "SELECT tgname FROM pg_trigger WHERE NOT tgisinternal AND tgenabled = 'O'"
+    else:
+        query = "SELECT name FROM sqlite_master WHERE type = 'trigger'"
+    engine = create_engine(database_url)
+    with engine.connect() as connection:
+        names = set(connection.execute(text(query)).scalars())
+    engine.dispose()
+    expected = {
+        f"summaries_{table}_{event}"
+        for table in ("projects", "experiments", "determinant_tags")
+        for event in ("insert", "update", "delete")
+    }
+    assert expected <= names
+
+
 # --- a random mix of writes ---------------------------------------------------------
 
 
