@@ -8,6 +8,7 @@ from app.determinants.models import DeterminantTag
 from app.experiments.models import Experiment
 from app.history.models import HistoryEntry
 from app.projects.models import Project, ProjectPeriod
+from app.reports import summaries
 from app.units.models import Unit, UnitCommitment
 
 __all__ = [
@@ -23,4 +24,5 @@ __all__ = [
     "ProjectPeriod",
     "Unit",
     "UnitCommitment",
+    "summaries",
 ]

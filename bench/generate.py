@@ -29,6 +29,7 @@ from sqlalchemy.engine import make_url
 
 from app.core.db import is_sqlite
 from app.core.migrations import upgrade
+from app.reports import summaries
 
 
 @dataclass(frozen=True)
@@ -476,19 +477,32 @@ def _sqlite_load(url: str, tables: Iterable[tuple[str, Iterable[Row]]]) -> None:
     connection.execute("PRAGMA journal_mode=WAL")
     connection.execute("PRAGMA synchronous=OFF")
     connection.execute("BEGIN")
-    for table in TABLES:
+    # SQLite cannot switch triggers off: the summary triggers are dropped for the load and
+    # created again, in the same transaction, after the summaries' rebuild.
+    for statement in summaries.drop_trigger_ddl("sqlite"):
+        connection.execute(statement)
+    for table in (*TABLES, *(t.name for t in summaries.TABLES)):
         connection.execute(f"DELETE FROM {table}")
     for table, rows in tables:
         columns = COLUMNS[table]
         marks = ", ".join("?" * len(columns.split(",")))
         connection.executemany(f"INSERT INTO {table} ({columns}) VALUES ({marks})", rows)
+    for statement in (*summaries.rebuild_sql(), *summaries.trigger_ddl("sqlite")):
+        connection.execute(statement)
     connection.execute("UPDATE data_revision SET revision = revision + 1 WHERE id = 1")
     connection.execute("COMMIT")
     connection.execute("ANALYZE")
     connection.close()
 
 
-def _postgres_load(url: str, tables: Iterable[tuple[str, Iterable[Row]]]) -> None:
+def _postgres_load(
+    url: str, tables: Iterable[tuple[str, Iterable[Row]]], *, with_triggers: bool = False
+) -> None:
+    """COPY every table in one transaction. The report summaries' triggers are off during
+    the load and the summaries rebuilt at its end (`app.reports.summaries`), unless
+    ``with_triggers``. The triggers run once per COPY (statement triggers), so either way
+    costs about the same: M loaded in 51-60 s with the rebuild, 54-84 s with the triggers,
+    on a loaded machine (bench/RESULTS.md, "Summaries")."""
     import psycopg
 
     dsn = make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
@@ -496,6 +510,10 @@ def _postgres_load(url: str, tables: Iterable[tuple[str, Iterable[Row]]]) -> Non
         connection.execute("SET TIME ZONE 'UTC'")
         connection.execute("SET synchronous_commit = off")
         connection.execute(f"TRUNCATE {', '.join(TABLES)} RESTART IDENTITY CASCADE")
+        connection.execute(f"TRUNCATE {', '.join(t.name for t in summaries.TABLES)}")
+        if not with_triggers:
+            for statement in summaries.switch_triggers_sql(enabled=False):
+                connection.execute(statement)
         for table, rows in tables:
             with connection.cursor().copy(f"COPY {table} ({COLUMNS[table]}) FROM STDIN") as copy:
                 for row in rows:
@@ -505,6 +523,12 @@ def _postgres_load(url: str, tables: Iterable[tuple[str, Iterable[Row]]]) -> Non
                 f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "
                 f"(SELECT coalesce(max(id), 0) + 1 FROM {table}), false)"
             )
+        if not with_triggers:
+            for statement in (
+                *summaries.rebuild_sql(),
+                *summaries.switch_triggers_sql(enabled=True),
+            ):
+                connection.execute(statement)
         connection.execute("UPDATE data_revision SET revision = revision + 1 WHERE id = 1")
         connection.commit()
         # Fresh statistics, so the planner sees the real sizes at once.
@@ -527,7 +551,13 @@ def reset_schema(database_url: str) -> None:
     engine.dispose()
 
 
-def generate(database_url: str, size_name: str, *, log: Callable[[str], None] = print) -> str:
+def generate(
+    database_url: str,
+    size_name: str,
+    *,
+    log: Callable[[str], None] = print,
+    with_triggers: bool = False,
+) -> str:
     """Recreate the schema (`portfolio migrate`) and fill it; returns an admin key's secret."""
     size = SIZES[size_name]
     started = time.perf_counter()
@@ -553,8 +583,10 @@ def generate(database_url: str, size_name: str, *, log: Callable[[str], None] = 
         yield "criteria", criteria
         yield "measurements", measurements
 
-    load = _sqlite_load if is_sqlite(database_url) else _postgres_load
-    load(database_url, criteria_then_measurements())
+    if is_sqlite(database_url):
+        _sqlite_load(database_url, criteria_then_measurements())
+    else:
+        _postgres_load(database_url, criteria_then_measurements(), with_triggers=with_triggers)
     # Rebuilding the engine is cheap; check the counts the way a reader would.
     engine = create_engine(database_url)
     with engine.connect() as connection:
@@ -571,8 +603,14 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--size", choices=sorted(SIZES), default="S")
     parser.add_argument("--database-url", required=True)
+    parser.add_argument(
+        "--with-triggers",
+        action="store_true",
+        help="PostgreSQL: keep the summary triggers on during the load (default: off, then "
+        "a rebuild)",
+    )
     args = parser.parse_args()
-    generate(args.database_url, args.size)
+    generate(args.database_url, args.size, with_triggers=args.with_triggers)
 
 
 if __name__ == "__main__":

@@ -43,7 +43,7 @@ API = "/api/v1"
 LIST_PAGE = f"{API}/projects?limit=100"
 BATCH_SIZE = 1000
 # Measurements `--only` can pick (default: all of them).
-PARTS = ("reports", "polls", "deep", "list", "single", "batch")
+PARTS = ("reports", "polls", "deep", "list", "single", "batch", "after_write")
 
 Log = Callable[[str], None]
 
@@ -390,6 +390,10 @@ def measure(
         if "batch" in only:
             result["batch_vs_raw_insert"] = _batch(base, auth, database_url, project_id, repeats)
             log(f"batch: {result['batch_vs_raw_insert']}")
+        if "after_write" in only:
+            server.wait_idle()
+            result["reports_after_write"] = _after_write(base, auth, database_url, wanted)
+            log(f"reports right after a write: {result['reports_after_write']}")
     result["load_average_at_end"] = os.getloadavg()
     return result
 
@@ -424,13 +428,52 @@ def _batch(
     return {**ratio_runs(pairs), "path": path, "rows": BATCH_SIZE, "target_at_most": 3.0}
 
 
+# Write-then-read rounds per report: enough for a stable median at S and at L.
+AFTER_WRITE_ROUNDS = 30
+
+
+def _after_write(
+    base: str, auth: dict[str, str], database_url: str, reports: dict[str, Any]
+) -> dict[str, Any]:
+    """Each report asked right after a write, as a dashboard asks it after a submission:
+    PATCH one live project's stage (between two active stages, so every report's data and
+    ETag change), then GET the report, timed, on one connection. Issue 17 target 1 compares
+    these latencies at L with those at S (at most 3x)."""
+    engine = create_engine(database_url)
+    with engine.connect() as connection:
+        project_id = connection.execute(
+            text("SELECT min(id) FROM projects WHERE archived = false")
+        ).scalar_one()
+    engine.dispose()
+    results: dict[str, Any] = {}
+    with httpx.Client(base_url=base, headers=auth, timeout=120) as client:
+        for name, report in reports.items():
+            latencies = []
+            for round_ in range(AFTER_WRITE_ROUNDS):
+                stage = ("exploration", "experiment")[round_ % 2]
+                client.patch(
+                    f"{API}/projects/{project_id}", json={"stage": stage}
+                ).raise_for_status()
+                started = time.perf_counter()
+                client.get(report.path).raise_for_status()
+                latencies.append((time.perf_counter() - started) * 1000)
+            latencies.sort()
+            results[name] = {
+                "median_ms": statistics.median(latencies),
+                "p90_ms": latencies[int(len(latencies) * 0.9)],
+                "min_ms": latencies[0],
+                "rounds": AFTER_WRITE_ROUNDS,
+            }
+    return results
+
+
 def _merge_partial(previous: dict[str, Any], partial: dict[str, Any]) -> dict[str, Any]:
     """The earlier full run with the figures a partial run measured again replaced; when and
     under what machine load each part was last measured is kept in `partial_runs`."""
     merged = dict(previous)
     run_keys = ("date", "load_average_at_start", "load_average_at_end", "parts")
     for key, value in partial.items():
-        if key == "reports_vs_sql":
+        if key in ("reports_vs_sql", "reports_after_write"):
             merged[key] = {**previous.get(key, {}), **value}
         elif key not in run_keys:
             merged[key] = value

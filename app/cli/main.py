@@ -220,6 +220,26 @@ def _fill_demo_data(*, only_if_empty: bool) -> None:
     )
 
 
+summaries_cli = typer.Typer(help="The per-unit summaries behind reports.", no_args_is_help=True)
+cli.add_typer(summaries_cli, name="summaries")
+
+
+@summaries_cli.command("rebuild")
+def rebuild_summaries() -> None:
+    """Recompute every report summary from the projects, experiments and tags, in one
+    transaction (the triggers keep them in step; this repairs them after a load with the
+    triggers off or a hand edit)."""
+    from app.reports import summaries
+
+    engine = open_database()
+    try:
+        with engine.begin() as connection:
+            summaries.rebuild(connection)
+    finally:
+        engine.dispose()
+    typer.echo("report summaries rebuilt")
+
+
 import_cli = typer.Typer(help="Load records from a file.", no_args_is_help=True)
 cli.add_typer(import_cli, name="import")
 

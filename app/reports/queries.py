@@ -3,6 +3,8 @@
 Each function issues one statement whatever the portfolio's size and returns counts, never
 the rows counted. ``root_id`` restricts a query to a unit's subtree (None: everything).
 Archived rows never count, nor do the experiments, criteria and tags of archived projects.
+The spread (today), portfolio and determinants reports sum the per-unit rows of
+`app.reports.summaries`, which hold those rules; the rest reads the base tables.
 """
 
 from collections.abc import Iterable, Sequence
@@ -26,29 +28,20 @@ from sqlalchemy import (
     select,
     true,
     union,
-    union_all,
 )
 from sqlalchemy.dialects.postgresql import aggregate_order_by
 from sqlmodel import Session, col
 
 from app.criteria.models import Criterion, CriterionKind, CriterionStatus, Direction
-from app.determinants.models import Determinant, DeterminantTag, Effect
-from app.experiments.models import Experiment, ExperimentResult, ExperimentStatus, Method
-from app.projects.models import (
-    Facet,
-    Project,
-    ProjectPeriod,
-    RiskBand,
-    SponsorLevel,
-    Stage,
-    WorkMode,
-)
+from app.determinants.models import Determinant, Effect
+from app.experiments.models import Experiment
+from app.projects.models import Project, ProjectPeriod, SponsorLevel, Stage, WorkMode
+from app.reports import summaries
+from app.reports.summaries import ACTIVE_STAGES, BAND_KEYS, FACET_KEYS, key
 from app.units.models import Unit, UnitKind
 from app.units.service import in_subtree
 
-ACTIVE_STAGES = (Stage.exploration, Stage.experiment, Stage.scaling)
-# A project whose risk_of_not_innovating is at least this judged doing nothing as dangerous.
-JUSTIFYING_RISK_OF_NOT_INNOVATING = 4
+__all__ = ["ACTIVE_STAGES", "BAND_KEYS", "FACET_KEYS", "key"]
 
 
 def _in_scope(column: Any, root_id: int | None, name: str = "scope") -> ColumnElement[bool]:
@@ -133,9 +126,36 @@ def _spread_scope(projects: Any, root_id: int | None, owner: Any) -> ColumnEleme
     return and_(in_subtree(projects.c.unit_id, root_id, "scope"), owner.archived == false())
 
 
+def _summed(column: Any, label: str) -> Any:
+    # SUM of no rows is NULL; bigint on both backends (PostgreSQL's SUM of int is bigint).
+    return cast(func.coalesce(func.sum(column), 0), BigInteger).label(label)
+
+
+def _spread_totals_today(root_id: int | None) -> Select[Any]:
+    counts = summaries.project_counts.c
+    owner = Unit.__table__.alias("owner")  # type: ignore[attr-defined]
+    is_lab = and_(owner.c.kind == UnitKind.innovation_lab, owner.c.archived == false())
+    return (
+        select(
+            _summed(counts.active_projects, "active_projects"),
+            *(_summed(counts[f"active_mode_{m.value}"], f"mode_{m.value}") for m in WorkMode),
+            *(
+                _summed(counts[f"active_sponsor_{s.value}"], f"sponsor_{s.value}")
+                for s in SponsorLevel
+            ),
+            _summed(case((is_lab, counts.active_projects), else_=0), "lab_projects"),
+        )
+        .select_from(summaries.project_counts)
+        .join(owner, owner.c.id == counts.unit_id)
+        .where(_spread_scope(summaries.project_counts, root_id, owner.c))
+    )
+
+
 def spread_totals(*, session: Session, root_id: int | None, as_of: date | None = None) -> Row[Any]:
     """One row: active projects, by work mode (``mode_*``), by sponsor level (``sponsor_*``),
     and ``lab_projects`` (owned by a non-archived innovation lab)."""
+    if as_of is None:
+        return session.execute(_spread_totals_today(root_id)).one()
     projects = projects_as_of(as_of)
     owner = Unit.__table__.alias("owner")  # type: ignore[attr-defined]
     statement = (
@@ -155,7 +175,26 @@ def spread_totals(*, session: Session, root_id: int | None, as_of: date | None =
     return session.execute(statement).one()
 
 
+def _spread_units_today(root_id: int | None) -> Select[Any]:
+    counts = summaries.project_counts.c
+    return (
+        select(
+            *_unit_columns(),
+            func.coalesce(counts.active_projects, 0).label("active_projects"),
+            *(
+                func.coalesce(counts[f"active_mode_{m.value}"], 0).label(f"mode_{m.value}")
+                for m in WorkMode
+            ),
+        )
+        .select_from(Unit)
+        .outerjoin(summaries.project_counts, counts.unit_id == col(Unit.id))
+        .where(col(Unit.archived) == false(), _in_scope(Unit.id, root_id, "unit_scope"))
+    )
+
+
 def _spread_units_statement(root_id: int | None, as_of: date | None) -> Select[Any]:
+    if as_of is None:
+        return _spread_units_today(root_id)
     projects = projects_as_of(as_of)
     active = and_(projects.c.unit_id == col(Unit.id), _is_active(projects))
     return (
@@ -198,19 +237,10 @@ _UNIT_SPREAD_JSON = """json_build_object(
     ELSE 'mixed' END)"""
 
 
-def spread_in_one_scan(
-    *, session: Session, root_id: int | None, threshold: float, as_of: date | None = None
-) -> Row[Any]:
-    """PostgreSQL only: the whole spread report from one scan of the active projects.
-
-    One row: the columns of `spread_totals`, then `units` (the report's unit rows as JSON
-    text, by code), `business_lines` and `with_innovation` (business lines among them, and
-    those owning an active project). The projects are counted once per unit, work mode and
-    sponsor level; totals and unit rows are sums of those few thousand groups. Two
-    statements, each scanning the projects, took longer than the hand-written SQL of the
-    benchmark's floor, and building 1,000 unit rows in Python cost more than the queries
-    (bench/RESULTS.md, spread).
-    """
+def _spread_per_unit_as_of(root_id: int | None, as_of: date) -> tuple[Any, Any]:
+    """The `totals` and `unit` subqueries of `spread_in_one_scan` from the periods: the
+    active projects counted once per unit, work mode and sponsor level, totals and unit
+    rows summed from those few thousand groups."""
     projects = projects_as_of(as_of)
     per_statement = select(
         projects.c.unit_id,
@@ -260,6 +290,25 @@ def spread_in_one_scan(
         .group_by(*_unit_columns())
         .subquery("unit")
     )
+    return totals, unit
+
+
+def spread_in_one_scan(
+    *, session: Session, root_id: int | None, threshold: float, as_of: date | None = None
+) -> Row[Any]:
+    """PostgreSQL only: the whole spread report in one statement.
+
+    One row: the columns of `spread_totals`, then `units` (the report's unit rows as JSON
+    text, by code), `business_lines` and `with_innovation` (business lines among them, and
+    those owning an active project). Today's report sums the per-unit summary rows; one as
+    of a date counts the periods (`_spread_per_unit_as_of`). Building 1,000 unit rows in
+    Python cost more than the queries (bench/RESULTS.md, spread).
+    """
+    if as_of is None:
+        totals = _spread_totals_today(root_id).subquery("totals")
+        unit = _spread_units_today(root_id).subquery("unit")
+    else:
+        totals, unit = _spread_per_unit_as_of(root_id, as_of)
     business_line = unit.c.kind == UnitKind.business_line
     # A float from the settings, written as PostgreSQL reads it back.
     unit_json: ColumnElement[Any] = literal_column(
@@ -286,82 +335,27 @@ def spread_in_one_scan(
 
 # --- portfolio ------------------------------------------------------------------------
 
-FACET_KEYS: tuple[Facet | None, ...] = (*Facet, None)
-BAND_KEYS: tuple[RiskBand | None, ...] = (*RiskBand, None)
 
-
-def key(value: StrEnum | None) -> str:
-    """The response key of an enum value; ``unspecified`` for a missing one."""
-    return "unspecified" if value is None else value.value
-
-
-def _equals(column: Any, value: StrEnum | None) -> ColumnElement[bool]:
-    return column.is_(None) if value is None else column == value
+def _sums(table: Any, root_id: int | None) -> Select[Any]:
+    """One row: every count column of a summary table summed over the units in scope."""
+    return select(
+        *(_summed(column, column.name) for column in table.c if column.name != "unit_id")
+    ).where(_in_scope(table.c.unit_id, root_id))
 
 
 def project_balance(*, session: Session, root_id: int | None) -> Row[Any]:
     """One row of counts over non-archived projects: ``projects``; ``stage_*``, ``mode_*``,
     ``sponsor_*``; ``facet_<facet>__<band>`` for the cross-table (``unspecified`` for a missing
-    facet or band); ``high_risk_justified`` and ``without_risk_profile``."""
-    cells = [
-        _count_where(
-            and_(_equals(Project.facet, facet), _equals(Project.risk_band, band)),
-            f"facet_{key(facet)}__{key(band)}",
-        )
-        for facet in FACET_KEYS
-        for band in BAND_KEYS
-    ]
-    statement = (
-        select(
-            func.count().label("projects"),
-            *_counts_by(Project.stage, Stage, "stage_"),
-            *_counts_by(Project.work_mode, WorkMode, "mode_"),
-            *_counts_by(Project.sponsor_level, SponsorLevel, "sponsor_"),
-            *cells,
-            _count_where(
-                and_(
-                    col(Project.risk_band) == RiskBand.high,
-                    col(Project.risk_of_not_innovating) >= JUSTIFYING_RISK_OF_NOT_INNOVATING,
-                ),
-                "high_risk_justified",
-            ),
-            _count_where(
-                and_(col(Project.stage) != Stage.idea, col(Project.risk_score).is_(None)),
-                "without_risk_profile",
-            ),
-        )
-        .select_from(Project)
-        .where(col(Project.archived) == false(), _in_scope(Project.unit_id, root_id))
-    )
-    return session.execute(statement).one()
+    facet or band); ``high_risk_justified`` and ``without_risk_profile`` (the rules in
+    `summaries`)."""
+    return session.execute(_sums(summaries.project_counts, root_id)).one()
 
 
 def experiment_counts(*, session: Session, root_id: int | None) -> Row[Any]:
-    """One row of counts over non-archived experiments of non-archived projects:
-    ``experiments``; ``status_*``, ``method_*``, ``result_*``; ``completed_with_lessons``."""
-    statement = (
-        select(
-            func.count().label("experiments"),
-            *_counts_by(Experiment.status, ExperimentStatus, "status_"),
-            *_counts_by(Experiment.method, Method, "method_"),
-            *_counts_by(Experiment.result, ExperimentResult, "result_"),
-            _count_where(
-                and_(
-                    col(Experiment.status) == ExperimentStatus.completed,
-                    func.trim(func.coalesce(Experiment.lessons, "")) != "",
-                ),
-                "completed_with_lessons",
-            ),
-        )
-        .select_from(Experiment)
-        .join(Project, col(Project.id) == col(Experiment.project_id))
-        .where(
-            col(Experiment.archived) == false(),
-            col(Project.archived) == false(),
-            _in_scope(Experiment.unit_id, root_id),
-        )
-    )
-    return session.execute(statement).one()
+    """One row of counts over non-archived experiments of non-archived projects, by the
+    experiment's unit: ``experiments``; ``status_*``, ``method_*``, ``result_*``;
+    ``completed_with_lessons``."""
+    return session.execute(_sums(summaries.experiment_counts, root_id)).one()
 
 
 # --- outcomes -------------------------------------------------------------------------
@@ -483,86 +477,28 @@ def criteria_by_kind_and_status(*, session: Session, root_id: int | None, today:
 # --- determinants ---------------------------------------------------------------------
 
 
-def _live_tags(root_id: int | None) -> Any:
-    """Subquery of the tags on live projects and experiments: owner unit_id, determinant,
-    effect.
-
-    One inner join per kind of owner, glued with UNION ALL, rather than outer-joining every
-    tag to live projects and to live experiments: at L the outer joins built hash tables of
-    all 800,000 experiments that spilled past `work_mem` and grew faster than the data
-    (bench/RESULTS.md); each inner join only visits the owners that carry tags."""
-    project_tags: Any = (
-        select(
-            col(Project.unit_id).label("unit_id"),
-            col(DeterminantTag.determinant).label("determinant"),
-            col(DeterminantTag.effect).label("effect"),
-        )
-        .select_from(DeterminantTag)
-        .join(Project, col(Project.id) == col(DeterminantTag.project_id))
-        .where(col(Project.archived) == false(), _in_scope(Project.unit_id, root_id, "scope"))
-    )
-    owner_project = Project.__table__.alias("owner_project")  # type: ignore[attr-defined]
-    experiment_tags: Any = (
-        select(
-            col(Experiment.unit_id).label("unit_id"),
-            col(DeterminantTag.determinant).label("determinant"),
-            col(DeterminantTag.effect).label("effect"),
-        )
-        .select_from(DeterminantTag)
-        .join(Experiment, col(Experiment.id) == col(DeterminantTag.experiment_id))
-        .join(owner_project, owner_project.c.id == col(Experiment.project_id))
-        .where(
-            col(Experiment.archived) == false(),
-            owner_project.c.archived == false(),
-            _in_scope(Experiment.unit_id, root_id, "experiment_scope"),
-        )
-    )
-    return union_all(project_tags, experiment_tags).subquery("live_tags")
-
-
 def determinant_totals(*, session: Session, root_id: int | None) -> Row[Any]:
-    """One row: ``<determinant>__<effect>`` tag counts."""
-    tags = _live_tags(root_id)
-    statement = select(
-        *[
-            _count_where(
-                and_(tags.c.determinant == determinant, tags.c.effect == effect),
-                f"{determinant.value}__{effect.value}",
-            )
-            for determinant in Determinant
-            for effect in Effect
-        ]
-    ).select_from(tags)
-    return session.execute(statement).one()
+    """One row: ``<determinant>__<effect>`` counts of the tags on live projects and
+    experiments, by the owner's unit."""
+    return session.execute(_sums(summaries.determinant_counts, root_id)).one()
 
 
 def barriers_by_unit(*, session: Session, root_id: int | None) -> Sequence[Row[Any]]:
     """One row per non-archived unit in scope with its barrier tag counts
-    (``barrier_<determinant>``), counting the projects and experiments it owns itself.
-
-    The tags are counted per unit first and the (small) result joined to the units, so
-    the tag rows never pass through a join to the unit table."""
-    tags = _live_tags(root_id)
-    barrier = tags.c.effect == Effect.barrier
-    labels = [f"barrier_{determinant.value}" for determinant in Determinant]
-    per_unit = (
-        select(
-            tags.c.unit_id,
-            *[
-                _count_where(and_(barrier, tags.c.determinant == determinant), label)
-                for determinant, label in zip(Determinant, labels, strict=True)
-            ],
-        )
-        .group_by(tags.c.unit_id)
-        .subquery("barriers_per_unit")
-    )
+    (``barrier_<determinant>``), counting the projects and experiments it owns itself."""
+    counts = summaries.determinant_counts.c
     statement = (
         select(
             *_unit_columns(),
-            *[func.coalesce(per_unit.c[label], 0).label(label) for label in labels],
+            *(
+                func.coalesce(counts[f"{d.value}__{Effect.barrier.value}"], 0).label(
+                    f"barrier_{d.value}"
+                )
+                for d in Determinant
+            ),
         )
         .select_from(Unit)
-        .outerjoin(per_unit, per_unit.c.unit_id == col(Unit.id))
+        .outerjoin(summaries.determinant_counts, counts.unit_id == col(Unit.id))
         .where(col(Unit.archived) == false(), _in_scope(Unit.id, root_id, "unit_scope"))
         .order_by(Unit.code)
     )

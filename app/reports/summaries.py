@@ -1,0 +1,427 @@
+"""Per-unit counts behind the spread, portfolio and determinants reports, kept by triggers.
+
+Three summary tables hold, per unit, the counts those reports add up: one row per unit,
+one column per count, the columns named as the reports' queries label them (`queries`).
+At L (200,000 projects, 800,000 experiments, 600,000 tags, 1,000 units) a report then sums
+at most 1,000 rows instead of reading every project, experiment and tag
+(bench/RESULTS.md, "Summaries").
+
+- `unit_project_counts`: non-archived projects by the unit that owns them;
+- `unit_experiment_counts`: non-archived experiments of non-archived projects, by the
+  experiment's unit;
+- `unit_determinant_counts`: determinant tags on live projects and live experiments, by
+  the owner's unit.
+
+Units themselves are not summarized: reports join the (small) units table at read time
+for their names, `archived`, `kind` and scope.
+
+The database keeps the tables in step, in the transaction of every write, with triggers
+generated here (`trigger_ddl`, installed by migration 0008_report_summaries): the ORM,
+`app.core.bulk`'s textual inserts, moves, archives, COPY and hand-written SQL all pass
+through them. Each trigger adds the contributions of the rows as they are after the write
+and subtracts those of the rows as they were, grouped per unit, in one upsert per table;
+groups whose difference is zero are left alone, so a write that changes nothing counted
+(a title, a note) locks no summary row. PostgreSQL runs them once per statement over its
+transition tables (a 1,000-row batch is one upsert per table, not 1,000); SQLite, which
+has no statement triggers, once per row over `NEW` and `OLD`. Both run the same SQL,
+built from one `Contribution` per summary, which `rebuild` also uses to recompute the
+tables from the base tables. A row whose counts all drop to zero stays: reads sum and
+never care.
+
+Changing a column's rule here changes what new databases get; existing ones keep the
+triggers they were migrated with, so such a change needs a migration that drops and
+recreates the triggers (`drop_trigger_ddl`, `trigger_ddl`) and calls `rebuild`. So does a
+migration that recreates projects, experiments or determinant_tags (SQLite's batch mode
+copies a table into a new one, without its triggers): a test checks they exist at head.
+"""
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from enum import StrEnum
+
+import sqlalchemy as sa
+from sqlalchemy import Connection, text
+from sqlmodel import SQLModel
+
+from app.determinants.models import Determinant, Effect
+from app.experiments.models import ExperimentResult, ExperimentStatus, Method
+from app.projects.models import Facet, RiskBand, SponsorLevel, Stage, WorkMode
+
+ACTIVE_STAGES = (Stage.exploration, Stage.experiment, Stage.scaling)
+# A project whose risk_of_not_innovating is at least this judged doing nothing as dangerous.
+JUSTIFYING_RISK_OF_NOT_INNOVATING = 4
+
+FACET_KEYS: tuple[Facet | None, ...] = (*Facet, None)
+BAND_KEYS: tuple[RiskBand | None, ...] = (*RiskBand, None)
+
+
+def key(value: StrEnum | None) -> str:
+    """The response key of an enum value; ``unspecified`` for a missing one."""
+    return "unspecified" if value is None else value.value
+
+
+def _is(column: str, value: StrEnum | None) -> str:
+    return f"r.{column} IS NULL" if value is None else f"r.{column} = '{value.value}'"
+
+
+def _active() -> str:
+    stages = ", ".join(f"'{stage.value}'" for stage in ACTIVE_STAGES)
+    return f"r.stage IN ({stages})"
+
+
+def _project_counts() -> dict[str, str]:
+    """Column -> condition on a project row ``r`` (counted when true)."""
+    counts = {"projects": "1 = 1"}
+    counts |= {f"stage_{s.value}": _is("stage", s) for s in Stage}
+    counts |= {f"mode_{m.value}": _is("work_mode", m) for m in WorkMode}
+    counts |= {f"sponsor_{s.value}": _is("sponsor_level", s) for s in SponsorLevel}
+    counts |= {
+        f"facet_{key(facet)}__{key(band)}": f"{_is('facet', facet)} AND {_is('risk_band', band)}"
+        for facet in FACET_KEYS
+        for band in BAND_KEYS
+    }
+    counts["high_risk_justified"] = (
+        f"r.risk_band = '{RiskBand.high.value}' "
+        f"AND r.risk_of_not_innovating >= {JUSTIFYING_RISK_OF_NOT_INNOVATING}"
+    )
+    counts["without_risk_profile"] = f"r.stage <> '{Stage.idea.value}' AND r.risk_score IS NULL"
+    # The spread report counts active projects only (idea, embedded and stopped do not).
+    counts["active_projects"] = _active()
+    counts |= {f"active_mode_{m.value}": f"{_active()} AND {_is('work_mode', m)}" for m in WorkMode}
+    counts |= {
+        f"active_sponsor_{s.value}": f"{_active()} AND {_is('sponsor_level', s)}"
+        for s in SponsorLevel
+    }
+    return counts
+
+
+def _experiment_counts() -> dict[str, str]:
+    """Column -> condition on an experiment row ``r``."""
+    counts = {"experiments": "1 = 1"}
+    counts |= {f"status_{s.value}": _is("status", s) for s in ExperimentStatus}
+    counts |= {f"method_{m.value}": _is("method", m) for m in Method}
+    counts |= {f"result_{r.value}": _is("result", r) for r in ExperimentResult}
+    counts["completed_with_lessons"] = (
+        f"r.status = '{ExperimentStatus.completed.value}' AND trim(coalesce(r.lessons, '')) <> ''"
+    )
+    return counts
+
+
+def _determinant_counts() -> dict[str, str]:
+    """Column -> condition on a tag row ``r``."""
+    return {
+        f"{d.value}__{e.value}": f"{_is('determinant', d)} AND {_is('effect', e)}"
+        for d in Determinant
+        for e in Effect
+    }
+
+
+@dataclass(frozen=True)
+class Summary:
+    table: str
+    counts: dict[str, str]
+
+    def columns(self) -> list[sa.Column[int]]:
+        return [
+            sa.Column("unit_id", sa.Integer(), primary_key=True, autoincrement=False),
+            *(
+                sa.Column(name, sa.Integer(), nullable=False, server_default=sa.text("0"))
+                for name in self.counts
+            ),
+        ]
+
+    def contributions(self) -> str:
+        """The select list of one row's counts, from a row aliased ``r``."""
+        return ", ".join(
+            f"CASE WHEN {condition} THEN 1 ELSE 0 END AS {name}"
+            for name, condition in self.counts.items()
+        )
+
+
+PROJECTS = Summary("unit_project_counts", _project_counts())
+EXPERIMENTS = Summary("unit_experiment_counts", _experiment_counts())
+DETERMINANTS = Summary("unit_determinant_counts", _determinant_counts())
+SUMMARIES = (PROJECTS, EXPERIMENTS, DETERMINANTS)
+
+# On SQLModel.metadata, so Alembic's comparison with the migrations covers them.
+project_counts = sa.Table(PROJECTS.table, SQLModel.metadata, *PROJECTS.columns())
+experiment_counts = sa.Table(EXPERIMENTS.table, SQLModel.metadata, *EXPERIMENTS.columns())
+determinant_counts = sa.Table(DETERMINANTS.table, SQLModel.metadata, *DETERMINANTS.columns())
+TABLES = (project_counts, experiment_counts, determinant_counts)
+
+
+# --- the rows each summary counts, from given relations --------------------------------
+# Each function takes SQL relations (table names, transition tables, or one-row selects of
+# NEW/OLD) and returns a SELECT of `unit_id` and the summary's columns, one row per
+# counted row. Every rule of "what counts" is here once: the triggers and `rebuild` use it.
+
+
+def project_rows(projects: str) -> str:
+    return (
+        f"SELECT r.unit_id AS unit_id, {PROJECTS.contributions()} "
+        f"FROM {projects} r WHERE NOT r.archived"
+    )
+
+
+def experiment_rows(experiments: str, projects: str = "projects") -> str:
+    return (
+        f"SELECT r.unit_id AS unit_id, {EXPERIMENTS.contributions()} FROM {experiments} r "
+        f"JOIN {projects} p ON p.id = r.project_id WHERE NOT r.archived AND NOT p.archived"
+    )
+
+
+def tag_rows(
+    tags: str,
+    *,
+    projects: str | None = "projects",
+    experiments: str | None = "experiments",
+    experiment_projects: str = "projects",
+) -> str:
+    """Tags on live projects (by ``projects``) and on live experiments of live projects
+    (by ``experiments``, their projects by ``experiment_projects``); None leaves a kind of
+    owner out."""
+    parts = []
+    if projects is not None:
+        parts.append(
+            f"SELECT o.unit_id AS unit_id, {DETERMINANTS.contributions()} FROM {tags} r "
+            f"JOIN {projects} o ON o.id = r.project_id WHERE NOT o.archived"
+        )
+    if experiments is not None:
+        parts.append(
+            f"SELECT o.unit_id AS unit_id, {DETERMINANTS.contributions()} FROM {tags} r "
+            f"JOIN {experiments} o ON o.id = r.experiment_id "
+            f"JOIN {experiment_projects} p ON p.id = o.project_id "
+            "WHERE NOT o.archived AND NOT p.archived"
+        )
+    return " UNION ALL ".join(parts)
+
+
+def _totals(summary: Summary, rows: str) -> str:
+    sums = ", ".join(f"sum({name}) AS {name}" for name in summary.counts)
+    return f"SELECT unit_id, {sums} FROM ({rows}) AS counted WHERE 1 = 1 GROUP BY unit_id"
+
+
+def _apply(summary: Summary, added: Sequence[str], removed: Sequence[str]) -> str:
+    """One upsert adding the counts of the ``added`` row sets and subtracting those of the
+    ``removed`` ones, per unit; units whose difference is zero everywhere are skipped.
+    Units in id order, so two statements lock summary rows in the same order."""
+    names = list(summary.counts)
+    signed = [f"SELECT * FROM ({rows}) AS a" for rows in added]
+    negated = ", ".join(f"-{name} AS {name}" for name in names)
+    signed += [f"SELECT unit_id, {negated} FROM ({rows}) AS s" for rows in removed]
+    sums = ", ".join(f"sum({name})" for name in names)
+    changed = " OR ".join(f"sum({name}) <> 0" for name in names)
+    updates = ", ".join(f"{name} = {summary.table}.{name} + excluded.{name}" for name in names)
+    return (
+        f"INSERT INTO {summary.table} (unit_id, {', '.join(names)}) "
+        f"SELECT unit_id, {sums} FROM ({' UNION ALL '.join(signed)}) AS delta WHERE 1 = 1 "
+        f"GROUP BY unit_id HAVING {changed} ORDER BY unit_id "
+        f"ON CONFLICT (unit_id) DO UPDATE SET {updates}"
+    )
+
+
+# --- triggers ------------------------------------------------------------------------
+
+# The columns of each base table the summaries read, for SQLite's one-row NEW/OLD selects.
+_READ_COLUMNS = {
+    "projects": (
+        "id",
+        "unit_id",
+        "archived",
+        "stage",
+        "work_mode",
+        "sponsor_level",
+        "facet",
+        "risk_band",
+        "risk_of_not_innovating",
+        "risk_score",
+    ),
+    "experiments": (
+        "id",
+        "unit_id",
+        "archived",
+        "project_id",
+        "status",
+        "method",
+        "result",
+        "lessons",
+    ),
+    "determinant_tags": ("id", "project_id", "experiment_id", "determinant", "effect"),
+}
+# What moves an owner's children between units or in and out of the counts.
+_OWNER_COLUMNS = {
+    "projects": ("unit_id", "archived"),
+    "experiments": ("unit_id", "archived", "project_id"),
+}
+
+
+def _changed_owners(new: str, old: str, table: str, side: str) -> str:
+    """The ``side`` (``n`` or ``o``) rows of an update whose owner columns changed."""
+    differs = " OR ".join(f"n.{c} <> o.{c}" for c in _OWNER_COLUMNS[table])
+    return f"(SELECT {side}.* FROM {new} n JOIN {old} o ON o.id = n.id WHERE {differs})"
+
+
+def _statements(table: str, event: str, new: str, old: str) -> list[str]:
+    """The upserts that keep every summary in step with one write of ``table``."""
+    added = [new] if event in ("INSERT", "UPDATE") else []
+    removed = [old] if event in ("UPDATE", "DELETE") else []
+    if table == "projects":
+        statements = [
+            _apply(
+                PROJECTS,
+                [project_rows(r) for r in added],
+                [project_rows(r) for r in removed],
+            )
+        ]
+        if event == "UPDATE":
+            # A new project has no children yet, and a deleted one has none left (keys).
+            now = _changed_owners(new, old, table, "n")
+            before = _changed_owners(new, old, table, "o")
+            statements.append(
+                _apply(
+                    EXPERIMENTS,
+                    [experiment_rows("experiments", now)],
+                    [experiment_rows("experiments", before)],
+                )
+            )
+            statements.append(
+                _apply(
+                    DETERMINANTS,
+                    [tag_rows("determinant_tags", projects=now, experiment_projects=now)],
+                    [tag_rows("determinant_tags", projects=before, experiment_projects=before)],
+                )
+            )
+        return statements
+    if table == "experiments":
+        statements = [
+            _apply(
+                EXPERIMENTS,
+                [experiment_rows(r) for r in added],
+                [experiment_rows(r) for r in removed],
+            )
+        ]
+        if event == "UPDATE":
+            now = _changed_owners(new, old, table, "n")
+            before = _changed_owners(new, old, table, "o")
+            statements.append(
+                _apply(
+                    DETERMINANTS,
+                    [tag_rows("determinant_tags", projects=None, experiments=now)],
+                    [tag_rows("determinant_tags", projects=None, experiments=before)],
+                )
+            )
+        return statements
+    return [
+        _apply(
+            DETERMINANTS,
+            [tag_rows(r) for r in added],
+            [tag_rows(r) for r in removed],
+        )
+    ]
+
+
+_EVENTS = ("INSERT", "UPDATE", "DELETE")
+_TABLES = tuple(_READ_COLUMNS)
+
+
+def _name(table: str, event: str) -> str:
+    return f"summaries_{table}_{event.lower()}"
+
+
+def _row(alias: str, table: str) -> str:
+    columns = ", ".join(f"{alias}.{c} AS {c}" for c in _READ_COLUMNS[table])
+    return f"(SELECT {columns})"
+
+
+def trigger_ddl(dialect: str) -> list[str]:
+    """CREATE statements of every summary trigger (and, on PostgreSQL, their functions)."""
+    ddl = []
+    for table in _TABLES:
+        for event in _EVENTS:
+            name = _name(table, event)
+            if dialect == "postgresql":
+                body = "\n".join(
+                    f"  {s};" for s in _statements(table, event, "new_rows", "old_rows")
+                )
+                ddl.append(
+                    f"CREATE FUNCTION {name}() RETURNS trigger LANGUAGE plpgsql AS $$\n"
+                    f"BEGIN\n{body}\n  RETURN NULL;\nEND $$"
+                )
+                transitions = {
+                    "INSERT": "NEW TABLE AS new_rows",
+                    "UPDATE": "OLD TABLE AS old_rows NEW TABLE AS new_rows",
+                    "DELETE": "OLD TABLE AS old_rows",
+                }[event]
+                ddl.append(
+                    f"CREATE TRIGGER {name} AFTER {event} ON {table} "
+                    f"REFERENCING {transitions} FOR EACH STATEMENT EXECUTE FUNCTION {name}()"
+                )
+            else:
+                new, old = _row("NEW", table), _row("OLD", table)
+                body = "\n".join(f"  {s};" for s in _statements(table, event, new, old))
+                when = ""
+                if event == "UPDATE":
+                    # Only a change of a column the summaries read can change a count.
+                    changed = " OR ".join(
+                        f"NEW.{c} IS NOT OLD.{c}" for c in _READ_COLUMNS[table] if c != "id"
+                    )
+                    when = f" WHEN {changed}"
+                ddl.append(
+                    f"CREATE TRIGGER {name} AFTER {event} ON {table} FOR EACH ROW{when}\n"
+                    f"BEGIN\n{body}\nEND"
+                )
+    return ddl
+
+
+def drop_trigger_ddl(dialect: str) -> list[str]:
+    ddl = []
+    for table in _TABLES:
+        for event in _EVENTS:
+            name = _name(table, event)
+            if dialect == "postgresql":
+                ddl.append(f"DROP TRIGGER IF EXISTS {name} ON {table}")
+                ddl.append(f"DROP FUNCTION IF EXISTS {name}()")
+            else:
+                ddl.append(f"DROP TRIGGER IF EXISTS {name}")
+    return ddl
+
+
+# --- rebuild -------------------------------------------------------------------------
+
+
+def computed_statements() -> dict[str, str]:
+    """Per summary table, the SELECT of its rows computed from the base tables."""
+    return {
+        PROJECTS.table: _totals(PROJECTS, project_rows("projects")),
+        EXPERIMENTS.table: _totals(EXPERIMENTS, experiment_rows("experiments")),
+        DETERMINANTS.table: _totals(DETERMINANTS, tag_rows("determinant_tags")),
+    }
+
+
+def rebuild_sql() -> list[str]:
+    """Statements that recompute every summary from the base tables (one transaction)."""
+    statements = []
+    for summary in SUMMARIES:
+        select = computed_statements()[summary.table]
+        statements.append(f"DELETE FROM {summary.table}")
+        statements.append(
+            f"INSERT INTO {summary.table} (unit_id, {', '.join(summary.counts)}) {select}"
+        )
+    return statements
+
+
+def rebuild(connection: Connection) -> None:
+    """Recompute every summary from the base tables, in the caller's transaction."""
+    for statement in rebuild_sql():
+        connection.execute(text(statement))
+
+
+def switch_triggers_sql(*, enabled: bool) -> list[str]:
+    """PostgreSQL: switch the summary triggers off for a bulk load (then rebuild) and on
+    again. Each takes its table's exclusive lock until the transaction ends."""
+    action = "ENABLE" if enabled else "DISABLE"
+    return [
+        f"ALTER TABLE {table} {action} TRIGGER {_name(table, event)}"
+        for table in _TABLES
+        for event in _EVENTS
+    ]
