@@ -8,6 +8,7 @@ from app.determinants.models import DeterminantTag
 from app.experiments.models import Experiment
 from app.history.models import HistoryEntry
 from app.projects.models import Project, ProjectPeriod
+from app.reports.outcome_summaries import TABLES as OUTCOME_SUMMARY_TABLES
 from app.units.models import Unit, UnitCommitment
 
 __all__ = [
@@ -20,6 +21,7 @@ __all__ = [
     "IdempotencyRecord",
     "Measurement",
     "Project",
+    "OUTCOME_SUMMARY_TABLES",
     "ProjectPeriod",
     "Unit",
     "UnitCommitment",

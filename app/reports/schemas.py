@@ -878,7 +878,6 @@ class FlowReport(ResponseModel):
     )
 
 
-
 # --- barometer --------------------------------------------------------------------------
 
 
@@ -1104,7 +1103,6 @@ class BarometerReport(ResponseModel):
         description="`low_evaluation` (evaluated_share < 0.4), `little_reuse` "
         "(copied_or_adapted_share < 0.5)."
     )
-
 
 
 Report = (
