@@ -649,14 +649,15 @@ def state(connection: Connection, *, today: date) -> dict[str, Any]:
         ),
         1,
     )
-    projects = dict(
-        connection.execute(
+    projects = {
+        project_id: int(outcome_criteria)
+        for project_id, outcome_criteria in connection.execute(
             select(
                 project_outcome_criteria.c.project_id,
                 project_outcome_criteria.c.outcome_criteria,
             )
-        ).tuples()
-    )
+        )
+    }
     return {
         "criteria": {key: tuple(v) for key, v in criteria.items() if any(v)},
         "coverage": {key[0]: tuple(v) for key, v in coverage.items() if any(v)},
