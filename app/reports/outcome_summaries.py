@@ -379,6 +379,10 @@ def install_triggers(connection: Connection) -> None:
             connection.exec_driver_sql(statement)
 
 
+# The tables whose triggers keep the summaries (a loader may disable them, then rebuild).
+TRIGGER_TABLES = ("projects", "experiments", "criteria", "project_outcome_criteria")
+
+
 def drop_triggers(connection: Connection) -> None:
     for trigger in TRIGGERS:
         name = f"trg_{trigger.name}"
@@ -405,7 +409,8 @@ _LIVE_CRITERIA = (
     "WHERE NOT c.archived AND COALESCE(p.unit_id, e.unit_id) IS NOT NULL"
 )
 
-_REBUILD = (
+# The statements of `rebuild`, for a loader on a raw DB-API connection (bench/generate.py).
+REBUILD = (
     "DELETE FROM outcome_criteria_counts",
     "DELETE FROM unmet_criteria_by_due",
     "DELETE FROM outcome_coverage_counts",
@@ -439,7 +444,7 @@ def rebuild(connection: Connection) -> None:
         connection.exec_driver_sql(
             "LOCK TABLE criteria, experiments, projects IN SHARE ROW EXCLUSIVE MODE"
         )
-    for statement in _REBUILD:
+    for statement in REBUILD:
         connection.exec_driver_sql(statement)
 
 
