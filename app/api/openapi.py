@@ -58,7 +58,8 @@ TAGS: list[dict[str, Any]] = [
     },
     {
         "name": "problems",
-        "description": "What each problem `type` of an error response means (`/problems/{name}`).",
+        "description": "What each problem `type` of an error response means "
+        "(`/problems/{name}`).",
     },
 ]
 

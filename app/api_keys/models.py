@@ -39,7 +39,9 @@ class ApiKeyPublic(ApiKeyBase, ResponseModel):
 
 class ApiKeyCreated(ApiKeyPublic):
     model_config = {
-        "json_schema_extra": {"examples": [{**_EXAMPLE, "key": "pf_3xAmpLeSeCrEt4f9c2b7d1e0a6"}]}
+        "json_schema_extra": {
+            "examples": [{**_EXAMPLE, "key": "pf_3xAmpLeSeCrEt4f9c2b7d1e0a6"}]
+        }
     }
 
     key: str = Field(

@@ -329,8 +329,6 @@ class Archived(Conflict):
 
     slug = "archived"
     title = "Archived objects are read-only"
-
-
 class NotAcceptable(DomainError):
     status_code = 406
     slug = "not-acceptable"

@@ -51,7 +51,6 @@ class Comparison(StrEnum):
     """How the result is compared: `none`, `before_after` (the same group before and after),
     `comparison_group` (a group without the change) or `randomized` (groups assigned at
     random)."""
-
     none = "none"
     before_after = "before_after"
     comparison_group = "comparison_group"
@@ -62,7 +61,6 @@ class RigourFeature(StrEnum):
     """A rigour feature that holds: `baseline` (an outcome criterion with a baseline),
     `comparison` (a comparison group or randomized), `randomized`, `preregistered` (plan
     written down on or before the start) or `independent` (evaluated by outsiders)."""
-
     baseline = "baseline"
     comparison = "comparison"
     randomized = "randomized"

@@ -112,7 +112,9 @@ def list_experiments(
     status: Annotated[
         list[ExperimentStatus] | None, Query(description="Any of these statuses.")
     ] = None,
-    method: Annotated[list[Method] | None, Query(description="Any of these methods.")] = None,
+    method: Annotated[
+        list[Method] | None, Query(description="Any of these methods.")
+    ] = None,
     result: Annotated[
         list[ExperimentResult] | None, Query(description="Any of these results.")
     ] = None,

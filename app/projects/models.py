@@ -76,7 +76,6 @@ class RiskBand(StrEnum):
 class Novelty(StrEnum):
     """Was it new: `first` (new, as far as we know), `adapted` (someone else's solution,
     changed) or `copied` (taken over largely as it was)."""
-
     first = "first"
     adapted = "adapted"
     copied = "copied"
@@ -85,7 +84,6 @@ class Novelty(StrEnum):
 class InnovationType(StrEnum):
     """What kind of innovation: `service`, `process`, `organisation`, `communication` or
     `policy`."""
-
     service = "service"
     process = "process"
     organisation = "organisation"
@@ -96,7 +94,6 @@ class InnovationType(StrEnum):
 class Initiator(StrEnum):
     """Who took the initiative: `employees`, `managers`, `politicians`, `citizens`,
     `businesses` or `other`."""
-
     employees = "employees"
     managers = "managers"
     politicians = "politicians"
@@ -108,7 +105,6 @@ class Initiator(StrEnum):
 class Collaborator(StrEnum):
     """Who it was done with: `citizens`, `businesses`, `research` (universities, institutes),
     `other_public` (other public workplaces) or `civil_society`."""
-
     citizens = "citizens"
     businesses = "businesses"
     research = "research"
@@ -119,7 +115,6 @@ class Collaborator(StrEnum):
 class ValueType(StrEnum):
     """The value it created: `quality`, `efficiency`, `citizen_involvement`,
     `employee_satisfaction` or `political_goals`."""
-
     quality = "quality"
     efficiency = "efficiency"
     citizen_involvement = "citizen_involvement"
@@ -130,7 +125,6 @@ class ValueType(StrEnum):
 class Evaluation(StrEnum):
     """Was its effect evaluated: `none`, `internal` (by the organisation itself) or
     `external` (by someone outside)."""
-
     none = "none"
     internal = "internal"
     external = "external"

@@ -83,14 +83,18 @@ def list_projects(
     unit_id: Annotated[
         int | None, Query(ge=1, le=MAX_ID, description="Owned by this unit or its subtree.")
     ] = None,
-    stage: Annotated[list[Stage] | None, Query(description="Any of these stages.")] = None,
+    stage: Annotated[
+        list[Stage] | None, Query(description="Any of these stages.")
+    ] = None,
     work_mode: Annotated[
         list[WorkMode] | None, Query(description="Any of these work modes.")
     ] = None,
     sponsor_level: Annotated[
         list[SponsorLevel] | None, Query(description="Any of these sponsor levels.")
     ] = None,
-    facet: Annotated[list[Facet] | None, Query(description="Any of these facets.")] = None,
+    facet: Annotated[
+        list[Facet] | None, Query(description="Any of these facets.")
+    ] = None,
     determinant: Annotated[
         list[Determinant] | None, Query(description="Tagged with any of these determinants.")
     ] = None,
@@ -111,7 +115,9 @@ def list_projects(
         ),
     ] = None,
     include_archived: IncludeArchived = False,
-    novelty: Annotated[list[Novelty] | None, Query(description="Any of these novelties.")] = None,
+    novelty: Annotated[
+        list[Novelty] | None, Query(description="Any of these novelties.")
+    ] = None,
     initiated_by: Annotated[
         list[Initiator] | None, Query(description="Initiated by any of these.")
     ] = None,

@@ -878,6 +878,7 @@ class FlowReport(ResponseModel):
     )
 
 
+
 # --- barometer --------------------------------------------------------------------------
 
 
@@ -1103,6 +1104,7 @@ class BarometerReport(ResponseModel):
         description="`low_evaluation` (evaluated_share < 0.4), `little_reuse` "
         "(copied_or_adapted_share < 0.5)."
     )
+
 
 
 Report = (

@@ -20,7 +20,6 @@ MAX_POINTS = 120
 class Interval(StrEnum):
     """Spacing of trend points: `month` (month ends), `quarter` (quarter ends) or `year`
     (31 December)."""
-
     month = "month"
     quarter = "quarter"
     year = "year"

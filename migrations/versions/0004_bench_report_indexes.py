@@ -16,10 +16,7 @@ branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
 INDEXES = {
-    "ix_projects_spread": (
-        "projects",
-        ["stage", "archived", "unit_id", "work_mode", "sponsor_level"],
-    ),
+    "ix_projects_spread": ("projects", ["stage", "archived", "unit_id", "work_mode", "sponsor_level"]),
     "ix_experiments_live_owner": ("experiments", ["archived", "id", "project_id", "unit_id"]),
     "ix_criteria_kind_project": ("criteria", ["kind", "archived", "project_id"]),
     "ix_criteria_kind_experiment": ("criteria", ["kind", "archived", "experiment_id"]),
