@@ -8,7 +8,7 @@ from app.determinants.models import DeterminantTag
 from app.experiments.models import Experiment
 from app.history.models import HistoryEntry
 from app.projects.models import Project, ProjectPeriod
-from app.reports import summaries
+from app.reports import outcome_summaries, summaries
 from app.units.models import Unit, UnitCommitment
 
 __all__ = [
@@ -24,5 +24,6 @@ __all__ = [
     "ProjectPeriod",
     "Unit",
     "UnitCommitment",
+    "outcome_summaries",
     "summaries",
 ]

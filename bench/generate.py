@@ -27,9 +27,9 @@ from typing import Any
 from sqlalchemy import create_engine
 from sqlalchemy.engine import make_url
 
-from app.core.db import is_sqlite
+from app.core.db import is_sqlite, today
 from app.core.migrations import upgrade
-from app.reports import summaries
+from app.reports import outcome_summaries, summaries
 
 
 @dataclass(frozen=True)
@@ -510,10 +510,13 @@ def _postgres_load(
         connection.execute("SET TIME ZONE 'UTC'")
         connection.execute("SET synchronous_commit = off")
         connection.execute(f"TRUNCATE {', '.join(TABLES)} RESTART IDENTITY CASCADE")
-        connection.execute(f"TRUNCATE {', '.join(t.name for t in summaries.TABLES)}")
+        summary_tables = (*summaries.TABLES, *outcome_summaries.TABLES)
+        connection.execute(f"TRUNCATE {', '.join(t.name for t in summary_tables)}")
         if not with_triggers:
             for statement in summaries.switch_triggers_sql(enabled=False):
                 connection.execute(statement)
+            for table in outcome_summaries.TRIGGER_TABLES:
+                connection.execute(f"ALTER TABLE {table} DISABLE TRIGGER USER")
         for table, rows in tables:
             with connection.cursor().copy(f"COPY {table} ({COLUMNS[table]}) FROM STDIN") as copy:
                 for row in rows:
@@ -524,10 +527,12 @@ def _postgres_load(
                 f"(SELECT coalesce(max(id), 0) + 1 FROM {table}), false)"
             )
         if not with_triggers:
-            for statement in (
-                *summaries.rebuild_sql(),
-                *summaries.switch_triggers_sql(enabled=True),
-            ):
+            for statement in (*summaries.rebuild_sql(), *outcome_summaries.REBUILD):
+                connection.execute(statement)  # type: ignore[arg-type]
+            # ENABLE TRIGGER USER switches the report summaries' triggers on again too.
+            for table in outcome_summaries.TRIGGER_TABLES:
+                connection.execute(f"ALTER TABLE {table} ENABLE TRIGGER USER")
+            for statement in summaries.switch_triggers_sql(enabled=True):
                 connection.execute(statement)
         connection.execute("UPDATE data_revision SET revision = revision + 1 WHERE id = 1")
         connection.commit()
@@ -587,8 +592,10 @@ def generate(
         _sqlite_load(database_url, criteria_then_measurements())
     else:
         _postgres_load(database_url, criteria_then_measurements(), with_triggers=with_triggers)
-    # Rebuilding the engine is cheap; check the counts the way a reader would.
     engine = create_engine(database_url)
+    # Fold the criteria due before today, as the first report would, so it does not pay it.
+    with engine.begin() as connection:
+        outcome_summaries.compact(connection, today=today())
     with engine.connect() as connection:
         counts = {
             table: connection.exec_driver_sql(f"SELECT count(*) FROM {table}").scalar_one()

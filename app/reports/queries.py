@@ -27,7 +27,6 @@ from sqlalchemy import (
     or_,
     select,
     true,
-    union,
 )
 from sqlalchemy.dialects.postgresql import aggregate_order_by
 from sqlmodel import Session, col
@@ -35,8 +34,8 @@ from sqlmodel import Session, col
 from app.criteria.models import Criterion, CriterionKind, CriterionStatus, Direction
 from app.determinants.models import Determinant, Effect
 from app.experiments.models import Experiment
-from app.projects.models import Project, ProjectPeriod, SponsorLevel, Stage, WorkMode
-from app.reports import summaries
+from app.projects.models import Project, ProjectPeriod, SponsorLevel, WorkMode
+from app.reports import outcome_summaries, summaries
 from app.reports.summaries import ACTIVE_STAGES, BAND_KEYS, FACET_KEYS, key
 from app.units.models import Unit, UnitKind
 from app.units.service import in_subtree
@@ -361,38 +360,12 @@ def experiment_counts(*, session: Session, root_id: int | None) -> Row[Any]:
 # --- outcomes -------------------------------------------------------------------------
 
 
-def outcome_coverage(*, session: Session, root_id: int | None) -> Row[Any]:
-    """One row: ``projects`` (non-archived, past idea) and ``with_outcome`` (those with a live
-    outcome criterion on the project or on one of its live experiments)."""
-    live_outcome = and_(
-        col(Criterion.kind) == CriterionKind.outcome, col(Criterion.archived) == false()
-    )
-    # One pass over each table: the distinct projects with a live outcome criterion, joined
-    # once. Correlated EXISTS per project took 4x longer at 200,000 projects
-    # (bench/RESULTS.md); the partial indexes ix_criteria_live_outcome_* cover both halves.
-    on_project: Any = select(col(Criterion.project_id).label("project_id")).where(
-        live_outcome, col(Criterion.project_id).is_not(None)
-    )
-    on_experiment: Any = (
-        select(col(Experiment.project_id).label("project_id"))
-        .join(Criterion, col(Criterion.experiment_id) == col(Experiment.id))
-        .where(col(Experiment.archived) == false(), live_outcome)
-    )
-    with_outcome = union(on_project, on_experiment).subquery("with_outcome")
-    statement = (
-        select(
-            func.count().label("projects"),
-            func.count(with_outcome.c.project_id).label("with_outcome"),
-        )
-        .select_from(Project)
-        .outerjoin(with_outcome, with_outcome.c.project_id == col(Project.id))
-        .where(
-            col(Project.archived) == false(),
-            col(Project.stage) != Stage.idea,
-            _in_scope(Project.unit_id, root_id),
-        )
-    )
-    return session.execute(statement).one()
+def outcome_coverage(*, session: Session, root_id: int | None) -> outcome_summaries.Coverage:
+    """``projects`` (non-archived, past idea) and ``with_outcome`` (those with a live
+    outcome criterion on the project or on one of its live experiments), from the
+    per-unit counts the triggers keep (app.reports.outcome_summaries): reading every
+    criterion took 3.3 s at L (bench/RESULTS.md)."""
+    return outcome_summaries.coverage(session=session, root_id=root_id)
 
 
 def criterion_status_sql(today: date) -> Any:
@@ -445,8 +418,36 @@ def _live_owner_unit(owner_project_id: Any, owner_experiment_id: Any) -> tuple[A
     )
 
 
-def criteria_by_kind_and_status(*, session: Session, root_id: int | None, today: date) -> Row[Any]:
-    """One row: ``<kind>__<status>`` counts over live criteria of live owners."""
+def criteria_by_kind_and_status(
+    *, session: Session, root_id: int | None, today: date
+) -> outcome_summaries.CriteriaCounts:
+    """``counts[kind][status]`` over live criteria of live owners, from the summaries:
+    per (unit, kind) the live and met ones, and the unmet ones due before ``today``.
+    When a compaction ran on a later day than ``today`` (a clock set back), the summaries
+    cannot tell which folded criteria were due before it: one more statement counts
+    the criteria themselves."""
+    summarized = outcome_summaries.criteria_counts(session=session, root_id=root_id, today=today)
+    if summarized.exact:
+        return summarized
+    row = criteria_by_kind_and_status_from_criteria(session=session, root_id=root_id, today=today)
+    return outcome_summaries.CriteriaCounts(
+        counts={
+            kind.value: {
+                state.value: int(row._mapping[f"{kind.value}__{state.value}"])
+                for state in CriterionStatus
+            }
+            for kind in CriterionKind
+        },
+        rows_read=summarized.rows_read,
+        exact=True,
+    )
+
+
+def criteria_by_kind_and_status_from_criteria(
+    *, session: Session, root_id: int | None, today: date
+) -> Row[Any]:
+    """One row: ``<kind>__<status>`` counts over live criteria of live owners, read from
+    every criterion (the summaries' fallback, and their reference in the tests)."""
     status = criterion_status_sql(today)
     project_join, experiment_join, owner_unit = _live_owner_unit(
         col(Criterion.project_id), col(Criterion.experiment_id)

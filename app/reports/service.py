@@ -10,7 +10,6 @@ from app.api import json_pages
 from app.auth.models import Actor
 from app.core.config import Settings
 from app.core.errors import InvalidField
-from app.criteria.models import CriterionKind, CriterionStatus
 from app.determinants.models import Determinant, Effect
 from app.experiments.models import ExperimentResult, ExperimentStatus, Method
 from app.projects.models import (
@@ -24,7 +23,7 @@ from app.projects.models import (
     WorkMode,
 )
 from app.reports import barometer as barometer_queries
-from app.reports import experimentation, queries
+from app.reports import experimentation, outcome_summaries, queries
 from app.reports.experimentation import ExperimentationReport
 from app.reports.guide import GUIDE
 from app.reports.schemas import (
@@ -375,8 +374,11 @@ def outcomes(
     criteria = queries.criteria_by_kind_and_status(session=session, root_id=root_id, today=today)
     experiments = queries.experiment_counts(session=session, root_id=root_id)
     session.commit()
+    outcome_summaries.compact_if_needed(
+        session=session, rows_read=coverage.rows_read + criteria.rows_read, today=today
+    )
 
-    projects, with_outcome = int(coverage.projects), int(coverage.with_outcome)
+    projects, with_outcome = coverage.projects, coverage.with_outcome
     outcome_share = share(with_outcome, projects)
     threshold = settings.share_threshold
     findings = []
@@ -399,13 +401,7 @@ def outcomes(
         projects=projects,
         projects_with_outcome_criteria=with_outcome,
         outcome_based_share=outcome_share,
-        criteria={
-            kind.value: {
-                state.value: int(criteria._mapping[f"{kind.value}__{state.value}"])
-                for state in CriterionStatus
-            }
-            for kind in CriterionKind
-        },
+        criteria=criteria.counts,
         experiments_completed=experiments.status_completed,
         experiments_with_lessons=experiments.completed_with_lessons,
         results=queries.counts(experiments, "result_", ExperimentResult),

@@ -411,7 +411,13 @@ def rebuild_sql() -> list[str]:
 
 
 def rebuild(connection: Connection) -> None:
-    """Recompute every summary from the base tables, in the caller's transaction."""
+    """Recompute every summary from the base tables, in the caller's transaction. On
+    PostgreSQL writers wait until it commits, so none lands between the recount and the
+    triggers taking over again."""
+    if connection.dialect.name == "postgresql":
+        connection.exec_driver_sql(
+            "LOCK TABLE projects, experiments, determinant_tags IN SHARE ROW EXCLUSIVE MODE"
+        )
     for statement in rebuild_sql():
         connection.execute(text(statement))
 
