@@ -9,6 +9,8 @@ from app.auth.models import Actor
 from app.core import bulk
 from app.core.db import today, utcnow
 from app.core.errors import Archived, InvalidField, NotFound
+from app.core.history import service as history
+from app.core.history.models import ChangeAction, EntityType
 from app.core.pagination import PageParams, paginate, split_page
 from app.core.versioning import check_version, touch
 from app.criteria.models import (
@@ -25,8 +27,6 @@ from app.criteria.models import (
 )
 from app.experiments import service as experiment_service
 from app.experiments.models import Experiment
-from app.history import service as history
-from app.history.models import ChangeAction, EntityType
 from app.projects import service as project_service
 from app.projects.models import Project
 

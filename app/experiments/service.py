@@ -13,6 +13,8 @@ from app.auth.models import Actor
 from app.core import bulk
 from app.core.db import check_dates, utcnow
 from app.core.errors import Archived, InvalidField, NotFound
+from app.core.history import service as history
+from app.core.history.models import ChangeAction, EntityType, HistoryEntry
 from app.core.pagination import PageParams, paginate, split_page
 from app.core.versioning import check_version, touch
 from app.determinants import service as determinant_service
@@ -31,8 +33,6 @@ from app.experiments.models import (
     check_publication,
     check_result,
 )
-from app.history import service as history
-from app.history.models import ChangeAction, EntityType, HistoryEntry
 from app.projects.models import Project
 from app.units import service as unit_service
 

@@ -15,13 +15,13 @@ from app.api.csv_export import AUDIT_COLUMNS, risk_column
 from app.auth.models import Actor
 from app.core.db import check_dates, today
 from app.core.errors import Archived, InvalidField, NotFound
+from app.core.history import service as history
+from app.core.history.models import ChangeAction, EntityType, HistoryEntry
 from app.core.pagination import PageParams, paginate, split_page
 from app.core.versioning import check_version, touch
 from app.determinants import service as determinant_service
 from app.determinants.models import DETERMINANT_COLUMNS, Determinant, DeterminantTag, Effect
 from app.experiments.models import Experiment
-from app.history import service as history
-from app.history.models import ChangeAction, EntityType, HistoryEntry
 from app.projects.models import (
     ADOPTING,
     COLLABORATORS,

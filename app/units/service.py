@@ -11,10 +11,10 @@ from app.auth.models import Actor
 from app.core import fiscal
 from app.core.contract import money_text
 from app.core.errors import Archived, Conflict, Forbidden, InvalidField, NotFound
+from app.core.history import service as history
+from app.core.history.models import ChangeAction, EntityType, HistoryEntry
 from app.core.pagination import PageParams, paginate, split_page
 from app.core.versioning import check_version, touch
-from app.history import service as history
-from app.history.models import ChangeAction, EntityType, HistoryEntry
 from app.projects.models import Project
 from app.units.models import (
     CommitmentIn,

@@ -13,7 +13,6 @@ LAYERS: list[set[str]] = [
     {"auth"},
     {"api"},
     {"ops"},
-    {"history"},
     {"determinants"},
     {"units"},
     {"projects"},

@@ -5,21 +5,31 @@ from collections.abc import Callable
 from datetime import date, datetime
 from decimal import Decimal
 from enum import Enum
-from typing import Any
+from typing import Any, Protocol
 
 from sqlmodel import Session, col, select
 
-from app.auth.models import Actor
 from app.core import bulk
 from app.core.contract import money_text
 from app.core.db import AuditedFields, utcnow
+from app.core.history.models import ChangeAction, EntityType, HistoryEntry, HistoryPublic
 from app.core.pagination import PageParams, paginate, split_page
 from app.core.versioning import touch
-from app.history.models import ChangeAction, EntityType, HistoryEntry, HistoryPublic
 
 # Which entries a caller sees in full; the others are redacted (`HistoryPublic.redacted`).
 Visibility = Callable[[HistoryEntry], bool]
 Timeline = list[tuple[int, Any]]
+
+
+class Actor(Protocol):
+    """Who made a change, as an entry records it (`app.auth.models.Actor` is one; the
+    history sits below auth, with everything every domain uses)."""
+
+    @property
+    def key_id(self) -> int: ...
+
+    @property
+    def name(self) -> str: ...
 
 
 def plain(value: Any) -> Any:
