@@ -172,6 +172,28 @@ def around(timeline: Timeline, history_id: int, current: Any) -> tuple[Any, Any]
     return (after if before is None else before), after
 
 
+def visible_while(
+    *,
+    session: Session,
+    entity_type: EntityType,
+    entity_id: int,
+    field: str,
+    current: Any,
+    allowed: set[Any],
+) -> Visibility:
+    """The entries of an entity written while its `field` (e.g. a project's `unit_id`) had
+    a value in `allowed`, just before and just after the entry: a move in or out shows
+    redacted too."""
+    timeline = timelines(
+        session=session, entity_type=entity_type, entity_ids={entity_id}, field=field
+    ).get(entity_id, [])
+
+    def visible(entry: HistoryEntry) -> bool:
+        return all(value in allowed for value in around(timeline, entry.id or 0, current))
+
+    return visible
+
+
 def public(entry: HistoryEntry, *, visible: bool) -> HistoryPublic:
     if visible:
         return HistoryPublic.model_validate(entry, update={"redacted": False})
