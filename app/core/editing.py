@@ -4,7 +4,7 @@ Each domain declares an `Editable` for its table; its `get`, `update` and `archi
 through it, so the answers (404, 409 archived, 412/428 version) and what a change leaves
 behind (version +1, `updated_at`, one history entry, the commit) cannot drift apart."""
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any, Generic, Literal, TypeVar
@@ -12,7 +12,7 @@ from typing import Any, Generic, Literal, TypeVar
 from sqlmodel import Session, select
 
 from app.core.db import AuditedFields
-from app.core.errors import Archived, NotFound
+from app.core.errors import Archived, InvalidField, NotFound
 from app.core.history import service as history
 from app.core.history.models import ChangeAction, EntityType
 from app.core.versioning import check_version, touch
@@ -20,6 +20,24 @@ from app.core.versioning import check_version, touch
 Row = TypeVar("Row", bound=AuditedFields)
 # FOR UPDATE for a change of the row itself, FOR SHARE for a write under it.
 Lock = Literal["update", "share"] | None
+
+
+def check_required(changes: dict[str, Any], fields: Iterable[str]) -> None:
+    """A partial update may leave out a required field, but not send it as null (422)."""
+    for name in fields:
+        if name in changes and changes[name] is None:
+            raise InvalidField(name, "may not be null")
+
+
+def check_merged(
+    row: Any, changes: dict[str, Any], blame: str, rule: Callable[..., None], *fields: str
+) -> None:
+    """Run a cross-field rule of the models (a ValueError) on the values `fields` will have
+    once `changes` apply to `row`; a broken rule is a 422 on `blame`."""
+    try:
+        rule(*(changes.get(name, getattr(row, name)) for name in fields))
+    except ValueError as exc:
+        raise InvalidField(blame, str(exc)) from None
 
 
 def _no_owner(row: Any) -> dict[str, int | None]:
@@ -58,6 +76,27 @@ class Editable(Generic[Row]):
     def check_writable(self, row: Row) -> None:
         if row.archived:
             raise Archived(f"{self.label} {self._id(row)} is archived{self.read_only}")
+
+    def record_created(
+        self,
+        *,
+        session: Session,
+        actor: history.Actor,
+        row: Row,
+        changes: dict[str, Any],
+        effective_on: date | None = None,
+    ) -> None:
+        """The history entry of a flushed new row: `changes` as `history.diff` gives them."""
+        history.record(
+            session=session,
+            actor=actor,
+            entity_type=self.entity_type,
+            entity_id=self._id(row),
+            action=ChangeAction.create,
+            changes=changes,
+            effective_on=effective_on,
+            **self.history_owner(row),
+        )
 
     def update(
         self,

@@ -10,8 +10,8 @@ from sqlmodel import Session, select
 from app.auth.models import Actor
 from app.core import bulk
 from app.core.db import today, utcnow
-from app.core.editing import Editable
-from app.core.errors import InvalidField, NotFound
+from app.core.editing import Editable, check_merged, check_required
+from app.core.errors import NotFound
 from app.core.history import service as history
 from app.core.history.models import ChangeAction, EntityType
 from app.core.hooks import Hook
@@ -224,15 +224,11 @@ def record_created(
     *, session: Session, actor: Actor, criterion: Criterion, criterion_in: CriterionCreate
 ) -> None:
     """The history entry of a flushed new criterion."""
-    assert criterion.id is not None
-    history.record(
+    CRITERIA.record_created(
         session=session,
         actor=actor,
-        entity_type=EntityType.criterion,
-        entity_id=criterion.id,
-        action=ChangeAction.create,
+        row=criterion,
         changes=history.diff({}, criterion_in.model_dump()),
-        **_owner_ids(criterion),
     )
 
 
@@ -271,17 +267,8 @@ def update(
 
     def change() -> dict[str, Any]:
         changes = criterion_in.model_dump(exclude_unset=True)
-        for field in REQUIRED:
-            if field in changes and changes[field] is None:
-                raise InvalidField(field, "may not be null")
-        try:
-            check_target(
-                changes.get("direction", criterion.direction),
-                changes.get("baseline", criterion.baseline),
-                changes.get("target", criterion.target),
-            )
-        except ValueError as exc:
-            raise InvalidField("target", str(exc)) from None
+        check_required(changes, REQUIRED)
+        check_merged(criterion, changes, "target", check_target, "direction", "baseline", "target")
         before = criterion.model_dump()
         criterion.sqlmodel_update(changes)
         return history.diff(before, changes)

@@ -13,7 +13,7 @@ from app.api.csv_export import AUDIT_COLUMNS
 from app.auth.models import Actor
 from app.core import bulk
 from app.core.db import check_dates, utcnow
-from app.core.editing import Editable
+from app.core.editing import Editable, check_merged, check_required
 from app.core.errors import Archived, InvalidField
 from app.core.history import service as history
 from app.core.history.models import ChangeAction, EntityType, HistoryEntry
@@ -395,14 +395,10 @@ def insert_many(
 
 def record_created(*, session: Session, actor: Actor, experiment: Experiment) -> None:
     """The history entry of a flushed new experiment."""
-    assert experiment.id is not None
-    history.record(
+    EXPERIMENTS.record_created(
         session=session,
         actor=actor,
-        entity_type=EntityType.experiment,
-        entity_id=experiment.id,
-        experiment_id=experiment.id,
-        action=ChangeAction.create,
+        row=experiment,
         changes=history.diff({}, _history_view(experiment)),
     )
 
@@ -435,29 +431,12 @@ def update(
 
     def change() -> dict[str, Any]:
         changes = experiment_in.model_dump(exclude_unset=True, exclude={"determinants"})
-        for field in REQUIRED:
-            if field in changes and changes[field] is None:
-                raise InvalidField(field, "may not be null")
-        try:
-            check_dates(
-                changes.get("started_on", experiment.started_on),
-                changes.get("ended_on", experiment.ended_on),
-            )
-        except ValueError as exc:
-            raise InvalidField("ended_on", str(exc)) from None
-        try:
-            check_result(
-                changes.get("status", experiment.status), changes.get("result", experiment.result)
-            )
-        except ValueError as exc:
-            raise InvalidField("result", str(exc)) from None
-        try:
-            check_publication(
-                changes.get("status", experiment.status),
-                changes.get("published_on", experiment.published_on),
-            )
-        except ValueError as exc:
-            raise InvalidField("published_on", str(exc)) from None
+        check_required(changes, REQUIRED)
+        check_merged(experiment, changes, "ended_on", check_dates, "started_on", "ended_on")
+        check_merged(experiment, changes, "result", check_result, "status", "result")
+        check_merged(
+            experiment, changes, "published_on", check_publication, "status", "published_on"
+        )
         new_project = changes.get("project_id")
         if new_project is not None and new_project != experiment.project_id:
             project = project_for_write(session=session, actor=actor, project_id=new_project)

@@ -13,10 +13,10 @@ from app.api import json_pages
 from app.api.csv_export import AUDIT_COLUMNS, risk_column
 from app.auth.models import Actor
 from app.core.db import check_dates, today
-from app.core.editing import Editable
+from app.core.editing import Editable, check_merged
 from app.core.errors import InvalidField, NotFound
 from app.core.history import service as history
-from app.core.history.models import ChangeAction, EntityType
+from app.core.history.models import EntityType
 from app.core.hooks import Hook
 from app.core.pagination import PageParams, paginate, split_page
 from app.determinants import service as determinant_service
@@ -172,17 +172,14 @@ def history_visibility(
     criteria's and measurements'): what was written while the project's unit was in the
     submitter's subtree, before and after the entry (a move in or out is redacted too).
     Everyone else sees everything."""
-    root = actor.scope_unit_id
-    if root is None:
-        return None
     assert project.id is not None
-    return history.visible_while(
+    return unit_service.scope_visibility(
         session=session,
+        actor=actor,
         entity_type=EntityType.project,
         entity_id=project.id,
         field="unit_id",
         current=project.unit_id,
-        allowed=unit_service.subtree_id_set(session=session, root_id=root),
     )
 
 
@@ -359,15 +356,11 @@ def create(*, session: Session, actor: Actor, project_in: ProjectCreate) -> Proj
     session.add(project)
     determinant_service.replace(session=session, owner=project, tags=project_in.determinants)
     session.flush()
-    assert project.id is not None
     session.add(_period(project, valid_from=effective_on))
-    history.record(
+    PROJECTS.record_created(
         session=session,
         actor=actor,
-        entity_type=EntityType.project,
-        entity_id=project.id,
-        project_id=project.id,
-        action=ChangeAction.create,
+        row=project,
         changes=history.diff({}, _history_view(project)),
         effective_on=effective_on,
     )
@@ -482,13 +475,7 @@ def update(
         )
         periods = _periods(session, project_id) if retimed else []
         _check_effective_on(periods, effective_on)
-        try:
-            check_dates(
-                changes.get("started_on", project.started_on),
-                changes.get("ended_on", project.ended_on),
-            )
-        except ValueError as exc:
-            raise InvalidField("ended_on", str(exc)) from None
+        check_merged(project, changes, "ended_on", check_dates, "started_on", "ended_on")
         new_unit = changes.get("unit_id")
         if new_unit is not None and new_unit != project.unit_id:
             unit_service.check_in_scope(

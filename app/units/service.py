@@ -11,7 +11,7 @@ from sqlmodel import Session, col, select
 from app.auth.models import Actor
 from app.core import fiscal
 from app.core.contract import money_text
-from app.core.editing import Editable
+from app.core.editing import Editable, check_required
 from app.core.errors import Conflict, Forbidden, InvalidField, NotFound
 from app.core.history import service as history
 from app.core.history.models import ChangeAction, EntityType
@@ -82,16 +82,39 @@ def history_visibility(*, session: Session, actor: Actor, unit: Unit) -> history
     """What a submitter sees in full of a unit's history: the entries written while the
     unit was in its subtree (by where its parents are in the tree now). Its own unit's
     entries are all its own. Everyone else sees everything."""
-    root = actor.scope_unit_id
-    if root is None or unit.id == root:
+    if unit.id == actor.scope_unit_id:
         return None
     assert unit.id is not None
-    return history.visible_while(
+    return scope_visibility(
         session=session,
+        actor=actor,
         entity_type=EntityType.unit,
         entity_id=unit.id,
         field="parent_id",
         current=unit.parent_id,
+    )
+
+
+def scope_visibility(
+    *,
+    session: Session,
+    actor: Actor,
+    entity_type: EntityType,
+    entity_id: int,
+    field: str,
+    current: int | None,
+) -> history.Visibility | None:
+    """For a submitter, the entries of an entity written while its `field` (a unit id)
+    was in the submitter's subtree (`history.visible_while`); None (all) for everyone else."""
+    root = actor.scope_unit_id
+    if root is None:
+        return None
+    return history.visible_while(
+        session=session,
+        entity_type=entity_type,
+        entity_id=entity_id,
+        field=field,
+        current=current,
         allowed=subtree_id_set(session=session, root_id=root),
     )
 
@@ -209,14 +232,8 @@ def create(*, session: Session, actor: Actor, unit_in: UnitCreate) -> Unit:
     unit = Unit.model_validate(unit_in)
     session.add(unit)
     session.flush()
-    assert unit.id is not None
-    history.record(
-        session=session,
-        actor=actor,
-        entity_type=EntityType.unit,
-        entity_id=unit.id,
-        action=ChangeAction.create,
-        changes=history.diff({}, unit_in.model_dump()),
+    UNITS.record_created(
+        session=session, actor=actor, row=unit, changes=history.diff({}, unit_in.model_dump())
     )
     session.commit()
     return unit
@@ -236,9 +253,7 @@ def update(
 
     def change() -> dict[str, Any]:
         changes = unit_in.model_dump(exclude_unset=True)
-        for required in ("code", "name", "kind"):
-            if required in changes and changes[required] is None:
-                raise InvalidField(required, "may not be null")
+        check_required(changes, ("code", "name", "kind"))
         if changes.get("code"):
             _check_code_free(session, changes["code"], except_id=unit_id)
         if changes.get("parent_id") is not None:
