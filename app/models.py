@@ -2,11 +2,11 @@
 
 from app.api.idempotency.models import IdempotencyRecord
 from app.auth.models import ApiKey
+from app.core.history.models import HistoryEntry
 from app.core.revision.models import DataRevision
 from app.criteria.models import Criterion, Measurement
 from app.determinants.models import DeterminantTag
 from app.experiments.models import Experiment
-from app.history.models import HistoryEntry
 from app.projects.models import Project, ProjectPeriod
 from app.reports import outcome_summaries, summaries
 from app.units.models import Unit, UnitCommitment

@@ -1,5 +1,7 @@
 """Outcome-based success criteria and their measurements."""
 
+from collections.abc import Callable
+from dataclasses import dataclass
 from types import SimpleNamespace
 from typing import Any
 
@@ -8,9 +10,12 @@ from sqlmodel import Session, select
 from app.auth.models import Actor
 from app.core import bulk
 from app.core.db import today, utcnow
-from app.core.errors import Archived, InvalidField, NotFound
+from app.core.editing import Editable, check_merged, check_required
+from app.core.errors import NotFound
+from app.core.history import service as history
+from app.core.history.models import ChangeAction, EntityType
+from app.core.hooks import Hook
 from app.core.pagination import PageParams, paginate, split_page
-from app.core.versioning import check_version, touch
 from app.criteria.models import (
     CriteriaPage,
     Criterion,
@@ -23,14 +28,15 @@ from app.criteria.models import (
     check_target,
     criterion_status,
 )
-from app.experiments import service as experiment_service
-from app.experiments.models import Experiment
-from app.history import service as history
-from app.history.models import ChangeAction, EntityType
 from app.projects import service as project_service
-from app.projects.models import Project
 
 REQUIRED = ("metric", "kind", "baseline", "target", "direction")
+CRITERIA = Editable(
+    Criterion,
+    EntityType.criterion,
+    read_only="; it and its measurements are read-only",
+    history_owner=lambda criterion: _owner_ids(criterion),
+)
 
 
 def to_public(criterion: Criterion) -> CriterionPublic:
@@ -113,40 +119,57 @@ def _owner_ids(criterion: Criterion) -> dict[str, Any]:
     return {"project_id": criterion.project_id, "experiment_id": criterion.experiment_id}
 
 
-def _owner(session: Session, actor: Actor, criterion: Criterion) -> Project | Experiment:
-    """A criterion is visible exactly where its project or experiment is."""
-    try:
-        if criterion.project_id is not None:
-            return project_service.get(
-                session=session, actor=actor, project_id=criterion.project_id
-            )
-        assert criterion.experiment_id is not None
-        return experiment_service.get(
-            session=session, actor=actor, experiment_id=criterion.experiment_id
-        )
-    except NotFound:
-        raise NotFound(f"criterion {criterion.id} does not exist") from None
+@dataclass(frozen=True)
+class Owner:
+    """What criteria need of the rows they hang under, a project or an experiment."""
+
+    column: str  # the criterion's column naming its owner
+    # The owner as the caller may see it (404 otherwise); `lock` holds it until the commit.
+    get: Callable[[Session, Actor, int, bool], Any]
+    # 409 when nothing may be written under it.
+    check_writable: Callable[[Session, Any], None]
 
 
-def check_owner_writable(*, session: Session, owner: Project | Experiment) -> None:
-    """Nothing is added to, changed or archived under an archived project or experiment,
-    nor under an experiment of an archived project (409)."""
-    if isinstance(owner, Project):
-        project_service.check_writable(owner)
-    else:
-        experiment_service.check_writable(session=session, experiment=owner)
+# A project is share-locked for a write under it; see `projects.service.get`.
+PROJECT_OWNER = Owner(
+    "project_id",
+    get=lambda session, actor, project_id, lock: project_service.get(
+        session=session, actor=actor, project_id=project_id, for_share=lock
+    ),
+    check_writable=lambda session, project: project_service.check_writable(project),
+)
+# Experiments sit above criteria (their rigour reads criteria), so they install theirs.
+EXPERIMENT_OWNER: Hook[Owner] = Hook(
+    "criteria.service.EXPERIMENT_OWNER", provider="app.experiments.service"
+)
+
+
+def _owner_of(criterion: Criterion) -> tuple[Owner, int]:
+    if criterion.project_id is not None:
+        return PROJECT_OWNER, criterion.project_id
+    assert criterion.experiment_id is not None
+    return EXPERIMENT_OWNER.value, criterion.experiment_id
+
+
+def _owner_by_ids(project_id: int | None, experiment_id: int | None) -> tuple[Owner, int]:
+    if project_id is not None:
+        return PROJECT_OWNER, project_id
+    assert experiment_id is not None
+    return EXPERIMENT_OWNER.value, experiment_id
 
 
 def _get_with_owner(
     *, session: Session, actor: Actor, criterion_id: int, for_update: bool
-) -> tuple[Criterion, Project | Experiment]:
-    statement = select(Criterion).where(Criterion.id == criterion_id)
-    if for_update:
-        statement = statement.with_for_update()
-    criterion = session.exec(statement).first()
-    if criterion is None:
-        raise NotFound(f"criterion {criterion_id} does not exist")
-    return criterion, _owner(session, actor, criterion)
+) -> tuple[Criterion, Callable[[], None]]:
+    """The criterion, visible exactly where its project or experiment is, with the check
+    that its owner may be written under."""
+    criterion = CRITERIA.get(session, criterion_id, lock="update" if for_update else None)
+    owner, owner_id = _owner_of(criterion)
+    try:
+        row = owner.get(session, actor, owner_id, False)
+    except NotFound:
+        raise NotFound(f"criterion {criterion.id} does not exist") from None
+    return criterion, lambda: owner.check_writable(session, row)
 
 
 def get(
@@ -158,17 +181,18 @@ def get(
     return criterion
 
 
+def _check_writable(criterion: Criterion, owner_writable: Callable[[], None]) -> None:
+    """Not archived, nor under an archived project or experiment (409)."""
+    CRITERIA.check_writable(criterion)
+    owner_writable()
+
+
 def get_writable(*, session: Session, actor: Actor, criterion_id: int) -> Criterion:
-    """The criterion, locked, if it may be written: not archived, nor under an archived
-    project or experiment (409)."""
-    criterion, owner = _get_with_owner(
+    """The criterion, locked, if it may be written."""
+    criterion, owner_writable = _get_with_owner(
         session=session, actor=actor, criterion_id=criterion_id, for_update=True
     )
-    if criterion.archived:
-        raise Archived(
-            f"criterion {criterion_id} is archived; it and its measurements are read-only"
-        )
-    check_owner_writable(session=session, owner=owner)
+    _check_writable(criterion, owner_writable)
     return criterion
 
 
@@ -182,57 +206,29 @@ def create(
 ) -> Criterion:
     # The owner row stays locked until the commit, so a concurrent move of the project
     # (or of the experiment with it) cannot slip between the scope check and the insert.
-    owner: Project | Experiment
-    if project_id is not None:
-        owner = project_service.get(
-            session=session, actor=actor, project_id=project_id, for_share=True
-        )
-    else:
-        assert experiment_id is not None
-        owner = experiment_service.get(
-            session=session, actor=actor, experiment_id=experiment_id, for_update=True
-        )
-    criterion = build(session=session, actor=actor, criterion_in=criterion_in, owner=owner)
-    session.commit()
-    return criterion
-
-
-def build(
-    *, session: Session, actor: Actor, criterion_in: CriterionCreate, owner: Project | Experiment
-) -> Criterion:
-    """Add a criterion to an owner the caller may write, without committing."""
-    check_owner_writable(session=session, owner=owner)
-    assert owner.id is not None
-    criterion = new(criterion_in, owner)
+    owner, owner_id = _owner_by_ids(project_id, experiment_id)
+    row = owner.get(session, actor, owner_id, True)
+    owner.check_writable(session, row)
+    criterion = Criterion.model_validate(
+        criterion_in,
+        update={"project_id": None, "experiment_id": None, owner.column: owner_id},
+    )
     session.add(criterion)
     session.flush()
     record_created(session=session, actor=actor, criterion=criterion, criterion_in=criterion_in)
+    session.commit()
     return criterion
-
-
-def new(criterion_in: CriterionCreate, owner: Project | Experiment) -> Criterion:
-    """A criterion of a flushed owner, not yet added to a session."""
-    owner_ids = (
-        {"project_id": owner.id, "experiment_id": None}
-        if isinstance(owner, Project)
-        else {"project_id": None, "experiment_id": owner.id}
-    )
-    return Criterion.model_validate(criterion_in, update=owner_ids)
 
 
 def record_created(
     *, session: Session, actor: Actor, criterion: Criterion, criterion_in: CriterionCreate
 ) -> None:
     """The history entry of a flushed new criterion."""
-    assert criterion.id is not None
-    history.record(
+    CRITERIA.record_created(
         session=session,
         actor=actor,
-        entity_type=EntityType.criterion,
-        entity_id=criterion.id,
-        action=ChangeAction.create,
+        row=criterion,
         changes=history.diff({}, criterion_in.model_dump()),
-        **_owner_ids(criterion),
     )
 
 
@@ -246,14 +242,9 @@ def list_for_owner(
     kind: list[CriterionKind] | None = None,
     include_archived: bool = False,
 ) -> tuple[list[Criterion], str | None]:
-    statement = select(Criterion)
-    if project_id is not None:
-        project_service.get(session=session, actor=actor, project_id=project_id)
-        statement = statement.where(Criterion.project_id == project_id)
-    else:
-        assert experiment_id is not None
-        experiment_service.get(session=session, actor=actor, experiment_id=experiment_id)
-        statement = statement.where(Criterion.experiment_id == experiment_id)
+    owner, owner_id = _owner_by_ids(project_id, experiment_id)
+    owner.get(session, actor, owner_id, False)
+    statement = select(Criterion).where(getattr(Criterion, owner.column) == owner_id)
     if kind:
         statement = statement.where(Criterion.kind.in_(kind))  # type: ignore[attr-defined]
     if not include_archived:
@@ -270,60 +261,41 @@ def update(
     criterion_in: CriterionUpdate,
     expected_version: int | None,
 ) -> Criterion:
-    criterion = get_writable(session=session, actor=actor, criterion_id=criterion_id)
-    check_version(criterion.version, expected_version)
-    changes = criterion_in.model_dump(exclude_unset=True)
-    for field in REQUIRED:
-        if field in changes and changes[field] is None:
-            raise InvalidField(field, "may not be null")
-    try:
-        check_target(
-            changes.get("direction", criterion.direction),
-            changes.get("baseline", criterion.baseline),
-            changes.get("target", criterion.target),
-        )
-    except ValueError as exc:
-        raise InvalidField("target", str(exc)) from None
-    before = criterion.model_dump()
-    criterion.sqlmodel_update(changes)
-    delta = history.diff(before, changes)
-    if delta:
-        touch(criterion)
-        history.record(
-            session=session,
-            actor=actor,
-            entity_type=EntityType.criterion,
-            entity_id=criterion_id,
-            action=ChangeAction.update,
-            changes=delta,
-            **_owner_ids(criterion),
-        )
-    session.add(criterion)
-    session.commit()
-    return criterion
+    criterion, owner_writable = _get_with_owner(
+        session=session, actor=actor, criterion_id=criterion_id, for_update=True
+    )
+
+    def change() -> dict[str, Any]:
+        changes = criterion_in.model_dump(exclude_unset=True)
+        check_required(changes, REQUIRED)
+        check_merged(criterion, changes, "target", check_target, "direction", "baseline", "target")
+        before = criterion.model_dump()
+        criterion.sqlmodel_update(changes)
+        return history.diff(before, changes)
+
+    return CRITERIA.update(
+        session=session,
+        actor=actor,
+        row=criterion,
+        expected_version=expected_version,
+        change=change,
+        check_writable=lambda: _check_writable(criterion, owner_writable),
+    )
 
 
 def archive(
     *, session: Session, actor: Actor, criterion_id: int, expected_version: int | None
 ) -> Criterion:
-    criterion, owner = _get_with_owner(
+    criterion, owner_writable = _get_with_owner(
         session=session, actor=actor, criterion_id=criterion_id, for_update=True
     )
-    if not criterion.archived:
-        # Archiving again is a no-op (a retried DELETE); archiving under an archived
-        # project or experiment is a write under it.
-        check_owner_writable(session=session, owner=owner)
-    check_version(criterion.version, expected_version)
-    if not criterion.archived:
-        history.archive(
-            session=session,
-            actor=actor,
-            obj=criterion,
-            entity_type=EntityType.criterion,
-            entity_id=criterion_id,
-            **_owner_ids(criterion),
-        )
-    return criterion
+    return CRITERIA.archive(
+        session=session,
+        actor=actor,
+        row=criterion,
+        expected_version=expected_version,
+        check_writable=owner_writable,
+    )
 
 
 def add_measurement(

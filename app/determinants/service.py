@@ -5,8 +5,8 @@ from typing import Any
 from sqlalchemy import exists, select
 from sqlmodel import Session, col
 
+from app.core.history.service import plain
 from app.determinants.models import Determinant, DeterminantTag, DeterminantTagIn
-from app.history.service import plain
 
 
 def as_dicts(tags: list[DeterminantTag]) -> list[dict[str, Any]]:

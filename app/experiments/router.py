@@ -13,6 +13,8 @@ from app.api.openapi import etag_responses
 from app.auth.dependencies import Reader, Writer
 from app.core.db import MAX_ID, SessionDep, as_utc
 from app.core.errors import READ, READ_ONE, WRITE, problem_responses
+from app.core.history import service as history_service
+from app.core.history.models import HistoryPage
 from app.core.pagination import PageParams, json_response, page_params
 from app.determinants.models import Determinant, Effect
 from app.experiments import batch as batch_service
@@ -28,8 +30,6 @@ from app.experiments.models import (
     ExperimentUpdate,
     Method,
 )
-from app.history import service as history_service
-from app.history.models import HistoryPage
 
 router = APIRouter(prefix="/experiments", tags=["experiments"], route_class=LargeBodyRoute)
 

@@ -4,6 +4,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select as sa_select
+from sqlalchemy import update as sa_update
 from sqlalchemy.orm import selectinload
 from sqlmodel import Session, col, select
 
@@ -12,9 +13,12 @@ from app.api.csv_export import AUDIT_COLUMNS
 from app.auth.models import Actor
 from app.core import bulk
 from app.core.db import check_dates, utcnow
-from app.core.errors import Archived, InvalidField, NotFound
+from app.core.editing import Editable, check_merged, check_required
+from app.core.errors import Archived, InvalidField
+from app.core.history import service as history
+from app.core.history.models import ChangeAction, EntityType, HistoryEntry
 from app.core.pagination import PageParams, paginate, split_page
-from app.core.versioning import check_version, touch
+from app.criteria import service as criteria_service
 from app.determinants import service as determinant_service
 from app.determinants.models import DETERMINANT_COLUMNS, Determinant, DeterminantTag, Effect
 from app.experiments import rigour
@@ -31,12 +35,18 @@ from app.experiments.models import (
     check_publication,
     check_result,
 )
-from app.history import service as history
-from app.history.models import ChangeAction, EntityType, HistoryEntry
+from app.projects import service as project_service
 from app.projects.models import Project
 from app.units import service as unit_service
 
 WITH_TAGS = selectinload(Experiment.determinant_tags)  # type: ignore[arg-type]
+EXPERIMENTS = Editable(
+    Experiment,
+    EntityType.experiment,
+    read_only="; it and its criteria are read-only",
+    options=(WITH_TAGS,),
+    history_owner=lambda experiment: {"experiment_id": experiment.id},
+)
 REQUIRED = (
     "project_id",
     "title",
@@ -135,29 +145,32 @@ def lock_projects(statement: Any) -> Any:
 def get(
     *, session: Session, actor: Actor, experiment_id: int, for_update: bool = False
 ) -> Experiment:
-    statement = select(Experiment).where(Experiment.id == experiment_id).options(WITH_TAGS)
-    if actor.scope_unit_id is not None:
-        statement = statement.where(
-            unit_service.in_subtree(Experiment.unit_id, actor.scope_unit_id, "scope")
-        )
-    if for_update:
-        statement = statement.with_for_update(of=Experiment)  # type: ignore[arg-type]
-    experiment = session.exec(statement).first()
-    if experiment is None:
-        raise NotFound(f"experiment {experiment_id} does not exist")
-    return experiment
+    return EXPERIMENTS.get(
+        session,
+        experiment_id,
+        where=unit_service.scope_clause(Experiment.unit_id, actor),
+        lock="update" if for_update else None,
+    )
 
 
 def check_writable(*, session: Session, experiment: Experiment) -> None:
     """An archived experiment, or one of an archived project, is read-only (409)."""
-    if experiment.archived:
-        raise Archived(f"experiment {experiment.id} is archived; it and its criteria are read-only")
+    EXPERIMENTS.check_writable(experiment)
     project = session.get(Project, experiment.project_id)
     if project is not None and project.archived:
         raise Archived(
             f"experiment {experiment.id} belongs to the archived project {project.id}; "
             "everything under an archived object is read-only"
         )
+
+
+@project_service.move_under_project.install
+def _follow_project(session: Session, project: Project) -> None:
+    session.execute(
+        sa_update(Experiment)
+        .where(col(Experiment.project_id) == project.id)
+        .values(unit_id=project.unit_id)
+    )
 
 
 def history_visibility(
@@ -382,14 +395,10 @@ def insert_many(
 
 def record_created(*, session: Session, actor: Actor, experiment: Experiment) -> None:
     """The history entry of a flushed new experiment."""
-    assert experiment.id is not None
-    history.record(
+    EXPERIMENTS.record_created(
         session=session,
         actor=actor,
-        entity_type=EntityType.experiment,
-        entity_id=experiment.id,
-        experiment_id=experiment.id,
-        action=ChangeAction.create,
+        row=experiment,
         changes=history.diff({}, _history_view(experiment)),
     )
 
@@ -419,76 +428,59 @@ def update(
     expected_version: int | None,
 ) -> Experiment:
     experiment = get(session=session, actor=actor, experiment_id=experiment_id, for_update=True)
-    check_writable(session=session, experiment=experiment)
-    check_version(experiment.version, expected_version)
-    changes = experiment_in.model_dump(exclude_unset=True, exclude={"determinants"})
-    for field in REQUIRED:
-        if field in changes and changes[field] is None:
-            raise InvalidField(field, "may not be null")
-    try:
-        check_dates(
-            changes.get("started_on", experiment.started_on),
-            changes.get("ended_on", experiment.ended_on),
+
+    def change() -> dict[str, Any]:
+        changes = experiment_in.model_dump(exclude_unset=True, exclude={"determinants"})
+        check_required(changes, REQUIRED)
+        check_merged(experiment, changes, "ended_on", check_dates, "started_on", "ended_on")
+        check_merged(experiment, changes, "result", check_result, "status", "result")
+        check_merged(
+            experiment, changes, "published_on", check_publication, "status", "published_on"
         )
-    except ValueError as exc:
-        raise InvalidField("ended_on", str(exc)) from None
-    try:
-        check_result(
-            changes.get("status", experiment.status), changes.get("result", experiment.result)
-        )
-    except ValueError as exc:
-        raise InvalidField("result", str(exc)) from None
-    try:
-        check_publication(
-            changes.get("status", experiment.status),
-            changes.get("published_on", experiment.published_on),
-        )
-    except ValueError as exc:
-        raise InvalidField("published_on", str(exc)) from None
-    new_project = changes.get("project_id")
-    if new_project is not None and new_project != experiment.project_id:
-        project = project_for_write(session=session, actor=actor, project_id=new_project)
-        experiment.unit_id = project.unit_id
-    before = _history_view(experiment)
-    experiment.sqlmodel_update(changes)
-    if "determinants" in experiment_in.model_fields_set:
-        # As on projects: the list replaces the stored one whole; null clears it.
-        new_tags = experiment_in.determinants or []
-        if determinant_service.changed(experiment.determinant_tags, new_tags):
-            determinant_service.replace(session=session, owner=experiment, tags=new_tags)
-    delta = history.diff(before, _history_view(experiment))
-    if delta:
-        touch(experiment)
-        history.record(
-            session=session,
-            actor=actor,
-            entity_type=EntityType.experiment,
-            entity_id=experiment_id,
-            experiment_id=experiment_id,
-            action=ChangeAction.update,
-            changes=delta,
-        )
-    session.add(experiment)
-    session.commit()
-    return experiment
+        new_project = changes.get("project_id")
+        if new_project is not None and new_project != experiment.project_id:
+            project = project_for_write(session=session, actor=actor, project_id=new_project)
+            experiment.unit_id = project.unit_id
+        before = _history_view(experiment)
+        experiment.sqlmodel_update(changes)
+        if "determinants" in experiment_in.model_fields_set:
+            # As on projects: the list replaces the stored one whole; null clears it.
+            new_tags = experiment_in.determinants or []
+            if determinant_service.changed(experiment.determinant_tags, new_tags):
+                determinant_service.replace(session=session, owner=experiment, tags=new_tags)
+        return history.diff(before, _history_view(experiment))
+
+    return EXPERIMENTS.update(
+        session=session,
+        actor=actor,
+        row=experiment,
+        expected_version=expected_version,
+        change=change,
+        check_writable=lambda: check_writable(session=session, experiment=experiment),
+    )
 
 
 def archive(
     *, session: Session, actor: Actor, experiment_id: int, expected_version: int | None
 ) -> Experiment:
     experiment = get(session=session, actor=actor, experiment_id=experiment_id, for_update=True)
-    if not experiment.archived:
-        # Archiving again is a no-op (a retried DELETE); archiving under an archived
-        # project is a write under it.
-        check_writable(session=session, experiment=experiment)
-    check_version(experiment.version, expected_version)
-    if not experiment.archived:
-        history.archive(
-            session=session,
-            actor=actor,
-            obj=experiment,
-            entity_type=EntityType.experiment,
-            entity_id=experiment_id,
-            experiment_id=experiment_id,
-        )
-    return experiment
+    return EXPERIMENTS.archive(
+        session=session,
+        actor=actor,
+        row=experiment,
+        expected_version=expected_version,
+        check_writable=lambda: check_writable(session=session, experiment=experiment),
+    )
+
+
+criteria_service.EXPERIMENT_OWNER.install(
+    criteria_service.Owner(
+        "experiment_id",
+        get=lambda session, actor, experiment_id, lock: get(
+            session=session, actor=actor, experiment_id=experiment_id, for_update=lock
+        ),
+        check_writable=lambda session, experiment: check_writable(
+            session=session, experiment=experiment
+        ),
+    )
+)

@@ -1,12 +1,11 @@
 """Projects: innovation initiatives, their risk profile and determinant tags."""
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import Integer, bindparam, func, literal, text, union_all
 from sqlalchemy import select as sa_select
-from sqlalchemy import update as sa_update
 from sqlalchemy.orm import aliased, selectinload
 from sqlmodel import Session, col, select
 
@@ -14,14 +13,14 @@ from app.api import json_pages
 from app.api.csv_export import AUDIT_COLUMNS, risk_column
 from app.auth.models import Actor
 from app.core.db import check_dates, today
-from app.core.errors import Archived, InvalidField, NotFound
+from app.core.editing import Editable, check_merged
+from app.core.errors import InvalidField, NotFound
+from app.core.history import service as history
+from app.core.history.models import EntityType
+from app.core.hooks import Hook
 from app.core.pagination import PageParams, paginate, split_page
-from app.core.versioning import check_version, touch
 from app.determinants import service as determinant_service
 from app.determinants.models import DETERMINANT_COLUMNS, Determinant, DeterminantTag, Effect
-from app.experiments.models import Experiment
-from app.history import service as history
-from app.history.models import ChangeAction, EntityType, HistoryEntry
 from app.projects.models import (
     ADOPTING,
     COLLABORATORS,
@@ -55,6 +54,13 @@ from app.projects.models import (
 from app.units import service as unit_service
 
 WITH_TAGS = selectinload(Project.determinant_tags)  # type: ignore[arg-type]
+PROJECTS = Editable(
+    Project,
+    EntityType.project,
+    read_only="; it and its experiments, criteria and measurements are read-only",
+    options=(WITH_TAGS,),
+    history_owner=lambda project: {"project_id": project.id},
+)
 REQUIRED = ("title", "unit_id", "sponsor_level", "work_mode", "stage")
 RISK_FIELDS = ("likelihood", "impact", "risk_of_not_innovating", "mitigation", "score", "band")
 # The CSV export's columns, in this order whatever the data.
@@ -146,28 +152,17 @@ def get(
     """``for_update`` locks the row for a change of the project itself (a move waits for
     the writes that share-lock it: `experiments.service.lock_projects`); ``for_share``
     for a write under it."""
-    statement = select(Project).where(Project.id == project_id).options(WITH_TAGS)
-    if actor.scope_unit_id is not None:
-        statement = statement.where(
-            unit_service.in_subtree(Project.unit_id, actor.scope_unit_id, "scope")
-        )
-    if for_update or for_share:
-        statement = statement.with_for_update(  # type: ignore[call-overload]
-            of=Project, read=not for_update
-        )
-    project = session.exec(statement).first()
-    if project is None:
-        raise NotFound(f"project {project_id} does not exist")
-    return project
+    return PROJECTS.get(
+        session,
+        project_id,
+        where=unit_service.scope_clause(Project.unit_id, actor),
+        lock="update" if for_update else "share" if for_share else None,
+    )
 
 
 def check_writable(project: Project) -> None:
     """An archived project, and everything under it, is read-only (409)."""
-    if project.archived:
-        raise Archived(
-            f"project {project.id} is archived; it and its experiments, criteria and "
-            "measurements are read-only"
-        )
+    PROJECTS.check_writable(project)
 
 
 def history_visibility(
@@ -177,19 +172,27 @@ def history_visibility(
     criteria's and measurements'): what was written while the project's unit was in the
     submitter's subtree, before and after the entry (a move in or out is redacted too).
     Everyone else sees everything."""
-    root = actor.scope_unit_id
-    if root is None:
-        return None
     assert project.id is not None
-    subtree = unit_service.subtree_id_set(session=session, root_id=root)
-    units = history.timelines(
-        session=session, entity_type=EntityType.project, entity_ids={project.id}, field="unit_id"
-    ).get(project.id, [])
+    return unit_service.scope_visibility(
+        session=session,
+        actor=actor,
+        entity_type=EntityType.project,
+        entity_id=project.id,
+        field="unit_id",
+        current=project.unit_id,
+    )
 
-    def visible(entry: HistoryEntry) -> bool:
-        return all(u in subtree for u in history.around(units, entry.id or 0, project.unit_id))
 
-    return visible
+@unit_service.live_projects_under.install
+def _live_projects_under(session: Session, unit_id: int) -> int:
+    statement = (
+        select(func.count())
+        .select_from(Project)
+        .where(
+            unit_service.in_subtree(Project.unit_id, unit_id), col(Project.archived).is_(False)
+        )
+    )
+    return session.exec(statement).one()
 
 
 def list_projects(
@@ -353,15 +356,11 @@ def create(*, session: Session, actor: Actor, project_in: ProjectCreate) -> Proj
     session.add(project)
     determinant_service.replace(session=session, owner=project, tags=project_in.determinants)
     session.flush()
-    assert project.id is not None
     session.add(_period(project, valid_from=effective_on))
-    history.record(
+    PROJECTS.record_created(
         session=session,
         actor=actor,
-        entity_type=EntityType.project,
-        entity_id=project.id,
-        project_id=project.id,
-        action=ChangeAction.create,
+        row=project,
         changes=history.diff({}, _history_view(project)),
         effective_on=effective_on,
     )
@@ -457,104 +456,95 @@ def update(
         # the source row, which a concurrent relinking of that source holds FOR UPDATE.
         _lock_lineage(session)
     project = get(session=session, actor=actor, project_id=project_id, for_update=True)
-    check_writable(project)
-    check_version(project.version, expected_version)
-    changes = project_in.model_dump(
-        exclude_unset=True, exclude={"risk", "determinants", "effective_on", *SETS}
-    )
-    sent = project_in.model_dump(exclude_unset=True, include={*REQUIRED, *SETS})
-    for field, value in sent.items():
-        if value is None:
-            hint = " (send [] for none)" if field in SETS else ""
-            raise InvalidField(field, f"may not be null{hint}")
-    effective_on = _effective_on(project_in.effective_on)
-    retimed = any(
-        field in changes and changes[field] != getattr(project, field) for field in TRACKED
-    )
-    periods = _periods(session, project_id) if retimed else []
-    _check_effective_on(periods, effective_on)
-    try:
-        check_dates(
-            changes.get("started_on", project.started_on), changes.get("ended_on", project.ended_on)
+    effective_on: date | None = None
+    retimed = False
+
+    def change() -> dict[str, Any]:
+        nonlocal effective_on, retimed
+        changes = project_in.model_dump(
+            exclude_unset=True, exclude={"risk", "determinants", "effective_on", *SETS}
         )
-    except ValueError as exc:
-        raise InvalidField("ended_on", str(exc)) from None
-    new_unit = changes.get("unit_id")
-    if new_unit is not None and new_unit != project.unit_id:
-        unit_service.check_in_scope(session=session, actor=actor, unit_id=new_unit, field="unit_id")
-        unit_service.get_active(session=session, unit_id=new_unit, field="unit_id")
-    if relinking and changes["adopted_from"] != project.adopted_from:
-        _check_source(
-            session=session, actor=actor, project_id=project_id, source_id=changes["adopted_from"]
+        sent = project_in.model_dump(exclude_unset=True, include={*REQUIRED, *SETS})
+        for field, value in sent.items():
+            if value is None:
+                hint = " (send [] for none)" if field in SETS else ""
+                raise InvalidField(field, f"may not be null{hint}")
+        effective_on = _effective_on(project_in.effective_on)
+        retimed = any(
+            field in changes and changes[field] != getattr(project, field) for field in TRACKED
         )
-    # `embedded_on` defaults to the date the change takes effect (`effective_on`).
-    changes["embedded_on"] = embedded_on_after(
-        old_stage=project.stage,
-        old_embedded_on=project.embedded_on,
-        new_stage=changes.get("stage", project.stage),
-        given="embedded_on" in fields_set,
-        value=project_in.embedded_on,
-        effective_on=effective_on,
-    )
-    before = _history_view(project)
-    project.sqlmodel_update(changes)
-    _check_novelty(project, blame="adopted_from" if "adopted_from" in fields_set else "novelty")
-    _store_sets(
-        project, {field: getattr(project_in, field) or [] for field in SETS if field in fields_set}
-    )
-    if "risk" in fields_set:
-        _set_risk(project, project_in.risk)
-    if "determinants" in fields_set:
-        new_tags = project_in.determinants or []
-        if determinant_service.changed(project.determinant_tags, new_tags):
-            determinant_service.replace(session=session, owner=project, tags=new_tags)
-    if retimed:
-        _record_period(session, project, periods, effective_on)
-    delta = history.diff(before, _history_view(project))
-    if delta:
-        touch(project)
+        periods = _periods(session, project_id) if retimed else []
+        _check_effective_on(periods, effective_on)
+        check_merged(project, changes, "ended_on", check_dates, "started_on", "ended_on")
+        new_unit = changes.get("unit_id")
+        if new_unit is not None and new_unit != project.unit_id:
+            unit_service.check_in_scope(
+                session=session, actor=actor, unit_id=new_unit, field="unit_id"
+            )
+            unit_service.get_active(session=session, unit_id=new_unit, field="unit_id")
+        if relinking and changes["adopted_from"] != project.adopted_from:
+            _check_source(
+                session=session,
+                actor=actor,
+                project_id=project_id,
+                source_id=changes["adopted_from"],
+            )
+        # `embedded_on` defaults to the date the change takes effect (`effective_on`).
+        changes["embedded_on"] = embedded_on_after(
+            old_stage=project.stage,
+            old_embedded_on=project.embedded_on,
+            new_stage=changes.get("stage", project.stage),
+            given="embedded_on" in fields_set,
+            value=project_in.embedded_on,
+            effective_on=effective_on,
+        )
+        before = _history_view(project)
+        project.sqlmodel_update(changes)
+        _check_novelty(project, blame="adopted_from" if "adopted_from" in fields_set else "novelty")
+        _store_sets(
+            project,
+            {field: getattr(project_in, field) or [] for field in SETS if field in fields_set},
+        )
+        if "risk" in fields_set:
+            _set_risk(project, project_in.risk)
+        if "determinants" in fields_set:
+            new_tags = project_in.determinants or []
+            if determinant_service.changed(project.determinant_tags, new_tags):
+                determinant_service.replace(session=session, owner=project, tags=new_tags)
+        if retimed:
+            _record_period(session, project, periods, effective_on)
+        return history.diff(before, _history_view(project))
+
+    def on_change(delta: dict[str, Any]) -> None:
         if "unit_id" in delta:
-            _move_experiments(session, project)
-        history.record(
-            session=session,
-            actor=actor,
-            entity_type=EntityType.project,
-            entity_id=project_id,
-            project_id=project_id,
-            action=ChangeAction.update,
-            changes=delta,
-            effective_on=effective_on if retimed else None,
-        )
-    session.add(project)
-    session.commit()
-    return project
+            move_under_project.value(session, project)
 
-
-def _move_experiments(session: Session, project: Project) -> None:
-    # Experiments belong to their project's unit; the copy on each row keeps scope
-    # checks and reports to one indexed column.
-    session.execute(
-        sa_update(Experiment)
-        .where(col(Experiment.project_id) == project.id)
-        .values(unit_id=project.unit_id)
+    return PROJECTS.update(
+        session=session,
+        actor=actor,
+        row=project,
+        expected_version=expected_version,
+        change=change,
+        on_change=on_change,
+        effective_on=lambda: effective_on if retimed else None,
     )
+
+
+# What a move of a project to another unit carries along: its experiments copy their
+# project's unit (one indexed column for scope checks and reports), and sit above projects,
+# so they install it (`experiments.service`). Run in the move's transaction.
+move_under_project: Hook[Callable[[Session, Project], None]] = Hook(
+    "projects.service.move_under_project", provider="app.experiments.service"
+)
 
 
 def archive(
     *, session: Session, actor: Actor, project_id: int, expected_version: int | None
 ) -> Project:
     project = get(session=session, actor=actor, project_id=project_id, for_update=True)
-    check_version(project.version, expected_version)
-    if not project.archived:
-        history.archive(
-            session=session,
-            actor=actor,
-            obj=project,
-            entity_type=EntityType.project,
-            entity_id=project_id,
-            project_id=project_id,
-        )
-    return project
+    return PROJECTS.archive(
+        session=session, actor=actor, row=project, expected_version=expected_version
+    )
 
 
 def timeline(*, session: Session, actor: Actor, project_id: int) -> ProjectTimeline:

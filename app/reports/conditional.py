@@ -61,9 +61,10 @@ def _tags(if_none_match: str) -> set[str]:
 REPORT_HEADERS = {"Vary": "Accept", "Cache-Control": "no-cache"}
 
 
-def not_modified(etag: str) -> Response:
-    """The one 304 both paths send."""
-    return Response(status_code=304, headers={"ETag": etag, **REPORT_HEADERS})
+def not_modified(etag: str) -> NotModified:
+    """The one 304 both paths send: `report_root` raises it (app.api.etags answers it),
+    the fast path sends its headers itself."""
+    return NotModified(etag, REPORT_HEADERS)
 
 
 def request_etag(
@@ -115,7 +116,7 @@ def report_root(
         revision=revision,
     )
     if if_none_match is not None and matches(if_none_match, etag):
-        raise NotModified(etag, REPORT_HEADERS)
+        raise not_modified(etag)
     response.headers["ETag"] = etag
     response.headers.update(REPORT_HEADERS)
     return root_id
@@ -186,7 +187,7 @@ class NotModifiedFastPath:
         ):
             await self.app(scope, receive, send)
             return
-        await not_modified(etag)(scope, receive, send)
+        await Response(status_code=304, headers=not_modified(etag).headers)(scope, receive, send)
 
 
 def install(app: FastAPI, *, paths: Collection[str]) -> None:

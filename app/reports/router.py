@@ -2,9 +2,10 @@
 
 import csv
 import io
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
 from datetime import date
-from typing import Annotated, Any
+from typing import Annotated, Any, Generic, TypeVar
 
 from fastapi import APIRouter, Header, Query, Response
 from pydantic import BaseModel
@@ -62,13 +63,49 @@ def rows_csv(columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> str:
     return buffer.getvalue()
 
 
-def csv_response(body: str, response: Response) -> Response:
-    # A returned Response replaces the injected one: carry its ETag headers over.
-    return Response(
-        body,
-        media_type=f"{csv_export.CSV_MEDIA_TYPE}; charset=utf-8",
-        headers=dict(response.headers),
-    )
+R = TypeVar("R", bound=BaseModel)
+
+
+@dataclass(frozen=True)
+class CsvTable(Generic[R]):
+    """The rows of a report its CSV representation lists."""
+
+    columns: Sequence[str]
+    rows: Callable[[R], Iterable[Sequence[Any]]]
+    # When set, the CSV comes as a download (Content-Disposition) under this name.
+    filename: str | None = None
+
+    def render(self, report: R) -> str:
+        return rows_csv(self.columns, self.rows(report))
+
+
+def respond(
+    response: Response,
+    report: Callable[[], R],
+    *,
+    accept: str | None = None,
+    csv: CsvTable[R] | None = None,
+    json: Callable[[], bytes] | None = None,
+) -> Response:
+    """A report route's answer, after `ReportRoot` set the ETag (or answered 304): with
+    `Accept: text/csv` and a `csv` table, its rows as CSV; otherwise the JSON, from `json`
+    when the report has ready-made JSON, else `report()` serialized once.
+
+    Serialized here rather than returned: FastAPI would validate the model again against
+    `response_model` (a thousand unit rows at L) and serialize it through Python objects;
+    the route keeps `response_model` for the OpenAPI document, and the JSON is the same.
+    A returned Response replaces the injected one, so its headers (the ETag) carry over."""
+    headers = dict(response.headers)
+    if csv is not None and csv_export.prefers_csv(accept or ""):
+        if csv.filename is not None:
+            headers.update(csv_export.attachment(csv.filename))
+        return Response(
+            csv.render(report()),
+            media_type=f"{csv_export.CSV_MEDIA_TYPE}; charset=utf-8",
+            headers=headers,
+        )
+    body = json() if json is not None else report().model_dump_json()
+    return Response(body, media_type="application/json", headers=headers)
 
 
 def csv_doc(description: str, example: str) -> dict[int | str, dict[str, Any]]:
@@ -82,25 +119,25 @@ def csv_doc(description: str, example: str) -> dict[int | str, dict[str, Any]]:
     }
 
 
-def spread_csv(report: SpreadReport) -> str:
-    return rows_csv(
-        SPREAD_CSV_COLUMNS,
+SPREAD_CSV = CsvTable[SpreadReport](
+    SPREAD_CSV_COLUMNS,
+    lambda report: (
         [
-            [
-                unit.unit_id,
-                unit.code,
-                unit.name,
-                unit.kind.value,
-                unit.parent_id,
-                unit.active_projects,
-                unit.by_work_mode.side_of_desk,
-                unit.by_work_mode.dedicated,
-                unit.by_work_mode.core_business,
-                unit.status.value,
-            ]
-            for unit in report.units
-        ],
-    )
+            unit.unit_id,
+            unit.code,
+            unit.name,
+            unit.kind.value,
+            unit.parent_id,
+            unit.active_projects,
+            unit.by_work_mode.side_of_desk,
+            unit.by_work_mode.dedicated,
+            unit.by_work_mode.core_business,
+            unit.status.value,
+        ]
+        for unit in report.units
+    ),
+    filename="spread.csv",
+)
 
 
 BAROMETER_CSV_COLUMNS = ("unit_id", "code", "adopted_in", "adopted_out")
@@ -109,24 +146,13 @@ BAROMETER_CSV_EXAMPLE = (
 )
 
 
-def barometer_csv(report: BarometerReport) -> str:
-    return rows_csv(
-        BAROMETER_CSV_COLUMNS,
-        [
-            [flow.unit_id, flow.code, flow.adopted_in, flow.adopted_out]
-            for flow in report.diffusion.unit_flows
-        ],
-    )
-
-
-def json_response(report: BaseModel, response: Response) -> Response:
-    """The report serialized once, straight to JSON bytes, with the injected response's
-    headers (its ETag). Returning the model would have FastAPI validate it again against
-    `response_model` (a thousand unit rows at L) and serialize it through Python objects;
-    the route keeps `response_model` for the OpenAPI document, and the JSON is the same."""
-    return Response(
-        report.model_dump_json(), media_type="application/json", headers=dict(response.headers)
-    )
+BAROMETER_CSV = CsvTable[BarometerReport](
+    BAROMETER_CSV_COLUMNS,
+    lambda report: (
+        [flow.unit_id, flow.code, flow.adopted_in, flow.adopted_out]
+        for flow in report.diffusion.unit_flows
+    ),
+)
 
 
 @router.get(
@@ -170,16 +196,14 @@ def spread_report(
     accept: Annotated[str | None, Header(max_length=1000, include_in_schema=False)] = None,
 ):
     service.check_as_of(as_of, today())
-    # A returned Response replaces the injected one: carry its ETag headers over.
-    if csv_export.prefers_csv(accept or ""):
-        report = service.spread(session=session, settings=settings, root_id=root_id, as_of=as_of)
-        return Response(
-            spread_csv(report),
-            media_type=f"{csv_export.CSV_MEDIA_TYPE}; charset=utf-8",
-            headers={**response.headers, **csv_export.attachment("spread.csv")},
-        )
-    body = service.spread_json(session=session, settings=settings, root_id=root_id, as_of=as_of)
-    return Response(body, media_type="application/json", headers=dict(response.headers))
+    scope: dict[str, Any] = {"session": session, "settings": settings, "root_id": root_id}
+    return respond(
+        response,
+        lambda: service.spread(**scope, as_of=as_of),
+        accept=accept,
+        csv=SPREAD_CSV,
+        json=lambda: service.spread_json(**scope, as_of=as_of),
+    )
 
 
 @router.get(
@@ -191,7 +215,7 @@ def spread_report(
     "band; experiments by status, method and result; the stage funnel; adoption; risk balance.",
 )
 def portfolio_report(session: SessionDep, response: Response, root_id: ReportRoot):
-    return json_response(service.portfolio(session=session, root_id=root_id), response)
+    return respond(response, lambda: service.portfolio(session=session, root_id=root_id))
 
 
 @router.get(
@@ -205,8 +229,12 @@ def portfolio_report(session: SessionDep, response: Response, root_id: ReportRoo
 def outcomes_report(
     session: SessionDep, settings: SettingsDep, response: Response, root_id: ReportRoot
 ):
-    report = service.outcomes(session=session, settings=settings, root_id=root_id, today=today())
-    return json_response(report, response)
+    return respond(
+        response,
+        lambda: service.outcomes(
+            session=session, settings=settings, root_id=root_id, today=today()
+        ),
+    )
 
 
 @router.get(
@@ -218,7 +246,7 @@ def outcomes_report(
     "levers, the weakest determinant, and barrier counts per unit for a heat map.",
 )
 def determinants_report(session: SessionDep, response: Response, root_id: ReportRoot):
-    return json_response(service.determinants(session=session, root_id=root_id), response)
+    return respond(response, lambda: service.determinants(session=session, root_id=root_id))
 
 
 # --- timeline reports -----------------------------------------------------------------
@@ -257,27 +285,24 @@ TRENDS_CSV_COLUMNS = (
 )
 
 
-def trends_csv(report: TrendsReport) -> str:
-    return rows_csv(
-        TRENDS_CSV_COLUMNS,
-        (
-            [
-                point.as_of.isoformat(),
-                point.active_projects,
-                point.side_of_desk_share,
-                point.core_business_share,
-                point.individual_sponsor_share,
-                point.business_line_coverage,
-                point.lab_share,
-                point.verdict.value,
-                *point.by_stage.model_dump().values(),
-                *point.by_work_mode.model_dump().values(),
-            ]
-            for point in report.points
-        ),
-    )
-
-
+TRENDS_CSV = CsvTable[TrendsReport](
+    TRENDS_CSV_COLUMNS,
+    lambda report: (
+        [
+            point.as_of.isoformat(),
+            point.active_projects,
+            point.side_of_desk_share,
+            point.core_business_share,
+            point.individual_sponsor_share,
+            point.business_line_coverage,
+            point.lab_share,
+            point.verdict.value,
+            *point.by_stage.model_dump().values(),
+            *point.by_work_mode.model_dump().values(),
+        ]
+        for point in report.points
+    ),
+)
 TRENDS_CSV_EXAMPLE = rows_csv(
     TRENDS_CSV_COLUMNS,
     [
@@ -321,33 +346,32 @@ def trends_report(
     ] = Interval.quarter,
     accept: AcceptHeader = None,
 ):
-    report = trends.trends(
-        session=session,
-        settings=settings,
-        root_id=root_id,
-        start=start,
-        end=to,
-        interval=interval,
-        today=today(),
+    return respond(
+        response,
+        lambda: trends.trends(
+            session=session,
+            settings=settings,
+            root_id=root_id,
+            start=start,
+            end=to,
+            interval=interval,
+            today=today(),
+        ),
+        accept=accept,
+        csv=TRENDS_CSV,
     )
-    if csv_export.prefers_csv(accept or ""):
-        return csv_response(trends_csv(report), response)
-    return json_response(report, response)
 
 
 STALLED_CSV_COLUMNS = ("project_id", "title", "unit_id", "stage", "since", "days")
 
 
-def flow_csv(report: FlowReport) -> str:
-    return rows_csv(
-        STALLED_CSV_COLUMNS,
-        (
-            [p.project_id, p.title, p.unit_id, p.stage.value, p.since.isoformat(), p.days]
-            for p in report.stalled.projects
-        ),
-    )
-
-
+FLOW_CSV = CsvTable[FlowReport](
+    STALLED_CSV_COLUMNS,
+    lambda report: (
+        [p.project_id, p.title, p.unit_id, p.stage.value, p.since.isoformat(), p.days]
+        for p in report.stalled.projects
+    ),
+)
 FLOW_CSV_EXAMPLE = rows_csv(
     STALLED_CSV_COLUMNS,
     [
@@ -383,12 +407,14 @@ def flow_report(
     to: WindowTo = None,
     accept: AcceptHeader = None,
 ):
-    report = flow.flow(
-        session=session, settings=settings, root_id=root_id, start=start, end=to, today=today()
+    return respond(
+        response,
+        lambda: flow.flow(
+            session=session, settings=settings, root_id=root_id, start=start, end=to, today=today()
+        ),
+        accept=accept,
+        csv=FLOW_CSV,
     )
-    if csv_export.prefers_csv(accept or ""):
-        return csv_response(flow_csv(report), response)
-    return json_response(report, response)
 
 
 EXPERIMENTATION_CSV_COLUMNS = (
@@ -409,14 +435,13 @@ EXPERIMENTATION_CSV_EXAMPLE = (
 )
 
 
-def experimentation_csv(report: experimentation.ExperimentationReport) -> str:
-    buffer = io.StringIO()
-    writer = csv.writer(buffer)
-    writer.writerow(EXPERIMENTATION_CSV_COLUMNS)
-    for row in report.spend:
-        data = row.model_dump(mode="json")
-        writer.writerow(csv_export.cell(data[column]) for column in EXPERIMENTATION_CSV_COLUMNS)
-    return buffer.getvalue()
+EXPERIMENTATION_CSV = CsvTable[experimentation.ExperimentationReport](
+    EXPERIMENTATION_CSV_COLUMNS,
+    lambda report: (
+        [data[column] for column in EXPERIMENTATION_CSV_COLUMNS]
+        for data in (row.model_dump(mode="json") for row in report.spend)
+    ),
+)
 
 
 @router.get(
@@ -457,12 +482,14 @@ def experimentation_report(
     ] = None,
     accept: Annotated[str | None, Header(max_length=1000, include_in_schema=False)] = None,
 ):
-    report = experimentation.build(
-        session=session, settings=settings, root_id=root_id, year=year, today=today()
+    return respond(
+        response,
+        lambda: experimentation.build(
+            session=session, settings=settings, root_id=root_id, year=year, today=today()
+        ),
+        accept=accept,
+        csv=EXPERIMENTATION_CSV,
     )
-    if csv_export.prefers_csv(accept or ""):
-        return csv_response(experimentation_csv(report), response)
-    return json_response(report, response)
 
 
 @router.get(
@@ -499,7 +526,9 @@ def barometer_report(
     accept: Annotated[str | None, Header(max_length=1000, include_in_schema=False)] = None,
 ):
     start, end = service.barometer_window(today=today(), from_date=from_date, to_date=to_date)
-    report = service.barometer(session=session, root_id=root_id, from_date=start, to_date=end)
-    if csv_export.prefers_csv(accept or ""):
-        return csv_response(barometer_csv(report), response)
-    return json_response(report, response)
+    return respond(
+        response,
+        lambda: service.barometer(session=session, root_id=root_id, from_date=start, to_date=end),
+        accept=accept,
+        csv=BAROMETER_CSV,
+    )

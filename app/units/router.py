@@ -11,9 +11,9 @@ from app.auth.dependencies import Admin, Reader
 from app.core import fiscal
 from app.core.db import MAX_ID, SessionDep
 from app.core.errors import READ, READ_ONE, WRITE, problem_responses
+from app.core.history import service as history_service
+from app.core.history.models import HistoryPage
 from app.core.pagination import PageParams, page_params
-from app.history import service as history_service
-from app.history.models import HistoryPage
 from app.units import service
 from app.units.models import (
     CommitmentIn,

@@ -1,5 +1,6 @@
 """Units: the organization's tree of departments, branches and labs."""
 
+from collections.abc import Callable
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
@@ -10,12 +11,12 @@ from sqlmodel import Session, col, select
 from app.auth.models import Actor
 from app.core import fiscal
 from app.core.contract import money_text
-from app.core.errors import Archived, Conflict, Forbidden, InvalidField, NotFound
+from app.core.editing import Editable, check_required
+from app.core.errors import Conflict, Forbidden, InvalidField, NotFound
+from app.core.history import service as history
+from app.core.history.models import ChangeAction, EntityType
+from app.core.hooks import Hook
 from app.core.pagination import PageParams, paginate, split_page
-from app.core.versioning import check_version, touch
-from app.history import service as history
-from app.history.models import ChangeAction, EntityType, HistoryEntry
-from app.projects.models import Project
 from app.units.models import (
     CommitmentIn,
     CommitmentList,
@@ -37,6 +38,8 @@ MAX_UNIT_LEVELS = 64
 # (a unit created under a parent or moved): two concurrent moves could each pass the cycle
 # check against the other's uncommitted state and together close a loop.
 TREE_LOCK = 0x756E6974  # "unit"
+
+UNITS = Editable(Unit, EntityType.unit, read_only=" and read-only")
 
 
 def _subtree(root_id: int, name: str) -> Any:
@@ -67,23 +70,53 @@ def subtree_id_set(*, session: Session, root_id: int) -> set[int]:
     return set(session.execute(subtree_ids(root_id)).scalars())
 
 
+def scope_clause(column: Any, actor: Actor) -> ColumnElement[bool] | None:
+    """Rows whose unit (`column`) a submitter may see: its own subtree. None for everyone
+    else."""
+    if actor.scope_unit_id is None:
+        return None
+    return in_subtree(column, actor.scope_unit_id, "scope")
+
+
 def history_visibility(*, session: Session, actor: Actor, unit: Unit) -> history.Visibility | None:
     """What a submitter sees in full of a unit's history: the entries written while the
     unit was in its subtree (by where its parents are in the tree now). Its own unit's
     entries are all its own. Everyone else sees everything."""
-    root = actor.scope_unit_id
-    if root is None or unit.id == root:
+    if unit.id == actor.scope_unit_id:
         return None
     assert unit.id is not None
-    subtree = subtree_id_set(session=session, root_id=root)
-    parents = history.timelines(
-        session=session, entity_type=EntityType.unit, entity_ids={unit.id}, field="parent_id"
-    ).get(unit.id, [])
+    return scope_visibility(
+        session=session,
+        actor=actor,
+        entity_type=EntityType.unit,
+        entity_id=unit.id,
+        field="parent_id",
+        current=unit.parent_id,
+    )
 
-    def visible(entry: HistoryEntry) -> bool:
-        return all(p in subtree for p in history.around(parents, entry.id or 0, unit.parent_id))
 
-    return visible
+def scope_visibility(
+    *,
+    session: Session,
+    actor: Actor,
+    entity_type: EntityType,
+    entity_id: int,
+    field: str,
+    current: int | None,
+) -> history.Visibility | None:
+    """For a submitter, the entries of an entity written while its `field` (a unit id)
+    was in the submitter's subtree (`history.visible_while`); None (all) for everyone else."""
+    root = actor.scope_unit_id
+    if root is None:
+        return None
+    return history.visible_while(
+        session=session,
+        entity_type=entity_type,
+        entity_id=entity_id,
+        field=field,
+        current=current,
+        allowed=subtree_id_set(session=session, root_id=root),
+    )
 
 
 def is_in_subtree(*, session: Session, unit_id: int, root_id: int) -> bool:
@@ -148,15 +181,12 @@ def get_active(*, session: Session, unit_id: int, field: str) -> Unit:
 
 
 def get(*, session: Session, actor: Actor, unit_id: int, for_update: bool = False) -> Unit:
-    statement = select(Unit).where(Unit.id == unit_id)
-    if actor.scope_unit_id is not None:
-        statement = statement.where(in_subtree(Unit.id, actor.scope_unit_id))
-    if for_update:
-        statement = statement.with_for_update()
-    unit = session.exec(statement).first()
-    if unit is None:
-        raise NotFound(f"unit {unit_id} does not exist")
-    return unit
+    return UNITS.get(
+        session,
+        unit_id,
+        where=scope_clause(Unit.id, actor),
+        lock="update" if for_update else None,
+    )
 
 
 def list_units(
@@ -202,14 +232,8 @@ def create(*, session: Session, actor: Actor, unit_in: UnitCreate) -> Unit:
     unit = Unit.model_validate(unit_in)
     session.add(unit)
     session.flush()
-    assert unit.id is not None
-    history.record(
-        session=session,
-        actor=actor,
-        entity_type=EntityType.unit,
-        entity_id=unit.id,
-        action=ChangeAction.create,
-        changes=history.diff({}, unit_in.model_dump()),
+    UNITS.record_created(
+        session=session, actor=actor, row=unit, changes=history.diff({}, unit_in.model_dump())
     )
     session.commit()
     return unit
@@ -226,63 +250,59 @@ def update(
     if unit_in.parent_id is not None:
         lock_tree(session)
     unit = get(session=session, actor=actor, unit_id=unit_id, for_update=True)
-    if unit.archived:
-        raise Archived(f"unit {unit_id} is archived and read-only")
-    check_version(unit.version, expected_version)
-    changes = unit_in.model_dump(exclude_unset=True)
-    for required in ("code", "name", "kind"):
-        if required in changes and changes[required] is None:
-            raise InvalidField(required, "may not be null")
-    if changes.get("code"):
-        _check_code_free(session, changes["code"], except_id=unit_id)
-    if changes.get("parent_id") is not None:
-        parent_id = changes["parent_id"]
-        get_active(session=session, unit_id=parent_id, field="parent_id")
-        _check_tree_shape(session, parent_id, unit_id)
-    before = unit.model_dump()
-    unit.sqlmodel_update(changes)
-    delta = history.diff(before, changes)
-    if delta:
-        touch(unit)
-        history.record(
-            session=session,
-            actor=actor,
-            entity_type=EntityType.unit,
-            entity_id=unit_id,
-            action=ChangeAction.update,
-            changes=delta,
-        )
-    session.add(unit)
-    session.commit()
-    return unit
+
+    def change() -> dict[str, Any]:
+        changes = unit_in.model_dump(exclude_unset=True)
+        check_required(changes, ("code", "name", "kind"))
+        if changes.get("code"):
+            _check_code_free(session, changes["code"], except_id=unit_id)
+        if changes.get("parent_id") is not None:
+            parent_id = changes["parent_id"]
+            get_active(session=session, unit_id=parent_id, field="parent_id")
+            _check_tree_shape(session, parent_id, unit_id)
+        before = unit.model_dump()
+        unit.sqlmodel_update(changes)
+        return history.diff(before, changes)
+
+    return UNITS.update(
+        session=session, actor=actor, row=unit, expected_version=expected_version, change=change
+    )
+
+
+# Non-archived projects in a unit's subtree, which keep it from being archived: projects sit
+# above units, so they install the count (`projects.service`).
+live_projects_under: Hook[Callable[[Session, int], int]] = Hook(
+    "units.service.live_projects_under", provider="app.projects.service"
+)
 
 
 def archive(*, session: Session, actor: Actor, unit_id: int, expected_version: int | None) -> Unit:
     unit = get(session=session, actor=actor, unit_id=unit_id, for_update=True)
-    check_version(unit.version, expected_version)
-    if unit.archived:
-        return unit  # archiving again is a no-op (a retried DELETE)
-    # Nothing live may stay under an archived unit: no non-archived project anywhere in
-    # its subtree, and no non-archived unit below it.
-    projects = session.exec(
-        select(func.count())
-        .select_from(Project)
-        .where(in_subtree(Project.unit_id, unit_id), col(Project.archived).is_(False))
-    ).one()
-    descendants = session.exec(
-        select(func.count())
-        .select_from(Unit)
-        .where(in_subtree(Unit.id, unit_id), col(Unit.id) != unit_id, col(Unit.archived).is_(False))
-    ).one()
-    if projects or descendants:
-        raise Conflict(
-            f"unit {unit_id} still has {projects} non-archived project(s) in its subtree and "
-            f"{descendants} non-archived unit(s) below it; archive or move them first"
-        )
-    history.archive(
-        session=session, actor=actor, obj=unit, entity_type=EntityType.unit, entity_id=unit_id
+
+    def nothing_live_below() -> None:
+        # Nothing live may stay under an archived unit: no non-archived project anywhere
+        # in its subtree, and no non-archived unit below it.
+        projects = live_projects_under.value(session, unit_id)
+        descendants = session.exec(
+            select(func.count())
+            .select_from(Unit)
+            .where(
+                in_subtree(Unit.id, unit_id), col(Unit.id) != unit_id, col(Unit.archived).is_(False)
+            )
+        ).one()
+        if projects or descendants:
+            raise Conflict(
+                f"unit {unit_id} still has {projects} non-archived project(s) in its subtree "
+                f"and {descendants} non-archived unit(s) below it; archive or move them first"
+            )
+
+    return UNITS.archive(
+        session=session,
+        actor=actor,
+        row=unit,
+        expected_version=expected_version,
+        before=nothing_live_below,
     )
-    return unit
 
 
 # --- commitments ----------------------------------------------------------------------

@@ -5,21 +5,31 @@ from collections.abc import Callable
 from datetime import date, datetime
 from decimal import Decimal
 from enum import Enum
-from typing import Any
+from typing import Any, Protocol
 
 from sqlmodel import Session, col, select
 
-from app.auth.models import Actor
 from app.core import bulk
 from app.core.contract import money_text
 from app.core.db import AuditedFields, utcnow
+from app.core.history.models import ChangeAction, EntityType, HistoryEntry, HistoryPublic
 from app.core.pagination import PageParams, paginate, split_page
 from app.core.versioning import touch
-from app.history.models import ChangeAction, EntityType, HistoryEntry, HistoryPublic
 
 # Which entries a caller sees in full; the others are redacted (`HistoryPublic.redacted`).
 Visibility = Callable[[HistoryEntry], bool]
 Timeline = list[tuple[int, Any]]
+
+
+class Actor(Protocol):
+    """Who made a change, as an entry records it (`app.auth.models.Actor` is one; the
+    history sits below auth, with everything every domain uses)."""
+
+    @property
+    def key_id(self) -> int: ...
+
+    @property
+    def name(self) -> str: ...
 
 
 def plain(value: Any) -> Any:
@@ -160,6 +170,28 @@ def around(timeline: Timeline, history_id: int, current: Any) -> tuple[Any, Any]
         after = value
     after = current if after is None else after
     return (after if before is None else before), after
+
+
+def visible_while(
+    *,
+    session: Session,
+    entity_type: EntityType,
+    entity_id: int,
+    field: str,
+    current: Any,
+    allowed: set[Any],
+) -> Visibility:
+    """The entries of an entity written while its `field` (e.g. a project's `unit_id`) had
+    a value in `allowed`, just before and just after the entry: a move in or out shows
+    redacted too."""
+    timeline = timelines(
+        session=session, entity_type=entity_type, entity_ids={entity_id}, field=field
+    ).get(entity_id, [])
+
+    def visible(entry: HistoryEntry) -> bool:
+        return all(value in allowed for value in around(timeline, entry.id or 0, current))
+
+    return visible
 
 
 def public(entry: HistoryEntry, *, visible: bool) -> HistoryPublic:
