@@ -12,10 +12,11 @@ their single-item GETs, key order and timestamp text included.
 SQLite keeps the Python path (`pagination.page_bytes`): the same JSON, from plain rows.
 """
 
-import json
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any, get_args
 
+from pydantic import BaseModel
+from pydantic_core import to_json
 from sqlalchemy import Float, Numeric, Select, Table, Text, cast, func, literal_column, select
 from sqlalchemy.dialects.postgresql import aggregate_order_by
 from sqlalchemy.sql import ColumnElement
@@ -62,6 +63,21 @@ def tags_sql(owner_column: str) -> str:
     return (
         f"(SELECT coalesce(json_agg({tag} ORDER BY tag.id), '[]') "
         f"FROM determinant_tags AS tag WHERE tag.{owner_column} = {ITEM}.id)"
+    )
+
+
+def json_object(members: Iterable[tuple[str, bytes]]) -> bytes:
+    """A JSON object from its members: each a name and its value as ready-made JSON."""
+    return b"{" + b",".join(to_json(name) + b":" + value for name, value in members) + b"}"
+
+
+def model_json(model: BaseModel, ready: Mapping[str, bytes]) -> bytes:
+    """`model.model_dump_json()`, but with the fields named in `ready` given as JSON the
+    database already built (those fields of `model` are left unset or empty)."""
+    dumped = model.model_dump(mode="json", exclude=set(ready))
+    return json_object(
+        (name, ready[name] if name in ready else to_json(dumped[name]))
+        for name in type(model).model_fields
     )
 
 
@@ -116,4 +132,4 @@ class JsonPage:
         # On the connection: the ORM's execute path adds nothing for a Core statement.
         body, count, last_id = session.connection().execute(statement).one()
         next_cursor = encode_cursor(last_id) if count > params.limit else None
-        return b'{"items":%s,"next_cursor":%s}' % (body.encode(), json.dumps(next_cursor).encode())
+        return json_object((("items", body.encode()), ("next_cursor", to_json(next_cursor))))
