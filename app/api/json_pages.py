@@ -9,11 +9,12 @@ when the module loads: building it as SQLAlchemy expressions on every request co
 than the JSON it saved. `tests/test_list_representation.py` checks that listed items equal
 their single-item GETs, key order and timestamp text included.
 
-SQLite keeps the Python path (`pagination.page_bytes`): the same JSON, from plain rows.
+SQLite keeps the Python path (`listing.ListSpec.plain_page`): the same JSON, from plain
+rows. Both take each field from the list's one specification (`app.api.listing`).
 """
 
-from collections.abc import Callable, Iterable, Mapping
-from typing import Any, get_args
+from collections.abc import Iterable, Mapping
+from typing import Any
 
 from pydantic import BaseModel
 from pydantic_core import to_json
@@ -23,7 +24,7 @@ from sqlalchemy.sql import ColumnElement
 from sqlmodel import Session
 
 from app.core.db import UTCDateTime
-from app.core.pagination import Page, PageParams, encode_cursor, page_bytes, paginate
+from app.core.pagination import Page, PageParams, encode_cursor, paginate
 
 # The alias of the page's rows in an item's SQL.
 ITEM = "item"
@@ -82,39 +83,18 @@ def model_json(model: BaseModel, ready: Mapping[str, bytes]) -> bytes:
 
 
 class JsonPage:
-    """Pages of one table's rows as the JSON of `page_model` (a `Page[item model]`)."""
+    """Pages of one table's rows as the JSON of `page_model` (a `Page[item model]`), each
+    item's fields given as SQL over the rows aliased `ITEM`, in the item model's order."""
 
-    def __init__(
-        self, table: Table, page_model: type[Page[Any]], special: Mapping[str, str]
-    ) -> None:
-        self.table = table
+    def __init__(self, page_model: type[Page[Any]], fields_sql: Mapping[str, str]) -> None:
         self.page_model = page_model
-        (item_model,) = get_args(page_model.model_fields["items"].annotation)
-        fields = ", ".join(
-            f"{special.get(name) or value_sql(table, name)} AS {name}"
-            for name in item_model.model_fields
-        )
+        fields = ", ".join(f"{sql} AS {name}" for name, sql in fields_sql.items())
         # One row per item whose columns are the public fields in order: `json_agg` of a
         # row is several times cheaper for PostgreSQL than `json_build_object` of as many
         # fields (whose argument types it works out again on every call).
         self.item: ColumnElement[Any] = literal_column(f"(SELECT x FROM (SELECT {fields}) AS x)")
         self.id: ColumnElement[Any] = literal_column(f"{ITEM}.id")
         self.row: ColumnElement[Any] = literal_column(f"{ITEM}.page_row")
-
-    def list_json(
-        self,
-        *,
-        session: Session,
-        params: PageParams,
-        filtered: Callable[[Select[Any]], Select[Any]],
-        plain: Callable[[], tuple[list[dict[str, Any]], str | None]],
-    ) -> bytes:
-        """One page: built by PostgreSQL from the table's rows as `filtered` narrows them,
-        elsewhere validated and serialized from `plain`'s items and cursor."""
-        if not builds_json(session):
-            return page_bytes(self.page_model, *plain())
-        rows = filtered(select(*self.table.columns))
-        return self.page(session=session, rows=rows, params=params)
 
     def page(self, *, session: Session, rows: Select[Any], params: PageParams) -> bytes:
         """`rows` selects the table's columns, filtered; this adds the order, the cursor

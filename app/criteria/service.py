@@ -3,13 +3,14 @@
 from types import SimpleNamespace
 from typing import Any
 
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
+from app.api import listing
 from app.auth.models import Actor
-from app.core import bulk
+from app.core import bulk, filters
 from app.core.db import today, utcnow
 from app.core.errors import Archived, InvalidField, NotFound
-from app.core.pagination import PageParams, paginate, split_page
+from app.core.pagination import PageParams
 from app.core.versioning import check_version, touch
 from app.criteria.models import (
     CriteriaPage,
@@ -254,12 +255,14 @@ def list_for_owner(
         assert experiment_id is not None
         experiment_service.get(session=session, actor=actor, experiment_id=experiment_id)
         statement = statement.where(Criterion.experiment_id == experiment_id)
-    if kind:
-        statement = statement.where(Criterion.kind.in_(kind))  # type: ignore[attr-defined]
-    if not include_archived:
-        statement = statement.where(Criterion.archived == False)  # noqa: E712
-    rows = list(session.exec(paginate(statement, Criterion.id, params)).all())
-    return split_page(rows, params)
+    statement = filters.narrowed(
+        statement,
+        [
+            filters.any_of(col(Criterion.kind), kind),
+            filters.live(col(Criterion.archived), include_archived),
+        ],
+    )
+    return listing.entity_page(session, statement, Criterion.id, params)
 
 
 def update(
@@ -360,5 +363,4 @@ def list_measurements(
 ) -> tuple[list[Measurement], str | None]:
     get(session=session, actor=actor, criterion_id=criterion_id)
     statement = select(Measurement).where(Measurement.criterion_id == criterion_id)
-    rows = list(session.exec(paginate(statement, Measurement.id, params)).all())
-    return split_page(rows, params)
+    return listing.entity_page(session, statement, Measurement.id, params)

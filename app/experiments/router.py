@@ -4,7 +4,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Body, Depends, Query, Request, Response, status
 from pydantic import AfterValidator
 
-from app.api import csv_export
+from app.api import listing
 from app.api.deps import IfMatch, IncludeArchived, PathId, SettingsDep
 from app.api.etags import NOT_MODIFIED, IfNoneMatch, set_etag
 from app.api.idempotency.dependency import Idempotent, creating_responses
@@ -13,7 +13,7 @@ from app.api.openapi import etag_responses
 from app.auth.dependencies import Reader, Writer
 from app.core.db import MAX_ID, SessionDep, as_utc
 from app.core.errors import READ, READ_ONE, WRITE, problem_responses
-from app.core.pagination import PageParams, json_response, page_params
+from app.core.pagination import PageParams, page_params
 from app.determinants.models import Determinant, Effect
 from app.experiments import batch as batch_service
 from app.experiments import service
@@ -92,7 +92,7 @@ def submit_batch(
     response_model=ExperimentsPage,
     responses={
         **problem_responses(*READ),
-        **csv_export.csv_response_doc(service.CSV_COLUMNS),
+        **listing.csv_doc(service.LIST),
     },
     summary="List experiments",
     description="With `Accept: text/csv`: every matching experiment as CSV, streamed.",
@@ -146,32 +146,30 @@ def list_experiments(
     ] = None,
     include_archived: IncludeArchived = False,
 ):
-    filters: dict[str, Any] = dict(
-        unit_id=unit_id,
-        project_id=project_id,
-        status=status,
-        method=method,
-        result=result,
-        comparison=comparison,
-        rigour_min=rigour_min,
-        published=published,
-        determinant=determinant,
-        effect=effect,
-        updated_since=updated_since,
-        include_archived=include_archived,
+    return listing.respond(
+        request,
+        session=session,
+        settings=settings,
+        spec=service.LIST,
+        page=page,
+        filename="experiments.csv",
+        filtered=lambda rows: service.filtered(
+            rows,
+            actor=actor,
+            unit_id=unit_id,
+            project_id=project_id,
+            status=status,
+            method=method,
+            result=result,
+            comparison=comparison,
+            rigour_min=rigour_min,
+            published=published,
+            determinant=determinant,
+            effect=effect,
+            updated_since=updated_since,
+            include_archived=include_archived,
+        ),
     )
-    if csv_export.wants_csv(request):
-        return csv_export.stream(
-            engine=request.app.state.read_only_engine,
-            fetch_page=lambda batch_session, params: service.list_public(
-                session=batch_session, actor=actor, params=params, **filters
-            ),
-            to_public=ExperimentPublic.model_validate,
-            columns=service.CSV_COLUMNS,
-            batch_size=settings.csv_batch_size,
-            filename="experiments.csv",
-        )
-    return json_response(service.list_json(session=session, actor=actor, params=page, **filters))
 
 
 @router.get(

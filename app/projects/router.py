@@ -1,10 +1,10 @@
 from datetime import date, datetime
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request, Response, status
 from pydantic import AfterValidator
 
-from app.api import csv_export
+from app.api import listing
 from app.api.deps import IfMatch, IncludeArchived, PathId, SettingsDep
 from app.api.etags import NOT_MODIFIED, IfNoneMatch, set_etag
 from app.api.idempotency.dependency import Idempotent, creating_responses
@@ -13,7 +13,7 @@ from app.api.openapi import etag_responses
 from app.auth.dependencies import Reader, Writer
 from app.core.db import MAX_ID, SessionDep, as_utc
 from app.core.errors import READ, READ_ONE, WRITE, problem_responses
-from app.core.pagination import PageParams, json_response, page_params
+from app.core.pagination import PageParams, page_params
 from app.determinants.models import Determinant, Effect
 from app.history import service as history_service
 from app.history.models import HistoryPage
@@ -67,7 +67,7 @@ def create_project(
     response_model=ProjectsPage,
     responses={
         **problem_responses(*READ),
-        **csv_export.csv_response_doc(service.CSV_COLUMNS),
+        **listing.csv_doc(service.LIST),
     },
     summary="List projects",
     description="Newest-created last; filters combine with AND, "
@@ -140,37 +140,35 @@ def list_projects(
         Query(ge=1, le=MAX_ID, description="Adapted or copied directly from this project."),
     ] = None,
 ):
-    filters: dict[str, Any] = dict(
-        unit_id=unit_id,
-        stage=stage,
-        work_mode=work_mode,
-        sponsor_level=sponsor_level,
-        facet=facet,
-        determinant=determinant,
-        effect=effect,
-        updated_since=updated_since,
-        stage_since_before=stage_since_before,
-        include_archived=include_archived,
-        novelty=novelty,
-        initiated_by=initiated_by,
-        evaluation=evaluation,
-        innovation_type=innovation_type,
-        collaborator=collaborator,
-        value_type=value_type,
-        adopted_from=adopted_from,
+    return listing.respond(
+        request,
+        session=session,
+        settings=settings,
+        spec=service.LIST,
+        page=page,
+        filename="projects.csv",
+        filtered=lambda rows: service.filtered(
+            rows,
+            actor=actor,
+            unit_id=unit_id,
+            stage=stage,
+            work_mode=work_mode,
+            sponsor_level=sponsor_level,
+            facet=facet,
+            determinant=determinant,
+            effect=effect,
+            updated_since=updated_since,
+            stage_since_before=stage_since_before,
+            include_archived=include_archived,
+            novelty=novelty,
+            initiated_by=initiated_by,
+            evaluation=evaluation,
+            innovation_type=innovation_type,
+            collaborator=collaborator,
+            value_type=value_type,
+            adopted_from=adopted_from,
+        ),
     )
-    if csv_export.wants_csv(request):
-        return csv_export.stream(
-            engine=request.app.state.read_only_engine,
-            fetch_page=lambda batch_session, params: service.list_projects(
-                session=batch_session, actor=actor, params=params, **filters
-            ),
-            to_public=service.to_public,
-            columns=service.CSV_COLUMNS,
-            batch_size=settings.csv_batch_size,
-            filename="projects.csv",
-        )
-    return json_response(service.list_json(session=session, actor=actor, params=page, **filters))
 
 
 @router.get(
