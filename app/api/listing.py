@@ -14,15 +14,18 @@ columns in the spec's order. `tests/api/test_list_representation.py` compares bo
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, get_args
+from typing import Annotated, Any, get_args
 
-from fastapi import Request, Response
+from fastapi import Depends, Request, Response
 from sqlalchemy import Float, Numeric, Select, Table, select
 from sqlmodel import Session
 
 from app.api import csv_export, json_pages
+from app.api.deps import SettingsDep
+from app.auth.dependencies import Reader
+from app.auth.models import Actor
 from app.core.config import Settings
-from app.core.db import UTCDateTime
+from app.core.db import SessionDep, UTCDateTime
 from app.core.flags import FlagSet
 from app.core.pagination import Page, PageParams, json_response, page_bytes, paginate, split_page
 
@@ -201,6 +204,7 @@ class ListSpec:
     table: Table
     page_model: type[Page[Any]]
     fields: Sequence[Field]
+    csv_filename: str
     item_model: Any = field(init=False)
     json_page: json_pages.JsonPage = field(init=False)
     csv_columns: list[str] = field(init=False)
@@ -274,31 +278,43 @@ def entity_page(
 Filtered = Callable[[Select[Any]], Select[Any]]
 
 
-def respond(
-    request: Request,
-    *,
-    session: Session,
-    settings: Settings,
-    spec: ListSpec,
-    filtered: Filtered,
-    page: PageParams,
-    filename: str,
-) -> Response:
+@dataclass(frozen=True)
+class ListRequest:
+    """What every list route takes besides its filters and page: the request (for Accept),
+    the session, the settings (CSV batch size) and the caller."""
+
+    request: Request
+    session: Session
+    settings: Settings
+    actor: Actor
+
+
+def list_request(
+    request: Request, session: SessionDep, settings: SettingsDep, actor: Reader
+) -> ListRequest:
+    return ListRequest(request=request, session=session, settings=settings, actor=actor)
+
+
+ListRequestDep = Annotated[ListRequest, Depends(list_request)]
+
+
+def respond(context: ListRequest, spec: ListSpec, page: PageParams, filtered: Filtered) -> Response:
     """A list route's answer: a page of JSON, or with `Accept: text/csv` every matching row
     as CSV, streamed in keyset batches (`csv_export.stream`)."""
-    if csv_export.wants_csv(request):
+    if csv_export.wants_csv(context.request):
         return csv_export.stream(
-            engine=request.app.state.read_only_engine,
+            engine=context.request.app.state.read_only_engine,
             fetch_page=lambda batch_session, params: spec.plain_page(
                 session=batch_session, rows=filtered(spec.rows()), params=params
             ),
             to_public=spec.item_model.model_validate,
             columns=spec.csv_columns,
             flatten=spec.csv_row,
-            batch_size=settings.csv_batch_size,
-            filename=filename,
+            batch_size=context.settings.csv_batch_size,
+            filename=spec.csv_filename,
         )
-    return json_response(spec.json(session=session, rows=filtered(spec.rows()), params=page))
+    rows = filtered(spec.rows())
+    return json_response(spec.json(session=context.session, rows=rows, params=page))
 
 
 def csv_doc(spec: ListSpec) -> dict[int | str, dict[str, Any]]:

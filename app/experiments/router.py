@@ -1,11 +1,11 @@
 from datetime import datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Depends, Query, Request, Response, status
+from fastapi import APIRouter, Body, Depends, Query, Response, status
 from pydantic import AfterValidator
 
 from app.api import listing
-from app.api.deps import IfMatch, IncludeArchived, PathId, SettingsDep
+from app.api.deps import IfMatch, IncludeArchived, PathId
 from app.api.etags import NOT_MODIFIED, IfNoneMatch, set_etag
 from app.api.idempotency.dependency import Idempotent, creating_responses
 from app.api.large_bodies import LargeBodyRoute, ValidatedInRoute, validate_list_body
@@ -87,22 +87,7 @@ def submit_batch(
     )
 
 
-@router.get(
-    "",
-    response_model=ExperimentsPage,
-    responses={
-        **problem_responses(*READ),
-        **listing.csv_doc(service.LIST),
-    },
-    summary="List experiments",
-    description="With `Accept: text/csv`: every matching experiment as CSV, streamed.",
-)
-def list_experiments(
-    request: Request,
-    session: SessionDep,
-    settings: SettingsDep,
-    actor: Reader,
-    page: Annotated[PageParams, Depends(page_params)],
+def experiment_filters(
     unit_id: Annotated[
         int | None, Query(ge=1, le=MAX_ID, description="In this unit or its subtree.")
     ] = None,
@@ -145,31 +130,28 @@ def list_experiments(
         Query(description="Changed at or after this time (ISO 8601; UTC if no offset)."),
     ] = None,
     include_archived: IncludeArchived = False,
+) -> dict[str, Any]:
+    """The list's query parameters by name, as `service.filtered` takes them."""
+    return dict(locals())
+
+
+@router.get(
+    "",
+    response_model=ExperimentsPage,
+    responses={
+        **problem_responses(*READ),
+        **listing.csv_doc(service.LIST),
+    },
+    summary="List experiments",
+    description="With `Accept: text/csv`: every matching experiment as CSV, streamed.",
+)
+def list_experiments(
+    context: listing.ListRequestDep,
+    # Before `page`: the document lists the filters first, then `limit` and `cursor`.
+    query: Annotated[dict[str, Any], Depends(experiment_filters)],
+    page: Annotated[PageParams, Depends(page_params)],
 ):
-    return listing.respond(
-        request,
-        session=session,
-        settings=settings,
-        spec=service.LIST,
-        page=page,
-        filename="experiments.csv",
-        filtered=lambda rows: service.filtered(
-            rows,
-            actor=actor,
-            unit_id=unit_id,
-            project_id=project_id,
-            status=status,
-            method=method,
-            result=result,
-            comparison=comparison,
-            rigour_min=rigour_min,
-            published=published,
-            determinant=determinant,
-            effect=effect,
-            updated_since=updated_since,
-            include_archived=include_archived,
-        ),
-    )
+    return listing.respond(context, service.LIST, page, service.filtered_for(context.actor, query))
 
 
 @router.get(

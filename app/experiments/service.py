@@ -1,6 +1,5 @@
 """Experiments: what departments submit, each under a project and in its unit."""
 
-from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select as sa_select
@@ -14,7 +13,7 @@ from app.core.db import check_dates, utcnow
 from app.core.errors import Archived, InvalidField, NotFound
 from app.core.versioning import check_version, touch
 from app.determinants import service as determinant_service
-from app.determinants.models import Determinant, DeterminantTag, Effect
+from app.determinants.models import DeterminantTag
 from app.experiments import rigour
 from app.experiments.models import (
     Comparison,
@@ -79,6 +78,7 @@ LIST = listing.ListSpec(
         determinant_service.list_field(DeterminantTag.experiment_id),
         *listing.AUDITED,
     ),
+    "experiments.csv",
 )
 FILTERS = filters.OwnedRows(
     unit_column=Experiment.unit_id,
@@ -221,7 +221,6 @@ def filtered(
     statement: Any,
     *,
     actor: Actor,
-    unit_id: int | None = None,
     project_id: int | None = None,
     status: list[ExperimentStatus] | None = None,
     method: list[Method] | None = None,
@@ -229,24 +228,15 @@ def filtered(
     comparison: list[Comparison] | None = None,
     rigour_min: int | None = None,
     published: bool | None = None,
-    determinant: list[Determinant] | None = None,
-    effect: Effect | None = None,
-    updated_since: datetime | None = None,
-    include_archived: bool = False,
+    **shared: Any,
 ) -> Any:
-    """The list's rows narrowed by its filters and the caller's scope."""
+    """The list's rows narrowed by its filters and the caller's scope; `shared` are the
+    filters every list of unit-owned rows has (`filters.OwnedRows.clauses`)."""
     is_published = col(Experiment.published_on).is_not(None)
     return filters.narrowed(
         statement,
         [
-            *FILTERS.clauses(
-                scope_unit_id=actor.scope_unit_id,
-                unit_id=unit_id,
-                determinant=determinant,
-                effect=effect,
-                updated_since=updated_since,
-                include_archived=include_archived,
-            ),
+            *FILTERS.clauses(scope_unit_id=actor.scope_unit_id, **shared),
             filters.equal(col(Experiment.project_id), project_id),
             filters.any_of(col(Experiment.status), status),
             filters.any_of(col(Experiment.method), method),
@@ -256,6 +246,11 @@ def filtered(
             None if published is None else is_published if published else ~is_published,
         ],
     )
+
+
+def filtered_for(actor: Actor, query: dict[str, Any]) -> listing.Filtered:
+    """The list's rows as the route's query and the caller narrow them."""
+    return lambda rows: filtered(rows, actor=actor, **query)
 
 
 def writable_project_units(

@@ -1,11 +1,11 @@
 from datetime import date, datetime
-from typing import Annotated
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query, Request, Response, status
+from fastapi import APIRouter, Depends, Query, Response, status
 from pydantic import AfterValidator
 
 from app.api import listing
-from app.api.deps import IfMatch, IncludeArchived, PathId, SettingsDep
+from app.api.deps import IfMatch, IncludeArchived, PathId
 from app.api.etags import NOT_MODIFIED, IfNoneMatch, set_etag
 from app.api.idempotency.dependency import Idempotent, creating_responses
 from app.api.large_bodies import LargeBodyRoute
@@ -62,24 +62,7 @@ def create_project(
     return service.to_public(project)
 
 
-@router.get(
-    "",
-    response_model=ProjectsPage,
-    responses={
-        **problem_responses(*READ),
-        **listing.csv_doc(service.LIST),
-    },
-    summary="List projects",
-    description="Newest-created last; filters combine with AND, "
-    "repeated values of one filter with OR. With `Accept: text/csv`: every matching "
-    "project as CSV, streamed.",
-)
-def list_projects(
-    request: Request,
-    session: SessionDep,
-    settings: SettingsDep,
-    actor: Reader,
-    page: Annotated[PageParams, Depends(page_params)],
+def project_filters(
     unit_id: Annotated[
         int | None, Query(ge=1, le=MAX_ID, description="Owned by this unit or its subtree.")
     ] = None,
@@ -139,36 +122,30 @@ def list_projects(
         int | None,
         Query(ge=1, le=MAX_ID, description="Adapted or copied directly from this project."),
     ] = None,
+) -> dict[str, Any]:
+    """The list's query parameters by name, as `service.filtered` takes them."""
+    return dict(locals())
+
+
+@router.get(
+    "",
+    response_model=ProjectsPage,
+    responses={
+        **problem_responses(*READ),
+        **listing.csv_doc(service.LIST),
+    },
+    summary="List projects",
+    description="Newest-created last; filters combine with AND, "
+    "repeated values of one filter with OR. With `Accept: text/csv`: every matching "
+    "project as CSV, streamed.",
+)
+def list_projects(
+    context: listing.ListRequestDep,
+    # Before `page`: the document lists the filters first, then `limit` and `cursor`.
+    query: Annotated[dict[str, Any], Depends(project_filters)],
+    page: Annotated[PageParams, Depends(page_params)],
 ):
-    return listing.respond(
-        request,
-        session=session,
-        settings=settings,
-        spec=service.LIST,
-        page=page,
-        filename="projects.csv",
-        filtered=lambda rows: service.filtered(
-            rows,
-            actor=actor,
-            unit_id=unit_id,
-            stage=stage,
-            work_mode=work_mode,
-            sponsor_level=sponsor_level,
-            facet=facet,
-            determinant=determinant,
-            effect=effect,
-            updated_since=updated_since,
-            stage_since_before=stage_since_before,
-            include_archived=include_archived,
-            novelty=novelty,
-            initiated_by=initiated_by,
-            evaluation=evaluation,
-            innovation_type=innovation_type,
-            collaborator=collaborator,
-            value_type=value_type,
-            adopted_from=adopted_from,
-        ),
-    )
+    return listing.respond(context, service.LIST, page, service.filtered_for(context.actor, query))
 
 
 @router.get(

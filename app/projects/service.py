@@ -1,7 +1,7 @@
 """Projects: innovation initiatives, their risk profile and determinant tags."""
 
 from collections.abc import Mapping
-from datetime import date, datetime
+from datetime import date
 from typing import Any
 
 from sqlalchemy import Integer, bindparam, func, literal, text, union_all
@@ -17,7 +17,7 @@ from app.core.db import check_dates, today
 from app.core.errors import Archived, InvalidField, NotFound
 from app.core.versioning import check_version, touch
 from app.determinants import service as determinant_service
-from app.determinants.models import Determinant, DeterminantTag, Effect
+from app.determinants.models import DeterminantTag
 from app.experiments.models import Experiment
 from app.history import service as history
 from app.history.models import ChangeAction, EntityType, HistoryEntry
@@ -99,6 +99,7 @@ LIST = listing.ListSpec(
         determinant_service.list_field(DeterminantTag.project_id),
         *listing.AUDITED,
     ),
+    "projects.csv",
 )
 FILTERS = filters.OwnedRows(
     unit_column=Project.unit_id,
@@ -206,16 +207,11 @@ def filtered(
     statement: Any,
     *,
     actor: Actor,
-    unit_id: int | None = None,
     stage: list[Stage] | None = None,
     work_mode: list[WorkMode] | None = None,
     sponsor_level: list[SponsorLevel] | None = None,
     facet: list[Facet] | None = None,
-    determinant: list[Determinant] | None = None,
-    effect: Effect | None = None,
-    updated_since: datetime | None = None,
     stage_since_before: date | None = None,
-    include_archived: bool = False,
     novelty: list[Novelty] | None = None,
     initiated_by: list[Initiator] | None = None,
     evaluation: list[Evaluation] | None = None,
@@ -223,19 +219,14 @@ def filtered(
     collaborator: list[Collaborator] | None = None,
     value_type: list[ValueType] | None = None,
     adopted_from: int | None = None,
+    **shared: Any,
 ) -> Any:
-    """The list's rows narrowed by its filters and the caller's scope."""
+    """The list's rows narrowed by its filters and the caller's scope; `shared` are the
+    filters every list of unit-owned rows has (`filters.OwnedRows.clauses`)."""
     return filters.narrowed(
         statement,
         [
-            *FILTERS.clauses(
-                scope_unit_id=actor.scope_unit_id,
-                unit_id=unit_id,
-                determinant=determinant,
-                effect=effect,
-                updated_since=updated_since,
-                include_archived=include_archived,
-            ),
+            *FILTERS.clauses(scope_unit_id=actor.scope_unit_id, **shared),
             filters.any_of(col(Project.stage), stage),
             filters.any_of(col(Project.work_mode), work_mode),
             filters.any_of(col(Project.sponsor_level), sponsor_level),
@@ -250,6 +241,11 @@ def filtered(
             filters.before(col(Project.stage_since), stage_since_before),
         ],
     )
+
+
+def filtered_for(actor: Actor, query: dict[str, Any]) -> listing.Filtered:
+    """The list's rows as the route's query and the caller narrow them."""
+    return lambda rows: filtered(rows, actor=actor, **query)
 
 
 def create(*, session: Session, actor: Actor, project_in: ProjectCreate) -> Project:
