@@ -33,9 +33,8 @@ Row = Any
 PageData = Mapping[str, Any]
 
 
-@dataclass(frozen=True)
-class Column:
-    """A column shown as it is; timestamps and money are rendered as Pydantic writes them."""
+class _OneCell:
+    """A field that is one public key and one CSV column of the same name."""
 
     name: str
 
@@ -46,6 +45,13 @@ class Column:
     @property
     def csv_columns(self) -> tuple[str, ...]:
         return (self.name,)
+
+
+@dataclass(frozen=True)
+class Column(_OneCell):
+    """A column shown as it is; timestamps and money are rendered as Pydantic writes them."""
+
+    name: str
 
     def kind(self, table: Table) -> str:
         column_type = table.c[self.name].type
@@ -66,20 +72,12 @@ class Column:
 
 
 @dataclass(frozen=True)
-class FlagsColumn:
+class FlagsColumn(_OneCell):
     """A set of enum values stored as a bitmask, shown as an array in the enum's order."""
 
     name: str
     flags: FlagSet[Any]
     mask: str
-
-    @property
-    def names(self) -> tuple[str, ...]:
-        return (self.name,)
-
-    @property
-    def csv_columns(self) -> tuple[str, ...]:
-        return (self.name,)
 
     def sql(self, table: Table) -> dict[str, str]:
         return {self.name: self.flags.json_sql(f"{json_pages.ITEM}.{self.mask}")}
