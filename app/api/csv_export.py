@@ -1,8 +1,9 @@
 """Lists as CSV for spreadsheets: every page, streamed in keyset batches.
 
 A list route answers CSV when the client's Accept header prefers `text/csv`. The rows are
-the JSON items flattened: `risk` becomes `risk_<field>` columns, determinant tags become a
-`determinant_<name>` column (the effect) and a `determinant_<name>_note` column each.
+the JSON items flattened, by the list's field specification (`app.api.listing`: `risk`
+becomes `risk_<field>` columns, determinant tags a `determinant_<name>` column for the
+effect and a `determinant_<name>_note` column each), or for a flat item field by field.
 """
 
 import csv
@@ -30,15 +31,10 @@ FORMULA_START = ("\t", "\r")
 # format characters (Cf: zero-width space and joiners, the BOM, the soft hyphen, bidi marks).
 _INVISIBLE_CATEGORIES = frozenset({"Cc", "Cf", "Zs", "Zl", "Zp"})
 
-# The server-set fields every editable item ends with (app.core.db.AuditedFields).
-AUDIT_COLUMNS = ["created_at", "updated_at", "version", "archived"]
-
 FetchPage = Callable[[Session, PageParams], tuple[Sequence[Any], str | None]]
 ToPublic = Callable[[Any], Any]
-
-
-def risk_column(field: str) -> str:
-    return field if field.startswith("risk_") else f"risk_{field}"
+# A public item (a model) as its CSV cells by column.
+Flatten = Callable[[Any], dict[str, Any]]
 
 
 def csv_response_doc(columns: list[str]) -> dict[int | str, dict[str, Any]]:
@@ -122,29 +118,17 @@ def is_formula(text: str) -> bool:
     return False
 
 
-def flatten(item: dict[str, Any]) -> dict[str, Any]:
-    """One CSV row from a public item in JSON form."""
-    # A set (a list of values) is one cell, its values joined by ";".
-    row = {
-        k: ";".join(v) if isinstance(v, list) else v
-        for k, v in item.items()
-        if k not in ("risk", "determinants")
-    }
-    if "risk" in item:
-        for field, value in (item["risk"] or {}).items():
-            row[risk_column(field)] = value
-    for tag in item.get("determinants", []):
-        row[f"determinant_{tag['determinant']}"] = tag["effect"]
-        row[f"determinant_{tag['determinant']}_note"] = tag["note"]
-    return row
+def flat_cells(item: Any) -> dict[str, Any]:
+    """A flat public item (a model) as CSV cells by field."""
+    return item.model_dump(mode="json")  # type: ignore[no-any-return]
 
 
-def _chunk(rows: Sequence[Any], to_public: ToPublic, columns: list[str]) -> str:
+def _chunk(rows: Sequence[Any], to_public: ToPublic, columns: list[str], flat: Flatten) -> str:
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\r\n")
     for row in rows:
-        flat = flatten(to_public(row).model_dump(mode="json"))
-        writer.writerow([cell(flat.get(column)) for column in columns])
+        flat_row = flat(to_public(row))
+        writer.writerow([cell(flat_row.get(column)) for column in columns])
     return buffer.getvalue()
 
 
@@ -167,6 +151,7 @@ def stream(
     columns: list[str],
     batch_size: int,
     filename: str,
+    flatten: Flatten = flat_cells,
 ) -> StreamingResponse:
     """Walk the list by cursor, one short transaction per batch.
 
@@ -179,7 +164,7 @@ def stream(
     def read(cursor: str | None) -> tuple[str, str | None]:
         with Session(engine, expire_on_commit=False) as session:
             rows, next_cursor = fetch_page(session, PageParams(limit=batch_size, cursor=cursor))
-            return _chunk(rows, to_public, columns), next_cursor
+            return _chunk(rows, to_public, columns, flatten), next_cursor
 
     first_chunk, next_cursor = read(None)
 

@@ -9,20 +9,22 @@ when the module loads: building it as SQLAlchemy expressions on every request co
 than the JSON it saved. `tests/test_list_representation.py` checks that listed items equal
 their single-item GETs, key order and timestamp text included.
 
-SQLite keeps the Python path (`pagination.page_bytes`): the same JSON, from plain rows.
+SQLite keeps the Python path (`listing.ListSpec.plain_page`): the same JSON, from plain
+rows. Both take each field from the list's one specification (`app.api.listing`).
 """
 
-import json
-from collections.abc import Callable, Mapping
-from typing import Any, get_args
+from collections.abc import Iterable, Mapping
+from typing import Any
 
+from pydantic import BaseModel
+from pydantic_core import to_json
 from sqlalchemy import Float, Numeric, Select, Table, Text, cast, func, literal_column, select
 from sqlalchemy.dialects.postgresql import aggregate_order_by
 from sqlalchemy.sql import ColumnElement
 from sqlmodel import Session
 
 from app.core.db import UTCDateTime
-from app.core.pagination import Page, PageParams, encode_cursor, page_bytes, paginate
+from app.core.pagination import Page, PageParams, encode_cursor, paginate
 
 # The alias of the page's rows in an item's SQL.
 ITEM = "item"
@@ -65,40 +67,34 @@ def tags_sql(owner_column: str) -> str:
     )
 
 
-class JsonPage:
-    """Pages of one table's rows as the JSON of `page_model` (a `Page[item model]`)."""
+def json_object(members: Iterable[tuple[str, bytes]]) -> bytes:
+    """A JSON object from its members: each a name and its value as ready-made JSON."""
+    return b"{" + b",".join(to_json(name) + b":" + value for name, value in members) + b"}"
 
-    def __init__(
-        self, table: Table, page_model: type[Page[Any]], special: Mapping[str, str]
-    ) -> None:
-        self.table = table
+
+def model_json(model: BaseModel, ready: Mapping[str, bytes]) -> bytes:
+    """`model.model_dump_json()`, but with the fields named in `ready` given as JSON the
+    database already built (those fields of `model` are left unset or empty)."""
+    dumped = model.model_dump(mode="json", exclude=set(ready))
+    return json_object(
+        (name, ready[name] if name in ready else to_json(dumped[name]))
+        for name in type(model).model_fields
+    )
+
+
+class JsonPage:
+    """Pages of one table's rows as the JSON of `page_model` (a `Page[item model]`), each
+    item's fields given as SQL over the rows aliased `ITEM`, in the item model's order."""
+
+    def __init__(self, page_model: type[Page[Any]], fields_sql: Mapping[str, str]) -> None:
         self.page_model = page_model
-        (item_model,) = get_args(page_model.model_fields["items"].annotation)
-        fields = ", ".join(
-            f"{special.get(name) or value_sql(table, name)} AS {name}"
-            for name in item_model.model_fields
-        )
+        fields = ", ".join(f"{sql} AS {name}" for name, sql in fields_sql.items())
         # One row per item whose columns are the public fields in order: `json_agg` of a
         # row is several times cheaper for PostgreSQL than `json_build_object` of as many
         # fields (whose argument types it works out again on every call).
         self.item: ColumnElement[Any] = literal_column(f"(SELECT x FROM (SELECT {fields}) AS x)")
         self.id: ColumnElement[Any] = literal_column(f"{ITEM}.id")
         self.row: ColumnElement[Any] = literal_column(f"{ITEM}.page_row")
-
-    def list_json(
-        self,
-        *,
-        session: Session,
-        params: PageParams,
-        filtered: Callable[[Select[Any]], Select[Any]],
-        plain: Callable[[], tuple[list[dict[str, Any]], str | None]],
-    ) -> bytes:
-        """One page: built by PostgreSQL from the table's rows as `filtered` narrows them,
-        elsewhere validated and serialized from `plain`'s items and cursor."""
-        if not builds_json(session):
-            return page_bytes(self.page_model, *plain())
-        rows = filtered(select(*self.table.columns))
-        return self.page(session=session, rows=rows, params=params)
 
     def page(self, *, session: Session, rows: Select[Any], params: PageParams) -> bytes:
         """`rows` selects the table's columns, filtered; this adds the order, the cursor
@@ -116,4 +112,4 @@ class JsonPage:
         # On the connection: the ORM's execute path adds nothing for a Core statement.
         body, count, last_id = session.connection().execute(statement).one()
         next_cursor = encode_cursor(last_id) if count > params.limit else None
-        return b'{"items":%s,"next_cursor":%s}' % (body.encode(), json.dumps(next_cursor).encode())
+        return json_object((("items", body.encode()), ("next_cursor", to_json(next_cursor))))

@@ -37,7 +37,7 @@ CSV_COLUMNS = [name for name in ExperimentCreate.model_fields if name != "determ
 # version, archived): accepted, so an export imports back, and ignored.
 SERVER_SET_COLUMNS = [
     name
-    for name in experiment_service.CSV_COLUMNS
+    for name in experiment_service.LIST.csv_columns
     if name not in CSV_COLUMNS and name not in DETERMINANT_COLUMNS
 ]
 KNOWN_COLUMNS = CSV_COLUMNS + DETERMINANT_COLUMNS + SERVER_SET_COLUMNS

@@ -5,17 +5,18 @@ from dataclasses import dataclass
 from types import SimpleNamespace
 from typing import Any
 
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
+from app.api import listing
 from app.auth.models import Actor
-from app.core import bulk
+from app.core import bulk, filters
 from app.core.db import today, utcnow
 from app.core.editing import Editable, check_merged, check_required
 from app.core.errors import NotFound
 from app.core.history import service as history
 from app.core.history.models import ChangeAction, EntityType
 from app.core.hooks import Hook
-from app.core.pagination import PageParams, paginate, split_page
+from app.core.pagination import PageParams
 from app.criteria.models import (
     CriteriaPage,
     Criterion,
@@ -245,12 +246,14 @@ def list_for_owner(
     owner, owner_id = _owner_by_ids(project_id, experiment_id)
     owner.get(session, actor, owner_id, False)
     statement = select(Criterion).where(getattr(Criterion, owner.column) == owner_id)
-    if kind:
-        statement = statement.where(Criterion.kind.in_(kind))  # type: ignore[attr-defined]
-    if not include_archived:
-        statement = statement.where(Criterion.archived == False)  # noqa: E712
-    rows = list(session.exec(paginate(statement, Criterion.id, params)).all())
-    return split_page(rows, params)
+    statement = filters.narrowed(
+        statement,
+        [
+            filters.any_of(col(Criterion.kind), kind),
+            filters.live(col(Criterion.archived), include_archived),
+        ],
+    )
+    return listing.entity_page(session, statement, Criterion.id, params)
 
 
 def update(
@@ -332,5 +335,4 @@ def list_measurements(
 ) -> tuple[list[Measurement], str | None]:
     get(session=session, actor=actor, criterion_id=criterion_id)
     statement = select(Measurement).where(Measurement.criterion_id == criterion_id)
-    rows = list(session.exec(paginate(statement, Measurement.id, params)).all())
-    return split_page(rows, params)
+    return listing.entity_page(session, statement, Measurement.id, params)

@@ -5,8 +5,14 @@ from typing import Any
 from sqlalchemy import exists, select
 from sqlmodel import Session, col
 
+from app.api import json_pages, listing
 from app.core.history.service import plain
-from app.determinants.models import Determinant, DeterminantTag, DeterminantTagIn
+from app.determinants.models import (
+    DETERMINANT_COLUMNS,
+    Determinant,
+    DeterminantTag,
+    DeterminantTagIn,
+)
 
 
 def as_dicts(tags: list[DeterminantTag]) -> list[dict[str, Any]]:
@@ -62,3 +68,27 @@ def has_determinant_clause(
     if effect is not None:
         clause = clause.where(DeterminantTag.effect == effect)
     return clause
+
+
+def list_field(owner_column: Any) -> listing.Tags:
+    """The `determinants` of a list's items (`app.api.listing`), tagged through
+    `owner_column` (`DeterminantTag.project_id` or `.experiment_id`)."""
+    return listing.Tags(
+        sql_text=json_pages.tags_sql(owner_column.key),
+        load_page=lambda session, ids: dicts_by_owner(
+            session=session, owner_column=owner_column, owner_ids=ids
+        ),
+        csv_columns=tuple(DETERMINANT_COLUMNS),
+    )
+
+
+def filter_on(owner_column: Any, owner_id_column: Any) -> Any:
+    """The list filter `determinant` (any of, default any) with `effect`, for
+    `app.core.filters.OwnedRows`."""
+
+    def tagged(determinants: list[Determinant] | None, effect: Any) -> Any:
+        return has_determinant_clause(
+            owner_column, owner_id_column, determinants or list(Determinant), effect
+        )
+
+    return tagged

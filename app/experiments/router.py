@@ -1,11 +1,11 @@
 from datetime import datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Depends, Query, Request, Response, status
+from fastapi import APIRouter, Body, Depends, Query, Response, status
 from pydantic import AfterValidator
 
-from app.api import csv_export
-from app.api.deps import IfMatch, IncludeArchived, PathId, SettingsDep
+from app.api import listing
+from app.api.deps import IfMatch, IncludeArchived, PathId
 from app.api.etags import NOT_MODIFIED, IfNoneMatch, set_etag
 from app.api.idempotency.dependency import Idempotent, creating_responses
 from app.api.large_bodies import LargeBodyRoute, ValidatedInRoute, validate_list_body
@@ -15,7 +15,7 @@ from app.core.db import MAX_ID, SessionDep, as_utc
 from app.core.errors import READ, READ_ONE, WRITE, problem_responses
 from app.core.history import service as history_service
 from app.core.history.models import HistoryPage
-from app.core.pagination import PageParams, json_response, page_params
+from app.core.pagination import PageParams, page_params
 from app.determinants.models import Determinant, Effect
 from app.experiments import batch as batch_service
 from app.experiments import service
@@ -87,22 +87,7 @@ def submit_batch(
     )
 
 
-@router.get(
-    "",
-    response_model=ExperimentsPage,
-    responses={
-        **problem_responses(*READ),
-        **csv_export.csv_response_doc(service.CSV_COLUMNS),
-    },
-    summary="List experiments",
-    description="With `Accept: text/csv`: every matching experiment as CSV, streamed.",
-)
-def list_experiments(
-    request: Request,
-    session: SessionDep,
-    settings: SettingsDep,
-    actor: Reader,
-    page: Annotated[PageParams, Depends(page_params)],
+def experiment_filters(
     unit_id: Annotated[
         int | None, Query(ge=1, le=MAX_ID, description="In this unit or its subtree.")
     ] = None,
@@ -145,33 +130,28 @@ def list_experiments(
         Query(description="Changed at or after this time (ISO 8601; UTC if no offset)."),
     ] = None,
     include_archived: IncludeArchived = False,
+) -> dict[str, Any]:
+    """The list's query parameters by name, as `service.filtered` takes them."""
+    return dict(locals())
+
+
+@router.get(
+    "",
+    response_model=ExperimentsPage,
+    responses={
+        **problem_responses(*READ),
+        **listing.csv_doc(service.LIST),
+    },
+    summary="List experiments",
+    description="With `Accept: text/csv`: every matching experiment as CSV, streamed.",
+)
+def list_experiments(
+    context: listing.ListRequestDep,
+    # Before `page`: the document lists the filters first, then `limit` and `cursor`.
+    query: Annotated[dict[str, Any], Depends(experiment_filters)],
+    page: Annotated[PageParams, Depends(page_params)],
 ):
-    filters: dict[str, Any] = dict(
-        unit_id=unit_id,
-        project_id=project_id,
-        status=status,
-        method=method,
-        result=result,
-        comparison=comparison,
-        rigour_min=rigour_min,
-        published=published,
-        determinant=determinant,
-        effect=effect,
-        updated_since=updated_since,
-        include_archived=include_archived,
-    )
-    if csv_export.wants_csv(request):
-        return csv_export.stream(
-            engine=request.app.state.read_only_engine,
-            fetch_page=lambda batch_session, params: service.list_public(
-                session=batch_session, actor=actor, params=params, **filters
-            ),
-            to_public=ExperimentPublic.model_validate,
-            columns=service.CSV_COLUMNS,
-            batch_size=settings.csv_batch_size,
-            filename="experiments.csv",
-        )
-    return json_response(service.list_json(session=session, actor=actor, params=page, **filters))
+    return listing.respond(context, service.LIST, page, service.filtered_for(context.actor, query))
 
 
 @router.get(

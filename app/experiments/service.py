@@ -1,6 +1,5 @@
 """Experiments: what departments submit, each under a project and in its unit."""
 
-from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select as sa_select
@@ -8,19 +7,17 @@ from sqlalchemy import update as sa_update
 from sqlalchemy.orm import selectinload
 from sqlmodel import Session, col, select
 
-from app.api import json_pages
-from app.api.csv_export import AUDIT_COLUMNS
+from app.api import json_pages, listing
 from app.auth.models import Actor
-from app.core import bulk
+from app.core import bulk, filters
 from app.core.db import check_dates, utcnow
 from app.core.editing import Editable, check_merged, check_required
 from app.core.errors import Archived, InvalidField
 from app.core.history import service as history
 from app.core.history.models import ChangeAction, EntityType, HistoryEntry
-from app.core.pagination import PageParams, paginate, split_page
 from app.criteria import service as criteria_service
 from app.determinants import service as determinant_service
-from app.determinants.models import DETERMINANT_COLUMNS, Determinant, DeterminantTag, Effect
+from app.determinants.models import DeterminantTag
 from app.experiments import rigour
 from app.experiments.models import (
     Comparison,
@@ -56,34 +53,50 @@ REQUIRED = (
     "comparison",
     "independent_evaluation",
 )
-# The CSV export's columns, in this order whatever the data.
-CSV_COLUMNS = [
-    "id",
-    "project_id",
-    "unit_id",
-    "title",
-    "hypothesis",
-    "method",
-    "status",
-    "result",
-    "lessons",
-    "started_on",
-    "ended_on",
-    "comparison",
-    "sample_size",
-    "preregistered_on",
-    "independent_evaluation",
-    "cost",
-    "published_on",
-    "publication_url",
-    "rigour",
-    "rigour_features",
-    *DETERMINANT_COLUMNS,
-    *AUDIT_COLUMNS,
-]
-
-
 TABLE = Experiment.__table__  # type: ignore[attr-defined]
+# The list's one field specification, in CSV order (JSON keys come in `ExperimentPublic`'s):
+# its page SQL, its items on both backends and its CSV columns all come from here.
+LIST = listing.ListSpec(
+    TABLE,
+    ExperimentsPage,
+    (
+        *listing.columns(
+            "id",
+            "project_id",
+            "unit_id",
+            "title",
+            "hypothesis",
+            "method",
+            "status",
+            "result",
+            "lessons",
+            "started_on",
+            "ended_on",
+            "comparison",
+            "sample_size",
+            "preregistered_on",
+            "independent_evaluation",
+            "cost",
+            "published_on",
+            "publication_url",
+        ),
+        listing.Computed(
+            sql_text=rigour.json_sql(json_pages.ITEM),
+            selects=rigour.flag_columns,
+            from_row=lambda row: rigour.from_flags(row._mapping),
+        ),
+        determinant_service.list_field(DeterminantTag.experiment_id),
+        *listing.AUDITED,
+    ),
+    "experiments.csv",
+)
+FILTERS = filters.OwnedRows(
+    unit_column=Experiment.unit_id,
+    updated_at=Experiment.updated_at,
+    archived=Experiment.archived,
+    in_subtree=unit_service.in_subtree,
+    tagged=determinant_service.filter_on(DeterminantTag.experiment_id, Experiment.id),
+)
 
 
 def rigour_by_id(*, session: Session, ids: list[int]) -> dict[int, dict[str, Any]]:
@@ -217,52 +230,10 @@ def history_visibility(
     return visible
 
 
-def list_public(
-    *, session: Session, actor: Actor, params: PageParams, **filters: Any
-) -> tuple[list[dict[str, Any]], str | None]:
-    """One page as plain dicts shaped like `ExperimentPublic`, without ORM objects
-    (as `projects.service.list_public`)."""
-    flags = rigour.flag_columns(TABLE)
-    statement = _filtered(sa_select(*TABLE.columns, *flags), actor=actor, **filters)
-    rows, cursor = split_page(
-        list(session.execute(paginate(statement, Experiment.id, params))), params
-    )
-    tags = determinant_service.dicts_by_owner(
-        session=session, owner_column=DeterminantTag.experiment_id, owner_ids=[r.id for r in rows]
-    )
-    items = []
-    for row in rows:
-        data = row._asdict()
-        for flag in flags:
-            del data[flag.name]
-        data["determinants"] = tags.get(row.id, [])
-        data.update(rigour.from_flags(row._mapping))
-        items.append(data)
-    return items, cursor
-
-
-def list_json(*, session: Session, actor: Actor, params: PageParams, **filters: Any) -> bytes:
-    """One page as the JSON of `ExperimentsPage` (`json_pages.JsonPage.list_json`)."""
-    return JSON_PAGE.list_json(
-        session=session,
-        params=params,
-        filtered=lambda rows: _filtered(rows, actor=actor, **filters),
-        plain=lambda: list_public(session=session, actor=actor, params=params, **filters),
-    )
-
-
-JSON_PAGE = json_pages.JsonPage(
-    Experiment.__table__,  # type: ignore[attr-defined]
-    ExperimentsPage,
-    {"determinants": json_pages.tags_sql("experiment_id"), **rigour.json_sql(json_pages.ITEM)},
-)
-
-
-def _filtered(
+def filtered(
     statement: Any,
     *,
     actor: Actor,
-    unit_id: int | None = None,
     project_id: int | None = None,
     status: list[ExperimentStatus] | None = None,
     method: list[Method] | None = None,
@@ -270,46 +241,29 @@ def _filtered(
     comparison: list[Comparison] | None = None,
     rigour_min: int | None = None,
     published: bool | None = None,
-    determinant: list[Determinant] | None = None,
-    effect: Effect | None = None,
-    updated_since: datetime | None = None,
-    include_archived: bool = False,
+    **shared: Any,
 ) -> Any:
-    if actor.scope_unit_id is not None:
-        statement = statement.where(
-            unit_service.in_subtree(Experiment.unit_id, actor.scope_unit_id, "scope")
-        )
-    if unit_id is not None:
-        statement = statement.where(unit_service.in_subtree(Experiment.unit_id, unit_id))
-    if project_id is not None:
-        statement = statement.where(Experiment.project_id == project_id)
-    for column, values in (
-        (Experiment.status, status),
-        (Experiment.method, method),
-        (Experiment.result, result),
-        (Experiment.comparison, comparison),
-    ):
-        if values:
-            statement = statement.where(col(column).in_(values))
-    if rigour_min is not None:
-        statement = statement.where(rigour.score(TABLE) >= rigour_min)
-    if published is not None:
-        is_published = col(Experiment.published_on).is_not(None)
-        statement = statement.where(is_published if published else ~is_published)
-    if determinant or effect:
-        statement = statement.where(
-            determinant_service.has_determinant_clause(
-                DeterminantTag.experiment_id,
-                Experiment.id,
-                determinant or list(Determinant),
-                effect,
-            )
-        )
-    if updated_since is not None:
-        statement = statement.where(Experiment.updated_at >= updated_since)
-    if not include_archived:
-        statement = statement.where(Experiment.archived == False)  # noqa: E712
-    return statement
+    """The list's rows narrowed by its filters and the caller's scope; `shared` are the
+    filters every list of unit-owned rows has (`filters.OwnedRows.clauses`)."""
+    is_published = col(Experiment.published_on).is_not(None)
+    return filters.narrowed(
+        statement,
+        [
+            *FILTERS.clauses(scope_unit_id=actor.scope_unit_id, **shared),
+            filters.equal(col(Experiment.project_id), project_id),
+            filters.any_of(col(Experiment.status), status),
+            filters.any_of(col(Experiment.method), method),
+            filters.any_of(col(Experiment.result), result),
+            filters.any_of(col(Experiment.comparison), comparison),
+            rigour.score(TABLE) >= rigour_min if rigour_min is not None else None,
+            None if published is None else is_published if published else ~is_published,
+        ],
+    )
+
+
+def filtered_for(actor: Actor, query: dict[str, Any]) -> listing.Filtered:
+    """The list's rows as the route's query and the caller narrow them."""
+    return lambda rows: filtered(rows, actor=actor, **query)
 
 
 def writable_project_units(

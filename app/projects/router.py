@@ -1,11 +1,11 @@
 from datetime import date, datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query, Request, Response, status
+from fastapi import APIRouter, Depends, Query, Response, status
 from pydantic import AfterValidator
 
-from app.api import csv_export
-from app.api.deps import IfMatch, IncludeArchived, PathId, SettingsDep
+from app.api import listing
+from app.api.deps import IfMatch, IncludeArchived, PathId
 from app.api.etags import NOT_MODIFIED, IfNoneMatch, set_etag
 from app.api.idempotency.dependency import Idempotent, creating_responses
 from app.api.large_bodies import LargeBodyRoute
@@ -15,7 +15,7 @@ from app.core.db import MAX_ID, SessionDep, as_utc
 from app.core.errors import READ, READ_ONE, WRITE, problem_responses
 from app.core.history import service as history_service
 from app.core.history.models import HistoryPage
-from app.core.pagination import PageParams, json_response, page_params
+from app.core.pagination import PageParams, page_params
 from app.determinants.models import Determinant, Effect
 from app.projects import service
 from app.projects.models import (
@@ -62,24 +62,7 @@ def create_project(
     return service.to_public(project)
 
 
-@router.get(
-    "",
-    response_model=ProjectsPage,
-    responses={
-        **problem_responses(*READ),
-        **csv_export.csv_response_doc(service.CSV_COLUMNS),
-    },
-    summary="List projects",
-    description="Newest-created last; filters combine with AND, "
-    "repeated values of one filter with OR. With `Accept: text/csv`: every matching "
-    "project as CSV, streamed.",
-)
-def list_projects(
-    request: Request,
-    session: SessionDep,
-    settings: SettingsDep,
-    actor: Reader,
-    page: Annotated[PageParams, Depends(page_params)],
+def project_filters(
     unit_id: Annotated[
         int | None, Query(ge=1, le=MAX_ID, description="Owned by this unit or its subtree.")
     ] = None,
@@ -139,38 +122,30 @@ def list_projects(
         int | None,
         Query(ge=1, le=MAX_ID, description="Adapted or copied directly from this project."),
     ] = None,
+) -> dict[str, Any]:
+    """The list's query parameters by name, as `service.filtered` takes them."""
+    return dict(locals())
+
+
+@router.get(
+    "",
+    response_model=ProjectsPage,
+    responses={
+        **problem_responses(*READ),
+        **listing.csv_doc(service.LIST),
+    },
+    summary="List projects",
+    description="Newest-created last; filters combine with AND, "
+    "repeated values of one filter with OR. With `Accept: text/csv`: every matching "
+    "project as CSV, streamed.",
+)
+def list_projects(
+    context: listing.ListRequestDep,
+    # Before `page`: the document lists the filters first, then `limit` and `cursor`.
+    query: Annotated[dict[str, Any], Depends(project_filters)],
+    page: Annotated[PageParams, Depends(page_params)],
 ):
-    filters: dict[str, Any] = dict(
-        unit_id=unit_id,
-        stage=stage,
-        work_mode=work_mode,
-        sponsor_level=sponsor_level,
-        facet=facet,
-        determinant=determinant,
-        effect=effect,
-        updated_since=updated_since,
-        stage_since_before=stage_since_before,
-        include_archived=include_archived,
-        novelty=novelty,
-        initiated_by=initiated_by,
-        evaluation=evaluation,
-        innovation_type=innovation_type,
-        collaborator=collaborator,
-        value_type=value_type,
-        adopted_from=adopted_from,
-    )
-    if csv_export.wants_csv(request):
-        return csv_export.stream(
-            engine=request.app.state.read_only_engine,
-            fetch_page=lambda batch_session, params: service.list_projects(
-                session=batch_session, actor=actor, params=params, **filters
-            ),
-            to_public=service.to_public,
-            columns=service.CSV_COLUMNS,
-            batch_size=settings.csv_batch_size,
-            filename="projects.csv",
-        )
-    return json_response(service.list_json(session=session, actor=actor, params=page, **filters))
+    return listing.respond(context, service.LIST, page, service.filtered_for(context.actor, query))
 
 
 @router.get(

@@ -1,7 +1,7 @@
 """Projects: innovation initiatives, their risk profile and determinant tags."""
 
 from collections.abc import Callable, Mapping
-from datetime import date, datetime
+from datetime import date
 from typing import Any
 
 from sqlalchemy import Integer, bindparam, func, literal, text, union_all
@@ -9,18 +9,17 @@ from sqlalchemy import select as sa_select
 from sqlalchemy.orm import aliased, selectinload
 from sqlmodel import Session, col, select
 
-from app.api import json_pages
-from app.api.csv_export import AUDIT_COLUMNS, risk_column
+from app.api import listing
 from app.auth.models import Actor
+from app.core import filters
 from app.core.db import check_dates, today
 from app.core.editing import Editable, check_merged
 from app.core.errors import InvalidField, NotFound
 from app.core.history import service as history
 from app.core.history.models import EntityType
 from app.core.hooks import Hook
-from app.core.pagination import PageParams, paginate, split_page
 from app.determinants import service as determinant_service
-from app.determinants.models import DETERMINANT_COLUMNS, Determinant, DeterminantTag, Effect
+from app.determinants.models import DeterminantTag
 from app.projects.models import (
     ADOPTING,
     COLLABORATORS,
@@ -62,52 +61,64 @@ PROJECTS = Editable(
     history_owner=lambda project: {"project_id": project.id},
 )
 REQUIRED = ("title", "unit_id", "sponsor_level", "work_mode", "stage")
-RISK_FIELDS = ("likelihood", "impact", "risk_of_not_innovating", "mitigation", "score", "band")
-# The CSV export's columns, in this order whatever the data.
-CSV_COLUMNS = [
-    "id",
-    "title",
-    "summary",
-    "unit_id",
-    "sponsor_level",
-    "sponsor",
-    "work_mode",
-    "stage",
-    "facet",
-    "budget",
-    "fte",
-    "started_on",
-    "ended_on",
-    "stage_since",
-    "novelty",
-    "adopted_from",
-    "initiated_by",
-    "evaluation",
-    "embedded_on",
-    *SETS,
-    *(risk_column(field) for field in RISK_FIELDS),
-    *DETERMINANT_COLUMNS,
-    *AUDIT_COLUMNS,
-]
-
-
-def risk_dict(project: Any) -> dict[str, Any] | None:
-    """The public `risk` of a project or of a plain row of the projects table."""
-    if project.risk_likelihood is None:
-        return None
-    return {
-        "likelihood": project.risk_likelihood,
-        "impact": project.risk_impact,
-        "risk_of_not_innovating": project.risk_of_not_innovating,
-        "mitigation": project.risk_mitigation,
-        "score": project.risk_score,
-        "band": project.risk_band,
-    }
+# The list's one field specification, in CSV order (JSON keys come in `ProjectPublic`'s):
+# its page SQL, its items on both backends and its CSV columns all come from here.
+RISK = listing.Nested(
+    "risk",
+    {
+        "likelihood": "risk_likelihood",
+        "impact": "risk_impact",
+        "risk_of_not_innovating": "risk_of_not_innovating",
+        "mitigation": "risk_mitigation",
+        "score": "risk_score",
+        "band": "risk_band",
+    },
+)
+SET_FIELDS = tuple(listing.FlagsColumn(name, flags, mask) for name, (flags, mask) in SETS.items())
+LIST = listing.ListSpec(
+    Project.__table__,  # type: ignore[attr-defined]
+    ProjectsPage,
+    (
+        *listing.columns(
+            "id",
+            "title",
+            "summary",
+            "unit_id",
+            "sponsor_level",
+            "sponsor",
+            "work_mode",
+            "stage",
+            "facet",
+            "budget",
+            "fte",
+            "started_on",
+            "ended_on",
+            "stage_since",
+            "novelty",
+            "adopted_from",
+            "initiated_by",
+            "evaluation",
+            "embedded_on",
+        ),
+        *SET_FIELDS,
+        RISK,
+        determinant_service.list_field(DeterminantTag.project_id),
+        *listing.AUDITED,
+    ),
+    "projects.csv",
+)
+FILTERS = filters.OwnedRows(
+    unit_column=Project.unit_id,
+    updated_at=Project.updated_at,
+    archived=Project.archived,
+    in_subtree=unit_service.in_subtree,
+    tagged=determinant_service.filter_on(DeterminantTag.project_id, Project.id),
+)
 
 
 def sets_dict(project: Any) -> dict[str, list[Any]]:
-    """The public set fields of a project or of a plain row of the projects table."""
-    return {field: flags.decode(getattr(project, mask)) for field, (flags, mask) in SETS.items()}
+    """The public set fields of a project (an entity or a plain row)."""
+    return {f.name: f.flags.decode(getattr(project, f.mask)) for f in SET_FIELDS}
 
 
 def _store_sets(project: Project, values: Mapping[str, Any]) -> None:
@@ -119,7 +130,7 @@ def _store_sets(project: Project, values: Mapping[str, Any]) -> None:
 def to_public(project: Project) -> ProjectPublic:
     data = project.model_dump()
     data.update(sets_dict(project))
-    data["risk"] = risk_dict(project)
+    data["risk"] = RISK.of(project)
     data["determinants"] = determinant_service.as_dicts(project.determinant_tags)
     return ProjectPublic.model_validate(data)
 
@@ -136,7 +147,7 @@ def _set_risk(project: Project, risk: RiskIn | None) -> None:
 def _history_view(project: Project) -> dict[str, Any]:
     data = project.model_dump(include=set(ProjectCreate.model_fields))
     data.update(sets_dict(project))
-    data["risk"] = {k: v for k, v in (risk_dict(project) or {}).items()} or None
+    data["risk"] = RISK.of(project)
     data["determinants"] = determinant_service.as_dicts(project.determinant_tags)
     return data
 
@@ -195,84 +206,15 @@ def _live_projects_under(session: Session, unit_id: int) -> int:
     return session.exec(statement).one()
 
 
-def list_projects(
-    *, session: Session, actor: Actor, params: PageParams, **filters: Any
-) -> tuple[list[Project], str | None]:
-    statement = _filtered(select(Project).options(WITH_TAGS), actor=actor, **filters)
-    rows = list(session.exec(paginate(statement, Project.id, params)).all())
-    return split_page(rows, params)
-
-
-def list_public(
-    *, session: Session, actor: Actor, params: PageParams, **filters: Any
-) -> tuple[list[dict[str, Any]], str | None]:
-    """One page as plain dicts shaped like `ProjectPublic`, without ORM objects.
-
-    Same filters, order and page as `list_projects`; plain rows plus one query for the
-    page's tags cost a fraction of hydrating entities (bench/RESULTS.md, list vs peer).
-    """
-    statement = _filtered(sa_select(*Project.__table__.columns), actor=actor, **filters)  # type: ignore[attr-defined]
-    rows, cursor = split_page(
-        list(session.execute(paginate(statement, Project.id, params))), params
-    )
-    tags = determinant_service.dicts_by_owner(
-        session=session, owner_column=DeterminantTag.project_id, owner_ids=[r.id for r in rows]
-    )
-    items = []
-    for row in rows:
-        data = row._asdict()
-        data.update(sets_dict(row))
-        data["risk"] = risk_dict(row)
-        data["determinants"] = tags.get(row.id, [])
-        items.append(data)
-    return items, cursor
-
-
-def list_json(*, session: Session, actor: Actor, params: PageParams, **filters: Any) -> bytes:
-    """One page as the JSON of `ProjectsPage` (`json_pages.JsonPage.list_json`)."""
-    return JSON_PAGE.list_json(
-        session=session,
-        params=params,
-        filtered=lambda rows: _filtered(rows, actor=actor, **filters),
-        plain=lambda: list_public(session=session, actor=actor, params=params, **filters),
-    )
-
-
-def _risk_sql() -> str:
-    """A project's `risk` as `risk_dict` gives it: null without a likelihood."""
-    columns = {f: f if f == "risk_of_not_innovating" else f"risk_{f}" for f in RISK_FIELDS}
-    risk = json_pages.object_sql({f: f"{json_pages.ITEM}.{c}" for f, c in columns.items()})
-    return f"CASE WHEN {json_pages.ITEM}.risk_likelihood IS NULL THEN NULL ELSE {risk} END"
-
-
-JSON_PAGE = json_pages.JsonPage(
-    Project.__table__,  # type: ignore[attr-defined]
-    ProjectsPage,
-    {
-        "risk": _risk_sql(),
-        "determinants": json_pages.tags_sql("project_id"),
-        **{
-            field: flags.json_sql(f"{json_pages.ITEM}.{column}")
-            for field, (flags, column) in SETS.items()
-        },
-    },
-)
-
-
-def _filtered(
+def filtered(
     statement: Any,
     *,
     actor: Actor,
-    unit_id: int | None = None,
     stage: list[Stage] | None = None,
     work_mode: list[WorkMode] | None = None,
     sponsor_level: list[SponsorLevel] | None = None,
     facet: list[Facet] | None = None,
-    determinant: list[Determinant] | None = None,
-    effect: Effect | None = None,
-    updated_since: datetime | None = None,
     stage_since_before: date | None = None,
-    include_archived: bool = False,
     novelty: list[Novelty] | None = None,
     initiated_by: list[Initiator] | None = None,
     evaluation: list[Evaluation] | None = None,
@@ -280,46 +222,33 @@ def _filtered(
     collaborator: list[Collaborator] | None = None,
     value_type: list[ValueType] | None = None,
     adopted_from: int | None = None,
+    **shared: Any,
 ) -> Any:
-    if actor.scope_unit_id is not None:
-        statement = statement.where(
-            unit_service.in_subtree(Project.unit_id, actor.scope_unit_id, "scope")
-        )
-    if unit_id is not None:
-        statement = statement.where(unit_service.in_subtree(Project.unit_id, unit_id))
-    for column, values in (
-        (Project.stage, stage),
-        (Project.work_mode, work_mode),
-        (Project.sponsor_level, sponsor_level),
-        (Project.facet, facet),
-        (Project.novelty, novelty),
-        (Project.initiated_by, initiated_by),
-        (Project.evaluation, evaluation),
-    ):
-        if values:
-            statement = statement.where(col(column).in_(values))
-    for flags, mask, wanted in (
-        (INNOVATION_TYPES, Project.innovation_types_mask, innovation_type),
-        (COLLABORATORS, Project.collaborators_mask, collaborator),
-        (VALUE_TYPES, Project.value_types_mask, value_type),
-    ):
-        if wanted:
-            statement = statement.where(flags.has_any(col(mask), wanted))
-    if adopted_from is not None:
-        statement = statement.where(col(Project.adopted_from) == adopted_from)
-    if determinant or effect:
-        statement = statement.where(
-            determinant_service.has_determinant_clause(
-                DeterminantTag.project_id, Project.id, determinant or list(Determinant), effect
-            )
-        )
-    if updated_since is not None:
-        statement = statement.where(Project.updated_at >= updated_since)
-    if stage_since_before is not None:
-        statement = statement.where(col(Project.stage_since) < stage_since_before)
-    if not include_archived:
-        statement = statement.where(Project.archived == False)  # noqa: E712
-    return statement
+    """The list's rows narrowed by its filters and the caller's scope; `shared` are the
+    filters every list of unit-owned rows has (`filters.OwnedRows.clauses`)."""
+    return filters.narrowed(
+        statement,
+        [
+            *FILTERS.clauses(scope_unit_id=actor.scope_unit_id, **shared),
+            filters.any_of(col(Project.stage), stage),
+            filters.any_of(col(Project.work_mode), work_mode),
+            filters.any_of(col(Project.sponsor_level), sponsor_level),
+            filters.any_of(col(Project.facet), facet),
+            filters.any_of(col(Project.novelty), novelty),
+            filters.any_of(col(Project.initiated_by), initiated_by),
+            filters.any_of(col(Project.evaluation), evaluation),
+            filters.has_any(INNOVATION_TYPES, col(Project.innovation_types_mask), innovation_type),
+            filters.has_any(COLLABORATORS, col(Project.collaborators_mask), collaborator),
+            filters.has_any(VALUE_TYPES, col(Project.value_types_mask), value_type),
+            filters.equal(col(Project.adopted_from), adopted_from),
+            filters.before(col(Project.stage_since), stage_since_before),
+        ],
+    )
+
+
+def filtered_for(actor: Actor, query: dict[str, Any]) -> listing.Filtered:
+    """The list's rows as the route's query and the caller narrow them."""
+    return lambda rows: filtered(rows, actor=actor, **query)
 
 
 def create(*, session: Session, actor: Actor, project_in: ProjectCreate) -> Project:

@@ -12,6 +12,7 @@ from xml.etree import ElementTree
 from sqlalchemy import Select, false, func, select
 from sqlmodel import Session, col
 
+from app.core import filters
 from app.core.pagination import PageParams, paginate, split_page
 from app.experiments import rigour
 from app.experiments.models import Experiment, ExperimentResult
@@ -71,11 +72,13 @@ def published(
         statement = statement.where(
             in_subtree(Experiment.unit_id, root_id, "register_scope")  # type: ignore[arg-type]
         )
-    if result:
-        statement = statement.where(col(Experiment.result).in_(result))
-    if published_since is not None:
-        statement = statement.where(col(Experiment.published_on) >= published_since)
-    return statement
+    return filters.narrowed(
+        statement,
+        [
+            filters.any_of(col(Experiment.result), result),
+            filters.at_or_after(col(Experiment.published_on), published_since),
+        ],
+    )
 
 
 def list_page(

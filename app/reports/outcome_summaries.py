@@ -33,9 +33,9 @@ and experiments do not happen in the application and are not followed; `rebuild`
 recomputes everything from the criteria.
 """
 
+import logging
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
-import logging
 from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
@@ -62,7 +62,6 @@ from sqlalchemy.exc import DBAPIError
 from sqlmodel import Session, SQLModel
 
 from app.core.db import READ_ONLY
-
 from app.criteria.models import CriterionKind, CriterionStatus
 from app.units.service import in_subtree
 

@@ -35,7 +35,7 @@ from app.criteria.models import Criterion, CriterionKind, CriterionStatus, Direc
 from app.determinants.models import Determinant, Effect
 from app.experiments.models import Experiment
 from app.projects.models import Project, ProjectPeriod, SponsorLevel, WorkMode
-from app.reports import outcome_summaries, summaries
+from app.reports import outcome_summaries, summaries, unit_status
 from app.reports.summaries import ACTIVE_STAGES, BAND_KEYS, FACET_KEYS, key
 from app.units.models import Unit, UnitKind
 from app.units.service import in_subtree
@@ -220,20 +220,20 @@ def spread_units(
 
 
 # A `UnitSpread` as JSON, from a row of `_spread_units_statement` aliased `unit`: the same
-# keys in the same order, `status` by the rule of `service.unit_status` (the same float
-# division, so the same verdict at the threshold).
+# keys in the same order, `status` by the one rule (`unit_status`).
 _UNIT_SPREAD_JSON = """json_build_object(
   'unit_id', unit.unit_id, 'code', unit.code, 'name', unit.name, 'kind', unit.kind,
   'parent_id', unit.parent_id, 'active_projects', unit.active_projects,
   'by_work_mode', json_build_object('side_of_desk', unit.mode_side_of_desk,
     'dedicated', unit.mode_dedicated, 'core_business', unit.mode_core_business),
-  'status', CASE
-    WHEN unit.active_projects = 0 THEN 'none'
-    WHEN unit.mode_side_of_desk::float8 / unit.active_projects >= {threshold}
-      THEN 'side_of_desk'
-    WHEN unit.mode_core_business::float8 / unit.active_projects >= {threshold}
-      THEN 'embedded'
-    ELSE 'mixed' END)"""
+  'status', {status})"""
+
+
+def unit_spread_json(threshold: float) -> str:
+    status = unit_status.status_sql(
+        "unit.active_projects", lambda mode: f"unit.mode_{mode.value}", threshold
+    )
+    return _UNIT_SPREAD_JSON.format(status=status)
 
 
 def _spread_per_unit_as_of(root_id: int | None, as_of: date) -> tuple[Any, Any]:
@@ -309,10 +309,7 @@ def spread_in_one_scan(
     else:
         totals, unit = _spread_per_unit_as_of(root_id, as_of)
     business_line = unit.c.kind == UnitKind.business_line
-    # A float from the settings, written as PostgreSQL reads it back.
-    unit_json: ColumnElement[Any] = literal_column(
-        _UNIT_SPREAD_JSON.format(threshold=f"{threshold!r}::float8")
-    )
+    unit_json: ColumnElement[Any] = literal_column(unit_spread_json(threshold))
     units = (
         select(
             cast(

@@ -24,6 +24,7 @@ from app.projects.models import (
 )
 from app.reports import barometer as barometer_queries
 from app.reports import experimentation, outcome_summaries, queries
+from app.reports import unit_status as unit_status_rule
 from app.reports.experimentation import ExperimentationReport
 from app.reports.guide import GUIDE
 from app.reports.schemas import (
@@ -88,13 +89,7 @@ def thresholds(settings: Settings) -> Thresholds:
 
 
 def unit_status(active: int, by_work_mode: dict[str, int], threshold: float) -> UnitSpreadStatus:
-    if active == 0:
-        return UnitSpreadStatus.none
-    if by_work_mode[WorkMode.side_of_desk] / active >= threshold:
-        return UnitSpreadStatus.side_of_desk
-    if by_work_mode[WorkMode.core_business] / active >= threshold:
-        return UnitSpreadStatus.embedded
-    return UnitSpreadStatus.mixed
+    return unit_status_rule.status(active, by_work_mode, threshold)
 
 
 _UNIT_ROW_FIELDS = tuple(UnitRow.model_fields)
@@ -161,9 +156,7 @@ def spread_json(
         root_id=root_id,
         as_of=as_of,
     )
-    # `units` is the report's last field: the same document as `model_dump_json()`.
-    head = report.model_dump_json(exclude={"units"})
-    return f'{head[:-1]},"units":{row.units}}}'.encode()
+    return json_pages.model_json(report, {"units": row.units.encode()})
 
 
 def _spread_report(

@@ -8,15 +8,16 @@ from sqlalchemy import ColumnElement, func, literal
 from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 
+from app.api import listing
 from app.auth.models import Actor
-from app.core import fiscal
+from app.core import filters, fiscal
 from app.core.contract import money_text
 from app.core.editing import Editable, check_required
 from app.core.errors import Conflict, Forbidden, InvalidField, NotFound
 from app.core.history import service as history
 from app.core.history.models import ChangeAction, EntityType
 from app.core.hooks import Hook
-from app.core.pagination import PageParams, paginate, split_page
+from app.core.pagination import PageParams
 from app.units.models import (
     CommitmentIn,
     CommitmentList,
@@ -199,19 +200,16 @@ def list_units(
     unit_id: int | None,
     include_archived: bool,
 ) -> tuple[list[Unit], str | None]:
-    statement = select(Unit)
-    if actor.scope_unit_id is not None:
-        statement = statement.where(in_subtree(Unit.id, actor.scope_unit_id, "scope"))
-    if unit_id is not None:
-        statement = statement.where(in_subtree(Unit.id, unit_id))
-    if kind:
-        statement = statement.where(Unit.kind.in_(kind))  # type: ignore[attr-defined]
-    if parent_id is not None:
-        statement = statement.where(Unit.parent_id == parent_id)
-    if not include_archived:
-        statement = statement.where(Unit.archived == False)  # noqa: E712
-    rows = list(session.exec(paginate(statement, Unit.id, params)).all())
-    return split_page(rows, params)
+    statement = filters.narrowed(
+        select(Unit),
+        [
+            *filters.scoped(in_subtree, Unit.id, actor.scope_unit_id, unit_id),
+            filters.any_of(col(Unit.kind), kind),
+            filters.equal(col(Unit.parent_id), parent_id),
+            filters.live(col(Unit.archived), include_archived),
+        ],
+    )
+    return listing.entity_page(session, statement, Unit.id, params)
 
 
 def _check_code_free(session: Session, code: str, except_id: int | None = None) -> None:
