@@ -253,7 +253,9 @@ def compose_workers(path: Path = ROOT / "docker-compose.yml") -> int:
     return int(match.group(1)) if match else 1
 
 
-def _wait_ready(url: str, process: subprocess.Popen[bytes], timeout: float = 60) -> None:
+# Four workers importing the app on one pinned core take well over a minute when other
+# work loads the machine (seen at a load average of 15).
+def _wait_ready(url: str, process: subprocess.Popen[bytes], timeout: float = 240) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if process.poll() is not None:

@@ -2,16 +2,23 @@
 Starlette route. PostgreSQL builds the JSON page itself (json_agg); Python only passes the
 text through. It exists only to give the list endpoint a floor to be compared with.
 
+`POST /experiments` is the write floor (issue 17, target 5): the same experiment row as
+`POST /api/v1/experiments` makes, inserted by one INSERT in autocommit (one round trip,
+one durable commit) through the same driver; no key, no idempotency, no history.
+
     BENCH_PEER_DATABASE_URL=postgresql://... uvicorn bench.peer:app
 """
 
+import json
 import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
 from psycopg_pool import ConnectionPool
 from sqlalchemy.engine import make_url
 from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Route
@@ -48,6 +55,18 @@ def _dsn() -> str:
 
 
 pool = ConnectionPool(_dsn(), min_size=1, max_size=8, open=False)
+write_pool = ConnectionPool(_dsn(), min_size=1, max_size=8, open=False, kwargs={"autocommit": True})
+
+# The row the API inserts for the same body (its defaults: status `proposed`, version 1),
+# the unit taken from the project as the API does, in the same statement.
+INSERT_SQL = """
+INSERT INTO experiments (project_id, unit_id, title, hypothesis, method, status,
+                         created_at, updated_at, version, archived)
+SELECT p.id, p.unit_id, %(title)s, %(hypothesis)s, %(method)s, 'proposed', now(), now(), 1,
+       false
+  FROM projects p WHERE p.id = %(project_id)s
+RETURNING id
+"""
 
 
 def projects(request: Request) -> Response:
@@ -60,6 +79,20 @@ def projects(request: Request) -> Response:
     return Response(row[0], media_type="application/json")
 
 
+def _insert(body: dict[str, Any]) -> Any:
+    with write_pool.connection() as connection:
+        return connection.execute(INSERT_SQL, body).fetchone()
+
+
+async def create_experiment(request: Request) -> Response:
+    body = json.loads(await request.body())
+    # In the threadpool, as the API's sync routes and the read peer's route run.
+    row = await run_in_threadpool(_insert, body)
+    if row is None:
+        return Response(status_code=422)
+    return Response(json.dumps({"id": row[0]}), status_code=201, media_type="application/json")
+
+
 def healthz(_request: Request) -> Response:
     return PlainTextResponse("ok")
 
@@ -67,10 +100,17 @@ def healthz(_request: Request) -> Response:
 @asynccontextmanager
 async def lifespan(_app: Starlette) -> AsyncIterator[None]:
     pool.open()
+    write_pool.open()
     yield
+    write_pool.close()
     pool.close()
 
 
 app = Starlette(
-    routes=[Route("/projects", projects), Route("/healthz", healthz)], lifespan=lifespan
+    routes=[
+        Route("/projects", projects),
+        Route("/experiments", create_experiment, methods=["POST"]),
+        Route("/healthz", healthz),
+    ],
+    lifespan=lifespan,
 )

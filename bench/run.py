@@ -387,6 +387,11 @@ def measure(
             )
             result["single_post"] = single.as_dict()
             log(f"single POST /experiments: {result['single_post']}")
+            if backend == "postgresql":
+                result["single_vs_floor"] = _single_vs_floor(
+                    base, auth, database_url, workers, body, repeats, duration, connections, server
+                )
+                log(f"single POST vs write floor: {result['single_vs_floor']}")
         if "batch" in only:
             result["batch_vs_raw_insert"] = _batch(base, auth, database_url, project_id, repeats)
             log(f"batch: {result['batch_vs_raw_insert']}")
@@ -396,6 +401,43 @@ def measure(
             log(f"reports right after a write: {result['reports_after_write']}")
     result["load_average_at_end"] = os.getloadavg()
     return result
+
+
+def _single_vs_floor(
+    base: str,
+    auth: dict[str, str],
+    database_url: str,
+    workers: int,
+    body: str,
+    repeats: int,
+    duration: float,
+    connections: int,
+    server: load.Server,
+) -> dict[str, Any]:
+    """Issue 17, target 5: idempotent single POSTs against the write floor (`bench.peer`'s
+    `POST /experiments`: the same row, one INSERT, same driver, workers and pinning),
+    throughput ratio, alternating runs."""
+    pairs = []
+    with load.peer_server(database_url, workers) as peer:
+        for _ in range(repeats):
+            server.wait_idle()
+            ours = load.http_load(
+                base + f"{API}/experiments",
+                duration=duration,
+                connections=connections,
+                headers=auth,
+                post_json=body,
+            )
+            floor_run = load.http_load(
+                peer.base_url + "/experiments",
+                duration=duration,
+                connections=connections,
+                post_json=body,
+            )
+            if ours.bad_responses or floor_run.bad_responses:
+                raise RuntimeError(f"failed writes: ours {ours}, floor {floor_run}")
+            pairs.append((ours.requests_per_second, floor_run.requests_per_second))
+    return {**ratio_runs(pairs), "target_at_least": 0.3}
 
 
 def _batch_path(base: str) -> str | None:

@@ -22,6 +22,16 @@ def _verdict(ok: bool) -> str:
     return "met" if ok else "**not met**"
 
 
+def _floor_cell(entry: dict[str, Any] | None) -> str:
+    """Single POSTs against the write floor (issue 17, target 5: >= 0.3)."""
+    if not entry:
+        return ""
+    return (
+        f"; vs write floor {_ratio(entry)} ({entry['ours']:.0f} vs {entry['reference']:.0f} "
+        f"req/s) {_verdict(entry['median'] >= 0.3)}"
+    )
+
+
 def render(directory: Path) -> str:
     runs = _load(directory)
     out: list[str] = []
@@ -83,7 +93,8 @@ def render(directory: Path) -> str:
             f"{_verdict(batch['median'] <= 3)}"
             if "median" in batch
             else batch.get("skipped", "n/a"),
-            f"{post['requests_per_second']:.0f}, {post['p99_ms']:.0f}, {post['bad_responses']}",
+            f"{post['requests_per_second']:.0f}, {post['p99_ms']:.0f}, {post['bad_responses']}"
+            + _floor_cell(run.get("single_vs_floor")),
             f"{memory['at_rest']:.0f} -> {memory['peak_serving_reports']:.0f} "
             f"(+{memory['growth']:.0f}) {_verdict(memory['growth'] < 100)}",
         ]

@@ -1,5 +1,6 @@
 """Engine, metadata naming convention, column types and the session dependency."""
 
+import select
 from collections.abc import AsyncIterator, Iterator
 from contextlib import contextmanager
 from datetime import UTC, date, datetime
@@ -9,6 +10,7 @@ from fastapi import Depends, Request
 from pydantic import AllowInfNan, Strict
 from sqlalchemy import DateTime, Engine, create_engine, event
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.types import TypeDecorator
 from sqlmodel import Field, Session, SQLModel
 from starlette.concurrency import run_in_threadpool
@@ -106,12 +108,14 @@ def create_db_engine(settings: Settings) -> Engine:
         )
         _configure_sqlite(engine, settings)
         return engine
-    return create_engine(
+    engine = create_engine(
         url,
         pool_size=settings.db_pool_size,
         max_overflow=settings.db_max_overflow,
         pool_timeout=settings.db_pool_timeout_seconds,
-        pool_pre_ping=True,
+        # Not `pool_pre_ping`: its `SELECT 1` is a round trip on every checkout, one per
+        # read and four per idempotent POST (bench/RESULTS.md). `_refuse_closed_connections`
+        # finds the same dead connections without asking the server.
         connect_args={
             "connect_timeout": settings.db_connect_timeout_seconds,
             # UTC: list pages write timestamps in SQL (app/json_pages.py).
@@ -120,6 +124,34 @@ def create_db_engine(settings: Settings) -> Engine:
             f"-c jit={'on' if settings.db_jit else 'off'}",
         },
     )
+    event.listen(engine, "checkout", _refuse_closed_connections)
+    return engine
+
+
+def closed_by_server(dbapi_connection: Any) -> bool:
+    """Whether PostgreSQL has closed this idle pooled connection (backend terminated,
+    server restarted, idle timeout), told without a round trip.
+
+    An idle connection has nothing to read: every answer was read up to its
+    ReadyForQuery. A server that ends it sends a FATAL notice and closes the socket, so
+    anything readable (or a socket already gone) means it is dead. A live connection that
+    did get an unsolicited message (a NOTICE) is only replaced, which is harmless.
+    """
+    if dbapi_connection.closed or dbapi_connection.broken:
+        return True
+    poller = select.poll()
+    try:
+        poller.register(dbapi_connection.fileno(), select.POLLIN)
+        return bool(poller.poll(0))
+    except (OSError, ValueError):
+        return True
+
+
+def _refuse_closed_connections(dbapi_connection: Any, _record: Any, _proxy: Any) -> None:
+    # The pool discards a connection refused here and checks out (or opens) another:
+    # what `pool_pre_ping` does with a failed ping.
+    if closed_by_server(dbapi_connection):
+        raise DisconnectionError("the server closed this pooled connection")
 
 
 def _configure_sqlite(engine: Engine, settings: Settings) -> None:

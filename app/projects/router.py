@@ -66,18 +66,14 @@ def project_filters(
     unit_id: Annotated[
         int | None, Query(ge=1, le=MAX_ID, description="Owned by this unit or its subtree.")
     ] = None,
-    stage: Annotated[
-        list[Stage] | None, Query(description="Any of these stages.")
-    ] = None,
+    stage: Annotated[list[Stage] | None, Query(description="Any of these stages.")] = None,
     work_mode: Annotated[
         list[WorkMode] | None, Query(description="Any of these work modes.")
     ] = None,
     sponsor_level: Annotated[
         list[SponsorLevel] | None, Query(description="Any of these sponsor levels.")
     ] = None,
-    facet: Annotated[
-        list[Facet] | None, Query(description="Any of these facets.")
-    ] = None,
+    facet: Annotated[list[Facet] | None, Query(description="Any of these facets.")] = None,
     determinant: Annotated[
         list[Determinant] | None, Query(description="Tagged with any of these determinants.")
     ] = None,
@@ -98,9 +94,7 @@ def project_filters(
         ),
     ] = None,
     include_archived: IncludeArchived = False,
-    novelty: Annotated[
-        list[Novelty] | None, Query(description="Any of these novelties.")
-    ] = None,
+    novelty: Annotated[list[Novelty] | None, Query(description="Any of these novelties.")] = None,
     initiated_by: Annotated[
         list[Initiator] | None, Query(description="Initiated by any of these.")
     ] = None,
@@ -262,6 +256,6 @@ def project_history(
     "through them).",
 )
 def project_lineage(project_id: PathId, session: SessionDep, actor: Reader):
-    # Serialized once, not validated again against `response_model` (kept for the document).
-    lineage = service.lineage(session=session, actor=actor, project_id=project_id)
-    return Response(lineage.model_dump_json(), media_type="application/json")
+    # Not validated again against `response_model` (kept for the document).
+    body = service.lineage_json(session=session, actor=actor, project_id=project_id)
+    return Response(body, media_type="application/json")

@@ -22,6 +22,8 @@ def test_benchmark_runs_end_to_end_at_size_s(database_url):
     assert result["memory_mb"]["at_rest"] > 0
     if result["backend"] == "postgresql":
         assert result["list_vs_peer"]["median"] > 0
+        # The write floor answers the same POST body (issue 17, target 5).
+        assert result["single_vs_floor"]["median"] > 0
 
 
 def test_statements_per_report_do_not_grow_with_the_data(database_url):
