@@ -155,7 +155,7 @@ def _result_json(
     field order; validating 1,000 `ExperimentWithCriteria` (SQLModel validates each twice)
     and serializing them was a third of a batch's time (bench/RESULTS.md). Criteria are
     few and go through their public model."""
-    owned: dict[int, list[Any]] = {}
+    owned: dict[int | None, list[Any]] = {}
     for criterion in _CRITERIA.validate_python(criteria):
         owned.setdefault(criterion.experiment_id, []).append(criterion)
     items = []
