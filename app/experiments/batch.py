@@ -152,9 +152,9 @@ def _result_json(
     """The JSON of `ExperimentBatchResult`, in one call into pydantic-core.
 
     The experiments are `insert_many`'s rows, already in JSON form, put in the model's
-    field order; validating 1,000 `ExperimentWithCriteria` (SQLModel validates each twice)
-    and serializing them was a third of a batch's time (bench/RESULTS.md). Criteria are
-    few and go through their public model."""
+    field order. Validating 1,000 `ExperimentWithCriteria` (SQLModel validates each twice)
+    and serializing them took 150 of the 1,000 ms a batch took in-process at size S (on a
+    busy machine). Criteria are few and go through their public model."""
     owned: dict[int | None, list[Any]] = {}
     for criterion in _CRITERIA.validate_python(criteria):
         owned.setdefault(criterion.experiment_id, []).append(criterion)

@@ -347,7 +347,8 @@ def insert_many(
     outside `ExperimentCreate` (a batch item's criteria) are left out."""
     now = utcnow()
     models = [experiment_in for experiment_in, _ in experiments_in]
-    # One pass of pydantic-core over all items (a model_dump per item cost 30 us each).
+    # One pass of pydantic-core over all items: a model_dump per item, then a walk of
+    # `history.plain` over each, took 80 and 50 ms for 1,000 items (busy machine).
     # JSON mode writes enums, dates and amounts as `history.plain` does, and PostgreSQL
     # reads that text back into the columns' types; SQLite's executemany wants Python types.
     created = _CREATES.dump_python(models, mode="json")
