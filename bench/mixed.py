@@ -320,4 +320,6 @@ async def _drive(
 def mixed(base_url: str, admin_secret: str, database_url: str, seconds: float) -> dict[str, Any]:
     """Run the mixed workload against a server for `seconds`; the figures per kind."""
     submitters, viewer = prepare(base_url, admin_secret, database_url)
+    if not submitters:
+        raise RuntimeError("the mixed workload needs live projects to write to")
     return asyncio.run(_drive(base_url, submitters, viewer, seconds))
