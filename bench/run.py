@@ -487,17 +487,18 @@ def main() -> None:
         mixed_seconds=args.mixed_seconds,
     )
     RESULTS_DIR.mkdir(exist_ok=True)
-    out = RESULTS_DIR / f"{result['backend']}-{result['size']}.json"
-    if set(result["parts"]) != set(PARTS) and out.exists():
-        result = _merge_partial(json.loads(out.read_text()), result)
-    out.write_text(json.dumps(result, indent=2) + "\n")
-    print(f"wrote {out}")
     if result.get("plans"):
+        # From this run's own figures, also when a partial run merges into an earlier one.
         from bench.summary import plans_markdown
 
         plans = RESULTS_DIR / f"plans-{result['backend']}-{result['size']}.md"
         plans.write_text(plans_markdown(result) + "\n")
         print(f"wrote {plans}")
+    out = RESULTS_DIR / f"{result['backend']}-{result['size']}.json"
+    if set(result["parts"]) != set(PARTS) and out.exists():
+        result = _merge_partial(json.loads(out.read_text()), result)
+    out.write_text(json.dumps(result, indent=2) + "\n")
+    print(f"wrote {out}")
 
 
 if __name__ == "__main__":
