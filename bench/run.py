@@ -35,7 +35,7 @@ from app.core.config import Settings
 from app.core.db import is_sqlite
 from app.core.pagination import encode_cursor
 from app.main import create_app
-from bench import floor, load
+from bench import floor, load, mixed
 from bench.generate import generate
 
 RESULTS_DIR = Path(__file__).resolve().parent / "results"
@@ -43,7 +43,7 @@ API = "/api/v1"
 LIST_PAGE = f"{API}/projects?limit=100"
 BATCH_SIZE = 1000
 # Measurements `--only` can pick (default: all of them).
-PARTS = ("reports", "polls", "deep", "list", "single", "batch", "after_write")
+PARTS = ("reports", "polls", "deep", "list", "single", "batch", "after_write", "mixed")
 
 Log = Callable[[str], None]
 
@@ -140,7 +140,7 @@ def _explain(engine: Any, seen: list[tuple[str, Any]]) -> list[str]:
             if "api_keys" in statement or "data_revision" in statement:
                 continue  # the key lookup and revision read are primary/unique-key probes
             rows = connection.exec_driver_sql(
-                "EXPLAIN (ANALYZE, COSTS OFF, TIMING OFF, SUMMARY ON) " + statement, parameters
+                "EXPLAIN (ANALYZE, BUFFERS, SUMMARY ON) " + statement, parameters
             ).all()
             plans.append("\n".join(row[0] for row in rows))
         connection.rollback()
@@ -238,6 +238,7 @@ def measure(
     regenerate: bool = True,
     only: tuple[str, ...] = PARTS,
     reports_only: tuple[str, ...] | None = None,
+    mixed_seconds: float = 60.0,
     log: Log = print,
 ) -> dict[str, Any]:
     backend = "sqlite" if is_sqlite(database_url) else "postgresql"
@@ -399,6 +400,11 @@ def measure(
             server.wait_idle()
             result["reports_after_write"] = _after_write(base, auth, database_url, wanted)
             log(f"reports right after a write: {result['reports_after_write']}")
+        # 6 (issue 17): writes and dashboards at once, at fixed rates.
+        if "mixed" in only:
+            server.wait_idle()
+            result["mixed"] = mixed.mixed(base, secret, database_url, mixed_seconds)
+            log(f"mixed: writes {result['mixed']['writes']}, polls {result['mixed']['polls']}")
     result["load_average_at_end"] = os.getloadavg()
     return result
 
@@ -543,6 +549,9 @@ def main() -> None:
         "updates those figures in the existing results file and keeps the others",
     )
     parser.add_argument("--reports", help="With reports: comma-separated report names only")
+    parser.add_argument(
+        "--mixed-seconds", type=float, default=60.0, help="How long the mixed workload runs"
+    )
     args = parser.parse_args()
     if args.summary:
         from bench.summary import render
@@ -560,8 +569,16 @@ def main() -> None:
         regenerate=not args.reuse,
         only=tuple(part for part in args.only.split(",") if part),
         reports_only=tuple(args.reports.split(",")) if args.reports else None,
+        mixed_seconds=args.mixed_seconds,
     )
     RESULTS_DIR.mkdir(exist_ok=True)
+    if result.get("plans"):
+        # From this run's own figures, also when a partial run merges into an earlier one.
+        from bench.summary import plans_markdown
+
+        plans = RESULTS_DIR / f"plans-{result['backend']}-{result['size']}.md"
+        plans.write_text(plans_markdown(result) + "\n")
+        print(f"wrote {plans}")
     out = RESULTS_DIR / f"{result['backend']}-{result['size']}.json"
     if set(result["parts"]) != set(PARTS) and out.exists():
         result = _merge_partial(json.loads(out.read_text()), result)

@@ -18,6 +18,29 @@ def _ratio(entry: dict[str, Any]) -> str:
     return f"{entry['median']:.2f} ({entry['min']:.2f}-{entry['max']:.2f})"
 
 
+def _ms(value: float | None) -> str:
+    return "-" if value is None else f"{value:.0f}"
+
+
+def _share(value: float | None) -> str:
+    return "-" if value is None else f"{value:.0%}"
+
+
+def plans_markdown(run: dict[str, Any]) -> str:
+    """The PostgreSQL plan of each statement each report request made, as collapsible
+    blocks: `bench/results/plans-<db>-<size>.md` and the end of RESULTS.md."""
+    out = [f"### PostgreSQL plans at size {run['size']} (EXPLAIN ANALYZE, BUFFERS)\n"]
+    out.append(
+        f"Run of {run['date']}. Every statement a request for each report made, in order, "
+        "but the key lookup and the revision read (primary and unique key probes).\n"
+    )
+    for name, plans in run["plans"].items():
+        for index, plan in enumerate(plans, 1):
+            out.append(f"<details><summary>{name}, statement {index}</summary>\n")
+            out.append("```\n" + plan + "\n```\n</details>\n")
+    return "\n".join(out)
+
+
 def _verdict(ok: bool) -> str:
     return "met" if ok else "**not met**"
 
@@ -134,12 +157,36 @@ def render(directory: Path) -> str:
         counts = ", ".join(f"{k} {v}" for k, v in run["statements_per_request"].items())
         out.append(f"| {run['backend']} {run['size']} | {counts} |")
 
+    mixed_runs = [run for run in runs if "mixed" in run]
+    if mixed_runs:
+        out.append("\n### 6 (issue 17). Mixed workload: writes and dashboards at once\n")
+        out.append(
+            "Open loop: a write due every 50 ms (submitters of different units: new experiment "
+            "with Idempotency-Key, project PATCH, measurement), 10 dashboards polling every "
+            "report each second with If-None-Match. Latency from when the request was due; "
+            "late: sent more than 20 ms after it was due; not sent: due while 200 were open.\n"
+        )
+        out.append(
+            "| run | requests | count | p50 ms | p99 ms | errors | 304 share | late / not sent |"
+        )
+        out.append("|---|---|---|---|---|---|---|---|")
+        for run in mixed_runs:
+            figures = run["mixed"]
+            rows = [
+                ("writes", figures["writes"]),
+                *((f"writes: {k}", v) for k, v in figures["writes_by_kind"].items()),
+                ("polls", figures["polls"]),
+                *((f"polls: {k}", v) for k, v in figures["polls_by_report"].items()),
+            ]
+            for label, entry in rows:
+                out.append(
+                    f"| {run['backend']} {run['size']} ({figures['seconds']:.0f} s) | {label} | "
+                    f"{entry['count']} | {_ms(entry['p50_ms'])} | {_ms(entry['p99_ms'])} | "
+                    f"{entry['errors']} | {_share(entry.get('not_modified_share'))} | "
+                    f"{entry['late']} / {entry['not_sent']} |"
+                )
+
     largest = [r for r in runs if r["backend"] == "postgresql" and r.get("plans")]
     if largest:
-        run = largest[-1]
-        out.append(f"\n### PostgreSQL plans at size {run['size']} (EXPLAIN ANALYZE)\n")
-        for name, plans in run["plans"].items():
-            for index, plan in enumerate(plans, 1):
-                out.append(f"<details><summary>{name}, statement {index}</summary>\n")
-                out.append("```\n" + plan + "\n```\n</details>\n")
+        out.append("\n" + plans_markdown(largest[-1]))
     return "\n".join(out)

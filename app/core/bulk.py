@@ -9,6 +9,13 @@ from sqlmodel import Session
 from app.core.revision import service as revision
 
 
+def takes_json(session: Session) -> bool:
+    """Whether rows for this session's database may carry their values in JSON form (ISO
+    dates, decimal strings, enum values), as `_insert_json` sends them anyway; SQLite's
+    executemany needs Python dates and decimals."""
+    return session.get_bind().dialect.name == "postgresql"
+
+
 def insert_rows(session: Session, table: Table, rows: list[dict[str, Any]]) -> None:
     """Insert rows that all have the same keys.
 
@@ -18,7 +25,7 @@ def insert_rows(session: Session, table: Table, rows: list[dict[str, Any]]) -> N
     """
     if not rows:
         return
-    if session.get_bind().dialect.name == "postgresql":
+    if takes_json(session):
         _insert_json(session, table, rows)
     else:
         session.execute(insert(table), rows)
@@ -34,7 +41,7 @@ def insert_with_ids(session: Session, table: Table, rows: list[dict[str, Any]]) 
     """
     if not rows:
         return []
-    if session.get_bind().dialect.name == "postgresql":
+    if takes_json(session):
         drawn = session.execute(
             text(
                 "SELECT nextval(pg_get_serial_sequence(:table, 'id')) FROM generate_series(1, :n)"

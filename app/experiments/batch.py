@@ -2,6 +2,7 @@
 
 from typing import Any
 
+from pydantic import TypeAdapter
 from sqlmodel import Field, Session, SQLModel
 
 from app.auth.models import Actor
@@ -83,12 +84,14 @@ class ExperimentBatchResult(ResponseModel):
     criteria_created: int = Field(description="Criteria created, over all items.")
 
 
-def submit(*, session: Session, actor: Actor, batch: ExperimentBatch) -> ExperimentBatchResult:
-    """Create every item in one transaction, or none.
+def submit(*, session: Session, actor: Actor, batch: ExperimentBatch) -> bytes:
+    """Create every item in one transaction, or none; the answer as the JSON of
+    `ExperimentBatchResult`.
 
     Set-based: one query resolves every referenced project (with the caller's scope), then
     experiments, their tags, criteria and history entries are each inserted with one
-    batched statement (INSERT .. RETURNING over many rows), whatever the number of items.
+    batched statement, whatever the number of items, and one query reads the created
+    experiments back as their public JSON.
     Every item is checked, so the 422 lists every failing one (`items.<index>.project_id`).
     """
     try:
@@ -127,22 +130,42 @@ def submit(*, session: Session, actor: Actor, batch: ExperimentBatch) -> Experim
         rigour = experiment_service.rigour_by_id(
             session=session, ids=[experiment["id"] for experiment in experiments]
         )
-        # Hand the criteria back to their experiments, in request order.
-        owned: dict[int, list[dict[str, Any]]] = {}
-        for criterion in criteria:
-            owned.setdefault(criterion["experiment_id"], []).append(criterion)
-        result = ExperimentBatchResult.model_validate(
-            {
-                "items": [
-                    {**e, **rigour[e["id"]], "criteria": owned.get(e["id"], [])}
-                    for e in experiments
-                ],
-                "experiments_created": len(experiments),
-                "criteria_created": len(criteria),
-            }
-        )
+        body = _result_json(experiments=experiments, rigour=rigour, criteria=criteria)
         session.commit()
     except BaseException:
         session.rollback()
         raise
-    return result
+    return body
+
+
+_CRITERIA = TypeAdapter(list[CriterionPublic])
+_ITEM_FIELDS = list(ExperimentWithCriteria.model_fields)
+_RESULT = TypeAdapter(dict[str, Any])
+
+
+def _result_json(
+    *,
+    experiments: list[dict[str, Any]],
+    rigour: dict[int, dict[str, Any]],
+    criteria: list[dict[str, Any]],
+) -> bytes:
+    """The JSON of `ExperimentBatchResult`, in one call into pydantic-core.
+
+    The experiments are `insert_many`'s rows, already in JSON form, put in the model's
+    field order. Validating 1,000 `ExperimentWithCriteria` (SQLModel validates each twice)
+    and serializing them took 150 of the 1,000 ms a batch took in-process at size S (on a
+    busy machine). Criteria are few and go through their public model."""
+    owned: dict[int | None, list[Any]] = {}
+    for criterion in _CRITERIA.validate_python(criteria):
+        owned.setdefault(criterion.experiment_id, []).append(criterion)
+    items = []
+    for experiment in experiments:
+        full = {
+            **experiment,
+            **rigour[experiment["id"]],
+            "criteria": owned.get(experiment["id"], []),
+        }
+        items.append({name: full[name] for name in _ITEM_FIELDS})
+    return _RESULT.dump_json(
+        {"items": items, "experiments_created": len(items), "criteria_created": len(criteria)}
+    )

@@ -1,9 +1,13 @@
 """Experiments: what departments submit, each under a project and in its unit."""
 
+from datetime import datetime
 from typing import Any
 
+from pydantic import TypeAdapter
+from sqlalchemy import Integer, any_, bindparam
 from sqlalchemy import select as sa_select
 from sqlalchemy import update as sa_update
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.orm import selectinload
 from sqlmodel import Session, col, select
 
@@ -103,7 +107,13 @@ def rigour_by_id(*, session: Session, ids: list[int]) -> dict[int, dict[str, Any
     """`rigour` and `rigour_features` of the given experiments, in one query."""
     if not ids:
         return {}
-    statement = sa_select(TABLE.c.id, *rigour.flag_columns(TABLE)).where(TABLE.c.id.in_(ids))
+    if bulk.takes_json(session):
+        # One array parameter: an IN list of a batch's 1,000 ids cost more to compile and
+        # send than the query took to run.
+        chosen = TABLE.c.id == any_(bindparam("ids", ids, type_=postgresql.ARRAY(Integer)))
+    else:
+        chosen = TABLE.c.id.in_(ids)
+    statement = sa_select(TABLE.c.id, *rigour.flag_columns(TABLE)).where(chosen)
     return {row.id: rigour.from_flags(row._mapping) for row in session.execute(statement)}
 
 
@@ -298,13 +308,19 @@ def insert_many(
     *, session: Session, actor: Actor, experiments_in: list[tuple[ExperimentCreate, int]]
 ) -> list[dict[str, Any]]:
     """Insert (experiment, unit id) pairs with their tags and history entries, a batched
-    INSERT per table whatever their number; returns `ExperimentPublic` dicts in order.
+    INSERT per table whatever their number; returns `ExperimentPublic` dicts in order, but
+    for rigour, in JSON form (timestamps as the API writes them).
 
     The same rows as `build` would write one by one (the database fills in ids). Fields
     outside `ExperimentCreate` (a batch item's criteria) are left out."""
     now = utcnow()
-    fields = set(ExperimentCreate.model_fields)
-    created = [experiment_in.model_dump(include=fields) for experiment_in, _ in experiments_in]
+    models = [experiment_in for experiment_in, _ in experiments_in]
+    # One pass of pydantic-core over all items: a model_dump per item, then a walk of
+    # `history.plain` over each, took 80 and 50 ms for 1,000 items (busy machine).
+    # JSON mode writes enums, dates and amounts as `history.plain` does, and PostgreSQL
+    # reads that text back into the columns' types; SQLite's executemany wants Python types.
+    created = _CREATES.dump_python(models, mode="json")
+    as_columns = created if bulk.takes_json(session) else _CREATES.dump_python(models)
     values = [
         {
             **{k: v for k, v in data.items() if k != "determinants"},
@@ -314,7 +330,7 @@ def insert_many(
             "version": 1,
             "archived": False,
         }
-        for data, (_, unit_id) in zip(created, experiments_in, strict=True)
+        for data, (_, unit_id) in zip(as_columns, experiments_in, strict=True)
     ]
     ids = bulk.insert_with_ids(session, Experiment.__table__, values)  # type: ignore[attr-defined]
     bulk.insert_rows(
@@ -322,7 +338,7 @@ def insert_many(
         DeterminantTag.__table__,  # type: ignore[attr-defined]
         [
             {"project_id": None, "experiment_id": id_, **tag}
-            for id_, data in zip(ids, created, strict=True)
+            for id_, data in zip(ids, as_columns, strict=True)
             for tag in data["determinants"]
         ],
     )
@@ -336,15 +352,30 @@ def insert_many(
                 "experiment_id": id_,
                 "action": ChangeAction.create,
                 # What `_history_view` gives for the stored experiment.
-                "changes": history.created(data),
+                "changes": history.created_from_json(data),
             }
             for id_, data in zip(ids, created, strict=True)
         ],
     )
+    # The same text as the response model gives `now` (pydantic's own serializer).
+    timestamp = _TIMESTAMP.dump_python(now, mode="json")
     return [
-        {**row, "id": id_, "determinants": data["determinants"]}
-        for row, id_, data in zip(values, ids, created, strict=True)
+        {
+            **data,
+            "id": id_,
+            "unit_id": unit_id,
+            "created_at": timestamp,
+            "updated_at": timestamp,
+            "version": 1,
+            "archived": False,
+        }
+        for data, id_, (_, unit_id) in zip(created, ids, experiments_in, strict=True)
     ]
+
+
+# Validates nothing: serializes already validated items (a batch's, a subclass) in one call.
+_CREATES = TypeAdapter(list[ExperimentCreate])
+_TIMESTAMP = TypeAdapter(datetime)
 
 
 def record_created(*, session: Session, actor: Actor, experiment: Experiment) -> None:

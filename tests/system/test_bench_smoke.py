@@ -5,7 +5,14 @@ from bench import floor, run
 
 def test_benchmark_runs_end_to_end_at_size_s(database_url):
     result = run.measure(
-        database_url, "S", repeats=1, duration=0.2, connections=2, workers=1, log=lambda _: None
+        database_url,
+        "S",
+        repeats=1,
+        duration=0.2,
+        connections=2,
+        workers=1,
+        mixed_seconds=1,
+        log=lambda _: None,
     )
     counts = result["statements_per_request"]
     for name, entry in floor.REPORTS.items():
@@ -24,6 +31,16 @@ def test_benchmark_runs_end_to_end_at_size_s(database_url):
         assert result["list_vs_peer"]["median"] > 0
         # The write floor answers the same POST body (issue 17, target 5).
         assert result["single_vs_floor"]["median"] > 0
+    # One second of the mixed workload: 20 writes of every kind and a round of each of the
+    # 10 dashboards, every one answered (a slow server is late, never wrong).
+    mixed = result["mixed"]
+    assert mixed["writes"]["count"] + mixed["writes"]["not_sent"] == 20
+    assert mixed["writes"]["errors"] == 0
+    assert all(kind["count"] > 0 for kind in mixed["writes_by_kind"].values())
+    assert set(mixed["polls_by_report"]) == {n for n, r in floor.REPORTS.items() if r.conditional}
+    for report in mixed["polls_by_report"].values():
+        assert report["count"] + report["not_sent"] == 10
+        assert report["errors"] == 0
 
 
 def test_statements_per_report_do_not_grow_with_the_data(database_url):

@@ -64,6 +64,14 @@ def created(after: dict[str, Any]) -> dict[str, Any]:
     return changes
 
 
+def created_from_json(after: dict[str, Any]) -> dict[str, Any]:
+    """`created` of values already in their JSON form (a model dumped in pydantic's JSON
+    mode writes enums, dates and amounts as `plain` does), without walking them again."""
+    return {
+        field: {"old": None, "new": value} for field, value in after.items() if value is not None
+    }
+
+
 def record(
     *,
     session: Session,

@@ -16,6 +16,15 @@ EXPERIMENT = {
     ],
     "started_on": "2026-03-01",
     "ended_on": "2026-05-31",
+    # Every field set, so each type (dates, amounts, enums, booleans) is written by the
+    # batch as a single submission writes it, in its answer and in its history.
+    "comparison": "randomized",
+    "sample_size": 500,
+    "preregistered_on": "2026-02-15",
+    "independent_evaluation": True,
+    "cost": 42000.5,
+    "published_on": "2026-07-15",
+    "publication_url": "https://open.example.org/pre-filled-return",
 }
 CRITERION = {
     "metric": "Minutes to file",
@@ -52,7 +61,14 @@ def test_a_batched_experiment_matches_one_submitted_alone(admin):
     batched = response.json()["items"][0]
     # The criterion (an outcome with a baseline) counts in the batched one's rigour at once;
     # the one submitted alone has it from the next read.
-    assert batched["rigour_features"] == ["baseline"]
+    assert batched["rigour_features"] == [
+        "baseline",
+        "comparison",
+        "randomized",
+        "preregistered",
+        "independent",
+    ]
+    assert batched["cost"] == "42000.50"
     alone = admin.get(f"/api/v1/experiments/{alone['id']}").json()
     assert without(batched, (*VOLATILE, "criteria")) == without(alone)
     assert without(batched["criteria"]) == [without(criterion)]
@@ -61,6 +77,8 @@ def test_a_batched_experiment_matches_one_submitted_alone(admin):
     # Stored exactly as answered, and with the same history entries.
     stored = admin.get(f"/api/v1/experiments/{batched['id']}").json()
     assert stored == {k: v for k, v in batched.items() if k != "criteria"}
+    # The same keys in the same order as a single experiment's answer, then its criteria.
+    assert list(batched) == [*stored, "criteria"]
     listed = admin.get(f"/api/v1/experiments/{batched['id']}/criteria").json()["items"]
     assert listed == batched["criteria"]
     assert without(history(admin, batched["id"])) == without(history(admin, alone["id"]))
