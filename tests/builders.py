@@ -18,10 +18,6 @@ from app.core.db import create_db_engine
 POSTGRES_URL = os.environ.get("TEST_DATABASE_URL")
 # Every table, children first: what a fresh test database empties.
 TABLES = (
-    # The report summaries, which TRUNCATE empties without their triggers.
-    "unit_project_counts",
-    "unit_experiment_counts",
-    "unit_determinant_counts",
     "history",
     "idempotency_keys",
     "measurements",
@@ -33,6 +29,15 @@ TABLES = (
     "api_keys",
     "unit_commitments",
     "units",
+    # The summaries last: TRUNCATE empties them without their triggers, and a DELETE of
+    # the tables above fires the triggers, which write summary rows the last DELETEs remove.
+    "unit_project_counts",
+    "unit_experiment_counts",
+    "unit_determinant_counts",
+    "outcome_criteria_counts",
+    "unmet_criteria_by_due",
+    "outcome_coverage_counts",
+    "project_outcome_criteria",
 )
 
 
