@@ -67,8 +67,12 @@ from app.units.service import in_subtree
 
 log = logging.getLogger(__name__)
 
-# Rows a report may read before it compacts the logs. At L the compacted tables hold about
-# 3,000 rows (1,000 units x 3 kinds); twice that reads in a few milliseconds.
+# Compacted, the logs hold at most this many rows per unit in scope: one coverage row, one
+# count row per criterion kind, one folded row of past due dates per kind. A report
+# compacts when it reads more than that plus COMPACT_ABOVE rows of changes since the last
+# compaction. A fixed bound alone (6,000) was below the compacted size at L (1,000 units:
+# up to 5,000 rows), so every outcomes report at L compacted: six writes per read.
+COMPACTED_ROWS_PER_UNIT = 1 + 2 * len(CriterionKind)
 COMPACT_ABOVE = 6_000
 
 outcome_criteria_counts = Table(
@@ -465,6 +469,7 @@ class Coverage:
     projects: int
     with_outcome: int
     rows_read: int
+    units: int  # with a coverage row, in scope
 
 
 def coverage(*, session: Session, root_id: int | None) -> Coverage:
@@ -475,9 +480,10 @@ def coverage(*, session: Session, root_id: int | None) -> Coverage:
         func.coalesce(func.sum(table.c.projects), 0),
         func.coalesce(func.sum(table.c.with_outcome), 0),
         func.count(),
+        func.count(func.distinct(table.c.unit_id)),
     ).where(_scope(table.c.unit_id, root_id, "coverage_scope"))
-    projects, with_outcome, rows = session.execute(statement).one()
-    return Coverage(int(projects), int(with_outcome), int(rows))
+    projects, with_outcome, rows, units = session.execute(statement).one()
+    return Coverage(int(projects), int(with_outcome), int(rows), int(units))
 
 
 @dataclass(frozen=True)
@@ -617,13 +623,13 @@ def compact(connection: Connection, *, today: date) -> None:
         connection.execute(insert(unmet_criteria_by_due), folded)
 
 
-def compact_if_needed(*, session: Session, rows_read: int, today: date) -> None:
+def compact_if_needed(*, session: Session, rows_read: int, units: int, today: date) -> None:
     """Compact after a report read many rows. The report's own session is read-only (in
     autocommit on PostgreSQL, where the DELETE and the INSERT of the sums would commit
     apart and a reader in between would count too little), so the compaction takes its
     own connection and transaction, as a write. It only tidies: if it fails (a lock
     timeout, a read-only database), the report has its answer and the next one retries."""
-    if rows_read <= COMPACT_ABOVE:
+    if rows_read <= COMPACT_ABOVE + COMPACTED_ROWS_PER_UNIT * units:
         return
     engine = session.connection().engine
     try:

@@ -368,7 +368,10 @@ def outcomes(
     experiments = queries.experiment_counts(session=session, root_id=root_id)
     session.commit()
     outcome_summaries.compact_if_needed(
-        session=session, rows_read=coverage.rows_read + criteria.rows_read, today=today
+        session=session,
+        rows_read=coverage.rows_read + criteria.rows_read,
+        units=coverage.units,
+        today=today,
     )
 
     projects, with_outcome = coverage.projects, coverage.with_outcome

@@ -100,6 +100,7 @@ def test_folded_rows_stay_exact_on_later_days_and_an_earlier_day_reads_the_crite
     folded into one row per (unit, kind); later days still count them missed, and a
     report for an earlier day (a clock set back) counts from the criteria."""
     monkeypatch.setattr(outcome_summaries, "COMPACT_ABOVE", 0)
+    monkeypatch.setattr(outcome_summaries, "COMPACTED_ROWS_PER_UNIT", 0)
     start = today()
     unit = create_unit(admin, "LINE")
     project = create_project(admin, unit["id"], stage="exploration")
@@ -339,6 +340,7 @@ def test_compacted_summaries_equal_a_rebuild_after_random_writes(
 ):
     """Every report compacts; reports run on days moving forward between writes."""
     monkeypatch.setattr(outcome_summaries, "COMPACT_ABOVE", 0)
+    monkeypatch.setattr(outcome_summaries, "COMPACTED_ROWS_PER_UNIT", 0)
     start = today()
     writes = RandomWrites(admin, random.Random(7), start)
     day = start
