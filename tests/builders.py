@@ -1,6 +1,7 @@
 """Builders shared by the test modules: arrange through the API, with defaults a test
 overrides. Imported one way: `from tests.builders import create_unit`."""
 
+import functools
 import os
 from typing import Any
 
@@ -39,6 +40,35 @@ TABLES = (
     "outcome_coverage_counts",
     "project_outcome_criteria",
 )
+
+
+@functools.cache
+def _reset_statement(database_url: str) -> str:
+    """Deletes every row with the triggers off (the replica role skips them, foreign keys
+    included) and restarts the sequences. Not TRUNCATE: it gives each of the tables and
+    their indexes new files, synced at commit, which took 0.3-0.8 s a test."""
+    engine = create_engine(database_url)
+    with engine.connect() as connection:
+        sequences = connection.execute(
+            text(
+                "SELECT pg_get_serial_sequence(t, a.attname) FROM unnest(CAST(:tables AS text[])) t"
+                " JOIN pg_attribute a ON a.attrelid = CAST(t AS regclass) AND a.attnum > 0"
+                " WHERE pg_get_serial_sequence(t, a.attname) IS NOT NULL"
+            ),
+            {"tables": list(TABLES)},
+        ).scalars()
+        restarts = [f"ALTER SEQUENCE {sequence} RESTART" for sequence in sequences]
+    engine.dispose()
+    deletes = [f"DELETE FROM {table}" for table in TABLES]
+    return "; ".join(["SET LOCAL session_replication_role = replica", *deletes, *restarts])
+
+
+def empty_database(database_url: str) -> None:
+    """A PostgreSQL test database as the migrations left it (SQLite copies a file instead)."""
+    engine = create_engine(database_url)
+    with engine.begin() as connection:
+        connection.exec_driver_sql(_reset_statement(database_url))
+    engine.dispose()
 
 
 def bootstrap_key(

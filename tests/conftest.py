@@ -21,7 +21,7 @@ from sqlalchemy.engine import make_url
 from app.core.config import Settings
 from app.core.migrations import upgrade
 from app.main import create_app
-from tests.builders import POSTGRES_URL, TABLES, bootstrap_key, client_with
+from tests.builders import POSTGRES_URL, bootstrap_key, client_with, empty_database
 
 # The suite sends hundreds of requests a second with one key, and without a key for the
 # access matrix: rate limits are off unless a test turns them on (tests/api/
@@ -51,6 +51,10 @@ def migrated_template(tmp_path_factory: pytest.TempPathFactory) -> str:
         with admin.connect() as connection:
             connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
             connection.execute(text(f'CREATE DATABASE "{name}"'))
+            # No test crashes the database server, so a commit need not wait for its WAL
+            # to reach the disk: 1-2 ms a commit instead of 8-10 on a busy machine, and
+            # every API write commits.
+            connection.execute(text(f'ALTER DATABASE "{name}" SET synchronous_commit = off'))
         admin.dispose()
         url = admin_url.set(database=name).render_as_string(hide_password=False)
         upgrade(url)
@@ -63,10 +67,7 @@ def migrated_template(tmp_path_factory: pytest.TempPathFactory) -> str:
 @pytest.fixture
 def database_url(migrated_template: str, tmp_path: Path) -> str:
     if POSTGRES_URL:
-        engine = create_engine(migrated_template)
-        with engine.begin() as connection:
-            connection.execute(text(f"TRUNCATE {', '.join(TABLES)} RESTART IDENTITY CASCADE"))
-        engine.dispose()
+        empty_database(migrated_template)
         return migrated_template
     path = tmp_path / "test.db"
     shutil.copyfile(migrated_template, path)

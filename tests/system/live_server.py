@@ -56,7 +56,7 @@ def live_servers(database_url: str, count: int = 2, **env: str) -> Iterator[list
                 )
             )
             urls.append(f"http://127.0.0.1:{sock.getsockname()[1]}")
-        deadline = time.monotonic() + 30
+        deadline = time.monotonic() + 90  # a busy machine imports slowly
         for url, process in zip(urls, processes, strict=True):
             while True:
                 assert process.poll() is None, f"server for {url} exited"

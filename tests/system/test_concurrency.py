@@ -12,7 +12,7 @@ import pytest
 from sqlalchemy import create_engine, text
 
 from app.core.config import Settings
-from tests.builders import POSTGRES_URL, TABLES, bootstrap_key
+from tests.builders import POSTGRES_URL, TABLES, bootstrap_key, empty_database
 from tests.system.live_server import live_servers
 
 PARALLEL = 8
@@ -58,13 +58,13 @@ def live_urls(live_database: str) -> Iterator[list[str]]:
 @pytest.fixture
 def database_url(live_database: str) -> str:
     """Overrides conftest's: the servers' database, emptied before each test."""
+    if POSTGRES_URL:
+        empty_database(live_database)
+        return live_database
     engine = create_engine(live_database)
     with engine.begin() as connection:
-        if POSTGRES_URL:
-            connection.execute(text(f"TRUNCATE {', '.join(TABLES)} RESTART IDENTITY CASCADE"))
-        else:
-            for table in TABLES:
-                connection.execute(text(f"DELETE FROM {table}"))
+        for table in TABLES:
+            connection.execute(text(f"DELETE FROM {table}"))
     engine.dispose()
     return live_database
 
