@@ -112,10 +112,6 @@ def insert_many(
     ]
 
 
-def page_of(rows: list[Criterion], cursor: str | None) -> CriteriaPage:
-    return CriteriaPage(items=[to_public(c) for c in rows], next_cursor=cursor)
-
-
 def _owner_ids(criterion: Criterion) -> dict[str, Any]:
     return {"project_id": criterion.project_id, "experiment_id": criterion.experiment_id}
 
@@ -242,7 +238,7 @@ def list_for_owner(
     experiment_id: int | None = None,
     kind: list[CriterionKind] | None = None,
     include_archived: bool = False,
-) -> tuple[list[Criterion], str | None]:
+) -> CriteriaPage:
     owner, owner_id = _owner_by_ids(project_id, experiment_id)
     owner.get(session, actor, owner_id, False)
     statement = select(Criterion).where(getattr(Criterion, owner.column) == owner_id)
@@ -253,7 +249,8 @@ def list_for_owner(
             filters.live(col(Criterion.archived), include_archived),
         ],
     )
-    return listing.entity_page(session, statement, Criterion.id, params)
+    rows, cursor = listing.entity_page(session, statement, Criterion.id, params)
+    return CriteriaPage(items=[to_public(c) for c in rows], next_cursor=cursor)
 
 
 def update(

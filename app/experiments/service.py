@@ -197,11 +197,13 @@ def _follow_project(session: Session, project: Project) -> None:
 
 
 def history_visibility(
-    *, session: Session, actor: Actor, experiment: Experiment
+    *, session: Session, actor: Actor, experiment_id: int
 ) -> history.Visibility | None:
     """What a submitter sees in full of an experiment's history: what was written while
     the experiment's unit (its project's, at that time) was in the submitter's subtree,
-    before and after the entry. Everyone else sees everything."""
+    before and after the entry. Everyone else sees everything. 404 unless the caller may
+    read the experiment."""
+    experiment = get(session=session, actor=actor, experiment_id=experiment_id)
     root = actor.scope_unit_id
     if root is None:
         return None
