@@ -84,27 +84,19 @@ def insert_many(
             "experiment_id": experiment_id,
             "latest_value": None,
             "latest_measured_on": None,
-            "created_at": now,
-            "updated_at": now,
-            "version": 1,
-            "archived": False,
+            **bulk.new_row(now),
         }
         for criterion_in, experiment_id in criteria_in
     ]
     ids = bulk.insert_with_ids(session, Criterion.__table__, values)  # type: ignore[attr-defined]
-    history.record_many(
+    history.record_creates(
         session=session,
         actor=actor,
-        entries=[
-            {
-                "entity_type": EntityType.criterion,
-                "entity_id": id_,
-                "experiment_id": experiment_id,
-                "action": ChangeAction.create,
-                "changes": history.created(criterion_in.model_dump()),
-            }
+        entity_type=EntityType.criterion,
+        created=(
+            (id_, experiment_id, history.created(criterion_in.model_dump()))
             for id_, (criterion_in, experiment_id) in zip(ids, criteria_in, strict=True)
-        ],
+        ),
     )
     return [
         {**row, "id": id_, "status": _status(SimpleNamespace(**row))}

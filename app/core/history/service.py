@@ -1,7 +1,7 @@
 """History: every change written in the same transaction as the change itself."""
 
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from datetime import date, datetime
 from decimal import Decimal
 from enum import Enum
@@ -145,6 +145,31 @@ def record_many(*, session: Session, actor: Actor, entries: list[dict[str, Any]]
                 **entry,
             }
             for entry in entries
+        ],
+    )
+
+
+def record_creates(
+    *,
+    session: Session,
+    actor: Actor,
+    entity_type: EntityType,
+    created: Iterable[tuple[int, int | None, dict[str, Any]]],
+) -> None:
+    """The create entries of rows inserted together, each (entity id, experiment id or
+    None, changes as `created` gives them), in one batched INSERT."""
+    record_many(
+        session=session,
+        actor=actor,
+        entries=[
+            {
+                "entity_type": entity_type,
+                "entity_id": entity_id,
+                "experiment_id": experiment_id,
+                "action": ChangeAction.create,
+                "changes": changes,
+            }
+            for entity_id, experiment_id, changes in created
         ],
     )
 
