@@ -23,9 +23,8 @@ from app.projects.models import (
     WorkMode,
 )
 from app.reports import barometer as barometer_queries
-from app.reports import experimentation, outcome_summaries, queries
+from app.reports import outcome_summaries, queries
 from app.reports import unit_status as unit_status_rule
-from app.reports.experimentation import ExperimentationReport
 from app.reports.guide import GUIDE
 from app.reports.schemas import (
     AdoptedSource,
@@ -40,8 +39,6 @@ from app.reports.schemas import (
     NationalFigure,
     OutcomesReport,
     PortfolioReport,
-    Report,
-    ReportName,
     SpreadReport,
     SpreadVerdict,
     Thresholds,
@@ -567,35 +564,3 @@ def barometer(
         ),
         findings=findings,
     )
-
-
-def build(
-    name: ReportName,
-    *,
-    session: Session,
-    settings: Settings,
-    root_id: int | None,
-    today: date,
-    as_of: date | None = None,
-    year: int | None = None,
-    from_date: date | None = None,
-    to_date: date | None = None,
-) -> Report | ExperimentationReport:
-    """Any report by name (the CLI's entry point; the API calls each report directly).
-    ``as_of`` applies to the spread report; `year` is the experimentation report's fiscal
-    year (default: the one containing today); ``from_date`` and ``to_date`` set the
-    barometer's window."""
-    if name == ReportName.experimentation:
-        return experimentation.build(
-            session=session, settings=settings, root_id=root_id, year=year, today=today
-        )
-    if name == ReportName.barometer:
-        start, end = barometer_window(today=today, from_date=from_date, to_date=to_date)
-        return barometer(session=session, root_id=root_id, from_date=start, to_date=end)
-    if name == ReportName.spread:
-        return spread(session=session, settings=settings, root_id=root_id, as_of=as_of)
-    if name == ReportName.portfolio:
-        return portfolio(session=session, root_id=root_id)
-    if name == ReportName.outcomes:
-        return outcomes(session=session, settings=settings, root_id=root_id, today=today)
-    return determinants(session=session, root_id=root_id)
