@@ -4,6 +4,7 @@ calling its report directly). One table, so a new report is one row here."""
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
+from typing import Any
 
 from sqlmodel import Session
 
@@ -28,6 +29,10 @@ class ReportRequest:
     end: date | None = None
     interval: Interval = Interval.quarter  # trends
 
+    def scope(self) -> dict[str, Any]:
+        """The arguments every report that reads settings takes first."""
+        return {"session": self.session, "settings": self.settings, "root_id": self.root_id}
+
 
 def _barometer(request: ReportRequest) -> BarometerReport:
     start, end = service.barometer_window(
@@ -39,33 +44,16 @@ def _barometer(request: ReportRequest) -> BarometerReport:
 
 
 REPORTS: dict[ReportName, Callable[[ReportRequest], Report | ExperimentationReport]] = {
-    ReportName.spread: lambda r: service.spread(
-        session=r.session, settings=r.settings, root_id=r.root_id, as_of=r.as_of
-    ),
+    ReportName.spread: lambda r: service.spread(**r.scope(), as_of=r.as_of),
     ReportName.portfolio: lambda r: service.portfolio(session=r.session, root_id=r.root_id),
-    ReportName.outcomes: lambda r: service.outcomes(
-        session=r.session, settings=r.settings, root_id=r.root_id, today=r.today
-    ),
+    ReportName.outcomes: lambda r: service.outcomes(**r.scope(), today=r.today),
     ReportName.determinants: lambda r: service.determinants(session=r.session, root_id=r.root_id),
     ReportName.trends: lambda r: trends.trends(
-        session=r.session,
-        settings=r.settings,
-        root_id=r.root_id,
-        start=r.start,
-        end=r.end,
-        interval=r.interval,
-        today=r.today,
+        **r.scope(), start=r.start, end=r.end, interval=r.interval, today=r.today
     ),
-    ReportName.flow: lambda r: flow.flow(
-        session=r.session,
-        settings=r.settings,
-        root_id=r.root_id,
-        start=r.start,
-        end=r.end,
-        today=r.today,
-    ),
+    ReportName.flow: lambda r: flow.flow(**r.scope(), start=r.start, end=r.end, today=r.today),
     ReportName.experimentation: lambda r: experimentation.build(
-        session=r.session, settings=r.settings, root_id=r.root_id, year=r.year, today=r.today
+        **r.scope(), year=r.year, today=r.today
     ),
     ReportName.barometer: _barometer,
 }
