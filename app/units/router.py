@@ -1,6 +1,6 @@
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Query, Response, status
+from fastapi import APIRouter, Depends, Path, Query, Response, status
 
 from app.api import objects
 from app.api.deps import IncludeArchived, PathId, SettingsDep
@@ -99,6 +99,11 @@ def unit_history(unit_id: PathId, session: SessionDep, actor: Reader, page: Page
     return objects.history(session=session, page=page, visible=visible, unit_id=unit_id)
 
 
+async def fiscal_year_start_month(settings: SettingsDep) -> int:
+    return settings.fiscal_year_start_month
+
+
+StartMonth = Annotated[int, Depends(fiscal_year_start_month)]
 FiscalYear = Annotated[
     int,
     Path(
@@ -116,14 +121,11 @@ FiscalYear = Annotated[
     responses=problem_responses(*READ_ONE),
     summary="A unit's experimentation commitments, by year",
 )
-def list_commitments(unit_id: PathId, session: SessionDep, settings: SettingsDep, actor: Reader):
+def list_commitments(unit_id: PathId, session: SessionDep, start: StartMonth, actor: Reader):
     """The unit's experimentation commitments (program funds and target share), oldest
     year first."""
     return service.list_commitments(
-        session=session,
-        actor=actor,
-        unit_id=unit_id,
-        start_month=settings.fiscal_year_start_month,
+        session=session, actor=actor, unit_id=unit_id, start_month=start
     )
 
 
@@ -134,15 +136,11 @@ def list_commitments(unit_id: PathId, session: SessionDep, settings: SettingsDep
     summary="A unit's experimentation commitment for one year",
 )
 def get_commitment(
-    unit_id: PathId, year: FiscalYear, session: SessionDep, settings: SettingsDep, actor: Reader
+    unit_id: PathId, year: FiscalYear, session: SessionDep, start: StartMonth, actor: Reader
 ):
     """The unit's commitment for one fiscal year; 404 when it has none."""
     return service.get_commitment(
-        session=session,
-        actor=actor,
-        unit_id=unit_id,
-        year=year,
-        start_month=settings.fiscal_year_start_month,
+        session=session, actor=actor, unit_id=unit_id, year=year, start_month=start
     )
 
 
@@ -162,7 +160,7 @@ def put_commitment(
     year: FiscalYear,
     commitment_in: CommitmentIn,
     session: SessionDep,
-    settings: SettingsDep,
+    start: StartMonth,
     actor: Admin,
     response: Response,
 ):
@@ -172,7 +170,7 @@ def put_commitment(
         unit_id=unit_id,
         year=year,
         commitment_in=commitment_in,
-        start_month=settings.fiscal_year_start_month,
+        start_month=start,
     )
     if created:
         response.status_code = status.HTTP_201_CREATED
