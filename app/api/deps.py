@@ -3,12 +3,14 @@
 import json
 import re
 from collections.abc import Iterable
+from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import Depends, Header, Path, Query, Request
+from pydantic import AfterValidator
 
 from app.core.config import Settings
-from app.core.db import MAX_ID
+from app.core.db import MAX_ID, as_utc
 from app.core.errors import InvalidField, PreconditionRequired
 
 # An id in a URL path: bounded, so a huge number is a 422 naming it, not a driver overflow.
@@ -16,6 +18,12 @@ PathId = Annotated[int, Path(ge=1, le=MAX_ID, description="The object's id.")]
 # Lists leave archived rows out unless asked.
 IncludeArchived = Annotated[
     bool, Query(description="Also list archived rows (they are left out by default).")
+]
+
+UpdatedSince = Annotated[
+    datetime | None,
+    AfterValidator(as_utc),
+    Query(description="Changed at or after this time (ISO 8601; UTC if no offset)."),
 ]
 
 

@@ -26,6 +26,7 @@ from app.auth.dependencies import Reader
 from app.auth.models import Actor
 from app.core.config import Settings
 from app.core.db import SessionDep, UTCDateTime
+from app.core.errors import READ, problem_responses
 from app.core.flags import FlagSet
 from app.core.pagination import Page, PageParams, json_response, page_bytes, paginate, split_page
 
@@ -315,5 +316,6 @@ def respond(context: ListRequest, spec: ListSpec, page: PageParams, filtered: Fi
     return json_response(spec.json(session=context.session, rows=rows, params=page))
 
 
-def csv_doc(spec: ListSpec) -> dict[int | str, dict[str, Any]]:
-    return csv_export.csv_response_doc(spec.csv_columns)
+def list_responses(spec: ListSpec) -> dict[int | str, dict[str, Any]]:
+    """The OpenAPI responses of a list route: its problems and its CSV form."""
+    return {**problem_responses(*READ), **csv_export.csv_response_doc(spec.csv_columns)}

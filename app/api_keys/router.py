@@ -1,6 +1,4 @@
-from typing import Annotated
-
-from fastapi import APIRouter, Depends, status
+from fastapi import APIRouter, status
 
 from app.api.deps import PathId
 from app.api.idempotency.dependency import IdempotentWithheldSecret, creating_responses
@@ -10,7 +8,7 @@ from app.api_keys.models import ApiKeyCreate, ApiKeyCreated, ApiKeyPublic, ApiKe
 from app.auth.dependencies import Admin
 from app.core.db import SessionDep
 from app.core.errors import READ, WRITE, problem_responses
-from app.core.pagination import PageParams, page_params
+from app.core.pagination import PageDep
 
 router = APIRouter(prefix="/api-keys", tags=["api-keys"], route_class=LargeBodyRoute)
 
@@ -38,9 +36,7 @@ def create_api_key(
     responses=problem_responses(*READ, 403),
     summary="List API keys (admin)",
 )
-def list_api_keys(
-    session: SessionDep, actor: Admin, page: Annotated[PageParams, Depends(page_params)]
-):
+def list_api_keys(session: SessionDep, actor: Admin, page: PageDep):
     """Every key by id, paged, revoked ones included; never the secret."""
     items, cursor = service.list_keys(session=session, params=page)
     return ApiKeysPage(items=items, next_cursor=cursor)  # type: ignore[arg-type]

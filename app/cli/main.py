@@ -17,8 +17,7 @@ from app.api_keys import service as api_key_service
 from app.api_keys.models import ApiKeyCreate
 from app.auth.models import Role, command_line_actor
 from app.core.config import Settings, get_settings
-from app.reports.experimentation import ExperimentationReport
-from app.reports.schemas import Report, ReportName
+from app.reports.schemas import ReportName
 from app.reports.window import Interval
 
 cli = typer.Typer(
@@ -384,7 +383,7 @@ def report(
     """Print a report, computed by the same queries as GET /api/v1/reports/{name}."""
     from app.core.db import read_only_engine, today
     from app.core.errors import DomainError
-    from app.reports import flow, queries, render, service, trends
+    from app.reports import catalog, queries, render
 
     as_of_date = as_of.date() if as_of else None
     if as_of_date is not None and as_of_date > today():
@@ -401,8 +400,6 @@ def report(
         raise typer.Exit(2)
     settings = get_settings()
     engine = open_database(settings)
-    first_day = start.date() if start else None
-    last_day = end.date() if end else None
     # As the API's reports: a read that never takes SQLite's write lock.
     with Session(read_only_engine(engine), expire_on_commit=False) as session:
         root_id = None
@@ -411,39 +408,19 @@ def report(
             if root_id is None:
                 typer.echo(f"error: no unit with code {unit!r}", err=True)
                 raise typer.Exit(2)
-        result: Report | ExperimentationReport
+        request = catalog.ReportRequest(
+            session=session,
+            settings=settings,
+            root_id=root_id,
+            today=today(),
+            as_of=as_of_date,
+            year=year,
+            start=start.date() if start else None,
+            end=end.date() if end else None,
+            interval=interval or Interval.quarter,
+        )
         try:
-            if name == ReportName.trends:
-                result = trends.trends(
-                    session=session,
-                    settings=settings,
-                    root_id=root_id,
-                    start=first_day,
-                    end=last_day,
-                    interval=interval or Interval.quarter,
-                    today=today(),
-                )
-            elif name == ReportName.flow:
-                result = flow.flow(
-                    session=session,
-                    settings=settings,
-                    root_id=root_id,
-                    start=first_day,
-                    end=last_day,
-                    today=today(),
-                )
-            else:
-                result = service.build(
-                    name,
-                    session=session,
-                    settings=settings,
-                    root_id=root_id,
-                    today=today(),
-                    as_of=as_of_date,
-                    year=year,
-                    from_date=first_day,
-                    to_date=last_day,
-                )
+            result = catalog.build(name, request)
         except DomainError as error:  # a window the API would answer with a 422
             typer.echo(f"error: {error.detail}", err=True)
             raise typer.Exit(2) from None

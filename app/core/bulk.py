@@ -1,5 +1,6 @@
 """Set-based inserts: many rows of a table in one statement, new ids back in order."""
 
+from datetime import datetime
 from typing import Any
 
 from pydantic import TypeAdapter
@@ -14,6 +15,12 @@ def takes_json(session: Session) -> bool:
     dates, decimal strings, enum values), as `_insert_json` sends them anyway; SQLite's
     executemany needs Python dates and decimals."""
     return session.get_bind().dialect.name == "postgresql"
+
+
+def new_row(now: datetime | str) -> dict[str, Any]:
+    """The columns a versioned table fills the same way for every new row: created and
+    updated `now` (a timestamp, or its JSON text in a response), version 1, not archived."""
+    return {"created_at": now, "updated_at": now, "version": 1, "archived": False}
 
 
 def insert_rows(session: Session, table: Table, rows: list[dict[str, Any]]) -> None:

@@ -87,12 +87,23 @@ class Editable(Generic[Row]):
         effective_on: date | None = None,
     ) -> None:
         """The history entry of a flushed new row: `changes` as `history.diff` gives them."""
+        self._record(session, actor, row, ChangeAction.create, changes, effective_on)
+
+    def _record(
+        self,
+        session: Session,
+        actor: history.Actor,
+        row: Row,
+        action: ChangeAction,
+        changes: dict[str, Any],
+        effective_on: date | None = None,
+    ) -> None:
         history.record(
             session=session,
             actor=actor,
             entity_type=self.entity_type,
             entity_id=self._id(row),
-            action=ChangeAction.create,
+            action=action,
             changes=changes,
             effective_on=effective_on,
             **self.history_owner(row),
@@ -125,16 +136,8 @@ class Editable(Generic[Row]):
             touch(row)
             if on_change is not None:
                 on_change(delta)
-            history.record(
-                session=session,
-                actor=actor,
-                entity_type=self.entity_type,
-                entity_id=self._id(row),
-                action=ChangeAction.update,
-                changes=delta,
-                effective_on=effective_on() if effective_on is not None else None,
-                **self.history_owner(row),
-            )
+            day = effective_on() if effective_on is not None else None
+            self._record(session, actor, row, ChangeAction.update, delta, day)
         session.add(row)
         session.commit()
         return row
@@ -159,14 +162,12 @@ class Editable(Generic[Row]):
             return row
         if before is not None:
             before()
-        history.archive(
-            session=session,
-            actor=actor,
-            obj=row,
-            entity_type=self.entity_type,
-            entity_id=self._id(row),
-            **self.history_owner(row),
-        )
+        # Kept, its version bumped, the change recorded.
+        row.archived = True
+        touch(row)
+        self._record(session, actor, row, ChangeAction.archive, history.archived())
+        session.add(row)
+        session.commit()
         return row
 
     @staticmethod

@@ -4,7 +4,7 @@ import base64
 import binascii
 from typing import Annotated, Any, Generic, TypeVar, get_args
 
-from fastapi import Query, Response
+from fastapi import Depends, Query, Response
 from pydantic import BaseModel, Field
 from sqlalchemy import Select
 
@@ -68,6 +68,9 @@ async def page_params(
     ] = None,
 ) -> PageParams:
     return PageParams(limit=limit, cursor=cursor)
+
+
+PageDep = Annotated[PageParams, Depends(page_params)]
 
 
 def paginate(

@@ -1,16 +1,15 @@
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query, Response, status
+from fastapi import APIRouter, Depends, Query, status
 
-from app.api.deps import IfMatch, IncludeArchived, PathId
-from app.api.etags import NOT_MODIFIED, IfNoneMatch, set_etag
+from app.api import objects
+from app.api.deps import IncludeArchived, PathId
 from app.api.idempotency.dependency import Idempotent, creating_responses
 from app.api.large_bodies import LargeBodyRoute
-from app.api.openapi import etag_responses
 from app.auth.dependencies import Reader, Writer
 from app.core.db import SessionDep
 from app.core.errors import READ_ONE, WRITE, problem_responses
-from app.core.pagination import PageParams, page_params
+from app.core.pagination import PageDep
 from app.criteria import service
 from app.criteria.models import (
     CriteriaPage,
@@ -31,155 +30,107 @@ _CREATE: dict[str, Any] = {
     "responses": creating_responses(*WRITE, 404, etag=True),
 }
 _LIST: dict[str, Any] = {"response_model": CriteriaPage, "responses": problem_responses(*READ_ONE)}
-KindFilter = Annotated[list[CriterionKind] | None, Query(description="Any of these kinds.")]
+
+
+async def owner_query(
+    params: PageDep,
+    kind: Annotated[list[CriterionKind] | None, Query(description="Any of these kinds.")] = None,
+    include_archived: IncludeArchived = False,
+) -> dict[str, Any]:
+    """The query parameters of an owner's criteria, as `service.list_for_owner` takes them."""
+    return dict(locals())
+
+
+OwnerQuery = Annotated[dict[str, Any], Depends(owner_query)]
 
 
 @router.post("/projects/{project_id}/criteria", summary="Add a criterion to a project", **_CREATE)
 def create_project_criterion(
-    project_id: PathId,
-    criterion_in: CriterionCreate,
-    session: SessionDep,
-    actor: Writer,
-    idempotency: Idempotent,
-    response: Response,
+    project_id: PathId, criterion_in: CriterionCreate, actor: Writer, call: objects.Create
 ):
     """Add a success criterion to a project: a metric with baseline, target and direction."""
-    criterion = service.create(
-        session=session, actor=actor, criterion_in=criterion_in, project_id=project_id
+    return call(
+        service.create, actor, service.to_public, criterion_in=criterion_in, project_id=project_id
     )
-    set_etag(response, criterion.version)
-    return service.to_public(criterion)
 
 
 @router.get("/projects/{project_id}/criteria", summary="A project's criteria", **_LIST)
 def list_project_criteria(
-    project_id: PathId,
-    session: SessionDep,
-    actor: Reader,
-    page: Annotated[PageParams, Depends(page_params)],
-    kind: KindFilter = None,
-    include_archived: IncludeArchived = False,
+    project_id: PathId, session: SessionDep, actor: Reader, query: OwnerQuery
 ):
     """The project's criteria by id, paged, each with its latest value and status."""
-    rows, cursor = service.list_for_owner(
-        session=session,
-        actor=actor,
-        params=page,
-        project_id=project_id,
-        kind=kind,
-        include_archived=include_archived,
-    )
-    return service.page_of(rows, cursor)
+    return service.list_for_owner(session=session, actor=actor, project_id=project_id, **query)
 
 
 @router.post(
     "/experiments/{experiment_id}/criteria", summary="Add a criterion to an experiment", **_CREATE
 )
 def create_experiment_criterion(
-    experiment_id: PathId,
-    criterion_in: CriterionCreate,
-    session: SessionDep,
-    actor: Writer,
-    idempotency: Idempotent,
-    response: Response,
+    experiment_id: PathId, criterion_in: CriterionCreate, actor: Writer, call: objects.Create
 ):
     """Add a success criterion to an experiment: a metric with baseline, target and direction."""
-    criterion = service.create(
-        session=session, actor=actor, criterion_in=criterion_in, experiment_id=experiment_id
+    return call(
+        service.create,
+        actor,
+        service.to_public,
+        criterion_in=criterion_in,
+        experiment_id=experiment_id,
     )
-    set_etag(response, criterion.version)
-    return service.to_public(criterion)
 
 
 @router.get("/experiments/{experiment_id}/criteria", summary="An experiment's criteria", **_LIST)
 def list_experiment_criteria(
-    experiment_id: PathId,
-    session: SessionDep,
-    actor: Reader,
-    page: Annotated[PageParams, Depends(page_params)],
-    kind: KindFilter = None,
-    include_archived: IncludeArchived = False,
+    experiment_id: PathId, session: SessionDep, actor: Reader, query: OwnerQuery
 ):
     """The experiment's criteria by id, paged, each with its latest value and status."""
-    rows, cursor = service.list_for_owner(
-        session=session,
-        actor=actor,
-        params=page,
-        experiment_id=experiment_id,
-        kind=kind,
-        include_archived=include_archived,
+    return service.list_for_owner(
+        session=session, actor=actor, experiment_id=experiment_id, **query
     )
-    return service.page_of(rows, cursor)
 
 
 @router.get(
     "/criteria/{criterion_id}",
     response_model=CriterionPublic,
-    responses=etag_responses({**problem_responses(*READ_ONE), **NOT_MODIFIED}, 200, 304),
     summary="Get a criterion",
+    **objects.GET,
 )
-def get_criterion(
-    criterion_id: PathId,
-    session: SessionDep,
-    actor: Reader,
-    response: Response,
-    if_none_match: IfNoneMatch = None,
-):
+def get_criterion(criterion_id: PathId, actor: Reader, call: objects.Read):
     """One criterion with its latest value and status, and its version as `ETag`."""
-    criterion = service.get(session=session, actor=actor, criterion_id=criterion_id)
-    set_etag(response, criterion.version, if_none_match=if_none_match)
-    return service.to_public(criterion)
+    return call(service.get, actor, service.to_public, criterion_id=criterion_id)
 
 
 @router.patch(
     "/criteria/{criterion_id}",
     response_model=CriterionPublic,
-    responses=etag_responses(problem_responses(*WRITE, 404, 409, 412, 428)),
     summary="Update a criterion",
+    **objects.UPDATE,
 )
 def update_criterion(
-    criterion_id: PathId,
-    criterion_in: CriterionUpdate,
-    session: SessionDep,
-    actor: Writer,
-    expected_version: IfMatch,
-    response: Response,
+    criterion_id: PathId, criterion_in: CriterionUpdate, actor: Writer, call: objects.Write
 ):
     """Change some fields; the target must stay on the right side of the baseline for the
     direction. Send `If-Match` with the ETag you read.
     """
-    criterion = service.update(
-        session=session,
-        actor=actor,
+    return call(
+        service.update,
+        actor,
+        service.to_public,
         criterion_id=criterion_id,
         criterion_in=criterion_in,
-        expected_version=expected_version,
     )
-    set_etag(response, criterion.version)
-    return service.to_public(criterion)
 
 
 @router.delete(
     "/criteria/{criterion_id}",
     response_model=CriterionPublic,
-    responses=etag_responses(problem_responses(*WRITE, 404, 409, 412, 428)),
     summary="Archive a criterion",
+    **objects.UPDATE,
 )
-def archive_criterion(
-    criterion_id: PathId,
-    session: SessionDep,
-    actor: Writer,
-    expected_version: IfMatch,
-    response: Response,
-):
+def archive_criterion(criterion_id: PathId, actor: Writer, call: objects.Write):
     """Sets `archived`; the criterion and its measurements are kept, and it stops counting in
     reports.
     """
-    criterion = service.archive(
-        session=session, actor=actor, criterion_id=criterion_id, expected_version=expected_version
-    )
-    set_etag(response, criterion.version)
-    return service.to_public(criterion)
+    return call(service.archive, actor, service.to_public, criterion_id=criterion_id)
 
 
 @router.post(
@@ -214,7 +165,7 @@ def list_measurements(
     criterion_id: PathId,
     session: SessionDep,
     actor: Reader,
-    page: Annotated[PageParams, Depends(page_params)],
+    page: PageDep,
 ):
     """The criterion's measurements by id, paged."""
     rows, cursor = service.list_measurements(

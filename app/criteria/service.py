@@ -84,36 +84,24 @@ def insert_many(
             "experiment_id": experiment_id,
             "latest_value": None,
             "latest_measured_on": None,
-            "created_at": now,
-            "updated_at": now,
-            "version": 1,
-            "archived": False,
+            **bulk.new_row(now),
         }
         for criterion_in, experiment_id in criteria_in
     ]
     ids = bulk.insert_with_ids(session, Criterion.__table__, values)  # type: ignore[attr-defined]
-    history.record_many(
+    history.record_creates(
         session=session,
         actor=actor,
-        entries=[
-            {
-                "entity_type": EntityType.criterion,
-                "entity_id": id_,
-                "experiment_id": experiment_id,
-                "action": ChangeAction.create,
-                "changes": history.created(criterion_in.model_dump()),
-            }
+        entity_type=EntityType.criterion,
+        created=(
+            (id_, experiment_id, history.created(criterion_in.model_dump()))
             for id_, (criterion_in, experiment_id) in zip(ids, criteria_in, strict=True)
-        ],
+        ),
     )
     return [
         {**row, "id": id_, "status": _status(SimpleNamespace(**row))}
         for row, id_ in zip(values, ids, strict=True)
     ]
-
-
-def page_of(rows: list[Criterion], cursor: str | None) -> CriteriaPage:
-    return CriteriaPage(items=[to_public(c) for c in rows], next_cursor=cursor)
 
 
 def _owner_ids(criterion: Criterion) -> dict[str, Any]:
@@ -242,7 +230,7 @@ def list_for_owner(
     experiment_id: int | None = None,
     kind: list[CriterionKind] | None = None,
     include_archived: bool = False,
-) -> tuple[list[Criterion], str | None]:
+) -> CriteriaPage:
     owner, owner_id = _owner_by_ids(project_id, experiment_id)
     owner.get(session, actor, owner_id, False)
     statement = select(Criterion).where(getattr(Criterion, owner.column) == owner_id)
@@ -253,7 +241,8 @@ def list_for_owner(
             filters.live(col(Criterion.archived), include_archived),
         ],
     )
-    return listing.entity_page(session, statement, Criterion.id, params)
+    rows, cursor = listing.entity_page(session, statement, Criterion.id, params)
+    return CriteriaPage(items=[to_public(c) for c in rows], next_cursor=cursor)
 
 
 def update(

@@ -3,6 +3,7 @@
 from enum import StrEnum
 from typing import Annotated
 
+from fastapi import Query
 from pydantic import AfterValidator
 from sqlalchemy import CheckConstraint, UniqueConstraint
 from sqlmodel import Field, SQLModel
@@ -94,4 +95,13 @@ DeterminantList = Annotated[
 # A determinant tag as two CSV columns (effect and note), in the export and the importer.
 DETERMINANT_COLUMNS = [
     name for d in Determinant for name in (f"determinant_{d.value}", f"determinant_{d.value}_note")
+]
+
+
+# The filters of the lists of tagged objects (projects, experiments).
+DeterminantQuery = Annotated[
+    list[Determinant] | None, Query(description="Tagged with any of these determinants.")
+]
+EffectQuery = Annotated[
+    Effect | None, Query(description="With `determinant`: only tags with this effect.")
 ]

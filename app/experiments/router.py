@@ -1,27 +1,24 @@
-from datetime import datetime
+import functools
+from collections.abc import Callable
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Depends, Query, Response, status
-from pydantic import AfterValidator
 
-from app.api import listing
-from app.api.deps import IfMatch, IncludeArchived, PathId
-from app.api.etags import NOT_MODIFIED, IfNoneMatch, set_etag
+from app.api import listing, objects
+from app.api.deps import IncludeArchived, PathId, UpdatedSince
 from app.api.idempotency.dependency import Idempotent, creating_responses
 from app.api.large_bodies import LargeBodyRoute, ValidatedInRoute, validate_list_body
-from app.api.openapi import etag_responses
 from app.auth.dependencies import Reader, Writer
-from app.core.db import MAX_ID, SessionDep, as_utc
-from app.core.errors import READ, READ_ONE, WRITE, problem_responses
-from app.core.history import service as history_service
-from app.core.history.models import HistoryPage
-from app.core.pagination import PageParams, page_params
-from app.determinants.models import Determinant, Effect
+from app.core.db import MAX_ID, SessionDep
+from app.core.errors import WRITE
+from app.core.pagination import PageDep
+from app.determinants.models import DeterminantQuery, EffectQuery
 from app.experiments import batch as batch_service
 from app.experiments import service
 from app.experiments.batch import ExperimentBatch, ExperimentBatchItem, ExperimentBatchResult
 from app.experiments.models import (
     Comparison,
+    Experiment,
     ExperimentCreate,
     ExperimentPublic,
     ExperimentResult,
@@ -34,26 +31,12 @@ from app.experiments.models import (
 router = APIRouter(prefix="/experiments", tags=["experiments"], route_class=LargeBodyRoute)
 
 
-@router.post(
-    "",
-    status_code=status.HTTP_201_CREATED,
-    response_model=ExperimentPublic,
-    responses=creating_responses(*WRITE, etag=True),
-    summary="Submit an experiment",
-)
-def create_experiment(
-    experiment_in: ExperimentCreate,
-    session: SessionDep,
-    actor: Writer,
-    idempotency: Idempotent,
-    response: Response,
-):
+@router.post("", response_model=ExperimentPublic, summary="Submit an experiment", **objects.CREATE)
+def create_experiment(experiment_in: ExperimentCreate, actor: Writer, call: objects.Create):
     """Create an experiment under a project the key may write to; it belongs to the project's
     unit. Returns it with its version as `ETag`.
     """
-    experiment = service.create(session=session, actor=actor, experiment_in=experiment_in)
-    set_etag(response, experiment.version)
-    return service.to_public(experiment, session=session)
+    return call(service.create, actor, public(call), experiment_in=experiment_in)
 
 
 @router.post(
@@ -114,17 +97,9 @@ def experiment_filters(
             "only unpublished ones."
         ),
     ] = None,
-    determinant: Annotated[
-        list[Determinant] | None, Query(description="Tagged with any of these determinants.")
-    ] = None,
-    effect: Annotated[
-        Effect | None, Query(description="With `determinant`: only tags with this effect.")
-    ] = None,
-    updated_since: Annotated[
-        datetime | None,
-        AfterValidator(as_utc),
-        Query(description="Changed at or after this time (ISO 8601; UTC if no offset)."),
-    ] = None,
+    determinant: DeterminantQuery = None,
+    effect: EffectQuery = None,
+    updated_since: UpdatedSince = None,
     include_archived: IncludeArchived = False,
 ) -> dict[str, Any]:
     """The list's query parameters by name, as `service.filtered` takes them."""
@@ -134,10 +109,7 @@ def experiment_filters(
 @router.get(
     "",
     response_model=ExperimentsPage,
-    responses={
-        **problem_responses(*READ),
-        **listing.csv_doc(service.LIST),
-    },
+    responses=listing.list_responses(service.LIST),
     summary="List experiments",
     description="With `Accept: text/csv`: every matching experiment as CSV, streamed.",
 )
@@ -145,95 +117,58 @@ def list_experiments(
     context: listing.ListRequestDep,
     # Before `page`: the document lists the filters first, then `limit` and `cursor`.
     query: Annotated[dict[str, Any], Depends(experiment_filters)],
-    page: Annotated[PageParams, Depends(page_params)],
+    page: PageDep,
 ):
     return listing.respond(context, service.LIST, page, service.filtered_for(context.actor, query))
 
 
 @router.get(
-    "/{experiment_id}",
-    response_model=ExperimentPublic,
-    responses=etag_responses({**problem_responses(*READ_ONE), **NOT_MODIFIED}, 200, 304),
-    summary="Get an experiment",
+    "/{experiment_id}", response_model=ExperimentPublic, summary="Get an experiment", **objects.GET
 )
-def get_experiment(
-    experiment_id: PathId,
-    session: SessionDep,
-    actor: Reader,
-    response: Response,
-    if_none_match: IfNoneMatch = None,
-):
+def get_experiment(experiment_id: PathId, actor: Reader, call: objects.Read):
     """One experiment, with its version as `ETag` for `If-Match` on a later update."""
-    experiment = service.get(session=session, actor=actor, experiment_id=experiment_id)
-    set_etag(response, experiment.version, if_none_match=if_none_match)
-    return service.to_public(experiment, session=session)
+    return call(service.get, actor, public(call), experiment_id=experiment_id)
 
 
 @router.patch(
     "/{experiment_id}",
     response_model=ExperimentPublic,
-    responses=etag_responses(problem_responses(*WRITE, 404, 409, 412, 428)),
     summary="Update an experiment",
+    **objects.UPDATE,
 )
 def update_experiment(
-    experiment_id: PathId,
-    experiment_in: ExperimentUpdate,
-    session: SessionDep,
-    actor: Writer,
-    expected_version: IfMatch,
-    response: Response,
+    experiment_id: PathId, experiment_in: ExperimentUpdate, actor: Writer, call: objects.Write
 ):
     """Change some fields; `determinants` replaces the stored tags whole. `result` only when
     `status` is `completed`. Send `If-Match` with the ETag you read.
     """
-    experiment = service.update(
-        session=session,
-        actor=actor,
+    return call(
+        service.update,
+        actor,
+        public(call),
         experiment_id=experiment_id,
         experiment_in=experiment_in,
-        expected_version=expected_version,
     )
-    set_etag(response, experiment.version)
-    return service.to_public(experiment, session=session)
 
 
 @router.delete(
     "/{experiment_id}",
     response_model=ExperimentPublic,
-    responses=etag_responses(problem_responses(*WRITE, 404, 409, 412, 428)),
     summary="Archive an experiment",
+    **objects.UPDATE,
 )
-def archive_experiment(
-    experiment_id: PathId,
-    session: SessionDep,
-    actor: Writer,
-    expected_version: IfMatch,
-    response: Response,
-):
+def archive_experiment(experiment_id: PathId, actor: Writer, call: objects.Write):
     """Sets `archived`; the row, its criteria and its history are kept."""
-    experiment = service.archive(
-        session=session, actor=actor, experiment_id=experiment_id, expected_version=expected_version
-    )
-    set_etag(response, experiment.version)
-    return service.to_public(experiment, session=session)
+    return call(service.archive, actor, public(call), experiment_id=experiment_id)
 
 
-@router.get(
-    "/{experiment_id}/history",
-    response_model=HistoryPage,
-    responses=problem_responses(*READ_ONE),
-    summary="An experiment's change history",
-)
-def experiment_history(
-    experiment_id: PathId,
-    session: SessionDep,
-    actor: Reader,
-    page: Annotated[PageParams, Depends(page_params)],
-):
+@router.get("/{experiment_id}/history", summary="An experiment's change history", **objects.HISTORY)
+def experiment_history(experiment_id: PathId, session: SessionDep, actor: Reader, page: PageDep):
     """Changes to the experiment and its criteria, newest first."""
-    experiment = service.get(session=session, actor=actor, experiment_id=experiment_id)
-    visible = service.history_visibility(session=session, actor=actor, experiment=experiment)
-    items, cursor = history_service.list_for(
-        session=session, experiment_id=experiment_id, params=page, visible=visible
-    )
-    return HistoryPage(items=items, next_cursor=cursor)  # type: ignore[arg-type]
+    visible = service.history_visibility(session=session, actor=actor, experiment_id=experiment_id)
+    return objects.history(session=session, page=page, visible=visible, experiment_id=experiment_id)
+
+
+def public(call: objects.ObjectCall) -> Callable[[Experiment], ExperimentPublic]:
+    """The answer's body: an experiment's public form reads its criteria in the same session."""
+    return functools.partial(service.to_public, session=call.session)

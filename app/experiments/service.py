@@ -18,7 +18,7 @@ from app.core.db import check_dates, utcnow
 from app.core.editing import Editable, check_merged, check_required
 from app.core.errors import Archived, InvalidField
 from app.core.history import service as history
-from app.core.history.models import ChangeAction, EntityType, HistoryEntry
+from app.core.history.models import EntityType, HistoryEntry
 from app.criteria import service as criteria_service
 from app.determinants import service as determinant_service
 from app.determinants.models import DeterminantTag
@@ -197,11 +197,13 @@ def _follow_project(session: Session, project: Project) -> None:
 
 
 def history_visibility(
-    *, session: Session, actor: Actor, experiment: Experiment
+    *, session: Session, actor: Actor, experiment_id: int
 ) -> history.Visibility | None:
     """What a submitter sees in full of an experiment's history: what was written while
     the experiment's unit (its project's, at that time) was in the submitter's subtree,
-    before and after the entry. Everyone else sees everything."""
+    before and after the entry. Everyone else sees everything. 404 unless the caller may
+    read the experiment."""
+    experiment = get(session=session, actor=actor, experiment_id=experiment_id)
     root = actor.scope_unit_id
     if root is None:
         return None
@@ -325,10 +327,7 @@ def insert_many(
         {
             **{k: v for k, v in data.items() if k != "determinants"},
             "unit_id": unit_id,
-            "created_at": now,
-            "updated_at": now,
-            "version": 1,
-            "archived": False,
+            **bulk.new_row(now),
         }
         for data, (_, unit_id) in zip(as_columns, experiments_in, strict=True)
     ]
@@ -342,33 +341,20 @@ def insert_many(
             for tag in data["determinants"]
         ],
     )
-    history.record_many(
+    history.record_creates(
         session=session,
         actor=actor,
-        entries=[
-            {
-                "entity_type": EntityType.experiment,
-                "entity_id": id_,
-                "experiment_id": id_,
-                "action": ChangeAction.create,
-                # What `_history_view` gives for the stored experiment.
-                "changes": history.created_from_json(data),
-            }
+        entity_type=EntityType.experiment,
+        # The changes are what `_history_view` gives for the stored experiment.
+        created=(
+            (id_, id_, history.created_from_json(data))
             for id_, data in zip(ids, created, strict=True)
-        ],
+        ),
     )
     # The same text as the response model gives `now` (pydantic's own serializer).
     timestamp = _TIMESTAMP.dump_python(now, mode="json")
     return [
-        {
-            **data,
-            "id": id_,
-            "unit_id": unit_id,
-            "created_at": timestamp,
-            "updated_at": timestamp,
-            "version": 1,
-            "archived": False,
-        }
+        {**data, "id": id_, "unit_id": unit_id, **bulk.new_row(timestamp)}
         for data, id_, (_, unit_id) in zip(created, ids, experiments_in, strict=True)
     ]
 

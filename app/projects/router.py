@@ -1,22 +1,17 @@
-from datetime import date, datetime
+from datetime import date
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query, Response, status
-from pydantic import AfterValidator
+from fastapi import APIRouter, Depends, Query, Response
 
-from app.api import listing
-from app.api.deps import IfMatch, IncludeArchived, PathId
-from app.api.etags import NOT_MODIFIED, IfNoneMatch, set_etag
-from app.api.idempotency.dependency import Idempotent, creating_responses
+from app.api import listing, objects
+from app.api.deps import IncludeArchived, PathId, UpdatedSince
 from app.api.large_bodies import LargeBodyRoute
 from app.api.openapi import etag_responses
 from app.auth.dependencies import Reader, Writer
-from app.core.db import MAX_ID, SessionDep, as_utc
-from app.core.errors import READ, READ_ONE, WRITE, problem_responses
-from app.core.history import service as history_service
-from app.core.history.models import HistoryPage
-from app.core.pagination import PageParams, page_params
-from app.determinants.models import Determinant, Effect
+from app.core.db import MAX_ID, SessionDep
+from app.core.errors import READ_ONE, WRITE, problem_responses
+from app.core.pagination import PageDep
+from app.determinants.models import DeterminantQuery, EffectQuery
 from app.projects import service
 from app.projects.models import (
     Collaborator,
@@ -40,26 +35,12 @@ from app.projects.models import (
 router = APIRouter(prefix="/projects", tags=["projects"], route_class=LargeBodyRoute)
 
 
-@router.post(
-    "",
-    status_code=status.HTTP_201_CREATED,
-    response_model=ProjectPublic,
-    responses=creating_responses(*WRITE, etag=True),
-    summary="Create a project",
-)
-def create_project(
-    project_in: ProjectCreate,
-    session: SessionDep,
-    actor: Writer,
-    idempotency: Idempotent,
-    response: Response,
-):
+@router.post("", response_model=ProjectPublic, summary="Create a project", **objects.CREATE)
+def create_project(project_in: ProjectCreate, actor: Writer, call: objects.Create):
     """Create a project in a unit the key may write to; `risk` and `determinants` are optional.
     Returns the project with its version as `ETag`.
     """
-    project = service.create(session=session, actor=actor, project_in=project_in)
-    set_etag(response, project.version)
-    return service.to_public(project)
+    return call(service.create, actor, service.to_public, project_in=project_in)
 
 
 def project_filters(
@@ -74,17 +55,9 @@ def project_filters(
         list[SponsorLevel] | None, Query(description="Any of these sponsor levels.")
     ] = None,
     facet: Annotated[list[Facet] | None, Query(description="Any of these facets.")] = None,
-    determinant: Annotated[
-        list[Determinant] | None, Query(description="Tagged with any of these determinants.")
-    ] = None,
-    effect: Annotated[
-        Effect | None, Query(description="With `determinant`: only tags with this effect.")
-    ] = None,
-    updated_since: Annotated[
-        datetime | None,
-        AfterValidator(as_utc),
-        Query(description="Changed at or after this time (ISO 8601; UTC if no offset)."),
-    ] = None,
+    determinant: DeterminantQuery = None,
+    effect: EffectQuery = None,
+    updated_since: UpdatedSince = None,
     stage_since_before: Annotated[
         date | None,
         Query(
@@ -124,10 +97,7 @@ def project_filters(
 @router.get(
     "",
     response_model=ProjectsPage,
-    responses={
-        **problem_responses(*READ),
-        **listing.csv_doc(service.LIST),
-    },
+    responses=listing.list_responses(service.LIST),
     summary="List projects",
     description="Newest-created last; filters combine with AND, "
     "repeated values of one filter with OR. With `Accept: text/csv`: every matching "
@@ -137,28 +107,15 @@ def list_projects(
     context: listing.ListRequestDep,
     # Before `page`: the document lists the filters first, then `limit` and `cursor`.
     query: Annotated[dict[str, Any], Depends(project_filters)],
-    page: Annotated[PageParams, Depends(page_params)],
+    page: PageDep,
 ):
     return listing.respond(context, service.LIST, page, service.filtered_for(context.actor, query))
 
 
-@router.get(
-    "/{project_id}",
-    response_model=ProjectPublic,
-    responses=etag_responses({**problem_responses(*READ_ONE), **NOT_MODIFIED}, 200, 304),
-    summary="Get a project",
-)
-def get_project(
-    project_id: PathId,
-    session: SessionDep,
-    actor: Reader,
-    response: Response,
-    if_none_match: IfNoneMatch = None,
-):
+@router.get("/{project_id}", response_model=ProjectPublic, summary="Get a project", **objects.GET)
+def get_project(project_id: PathId, actor: Reader, call: objects.Read):
     """One project, with its version as `ETag` for `If-Match` on a later update."""
-    project = service.get(session=session, actor=actor, project_id=project_id)
-    set_etag(response, project.version, if_none_match=if_none_match)
-    return service.to_public(project)
+    return call(service.get, actor, service.to_public, project_id=project_id)
 
 
 @router.get(
@@ -175,32 +132,18 @@ def project_timeline(project_id: PathId, session: SessionDep, actor: Reader):
 
 
 @router.patch(
-    "/{project_id}",
-    response_model=ProjectPublic,
-    responses=etag_responses(problem_responses(*WRITE, 404, 409, 412, 428)),
-    summary="Update a project",
+    "/{project_id}", response_model=ProjectPublic, summary="Update a project", **objects.UPDATE
 )
 def update_project(
-    project_id: PathId,
-    project_in: ProjectUpdate,
-    session: SessionDep,
-    actor: Writer,
-    expected_version: IfMatch,
-    response: Response,
+    project_id: PathId, project_in: ProjectUpdate, actor: Writer, call: objects.Write
 ):
     """Change some fields; `risk` and `determinants` replace the stored value whole, `"risk":
     null` clears it. Send `If-Match` with the ETag you read to avoid overwriting someone
     else's change.
     """
-    project = service.update(
-        session=session,
-        actor=actor,
-        project_id=project_id,
-        project_in=project_in,
-        expected_version=expected_version,
+    return call(
+        service.update, actor, service.to_public, project_id=project_id, project_in=project_in
     )
-    set_etag(response, project.version)
-    return service.to_public(project)
 
 
 @router.delete(
@@ -210,39 +153,19 @@ def update_project(
     summary="Archive a project",
     description="Sets `archived`; the row and its history are kept.",
 )
-def archive_project(
-    project_id: PathId,
-    session: SessionDep,
-    actor: Writer,
-    expected_version: IfMatch,
-    response: Response,
-):
-    project = service.archive(
-        session=session, actor=actor, project_id=project_id, expected_version=expected_version
-    )
-    set_etag(response, project.version)
-    return service.to_public(project)
+def archive_project(project_id: PathId, actor: Writer, call: objects.Write):
+    return call(service.archive, actor, service.to_public, project_id=project_id)
 
 
 @router.get(
     "/{project_id}/history",
-    response_model=HistoryPage,
-    responses=problem_responses(*READ_ONE),
     summary="A project's change history",
     description="Changes to the project, its criteria and measurements, newest first.",
+    **objects.HISTORY,
 )
-def project_history(
-    project_id: PathId,
-    session: SessionDep,
-    actor: Reader,
-    page: Annotated[PageParams, Depends(page_params)],
-):
-    project = service.get(session=session, actor=actor, project_id=project_id)
-    visible = service.history_visibility(session=session, actor=actor, project=project)
-    items, cursor = history_service.list_for(
-        session=session, project_id=project_id, params=page, visible=visible
-    )
-    return HistoryPage(items=items, next_cursor=cursor)  # type: ignore[arg-type]
+def project_history(project_id: PathId, session: SessionDep, actor: Reader, page: PageDep):
+    visible = service.history_visibility(session=session, actor=actor, project_id=project_id)
+    return objects.history(session=session, page=page, visible=visible, project_id=project_id)
 
 
 @router.get(

@@ -188,18 +188,18 @@ def check_writable(project: Project) -> None:
 
 
 def history_visibility(
-    *, session: Session, actor: Actor, project: Project
+    *, session: Session, actor: Actor, project_id: int
 ) -> history.Visibility | None:
     """What a submitter sees in full of a project's history (its own entries, its
     criteria's and measurements'): what was written while the project's unit was in the
     submitter's subtree, before and after the entry (a move in or out is redacted too).
-    Everyone else sees everything."""
-    assert project.id is not None
+    Everyone else sees everything. 404 unless the caller may read the project."""
+    project = get(session=session, actor=actor, project_id=project_id)
     return unit_service.scope_visibility(
         session=session,
         actor=actor,
         entity_type=EntityType.project,
-        entity_id=project.id,
+        entity_id=project_id,
         field="unit_id",
         current=project.unit_id,
     )

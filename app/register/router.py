@@ -15,7 +15,7 @@ from app.api.etags import NotModified, matches
 from app.api.openapi import etag_responses
 from app.core.db import SessionDep, today
 from app.core.errors import NotFound, problem_responses
-from app.core.pagination import PageParams, json_response, page_bytes, page_params
+from app.core.pagination import PageDep, json_response, page_bytes
 from app.core.revision import service as revision
 from app.experiments.models import ExperimentResult
 from app.register import service
@@ -131,7 +131,7 @@ def list_register(
     response: Response,
     session: SessionDep,
     settings: SettingsDep,
-    page: Annotated[PageParams, Depends(page_params)],
+    page: PageDep,
     query: Filters,
 ):
     if csv_export.wants_csv(request):

@@ -160,16 +160,14 @@ BAROMETER_CSV = CsvTable[BarometerReport](
     response_model=SpreadReport,
     responses={
         **NOT_MODIFIED,
+        # With the ETag of `NOT_MODIFIED`'s 200, which a route's own 200 would replace.
         200: {
             **NOT_MODIFIED[200],
-            "description": "The report as JSON, or with `Accept: text/csv` its `units` rows "
-            "as CSV (a header row, then one row per unit; `parent_id` empty for a root).",
-            "content": {
-                csv_export.CSV_MEDIA_TYPE: {
-                    "schema": {"type": "string"},
-                    "example": SPREAD_CSV_EXAMPLE,
-                }
-            },
+            **csv_doc(
+                "The report as JSON, or with `Accept: text/csv` its `units` rows as CSV (a "
+                "header row, then one row per unit; `parent_id` empty for a root).",
+                SPREAD_CSV_EXAMPLE,
+            )[200],
         },
         **problem_responses(*READ_ONE),
     },
@@ -448,16 +446,11 @@ EXPERIMENTATION_CSV = CsvTable[experimentation.ExperimentationReport](
     "/experimentation",
     response_model=experimentation.ExperimentationReport,
     responses={
-        200: {
-            "description": "The report as JSON, or with `Accept: text/csv` its `spend` rows "
-            "as CSV (a header row, then one row per unit; empty cells for null).",
-            "content": {
-                csv_export.CSV_MEDIA_TYPE: {
-                    "schema": {"type": "string"},
-                    "example": EXPERIMENTATION_CSV_EXAMPLE,
-                }
-            },
-        },
+        **csv_doc(
+            "The report as JSON, or with `Accept: text/csv` its `spend` rows as CSV (a header "
+            "row, then one row per unit; empty cells for null).",
+            EXPERIMENTATION_CSV_EXAMPLE,
+        ),
         **problem_responses(*READ_ONE),
     },
     summary="Is the experimentation mandate kept: rigour, publication, spend?",

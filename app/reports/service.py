@@ -23,9 +23,8 @@ from app.projects.models import (
     WorkMode,
 )
 from app.reports import barometer as barometer_queries
-from app.reports import experimentation, outcome_summaries, queries
+from app.reports import outcome_summaries, queries
 from app.reports import unit_status as unit_status_rule
-from app.reports.experimentation import ExperimentationReport
 from app.reports.guide import GUIDE
 from app.reports.schemas import (
     AdoptedSource,
@@ -40,8 +39,6 @@ from app.reports.schemas import (
     NationalFigure,
     OutcomesReport,
     PortfolioReport,
-    Report,
-    ReportName,
     SpreadReport,
     SpreadVerdict,
     Thresholds,
@@ -175,13 +172,20 @@ def _spread_report(
     by_sponsor = queries.counts(totals, "sponsor_", SponsorLevel)
     lab_projects = int(totals.lab_projects)
     side = by_work_mode[WorkMode.side_of_desk]
-    core = by_work_mode[WorkMode.core_business]
     individual = by_sponsor[SponsorLevel.individual]
-    side_share = share(side, active)
-    core_share = share(core, active)
-    individual_share = share(individual, active)
-    coverage = share(with_innovation, business_lines)
-    lab_share = share(lab_projects, active)
+    headline = spread_headline(
+        active=active,
+        by_work_mode=by_work_mode,
+        individual=individual,
+        with_innovation=with_innovation,
+        business_lines=business_lines,
+        lab_projects=lab_projects,
+        settings=settings,
+    )
+    side_share = headline["side_of_desk_share"]
+    individual_share = headline["individual_sponsor_share"]
+    coverage = headline["business_line_coverage"]
+    lab_share = headline["lab_share"]
 
     findings = []
     if active < settings.min_active_projects:
@@ -251,14 +255,38 @@ def _spread_report(
         active_projects=active,
         by_work_mode=by_work_mode,
         by_sponsor_level=by_sponsor,
-        side_of_desk_share=side_share,
-        core_business_share=core_share,
-        individual_sponsor_share=individual_share,
         business_lines=business_lines,
         business_lines_with_innovation=with_innovation,
-        business_line_coverage=coverage,
-        lab_share=lab_share,
-        verdict=spread_verdict(
+        **headline,
+        findings=findings,
+        units=units,
+    )
+
+
+def spread_headline(
+    *,
+    active: int,
+    by_work_mode: dict[str, int],
+    individual: int,
+    with_innovation: int,
+    business_lines: int,
+    lab_projects: int,
+    settings: Settings,
+) -> dict[str, Any]:
+    """The spread report's shares and verdict from its counts, by their names in
+    `SpreadReport` and `TrendPoint` (the trends report gives them at every point)."""
+    side_share = share(by_work_mode[WorkMode.side_of_desk], active)
+    core_share = share(by_work_mode[WorkMode.core_business], active)
+    individual_share = share(individual, active)
+    coverage = share(with_innovation, business_lines)
+    lab_share = share(lab_projects, active)
+    return {
+        "side_of_desk_share": side_share,
+        "core_business_share": core_share,
+        "individual_sponsor_share": individual_share,
+        "business_line_coverage": coverage,
+        "lab_share": lab_share,
+        "verdict": spread_verdict(
             active=active,
             side_share=side_share,
             core_share=core_share,
@@ -267,9 +295,7 @@ def _spread_report(
             lab_share=lab_share,
             settings=settings,
         ),
-        findings=findings,
-        units=units,
-    )
+    }
 
 
 def spread_verdict(
@@ -567,35 +593,3 @@ def barometer(
         ),
         findings=findings,
     )
-
-
-def build(
-    name: ReportName,
-    *,
-    session: Session,
-    settings: Settings,
-    root_id: int | None,
-    today: date,
-    as_of: date | None = None,
-    year: int | None = None,
-    from_date: date | None = None,
-    to_date: date | None = None,
-) -> Report | ExperimentationReport:
-    """Any report by name (the CLI's entry point; the API calls each report directly).
-    ``as_of`` applies to the spread report; `year` is the experimentation report's fiscal
-    year (default: the one containing today); ``from_date`` and ``to_date`` set the
-    barometer's window."""
-    if name == ReportName.experimentation:
-        return experimentation.build(
-            session=session, settings=settings, root_id=root_id, year=year, today=today
-        )
-    if name == ReportName.barometer:
-        start, end = barometer_window(today=today, from_date=from_date, to_date=to_date)
-        return barometer(session=session, root_id=root_id, from_date=start, to_date=end)
-    if name == ReportName.spread:
-        return spread(session=session, settings=settings, root_id=root_id, as_of=as_of)
-    if name == ReportName.portfolio:
-        return portfolio(session=session, root_id=root_id)
-    if name == ReportName.outcomes:
-        return outcomes(session=session, settings=settings, root_id=root_id, today=today)
-    return determinants(session=session, root_id=root_id)

@@ -4,7 +4,7 @@ Two statements whatever the number of points and the portfolio's size: the point
 the database as one VALUES list, the periods are counted per span of points they hold
 (`_point_counts`) and the spans summed per point; the business lines in scope are counted
 once (they are the current units, the same at every point). Shares and verdicts follow
-from the counts by the spread report's own rules (`service.spread_verdict`), so each point
+from the counts by the spread report's own rules (`service.spread_headline`), so each point
 equals the spread report as of that day.
 """
 
@@ -152,26 +152,16 @@ def _point(day: date, row: Row[Any] | None, business_lines: int, settings: Setti
 
     active = count("active_projects")
     by_mode = {mode.value: count(f"mode_{mode.value}") for mode in WorkMode}
-    side_share = service.share(by_mode[WorkMode.side_of_desk], active)
-    core_share = service.share(by_mode[WorkMode.core_business], active)
-    individual_share = service.share(count(f"sponsor_{SponsorLevel.individual.value}"), active)
-    coverage = service.share(count("with_innovation"), business_lines)
-    lab_share = service.share(count("lab_projects"), active)
     return TrendPoint(
         as_of=day,
         active_projects=active,
-        side_of_desk_share=side_share,
-        core_business_share=core_share,
-        individual_sponsor_share=individual_share,
-        business_line_coverage=coverage,
-        lab_share=lab_share,
-        verdict=service.spread_verdict(
+        **service.spread_headline(
             active=active,
-            side_share=side_share,
-            core_share=core_share,
-            individual_share=individual_share,
-            coverage=coverage,
-            lab_share=lab_share,
+            by_work_mode=by_mode,
+            individual=count(f"sponsor_{SponsorLevel.individual.value}"),
+            with_innovation=count("with_innovation"),
+            business_lines=business_lines,
+            lab_projects=count("lab_projects"),
             settings=settings,
         ),
         by_stage={stage.value: count(f"stage_{stage.value}") for stage in Stage},

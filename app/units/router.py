@@ -2,18 +2,14 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Path, Query, Response, status
 
-from app.api.deps import IfMatch, IncludeArchived, PathId, SettingsDep
-from app.api.etags import NOT_MODIFIED, IfNoneMatch, set_etag
-from app.api.idempotency.dependency import Idempotent, creating_responses
+from app.api import objects
+from app.api.deps import IncludeArchived, PathId, SettingsDep
 from app.api.large_bodies import LargeBodyRoute
-from app.api.openapi import etag_responses
 from app.auth.dependencies import Admin, Reader
 from app.core import fiscal
 from app.core.db import MAX_ID, SessionDep
 from app.core.errors import READ, READ_ONE, WRITE, problem_responses
-from app.core.history import service as history_service
-from app.core.history.models import HistoryPage
-from app.core.pagination import PageParams, page_params
+from app.core.pagination import PageDep
 from app.units import service
 from app.units.models import (
     CommitmentIn,
@@ -29,31 +25,17 @@ from app.units.models import (
 router = APIRouter(prefix="/units", tags=["units"], route_class=LargeBodyRoute)
 
 
-@router.post(
-    "",
-    status_code=status.HTTP_201_CREATED,
-    response_model=UnitPublic,
-    responses=creating_responses(*WRITE, etag=True),
-    summary="Create a unit (admin)",
-)
-def create_unit(
-    unit_in: UnitCreate,
-    session: SessionDep,
-    actor: Admin,
-    idempotency: Idempotent,
-    response: Response,
-):
+@router.post("", response_model=UnitPublic, summary="Create a unit (admin)", **objects.CREATE)
+def create_unit(unit_in: UnitCreate, actor: Admin, call: objects.Create):
     """Create a unit under `parent_id` (or a root unit). Codes are unique."""
-    unit = service.create(session=session, actor=actor, unit_in=unit_in)
-    set_etag(response, unit.version)
-    return unit
+    return call(service.create, actor, unit_in=unit_in)
 
 
 @router.get("", response_model=UnitsPage, responses=problem_responses(*READ), summary="List units")
 def list_units(
     session: SessionDep,
     actor: Reader,
-    page: Annotated[PageParams, Depends(page_params)],
+    page: PageDep,
     kind: Annotated[list[UnitKind] | None, Query(description="Any of these kinds.")] = None,
     parent_id: Annotated[
         int | None, Query(ge=1, le=MAX_ID, description="Direct children of this unit.")
@@ -78,96 +60,50 @@ def list_units(
     return UnitsPage(items=items, next_cursor=cursor)
 
 
-@router.get(
-    "/{unit_id}",
-    response_model=UnitPublic,
-    responses=etag_responses({**problem_responses(*READ_ONE), **NOT_MODIFIED}, 200, 304),
-    summary="Get a unit",
-)
-def get_unit(
-    unit_id: PathId,
-    session: SessionDep,
-    actor: Reader,
-    response: Response,
-    if_none_match: IfNoneMatch = None,
-):
+@router.get("/{unit_id}", response_model=UnitPublic, summary="Get a unit", **objects.GET)
+def get_unit(unit_id: PathId, actor: Reader, call: objects.Read):
     """One unit, with its version as `ETag` for `If-Match` on a later update."""
-    unit = service.get(session=session, actor=actor, unit_id=unit_id)
-    set_etag(response, unit.version, if_none_match=if_none_match)
-    return unit
+    return call(service.get, actor, unit_id=unit_id)
 
 
 @router.patch(
-    "/{unit_id}",
-    response_model=UnitPublic,
-    responses=etag_responses(problem_responses(*WRITE, 404, 409, 412, 428)),
-    summary="Update a unit (admin)",
+    "/{unit_id}", response_model=UnitPublic, summary="Update a unit (admin)", **objects.UPDATE
 )
-def update_unit(
-    unit_id: PathId,
-    unit_in: UnitUpdate,
-    session: SessionDep,
-    actor: Admin,
-    expected_version: IfMatch,
-    response: Response,
-):
+def update_unit(unit_id: PathId, unit_in: UnitUpdate, actor: Admin, call: objects.Write):
     """Change some fields; send `If-Match` with the ETag you read to avoid overwriting someone
     else's change. A unit cannot become its own descendant.
     """
-    unit = service.update(
-        session=session,
-        actor=actor,
-        unit_id=unit_id,
-        unit_in=unit_in,
-        expected_version=expected_version,
-    )
-    set_etag(response, unit.version)
-    return unit
+    return call(service.update, actor, unit_id=unit_id, unit_in=unit_in)
 
 
 @router.delete(
     "/{unit_id}",
     response_model=UnitPublic,
-    responses=etag_responses(problem_responses(*WRITE, 404, 409, 412, 428)),
     summary="Archive a unit (admin)",
     description="Sets `archived`; the row is kept. 409 while it owns active projects.",
+    **objects.UPDATE,
 )
-def archive_unit(
-    unit_id: PathId,
-    session: SessionDep,
-    actor: Admin,
-    expected_version: IfMatch,
-    response: Response,
-):
-    unit = service.archive(
-        session=session, actor=actor, unit_id=unit_id, expected_version=expected_version
-    )
-    set_etag(response, unit.version)
-    return unit
+def archive_unit(unit_id: PathId, actor: Admin, call: objects.Write):
+    return call(service.archive, actor, unit_id=unit_id)
 
 
 @router.get(
     "/{unit_id}/history",
-    response_model=HistoryPage,
-    responses=problem_responses(*READ_ONE),
     summary="A unit's change history",
     description="Creates, updates and archiving of the unit itself, newest first "
     "(its projects have their own history).",
+    **objects.HISTORY,
 )
-def unit_history(
-    unit_id: PathId,
-    session: SessionDep,
-    actor: Reader,
-    page: Annotated[PageParams, Depends(page_params)],
-):
-    unit = service.get(session=session, actor=actor, unit_id=unit_id)
-    visible = service.history_visibility(session=session, actor=actor, unit=unit)
-    items, cursor = history_service.list_for(
-        session=session, unit_id=unit_id, params=page, visible=visible
-    )
-    return HistoryPage(items=items, next_cursor=cursor)  # type: ignore[arg-type]
+def unit_history(unit_id: PathId, session: SessionDep, actor: Reader, page: PageDep):
+    visible = service.history_visibility(session=session, actor=actor, unit_id=unit_id)
+    return objects.history(session=session, page=page, visible=visible, unit_id=unit_id)
 
 
+async def fiscal_year_start_month(settings: SettingsDep) -> int:
+    return settings.fiscal_year_start_month
+
+
+StartMonth = Annotated[int, Depends(fiscal_year_start_month)]
 FiscalYear = Annotated[
     int,
     Path(
@@ -185,14 +121,11 @@ FiscalYear = Annotated[
     responses=problem_responses(*READ_ONE),
     summary="A unit's experimentation commitments, by year",
 )
-def list_commitments(unit_id: PathId, session: SessionDep, settings: SettingsDep, actor: Reader):
+def list_commitments(unit_id: PathId, session: SessionDep, start: StartMonth, actor: Reader):
     """The unit's experimentation commitments (program funds and target share), oldest
     year first."""
     return service.list_commitments(
-        session=session,
-        actor=actor,
-        unit_id=unit_id,
-        start_month=settings.fiscal_year_start_month,
+        session=session, actor=actor, unit_id=unit_id, start_month=start
     )
 
 
@@ -203,15 +136,11 @@ def list_commitments(unit_id: PathId, session: SessionDep, settings: SettingsDep
     summary="A unit's experimentation commitment for one year",
 )
 def get_commitment(
-    unit_id: PathId, year: FiscalYear, session: SessionDep, settings: SettingsDep, actor: Reader
+    unit_id: PathId, year: FiscalYear, session: SessionDep, start: StartMonth, actor: Reader
 ):
     """The unit's commitment for one fiscal year; 404 when it has none."""
     return service.get_commitment(
-        session=session,
-        actor=actor,
-        unit_id=unit_id,
-        year=year,
-        start_month=settings.fiscal_year_start_month,
+        session=session, actor=actor, unit_id=unit_id, year=year, start_month=start
     )
 
 
@@ -231,7 +160,7 @@ def put_commitment(
     year: FiscalYear,
     commitment_in: CommitmentIn,
     session: SessionDep,
-    settings: SettingsDep,
+    start: StartMonth,
     actor: Admin,
     response: Response,
 ):
@@ -241,7 +170,7 @@ def put_commitment(
         unit_id=unit_id,
         year=year,
         commitment_in=commitment_in,
-        start_month=settings.fiscal_year_start_month,
+        start_month=start,
     )
     if created:
         response.status_code = status.HTTP_201_CREATED

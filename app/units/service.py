@@ -79,10 +79,14 @@ def scope_clause(column: Any, actor: Actor) -> ColumnElement[bool] | None:
     return in_subtree(column, actor.scope_unit_id, "scope")
 
 
-def history_visibility(*, session: Session, actor: Actor, unit: Unit) -> history.Visibility | None:
+def history_visibility(
+    *, session: Session, actor: Actor, unit_id: int
+) -> history.Visibility | None:
     """What a submitter sees in full of a unit's history: the entries written while the
     unit was in its subtree (by where its parents are in the tree now). Its own unit's
-    entries are all its own. Everyone else sees everything."""
+    entries are all its own. Everyone else sees everything. 404 unless the caller may read
+    the unit."""
+    unit = get(session=session, actor=actor, unit_id=unit_id)
     if unit.id == actor.scope_unit_id:
         return None
     assert unit.id is not None

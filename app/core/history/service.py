@@ -1,7 +1,7 @@
 """History: every change written in the same transaction as the change itself."""
 
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from datetime import date, datetime
 from decimal import Decimal
 from enum import Enum
@@ -11,10 +11,9 @@ from sqlmodel import Session, col, select
 
 from app.core import bulk
 from app.core.contract import money_text
-from app.core.db import AuditedFields, utcnow
+from app.core.db import utcnow
 from app.core.history.models import ChangeAction, EntityType, HistoryEntry, HistoryPublic
 from app.core.pagination import PageParams, paginate, split_page
-from app.core.versioning import touch
 
 # Which entries a caller sees in full; the others are redacted (`HistoryPublic.redacted`).
 Visibility = Callable[[HistoryEntry], bool]
@@ -99,31 +98,9 @@ def record(
     )
 
 
-def archive(
-    *,
-    session: Session,
-    actor: Actor,
-    obj: AuditedFields,
-    entity_type: EntityType,
-    entity_id: int,
-    project_id: int | None = None,
-    experiment_id: int | None = None,
-) -> None:
-    """Archive in place and commit: the row is kept, its version bumped, the change recorded."""
-    obj.archived = True
-    touch(obj)
-    record(
-        session=session,
-        actor=actor,
-        entity_type=entity_type,
-        entity_id=entity_id,
-        action=ChangeAction.archive,
-        changes={"archived": {"old": False, "new": True}},
-        project_id=project_id,
-        experiment_id=experiment_id,
-    )
-    session.add(obj)
-    session.commit()
+def archived() -> dict[str, Any]:
+    """The changes of an archive entry."""
+    return {"archived": {"old": False, "new": True}}
 
 
 def record_many(*, session: Session, actor: Actor, entries: list[dict[str, Any]]) -> None:
@@ -145,6 +122,31 @@ def record_many(*, session: Session, actor: Actor, entries: list[dict[str, Any]]
                 **entry,
             }
             for entry in entries
+        ],
+    )
+
+
+def record_creates(
+    *,
+    session: Session,
+    actor: Actor,
+    entity_type: EntityType,
+    created: Iterable[tuple[int, int | None, dict[str, Any]]],
+) -> None:
+    """The create entries of rows inserted together, each (entity id, experiment id or
+    None, changes as `created` gives them), in one batched INSERT."""
+    record_many(
+        session=session,
+        actor=actor,
+        entries=[
+            {
+                "entity_type": entity_type,
+                "entity_id": entity_id,
+                "experiment_id": experiment_id,
+                "action": ChangeAction.create,
+                "changes": changes,
+            }
+            for entity_id, experiment_id, changes in created
         ],
     )
 

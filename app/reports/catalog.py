@@ -1,0 +1,64 @@
+"""Every report by name: the CLI's one entry point (the API has a route per report, each
+calling its report directly). One table, so a new report is one row here."""
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+from sqlmodel import Session
+
+from app.core.config import Settings
+from app.reports import experimentation, flow, service, trends
+from app.reports.experimentation import ExperimentationReport
+from app.reports.schemas import BarometerReport, Report, ReportName
+from app.reports.window import Interval
+
+
+@dataclass(frozen=True)
+class ReportRequest:
+    """What any report may take; each report reads the options that apply to it."""
+
+    session: Session
+    settings: Settings
+    root_id: int | None
+    today: date
+    as_of: date | None = None  # spread: as at the end of this day
+    year: int | None = None  # experimentation: the fiscal year (default: today's)
+    start: date | None = None  # trends, flow, barometer: the window
+    end: date | None = None
+    interval: Interval = Interval.quarter  # trends
+
+    def scope(self) -> dict[str, Any]:
+        """The arguments every report that reads settings takes first."""
+        return {"session": self.session, "settings": self.settings, "root_id": self.root_id}
+
+
+def _barometer(request: ReportRequest) -> BarometerReport:
+    start, end = service.barometer_window(
+        today=request.today, from_date=request.start, to_date=request.end
+    )
+    return service.barometer(
+        session=request.session, root_id=request.root_id, from_date=start, to_date=end
+    )
+
+
+REPORTS: dict[ReportName, Callable[[ReportRequest], Report | ExperimentationReport]] = {
+    ReportName.spread: lambda r: service.spread(**r.scope(), as_of=r.as_of),
+    ReportName.portfolio: lambda r: service.portfolio(session=r.session, root_id=r.root_id),
+    ReportName.outcomes: lambda r: service.outcomes(**r.scope(), today=r.today),
+    ReportName.determinants: lambda r: service.determinants(session=r.session, root_id=r.root_id),
+    ReportName.trends: lambda r: trends.trends(
+        **r.scope(), start=r.start, end=r.end, interval=r.interval, today=r.today
+    ),
+    ReportName.flow: lambda r: flow.flow(**r.scope(), start=r.start, end=r.end, today=r.today),
+    ReportName.experimentation: lambda r: experimentation.build(
+        **r.scope(), year=r.year, today=r.today
+    ),
+    ReportName.barometer: _barometer,
+}
+
+
+def build(name: ReportName, request: ReportRequest) -> Report | ExperimentationReport:
+    """The report `name`, computed by the same queries as its API route."""
+    return REPORTS[name](request)
