@@ -246,24 +246,46 @@ def _changed(*columns: str) -> str:
     return " OR ".join(f"OLD.{c} IS DISTINCT FROM NEW.{c}" for c in columns)
 
 
+def _lock_units(units: str, dialect: str) -> list[str]:
+    """PostgreSQL: one writer at a time per unit, until it commits, taken first. Without
+    it two writers in one unit each delete the spans they see and insert spans computed
+    without the other's periods, and both sets stay (under READ COMMITTED each statement
+    sees what committed before it, so the second writer, once the lock is free, deletes
+    and recounts everything). In unit order, so two moves between the same units cannot
+    deadlock on it. SQLite has a single writer."""
+    if dialect != "postgresql":
+        return []
+    return [
+        "PERFORM pg_advisory_xact_lock(hashtext('unit_active_spans'), s.id) "
+        f"FROM (SELECT u.id FROM units u WHERE u.id IN ({units}) ORDER BY u.id) s"
+    ]
+
+
 def triggers(dialect: str) -> tuple[_Trigger, ...]:
     archived_sign = "CASE WHEN NEW.archived THEN -1 ELSE 1 END"
+    moved_units = "OLD.unit_id, NEW.unit_id"
+    project_units = "SELECT r.unit_id FROM project_periods r WHERE r.project_id = NEW.id"
     return (
         _Trigger(
             "timeline_periods_insert",
             "project_periods",
             "INSERT",
-            [_apply_months([_live("NEW").changes("1", dialect)]), *_respan("NEW.unit_id")],
+            [
+                *_lock_units("NEW.unit_id", dialect),
+                _apply_months([_live("NEW").changes("1", dialect)]),
+                *_respan("NEW.unit_id"),
+            ],
         ),
         _Trigger(
             "timeline_periods_update",
             "project_periods",
             f"UPDATE OF {', '.join(_PERIOD_COLUMNS)}",
             [
+                *_lock_units(moved_units, dialect),
                 _apply_months(
                     [_live("OLD").changes("-1", dialect), _live("NEW").changes("1", dialect)]
                 ),
-                *_respan("OLD.unit_id, NEW.unit_id"),
+                *_respan(moved_units),
             ],
             _changed(*_PERIOD_COLUMNS),
         ),
@@ -271,13 +293,18 @@ def triggers(dialect: str) -> tuple[_Trigger, ...]:
             "timeline_periods_delete",
             "project_periods",
             "DELETE",
-            [_apply_months([_live("OLD").changes("-1", dialect)]), *_respan("OLD.unit_id")],
+            [
+                *_lock_units("OLD.unit_id", dialect),
+                _apply_months([_live("OLD").changes("-1", dialect)]),
+                *_respan("OLD.unit_id"),
+            ],
         ),
         _Trigger(
             "timeline_projects_archive",
             "projects",
             "UPDATE OF archived",
             [
+                *_lock_units(project_units, dialect),
                 _apply_months(
                     [
                         _Periods("r", "project_periods r", "r.project_id = NEW.id").changes(
@@ -285,7 +312,7 @@ def triggers(dialect: str) -> tuple[_Trigger, ...]:
                         )
                     ]
                 ),
-                *_respan("SELECT r.unit_id FROM project_periods r WHERE r.project_id = NEW.id"),
+                *_respan(project_units),
             ],
             _changed("archived"),
         ),

@@ -4,13 +4,15 @@ count of the timelines built."""
 
 import itertools
 import random
+import threading
+import time
 from datetime import date, timedelta
 from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from sqlalchemy import create_engine, select
+from sqlalchemy import create_engine, select, text
 
 from app.core.db import today
 from app.reports import timeline_summaries
@@ -297,3 +299,35 @@ def test_random_portfolios_match_a_count_of_their_timelines(admin, viewer, portf
         day = date.fromisoformat(point["as_of"])
         expected = expected_point(day, timelines, kinds)
         assert {key: point[key] for key in expected} == expected, day
+
+
+def test_two_writers_in_one_unit_leave_the_spans_a_rebuild_makes(admin, database_url, backend):
+    """Two transactions changing periods of one unit at the same time (PostgreSQL; SQLite
+    has one writer at a time): the second waits for the first, then recounts the unit's
+    spans from both writes, instead of leaving spans computed without the other's."""
+    if backend != "postgresql":
+        pytest.skip("SQLite has one writer at a time")
+    unit = create_unit(admin, "LINE")["id"]
+    first = started(admin, unit, str(today() - timedelta(days=40)), "exploration")
+    second = started(admin, unit, str(today() - timedelta(days=20)), "experiment")
+    engine = create_engine(database_url)
+    stop = text("UPDATE project_periods SET stage = 'stopped' WHERE project_id = :project")
+    try:
+        with engine.connect() as one, engine.connect() as two:
+            one.execute(stop, {"project": first})
+
+            def write_second() -> None:
+                two.execute(stop, {"project": second})
+                two.commit()
+
+            writer = threading.Thread(target=write_second)
+            writer.start()
+            time.sleep(1)  # the second writer is inside its statement, waiting
+            one.commit()
+            writer.join(timeout=30)
+            assert not writer.is_alive()
+    finally:
+        engine.dispose()
+    kept, rebuilt = kept_and_rebuilt(database_url)
+    assert kept == rebuilt
+    assert kept["spans"] == []
