@@ -331,3 +331,18 @@ def test_two_writers_in_one_unit_leave_the_spans_a_rebuild_makes(admin, database
     kept, rebuilt = kept_and_rebuilt(database_url)
     assert kept == rebuilt
     assert kept["spans"] == []
+
+
+def test_every_timeline_trigger_exists_at_head(database_url, backend):
+    """A later migration that recreates project_periods or projects (SQLite's batch mode
+    copies a table into a new one) must create the triggers again."""
+    if backend == "postgresql":
+        query = "SELECT tgname FROM pg_trigger WHERE NOT tgisinternal AND tgenabled = 'O'"
+    else:
+        query = "SELECT name FROM sqlite_master WHERE type = 'trigger'"
+    engine = create_engine(database_url)
+    with engine.connect() as connection:
+        names = set(connection.execute(text(query)).scalars())
+    engine.dispose()
+    assert set(timeline_summaries.TRIGGER_NAMES) <= names
+    assert len(timeline_summaries.TRIGGER_NAMES) == 4
