@@ -39,6 +39,8 @@ TABLES = (
     "unmet_criteria_by_due",
     "outcome_coverage_counts",
     "project_outcome_criteria",
+    "period_month_counts",
+    "unit_active_spans",
 )
 
 

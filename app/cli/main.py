@@ -225,16 +225,18 @@ cli.add_typer(summaries_cli, name="summaries")
 
 @summaries_cli.command("rebuild")
 def rebuild_summaries() -> None:
-    """Recompute every report summary from the projects, experiments, criteria and tags,
+    """Recompute every report summary from the projects, their periods, experiments,
+    criteria and tags,
     in one transaction (the triggers keep them in step; this repairs them after a load
     with the triggers off or a hand edit)."""
-    from app.reports import outcome_summaries, summaries
+    from app.reports import outcome_summaries, summaries, timeline_summaries
 
     engine = open_database()
     try:
         with engine.begin() as connection:
             outcome_summaries.rebuild(connection)
             summaries.rebuild(connection)
+            timeline_summaries.rebuild(connection)
     finally:
         engine.dispose()
     typer.echo("report summaries rebuilt")

@@ -429,6 +429,10 @@ class ProjectPeriod(SQLModel, table=True):
         # One period per project and start date; also the index of "the period of project
         # P containing date D" (the last one with valid_from <= D).
         UniqueConstraint("project_id", "valid_from"),
+        # The periods starting or ending in a month, for a trends point that is not a month
+        # end (app.reports.timeline_summaries keeps whole months).
+        Index("ix_project_periods_valid_from", "valid_from"),
+        Index("ix_project_periods_valid_to", "valid_to"),
     )
 
     id: int | None = Field(default=None, primary_key=True)
