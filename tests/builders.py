@@ -38,6 +38,8 @@ TABLES = (
     "unmet_criteria_by_due",
     "outcome_coverage_counts",
     "project_outcome_criteria",
+    "experiment_month_counts",
+    "due_publications_by_day",
 )
 
 
