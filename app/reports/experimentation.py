@@ -346,7 +346,7 @@ def build(
 
     counts = started._mapping
     by_comparison = {c.value: int(counts[f"comparison_{c.value}"]) for c in Comparison}
-    histogram = [int(counts[f"rigour_{level}"]) for level in experimentation_summaries.RIGOUR_LEVELS]
+    histogram = [int(counts[f"rigour_{n}"]) for n in experimentation_summaries.RIGOUR_LEVELS]
 
     by_result = {
         result.value: {

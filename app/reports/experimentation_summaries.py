@@ -35,7 +35,6 @@ deletes of experiments are not made by the application; one whose criteria go wi
 """
 
 import logging
-from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
@@ -289,7 +288,9 @@ def _experiment_statements(
 
     return [
         _append(MONTH_LOG, month(added), month(removed)),
-        _append(DUE_LOG, [due_rows(*pair) for pair in added], [due_rows(*pair) for pair in removed]),
+        _append(
+            DUE_LOG, [due_rows(*pair) for pair in added], [due_rows(*pair) for pair in removed]
+        ),
     ]
 
 
@@ -509,11 +510,11 @@ def state(connection: Connection) -> dict[str, dict[tuple[Any, ...], tuple[int, 
     result = {}
     for log_ in LOGS:
         table = log_.table
-        sums: dict[tuple[Any, ...], list[int]] = defaultdict(lambda: [0] * len(log_.values))
+        sums: dict[tuple[Any, ...], list[int]] = {}
         for row in connection.execute(
             select(*(table.c[name] for name in (*log_.key, *log_.values)))
         ):
-            total = sums[(_day(row[0]), row[1])]
+            total = sums.setdefault((_day(row[0]), row[1]), [0] * len(log_.values))
             for index, value in enumerate(row[2:]):
                 total[index] += int(value)
         result[table.name] = {key: tuple(v) for key, v in sums.items() if any(v)}
@@ -522,4 +523,3 @@ def state(connection: Connection) -> dict[str, dict[tuple[Any, ...], tuple[int, 
 
 def _day(value: Any) -> date:
     return value if isinstance(value, date) else date.fromisoformat(str(value))
-

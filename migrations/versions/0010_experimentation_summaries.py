@@ -38,7 +38,9 @@ def upgrade() -> None:
         _unit_id(),
         sa.Column("compacted", sa.Boolean(), nullable=False),
         *(
-            sa.Column(name, sa.BigInteger() if name == "cost_cents" else sa.Integer(), nullable=False)
+            sa.Column(
+                name, sa.BigInteger() if name == "cost_cents" else sa.Integer(), nullable=False
+            )
             for name in summaries.MONTH_COLUMNS
         ),
     )
