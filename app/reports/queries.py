@@ -533,5 +533,5 @@ def barriers_by_unit_json(*, session: Session, root_id: int | None) -> str:
     more than the query (bench/RESULTS.md, determinants), as it did for spread."""
     unit = _barriers_by_unit(root_id).subquery("unit")
     rows = f"'[' || coalesce(string_agg({_UNIT_BARRIERS_JSON}, ',' ORDER BY unit.code), '') || ']'"
-    statement = select(literal_column(rows)).select_from(unit)
+    statement: Any = select(literal_column(rows)).select_from(unit)
     return str(session.execute(statement).scalar_one())
