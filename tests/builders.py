@@ -41,6 +41,8 @@ TABLES = (
     "project_outcome_criteria",
     "period_month_counts",
     "unit_active_spans",
+    "experiment_month_counts",
+    "due_publications_by_day",
 )
 
 

@@ -229,7 +229,12 @@ def rebuild_summaries() -> None:
     criteria and tags,
     in one transaction (the triggers keep them in step; this repairs them after a load
     with the triggers off or a hand edit)."""
-    from app.reports import outcome_summaries, summaries, timeline_summaries
+    from app.reports import (
+        experimentation_summaries,
+        outcome_summaries,
+        summaries,
+        timeline_summaries,
+    )
 
     engine = open_database()
     try:
@@ -237,6 +242,7 @@ def rebuild_summaries() -> None:
             outcome_summaries.rebuild(connection)
             summaries.rebuild(connection)
             timeline_summaries.rebuild(connection)
+            experimentation_summaries.rebuild(connection)
     finally:
         engine.dispose()
     typer.echo("report summaries rebuilt")

@@ -20,14 +20,20 @@ CRITERIA: Table = Criterion.__table__  # type: ignore[attr-defined]
 COMPARED = (Comparison.comparison_group, Comparison.randomized)
 
 
+def baseline_conditions(criteria: Any) -> list[ColumnElement[bool]]:
+    """The conditions on a criterion (a row of `criteria`, a table or alias) that give its
+    experiment the `baseline` feature."""
+    return [
+        criteria.c.kind == CriterionKind.outcome,
+        criteria.c.archived == false(),
+        criteria.c.baseline.is_not(None),
+        criteria.c.experiment_id.is_not(None),
+    ]
+
+
 def baseline_criteria() -> Any:
     """SELECT of the experiment ids that have a live outcome criterion with a baseline."""
-    return select(CRITERIA.c.experiment_id).where(
-        CRITERIA.c.kind == CriterionKind.outcome,
-        CRITERIA.c.archived == false(),
-        CRITERIA.c.baseline.is_not(None),
-        CRITERIA.c.experiment_id.is_not(None),
-    )
+    return select(CRITERIA.c.experiment_id).where(*baseline_conditions(CRITERIA))
 
 
 def has_baseline(experiments: Any) -> ColumnElement[bool]:

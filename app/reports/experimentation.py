@@ -19,6 +19,7 @@ from app.core.config import Settings
 from app.core.contract import Money, ResponseModel
 from app.experiments.models import Comparison, ExperimentResult
 from app.reports import experimentation_queries as queries
+from app.reports import experimentation_summaries
 from app.reports.schemas import SCOPE_DESCRIPTION, Finding, FindingCode
 from app.units.service import target_amount
 
@@ -295,7 +296,7 @@ def _money(value: Any) -> Decimal:
 
 
 def _spend_row(row: Any) -> dict[str, Any]:
-    spend = _money(row.experiment_spend)
+    spend = Decimal(int(row.experiment_spend_cents)).scaleb(-2)
     committed = row.program_funds is not None
     funds = _money(row.program_funds) if committed else None
     share = float(row.target_share) if committed else None
@@ -339,12 +340,13 @@ def build(
         session=session, root_id=root_id, start=start, end=end, cutoff=cutoff
     )
     session.commit()
+    experimentation_summaries.compact_if_needed(
+        session=session, written_since_compaction=int(started.written) + int(published.written)
+    )
 
-    by_comparison = {c.value: 0 for c in Comparison}
-    histogram = [0] * 6
-    for row in started:
-        by_comparison[row.comparison] += row.n
-        histogram[int(row.rigour)] += row.n
+    counts = started._mapping
+    by_comparison = {c.value: int(counts[f"comparison_{c.value}"]) for c in Comparison}
+    histogram = [int(counts[f"rigour_{n}"]) for n in experimentation_summaries.RIGOUR_LEVELS]
 
     by_result = {
         result.value: {

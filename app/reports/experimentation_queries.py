@@ -1,25 +1,25 @@
 """The SQL behind the experimentation report: four statements whatever the data size.
 
-Over non-archived experiments of non-archived projects in scope. `rigour` comes from
-`app.experiments.rigour`, the rule every other reader uses; due and overdue are computed
-against the `today` passed in, never stored.
+Over non-archived experiments of non-archived projects in scope. The counts and the spend
+are sums of the rows of `experimentation_summaries` (per unit and month or day, kept by
+triggers; `rigour` by the rule of `app.experiments.rigour`); the overdue list reads the
+experiments through a partial index. Due and overdue are computed against the `today`
+passed in, never stored.
 """
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from datetime import date
 from typing import Any
 
 from sqlalchemy import Row, and_, case, false, func, or_, select, true
 from sqlmodel import Session, col
 
-from app.experiments import rigour
 from app.experiments.models import (
     FINISHED_STATUSES,
     Experiment,
-    ExperimentResult,
-    ExperimentStatus,
 )
 from app.projects.models import Project
+from app.reports import experimentation_summaries as summaries
 from app.units.models import Unit, UnitCommitment
 from app.units.service import in_subtree
 
@@ -64,52 +64,61 @@ def overdue_condition(*, cutoff: date) -> Any:
     )
 
 
-def started(*, session: Session, root_id: int | None, start: date, end: date) -> Sequence[Row[Any]]:
-    """The experiments started within the year, counted per (rigour, comparison): at most
-    24 rows. Grouping by the rigour computes it once per experiment; six conditional
-    counts would evaluate it (and the EXISTS behind `baseline`) six times."""
-    score = rigour.score(EXPERIMENTS).label("rigour")
-    statement: Any = (
-        select(score, col(Experiment.comparison).label("comparison"), func.count().label("n"))
-        .select_from(Experiment)
-        .join(Project, col(Project.id) == col(Experiment.project_id))
-        .where(*_live_experiments(root_id), _within(col(Experiment.started_on), start, end))
-        .group_by(score, col(Experiment.comparison))
+def _month_sums(root_id: int | None, start: date, end: date, columns: Iterable[str]) -> Any:
+    """The sums of ``columns`` over the month rows of the year [start, end) in scope, and
+    ``written`` (rows written since the last compaction among them)."""
+    table = summaries.month_counts
+    return (
+        select(
+            *(func.coalesce(func.sum(table.c[name]), 0).label(name) for name in columns),
+            _written(table),
+        )
+        .where(table.c.month >= start, table.c.month < end)
+        .where(_in_scope(table.c.unit_id, root_id, "month_scope"))
     )
-    return session.execute(statement).all()
+
+
+def _written(table: Any) -> Any:
+    return func.coalesce(func.sum(case((table.c.compacted == false(), 1), else_=0)), 0).label(
+        "written"
+    )
+
+
+def started(*, session: Session, root_id: int | None, start: date, end: date) -> Row[Any]:
+    """One row over the experiments started within the year: ``comparison_<value>``,
+    ``rigour_<0-5>`` counts, and ``written``."""
+    statement = _month_sums(root_id, start, end, summaries.STARTED_COLUMNS)
+    return session.execute(statement).one()
 
 
 def publication(
     *, session: Session, root_id: int | None, start: date, end: date, cutoff: date
 ) -> Row[Any]:
     """One row over the experiments that ended within the year, completed or stopped:
-    `finished`, `published`, `due`, `overdue`, and for each result `<result>_finished`,
-    `<result>_published` (completed ones only)."""
-    published = col(Experiment.published_on).is_not(None)
-    completed = col(Experiment.status) == ExperimentStatus.completed
-    by_result = []
-    for result in ExperimentResult:
-        has_result = and_(completed, col(Experiment.result) == result)
-        by_result += [
-            _count_where(has_result, f"{result.value}_finished"),
-            _count_where(and_(has_result, published), f"{result.value}_published"),
-        ]
-    statement: Any = (
+    `finished`, `published`, `due`, `overdue`, for each result `<result>_finished`,
+    `<result>_published` (completed ones only), and ``written``.
+
+    Overdue are the due ones that ended before ``cutoff`` (today - due days): all the
+    year's due ones less those that ended on or after the cutoff, a range of days at most
+    the due days long read from the day rows."""
+    months = _month_sums(root_id, start, end, summaries.FINISHED_COLUMNS).subquery("months")
+    days_table = summaries.due_by_day
+    recent = (
         select(
-            func.count().label("finished"),
-            _count_where(published, "published"),
-            _count_where(~published, "due"),
-            _count_where(overdue_condition(cutoff=cutoff), "overdue"),
-            *by_result,
+            func.coalesce(func.sum(days_table.c.due), 0).label("not_yet_overdue"),
+            _written(days_table),
         )
-        .select_from(Experiment)
-        .join(Project, col(Project.id) == col(Experiment.project_id))
-        .where(
-            *_live_experiments(root_id),
-            _finished(),
-            _within(col(Experiment.ended_on), start, end),
-        )
+        .where(days_table.c.ended_on >= max(start, cutoff), days_table.c.ended_on < end)
+        .where(_in_scope(days_table.c.unit_id, root_id, "day_scope"))
+        .subquery("recent")
     )
+    due = months.c.finished - months.c.published
+    statement = select(
+        *(months.c[name] for name in summaries.FINISHED_COLUMNS),
+        due.label("due"),
+        (due - recent.c.not_yet_overdue).label("overdue"),
+        (months.c.written + recent.c.written).label("written"),
+    ).select_from(months.join(recent, true()))
     return session.execute(statement).one()
 
 
@@ -118,20 +127,18 @@ def spend_rows(
 ) -> Sequence[Row[Any]]:
     """One row per non-archived unit in scope with a commitment for `year` or the cost of
     an experiment it owns itself that started within the year: unit_id, code, name,
-    program_funds, target_share (null without a commitment), experiment_spend (0 without
-    cost), by code."""
+    program_funds, target_share (null without a commitment), experiment_spend_cents (0
+    without cost), by code."""
+    table = summaries.month_counts
     spend = (
         select(
-            col(Experiment.unit_id).label("unit_id"),
-            func.sum(col(Experiment.cost)).label("experiment_spend"),
+            table.c.unit_id.label("unit_id"),
+            func.sum(table.c.cost_cents).label("cents"),
         )
-        .join(Project, col(Project.id) == col(Experiment.project_id))
-        .where(
-            *_live_experiments(root_id),
-            _within(col(Experiment.started_on), start, end),
-            col(Experiment.cost).is_not(None),
-        )
-        .group_by(col(Experiment.unit_id))
+        .where(table.c.month >= start, table.c.month < end)
+        .where(_in_scope(table.c.unit_id, root_id))
+        .group_by(table.c.unit_id)
+        .having(func.sum(table.c.costed) > 0)
         .subquery("spend")
     )
     commitments = (
@@ -144,7 +151,7 @@ def spend_rows(
             col(Unit.name),
             commitments.c.program_funds,
             commitments.c.target_share,
-            func.coalesce(spend.c.experiment_spend, 0).label("experiment_spend"),
+            func.coalesce(spend.c.cents, 0).label("experiment_spend_cents"),
         )
         .select_from(Unit)
         .outerjoin(commitments, commitments.c.unit_id == col(Unit.id))

@@ -244,7 +244,11 @@ def outcomes_report(
     "levers, the weakest determinant, and barrier counts per unit for a heat map.",
 )
 def determinants_report(session: SessionDep, response: Response, root_id: ReportRoot):
-    return respond(response, lambda: service.determinants(session=session, root_id=root_id))
+    return respond(
+        response,
+        lambda: service.determinants(session=session, root_id=root_id),
+        json=lambda: service.determinants_json(session=session, root_id=root_id),
+    )
 
 
 # --- timeline reports -----------------------------------------------------------------

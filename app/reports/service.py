@@ -439,6 +439,32 @@ def determinants(*, session: Session, root_id: int | None) -> DeterminantsReport
     unit_rows = queries.barriers_by_unit(session=session, root_id=root_id)
     session.commit()
 
+    return _determinants_report(
+        totals=totals,
+        root_id=root_id,
+        units=[
+            {**unit_fields(row), "barriers": queries.counts(row, "barrier_", Determinant)}
+            for row in unit_rows
+        ],
+    )
+
+
+def determinants_json(*, session: Session, root_id: int | None) -> bytes:
+    """The determinants report as JSON: on PostgreSQL its `units` rows come as JSON text
+    from the database (`queries.barriers_by_unit_json`), as spread's do; the rest goes
+    through the model. The same bytes as `determinants(...).model_dump_json()`."""
+    if not json_pages.builds_json(session):
+        return determinants(session=session, root_id=root_id).model_dump_json().encode()
+    totals = queries.determinant_totals(session=session, root_id=root_id)
+    units = queries.barriers_by_unit_json(session=session, root_id=root_id)
+    session.commit()
+    report = _determinants_report(totals=totals, root_id=root_id, units=[])
+    return json_pages.model_json(report, {"units": units.encode()})
+
+
+def _determinants_report(
+    *, totals: Row[Any], root_id: int | None, units: list[dict[str, Any]]
+) -> DeterminantsReport:
     tags = totals._mapping
     summaries = [
         DeterminantSummary(
@@ -456,13 +482,7 @@ def determinants(*, session: Session, root_id: int | None) -> DeterminantsReport
         unit_id=root_id,
         determinants=summaries,
         weakest=most.determinant if most.barriers > 0 else None,
-        units=[
-            UnitBarriers(
-                **unit_fields(row),
-                barriers=queries.counts(row, "barrier_", Determinant),
-            )
-            for row in unit_rows
-        ],
+        units=[UnitBarriers.model_validate(unit) for unit in units],
     )
 
 

@@ -115,3 +115,31 @@ def test_empty_portfolio(admin):
     assert [d["determinant"] for d in report["determinants"]] == ORDER
     assert set(counts(report).values()) == {(0, 0)}
     assert (report["weakest"], report["units"]) == (None, [])
+
+
+def test_the_json_is_the_models_bytes(admin, app):
+    """On PostgreSQL the `units` rows come as JSON text from the database
+    (reports.service.determinants_json); the body must be byte for byte the model's JSON,
+    names needing escapes included. SQLite serializes the model itself."""
+    from sqlmodel import Session
+
+    from app.reports import service
+
+    line = create_unit(admin, "LINE", name='Tax "ops" \\ Zoë\tnorth')
+    child = create_unit(admin, "CHILD", parent_id=line["id"], name="Ünïcode – ✓")
+    create_unit(admin, "EMPTY", kind="innovation_lab")
+    create_project(admin, line["id"], determinants=tags(parity="barrier", clarity="enabler"))
+    create_project(admin, child["id"], determinants=tags(normality="barrier"))
+
+    for params in ({}, {"unit_id": line["id"]}, {"unit_id": child["id"]}):
+        response = admin.get(DETERMINANTS, params=params)
+        assert response.status_code == 200, response.text
+        with Session(app.state.engine) as session:
+            model = service.determinants(session=session, root_id=params.get("unit_id"))
+        assert response.content == model.model_dump_json().encode()
+    whole = admin.get(DETERMINANTS).json()
+    assert [(u["code"], u["name"], u["parent_id"], u["barriers"]) for u in whole["units"]] == [
+        ("CHILD", "Ünïcode – ✓", line["id"], barriers(normality=1)),
+        ("EMPTY", "Unit EMPTY", None, barriers()),
+        ("LINE", 'Tax "ops" \\ Zoë\tnorth', None, barriers(parity=1)),
+    ]
