@@ -29,7 +29,7 @@ from sqlalchemy.engine import make_url
 
 from app.core.db import is_sqlite, today
 from app.core.migrations import upgrade
-from app.reports import outcome_summaries, summaries
+from app.reports import barometer_summaries, outcome_summaries, summaries
 
 
 @dataclass(frozen=True)
@@ -479,15 +479,23 @@ def _sqlite_load(url: str, tables: Iterable[tuple[str, Iterable[Row]]]) -> None:
     connection.execute("BEGIN")
     # SQLite cannot switch triggers off: the summary triggers are dropped for the load and
     # created again, in the same transaction, after the summaries' rebuild.
-    for statement in summaries.drop_trigger_ddl("sqlite"):
+    for statement in (
+        *summaries.drop_trigger_ddl("sqlite"),
+        *barometer_summaries.drop_trigger_ddl("sqlite"),
+    ):
         connection.execute(statement)
-    for table in (*TABLES, *(t.name for t in summaries.TABLES)):
+    for table in (*TABLES, *(t.name for t in (*summaries.TABLES, *barometer_summaries.TABLES))):
         connection.execute(f"DELETE FROM {table}")
     for table, rows in tables:
         columns = COLUMNS[table]
         marks = ", ".join("?" * len(columns.split(",")))
         connection.executemany(f"INSERT INTO {table} ({columns}) VALUES ({marks})", rows)
-    for statement in (*summaries.rebuild_sql(), *summaries.trigger_ddl("sqlite")):
+    for statement in (
+        *summaries.rebuild_sql(),
+        *summaries.trigger_ddl("sqlite"),
+        *barometer_summaries.rebuild_sql("sqlite"),
+        *barometer_summaries.trigger_ddl("sqlite"),
+    ):
         connection.execute(statement)
     connection.execute("UPDATE data_revision SET revision = revision + 1 WHERE id = 1")
     connection.execute("COMMIT")
@@ -510,10 +518,17 @@ def _postgres_load(
         connection.execute("SET TIME ZONE 'UTC'")
         connection.execute("SET synchronous_commit = off")
         connection.execute(f"TRUNCATE {', '.join(TABLES)} RESTART IDENTITY CASCADE")
-        summary_tables = (*summaries.TABLES, *outcome_summaries.TABLES)
+        summary_tables = (
+            *summaries.TABLES,
+            *outcome_summaries.TABLES,
+            *barometer_summaries.TABLES,
+        )
         connection.execute(f"TRUNCATE {', '.join(t.name for t in summary_tables)}")
         if not with_triggers:
-            for statement in summaries.switch_triggers_sql(enabled=False):
+            for statement in (
+                *summaries.switch_triggers_sql(enabled=False),
+                *barometer_summaries.switch_triggers_sql(enabled=False),
+            ):
                 connection.execute(statement)
             for table in outcome_summaries.TRIGGER_TABLES:
                 connection.execute(f"ALTER TABLE {table} DISABLE TRIGGER USER")
@@ -527,12 +542,19 @@ def _postgres_load(
                 f"(SELECT coalesce(max(id), 0) + 1 FROM {table}), false)"
             )
         if not with_triggers:
-            for statement in (*summaries.rebuild_sql(), *outcome_summaries.REBUILD):
+            for statement in (
+                *summaries.rebuild_sql(),
+                *outcome_summaries.REBUILD,
+                *barometer_summaries.rebuild_sql("postgresql"),
+            ):
                 connection.execute(statement)  # type: ignore[arg-type]
             # ENABLE TRIGGER USER switches the report summaries' triggers on again too.
             for table in outcome_summaries.TRIGGER_TABLES:
                 connection.execute(f"ALTER TABLE {table} ENABLE TRIGGER USER")
-            for statement in summaries.switch_triggers_sql(enabled=True):
+            for statement in (
+                *summaries.switch_triggers_sql(enabled=True),
+                *barometer_summaries.switch_triggers_sql(enabled=True),
+            ):
                 connection.execute(statement)
         connection.execute("UPDATE data_revision SET revision = revision + 1 WHERE id = 1")
         connection.commit()

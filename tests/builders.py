@@ -38,6 +38,8 @@ TABLES = (
     "unmet_criteria_by_due",
     "outcome_coverage_counts",
     "project_outcome_criteria",
+    "barometer_innovation_days",
+    "barometer_adoption_days",
 )
 
 

@@ -229,13 +229,14 @@ def rebuild_summaries() -> None:
     """Recompute every report summary from the projects, experiments, criteria and tags,
     in one transaction (the triggers keep them in step; this repairs them after a load
     with the triggers off or a hand edit)."""
-    from app.reports import outcome_summaries, summaries
+    from app.reports import barometer_summaries, outcome_summaries, summaries
 
     engine = open_database()
     try:
         with engine.begin() as connection:
             outcome_summaries.rebuild(connection)
             summaries.rebuild(connection)
+            barometer_summaries.rebuild(connection)
     finally:
         engine.dispose()
     typer.echo("report summaries rebuilt")
