@@ -46,6 +46,7 @@ import sqlalchemy as sa
 from sqlalchemy import Connection, text
 from sqlmodel import SQLModel
 
+from app.core.flags import FlagSet
 from app.projects.models import (
     COLLABORATORS,
     INNOVATION_TYPES,
@@ -67,11 +68,12 @@ def _innovation_counts() -> dict[str, str]:
     counts["novelty_unknown"] = _is("novelty", None)
     counts |= {f"initiator_{i.value}": _is("initiated_by", i.value) for i in Initiator}
     counts["initiator_unknown"] = _is("initiated_by", None)
-    for flags, column, prefix in (
+    flag_sets: tuple[tuple[FlagSet[Any], str, str], ...] = (
         (INNOVATION_TYPES, "innovation_types_mask", "type_"),
         (COLLABORATORS, "collaborators_mask", "collaborator_"),
         (VALUE_TYPES, "value_types_mask", "value_"),
-    ):
+    )
+    for flags, column, prefix in flag_sets:
         counts |= {
             f"{prefix}{member.value}": f"(r.{column} & {flags.bit[member]}) <> 0"
             for member in flags.members
