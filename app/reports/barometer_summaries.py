@@ -29,10 +29,12 @@ zero keeps its row; reads ignore it. Unlike the outcome logs (0009) these are co
 updated in place: two writers only wait for each other when they touch the same unit on
 the same day (or the same source, adopter unit and day).
 
-At L (200,000 projects, 1,000 units) the default two-year window holds about as many
-rows as innovations and adoptions in it: the summaries cannot compress a portfolio
-whose units embed a few projects a month each, but the reads become index ranges over
-narrow rows instead of scans of every project (bench/RESULTS.md, "Barometer").
+Why days and no coarser key: the window's edges are arbitrary days, and at L (200,000
+projects over 1,000 units) a unit embeds or adopts about one project a month, so month
+rows would hold hardly fewer rows than day rows in a two-year window. The reads are index
+ranges of the day key over narrow rows (about one per innovation or adoption in the
+window, a fraction of the projects), where the base tables needed a scan of every project
+(`started_on` or `created_at` is not indexable as one date).
 
 Changing a rule here needs a migration that drops and recreates the triggers and calls
 `rebuild`; so does a SQLite batch migration that recreates projects (it drops them).
@@ -258,6 +260,23 @@ def _statements(dialect: str, event: str, new: str, old: str) -> list[str]:
     ]
 
 
+# What an adoption depends on in the adopter's row.
+_ADOPTION_COLUMNS = ("adopted_from", "unit_id", "archived", "started_on")
+
+
+def _sources_read(event: str) -> str:
+    """PostgreSQL: the sources a write of projects reads for its adopters' rows."""
+    if event == "INSERT":
+        return "SELECT adopted_from FROM new_rows"
+    if event == "DELETE":
+        return "SELECT adopted_from FROM old_rows"
+    changed = " OR ".join(f"n.{c} IS DISTINCT FROM o.{c}" for c in _ADOPTION_COLUMNS)
+    return " UNION ALL ".join(
+        f"SELECT {side}.adopted_from FROM new_rows n JOIN old_rows o ON o.id = n.id WHERE {changed}"
+        for side in ("n", "o")
+    )
+
+
 def _name(event: str) -> str:
     return f"barometer_projects_{event.lower()}"
 
@@ -273,7 +292,18 @@ def trigger_ddl(dialect: str) -> list[str]:
     for event in _EVENTS:
         name = _name(event)
         if dialect == "postgresql":
-            body = "\n".join(f"  {s};" for s in _statements(dialect, event, "new_rows", "old_rows"))
+            statements = _statements(dialect, event, "new_rows", "old_rows")
+            # A written adopter reads its sources' units: share-lock them, so a concurrent
+            # move of a source (whose trigger moves the adoptions it sees, not this
+            # uncommitted one) commits before this reads its unit, or waits for this to
+            # commit and then sees it. Only adopters whose adoption can change: the others'
+            # rows cancel out. SQLite's writers run one at a time.
+            statements.insert(
+                0,
+                "PERFORM 1 FROM projects s WHERE s.id IN "
+                f"({_sources_read(event)}) ORDER BY s.id FOR SHARE OF s",
+            )
+            body = "\n".join(f"  {s};" for s in statements)
             ddl.append(
                 f"CREATE FUNCTION {name}() RETURNS trigger LANGUAGE plpgsql AS $$\n"
                 f"BEGIN\n{body}\n  RETURN NULL;\nEND $$"
