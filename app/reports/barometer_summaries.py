@@ -21,7 +21,9 @@ moved one under the old unit and adds them under the new. Archiving a source kee
 adoptions (the report does); archiving an adopter removes its own.
 
 The triggers follow `app.reports.summaries` (migration 0008): the same SQL on both
-databases, one statement-level trigger per event over transition tables on PostgreSQL,
+databases (but for the UTC date of a timestamp, `_started_on`, and PostgreSQL's share lock
+on the sources an adopter reads, `trigger_ddl`), one statement-level trigger per event
+over transition tables on PostgreSQL,
 row triggers over one-row selects of NEW and OLD on SQLite; each write adds the rows as
 they are after it and subtracts them as they were, as one upsert per table grouped per
 key, in key order, skipping keys whose difference is zero. A key whose counts drop to
