@@ -8,7 +8,13 @@ from app.criteria.models import Criterion, Measurement
 from app.determinants.models import DeterminantTag
 from app.experiments.models import Experiment
 from app.projects.models import Project, ProjectPeriod
-from app.reports import experimentation_summaries, outcome_summaries, summaries, timeline_summaries
+from app.reports import (
+    barometer_summaries,
+    experimentation_summaries,
+    outcome_summaries,
+    summaries,
+    timeline_summaries,
+)
 from app.units.models import Unit, UnitCommitment
 
 __all__ = [
@@ -24,6 +30,7 @@ __all__ = [
     "ProjectPeriod",
     "Unit",
     "UnitCommitment",
+    "barometer_summaries",
     "experimentation_summaries",
     "outcome_summaries",
     "summaries",

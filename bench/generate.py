@@ -30,6 +30,7 @@ from sqlalchemy.engine import make_url
 from app.core.db import is_sqlite, today
 from app.core.migrations import upgrade
 from app.reports import (
+    barometer_summaries,
     experimentation_summaries,
     outcome_summaries,
     summaries,
@@ -487,6 +488,7 @@ def _sqlite_load(url: str, tables: Iterable[tuple[str, Iterable[Row]]]) -> None:
     for statement in (
         *summaries.drop_trigger_ddl("sqlite"),
         *experimentation_summaries.drop_trigger_ddl("sqlite"),
+        *barometer_summaries.drop_trigger_ddl("sqlite"),
     ):
         connection.execute(statement)
     for name in timeline_summaries.TRIGGER_NAMES:
@@ -498,6 +500,7 @@ def _sqlite_load(url: str, tables: Iterable[tuple[str, Iterable[Row]]]) -> None:
             for t in (
                 *summaries.TABLES,
                 *experimentation_summaries.TABLES,
+                *barometer_summaries.TABLES,
                 *timeline_summaries.TABLES,
             )
         ),
@@ -512,6 +515,8 @@ def _sqlite_load(url: str, tables: Iterable[tuple[str, Iterable[Row]]]) -> None:
         *summaries.trigger_ddl("sqlite"),
         *experimentation_summaries.rebuild_sql("sqlite"),
         *experimentation_summaries.trigger_ddl("sqlite"),
+        *barometer_summaries.rebuild_sql("sqlite"),
+        *barometer_summaries.trigger_ddl("sqlite"),
     ):
         connection.execute(statement)
     for statement in timeline_summaries.rebuild_sql("sqlite"):
@@ -544,12 +549,14 @@ def _postgres_load(
             *outcome_summaries.TABLES,
             *experimentation_summaries.TABLES,
             *timeline_summaries.TABLES,
+            *barometer_summaries.TABLES,
         )
         connection.execute(f"TRUNCATE {', '.join(t.name for t in summary_tables)}")
         if not with_triggers:
             for statement in (
                 *summaries.switch_triggers_sql(enabled=False),
                 *experimentation_summaries.switch_triggers_sql(enabled=False),
+                *barometer_summaries.switch_triggers_sql(enabled=False),
             ):
                 connection.execute(statement)
             for table in {*outcome_summaries.TRIGGER_TABLES, *timeline_summaries.TRIGGER_TABLES}:
@@ -569,6 +576,7 @@ def _postgres_load(
                 *outcome_summaries.REBUILD,
                 *timeline_summaries.rebuild_sql("postgresql"),
                 *experimentation_summaries.rebuild_sql("postgresql"),
+                *barometer_summaries.rebuild_sql("postgresql"),
             ):
                 connection.execute(statement)  # type: ignore[arg-type]
             # ENABLE TRIGGER USER switches the report summaries' triggers on again too.
@@ -577,6 +585,7 @@ def _postgres_load(
             for statement in (
                 *summaries.switch_triggers_sql(enabled=True),
                 *experimentation_summaries.switch_triggers_sql(enabled=True),
+                *barometer_summaries.switch_triggers_sql(enabled=True),
             ):
                 connection.execute(statement)
         connection.execute("UPDATE data_revision SET revision = revision + 1 WHERE id = 1")

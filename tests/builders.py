@@ -43,6 +43,8 @@ TABLES = (
     "unit_active_spans",
     "experiment_month_counts",
     "due_publications_by_day",
+    "barometer_innovation_days",
+    "barometer_adoption_days",
 )
 
 

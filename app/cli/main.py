@@ -230,6 +230,7 @@ def rebuild_summaries() -> None:
     in one transaction (the triggers keep them in step; this repairs them after a load
     with the triggers off or a hand edit)."""
     from app.reports import (
+        barometer_summaries,
         experimentation_summaries,
         outcome_summaries,
         summaries,
@@ -243,6 +244,7 @@ def rebuild_summaries() -> None:
             summaries.rebuild(connection)
             timeline_summaries.rebuild(connection)
             experimentation_summaries.rebuild(connection)
+            barometer_summaries.rebuild(connection)
     finally:
         engine.dispose()
     typer.echo("report summaries rebuilt")

@@ -2,8 +2,10 @@
 
 Innovations are non-archived projects in scope with `embedded_on` in the window; adoptions
 are non-archived projects in scope with an `adopted_from` that started in the window
-(`started_on`, or the date of `created_at`). The sets are bitmasks (`app.core.flags`), so
-their per-value counts are conditional counts in the same scan as everything else.
+(`started_on`, or the date of `created_at`). Both are read from the day-keyed summaries
+of `app.reports.barometer_summaries` (kept by triggers): the window is an index range of
+their day key, the scope a filter on their unit columns, so every number is what the
+projects say on the day asked, with nothing frozen.
 """
 
 from collections.abc import Sequence
@@ -12,10 +14,8 @@ from typing import Any
 
 from sqlalchemy import (
     ColumnElement,
-    Date,
     Row,
-    and_,
-    cast,
+    case,
     distinct,
     false,
     func,
@@ -23,31 +23,15 @@ from sqlalchemy import (
     select,
     union_all,
 )
-from sqlalchemy.orm import aliased
 from sqlmodel import Session, col
 
-from app.projects.models import (
-    COLLABORATORS,
-    INNOVATION_TYPES,
-    VALUE_TYPES,
-    Evaluation,
-    Initiator,
-    Novelty,
-    Project,
-)
-from app.reports.queries import _count_where, _counts_by, _in_scope
+from app.projects.models import Project
+from app.reports.barometer_summaries import INNOVATIONS, adoption_days, innovation_days
+from app.reports.queries import _in_scope
 from app.units.models import Unit
 
 # How many adopted projects `sources` lists.
 TOP_SOURCES = 20
-
-
-def _innovation(root_id: int | None, from_date: date, to_date: date) -> ColumnElement[bool]:
-    return and_(
-        col(Project.archived) == false(),
-        col(Project.embedded_on).between(from_date, to_date),
-        _in_scope(Project.unit_id, root_id),
-    )
 
 
 def totals(*, session: Session, root_id: int | None, from_date: date, to_date: date) -> Row[Any]:
@@ -55,6 +39,7 @@ def totals(*, session: Session, root_id: int | None, from_date: date, to_date: d
     ``novelty_unknown``), ``initiator_*`` (and ``initiator_unknown``), ``type_*``,
     ``collaborator_*``, ``value_*``; ``collaborating``, ``evaluated``, ``evaluation_known``,
     ``units_innovating``; and ``units`` (non-archived units in scope)."""
+    days = innovation_days.c
     units = (
         select(func.count())
         .select_from(Unit)
@@ -62,75 +47,36 @@ def totals(*, session: Session, root_id: int | None, from_date: date, to_date: d
         .scalar_subquery()
     )
     statement = select(
-        func.count().label("innovations"),
-        *_counts_by(Project.novelty, Novelty, "novelty_"),
-        _count_where(col(Project.novelty).is_(None), "novelty_unknown"),
-        *_counts_by(Project.initiated_by, Initiator, "initiator_"),
-        _count_where(col(Project.initiated_by).is_(None), "initiator_unknown"),
-        *INNOVATION_TYPES.count_each(col(Project.innovation_types_mask), "type_"),
-        *COLLABORATORS.count_each(col(Project.collaborators_mask), "collaborator_"),
-        *VALUE_TYPES.count_each(col(Project.value_types_mask), "value_"),
-        _count_where(col(Project.collaborators_mask) != 0, "collaborating"),
-        _count_where(
-            col(Project.evaluation).in_([Evaluation.internal, Evaluation.external]), "evaluated"
-        ),
-        _count_where(col(Project.evaluation).is_not(None), "evaluation_known"),
-        # A unit owning a non-archived project is never archived (units.archive refuses).
-        func.count(distinct(col(Project.unit_id))).label("units_innovating"),
+        *(func.coalesce(func.sum(days[name]), 0).label(name) for name in INNOVATIONS.counts),
+        # A row never drops below zero, so a unit innovates in the window when one of its
+        # rows there is positive. A unit owning a non-archived project is never archived.
+        func.count(distinct(case((days.innovations > 0, days.unit_id)))).label("units_innovating"),
         units.label("units"),
-    ).where(_innovation(root_id, from_date, to_date))
+    ).where(days.embedded_on.between(from_date, to_date), _in_scope(days.unit_id, root_id))
     return session.execute(statement).one()
 
 
-def _started_on(session: Session) -> Any:
-    """A project's start for the window: `started_on`, else the (UTC) date of `created_at`.
-    SQLite stores timestamps as text that `date()` reads; PostgreSQL sessions run in UTC
-    (`app.core.db.create_db_engine`), so the cast gives the UTC date."""
-    if session.get_bind().dialect.name == "sqlite":
-        created_on: Any = func.date(Project.created_at)
-    else:
-        created_on = cast(Project.created_at, Date)
-    return func.coalesce(col(Project.started_on), created_on)
-
-
-def _adoptions(
-    session: Session, root_id: int | None, from_date: date, to_date: date, *, sources_too: bool
-) -> Any:
-    """The adoptions in the window: (adopter id, adopter unit, source id, source unit);
-    the source's title and whether it is in scope too when ``sources_too``."""
-    source = aliased(Project, name="source")
-    columns: list[Any] = [
-        col(Project.id).label("adopter_id"),
-        col(Project.unit_id).label("adopter_unit"),
-        col(source.id).label("source_id"),
-        col(source.unit_id).label("source_unit"),
+def _adoptions(root_id: int | None, from_date: date, to_date: date) -> list[ColumnElement[bool]]:
+    """The summary rows of adoptions in the window whose adopter is in scope."""
+    rows = adoption_days.c
+    return [
+        rows.started_on.between(from_date, to_date),
+        rows.adoptions != 0,
+        _in_scope(rows.adopter_unit, root_id),
     ]
-    conditions = [
-        col(Project.archived) == false(),
-        col(Project.adopted_from).is_not(None),
-        _started_on(session).between(from_date, to_date),
-        _in_scope(Project.unit_id, root_id),
-    ]
-    if sources_too:
-        columns.append(col(source.title).label("source_title"))
-        conditions.append(_in_scope(source.unit_id, root_id, "source_scope"))
-    return (
-        select(*columns)
-        .select_from(Project)
-        .join(source, col(source.id) == col(Project.adopted_from))
-        .where(*conditions)
-    )
 
 
 def diffusion_totals(
     *, session: Session, root_id: int | None, from_date: date, to_date: date
 ) -> Row[Any]:
     """One row: ``adoptions`` and ``cross_unit_adoptions``."""
-    adoptions = _adoptions(session, root_id, from_date, to_date, sources_too=False).subquery()
+    rows = adoption_days.c
     statement = select(
-        func.count().label("adoptions"),
-        _count_where(adoptions.c.adopter_unit != adoptions.c.source_unit, "cross_unit_adoptions"),
-    ).select_from(adoptions)
+        func.coalesce(func.sum(rows.adoptions), 0).label("adoptions"),
+        func.coalesce(
+            func.sum(case((rows.adopter_unit != rows.source_unit, rows.adoptions), else_=0)), 0
+        ).label("cross_unit_adoptions"),
+    ).where(*_adoptions(root_id, from_date, to_date))
     return session.execute(statement).one()
 
 
@@ -139,35 +85,43 @@ def unit_flows(
 ) -> Sequence[Row[Any]]:
     """Per non-archived unit in scope with a cross-unit adoption either way, by code:
     ``unit_id``, ``code``, ``adopted_in``, ``adopted_out``."""
-    adoptions = _adoptions(session, root_id, from_date, to_date, sources_too=False).subquery()
+    rows = adoption_days.c
     cross = (
-        select(adoptions.c.adopter_unit, adoptions.c.source_unit)
-        .where(adoptions.c.adopter_unit != adoptions.c.source_unit)
+        select(rows.adopter_unit, rows.source_unit, rows.adoptions)
+        .where(*_adoptions(root_id, from_date, to_date), rows.adopter_unit != rows.source_unit)
         .cte("cross_unit")
     )
     ends = union_all(
         select(
             cross.c.adopter_unit.label("unit_id"),
-            literal(1).label("adopted_in"),
+            cross.c.adoptions.label("adopted_in"),
             literal(0).label("adopted_out"),
         ),
         select(
             cross.c.source_unit.label("unit_id"),
             literal(0).label("adopted_in"),
-            literal(1).label("adopted_out"),
+            cross.c.adoptions.label("adopted_out"),
         ),
     ).subquery("ends")
+    per_unit = (
+        select(
+            ends.c.unit_id,
+            func.sum(ends.c.adopted_in).label("adopted_in"),
+            func.sum(ends.c.adopted_out).label("adopted_out"),
+        )
+        .group_by(ends.c.unit_id)
+        .subquery("per_unit")
+    )
     statement: Any = (
         select(
             col(Unit.id).label("unit_id"),
             col(Unit.code),
-            func.sum(ends.c.adopted_in).label("adopted_in"),
-            func.sum(ends.c.adopted_out).label("adopted_out"),
+            per_unit.c.adopted_in,
+            per_unit.c.adopted_out,
         )
-        .select_from(ends)
-        .join(Unit, col(Unit.id) == ends.c.unit_id)
+        .select_from(per_unit)
+        .join(Unit, col(Unit.id) == per_unit.c.unit_id)
         .where(col(Unit.archived) == false(), _in_scope(Unit.id, root_id, "unit_scope"))
-        .group_by(col(Unit.id), col(Unit.code))
         .order_by(col(Unit.code))
     )
     return session.execute(statement).all()
@@ -178,23 +132,39 @@ def top_sources(
 ) -> Sequence[Row[Any]]:
     """The `TOP_SOURCES` projects in scope adopted by the most distinct other units:
     ``project_id``, ``title``, ``unit_id``, ``adopting_units``, ``adoptions``."""
-    adoptions = _adoptions(session, root_id, from_date, to_date, sources_too=True).subquery()
+    rows = adoption_days.c
     other_unit = func.count(
-        distinct(
-            func.nullif(adoptions.c.adopter_unit, adoptions.c.source_unit),
+        distinct(case((rows.adopter_unit != rows.source_unit, rows.adopter_unit)))
+    )
+    # Rows of a source under a unit it has left are all zero (filtered out), so one
+    # group per source.
+    ranked = (
+        select(
+            rows.source_id,
+            rows.source_unit,
+            other_unit.label("adopting_units"),
+            func.sum(rows.adoptions).label("adoptions"),
         )
+        .where(
+            *_adoptions(root_id, from_date, to_date),
+            _in_scope(rows.source_unit, root_id, "source_scope"),
+        )
+        .group_by(rows.source_id, rows.source_unit)
+        .having(other_unit > 0)
+        .order_by(other_unit.desc(), rows.source_id)
+        .limit(TOP_SOURCES)
+        .subquery("ranked")
     )
     statement: Any = (
         select(
-            adoptions.c.source_id.label("project_id"),
-            adoptions.c.source_title.label("title"),
-            adoptions.c.source_unit.label("unit_id"),
-            other_unit.label("adopting_units"),
-            func.count().label("adoptions"),
+            ranked.c.source_id.label("project_id"),
+            col(Project.title).label("title"),
+            ranked.c.source_unit.label("unit_id"),
+            ranked.c.adopting_units,
+            ranked.c.adoptions,
         )
-        .group_by(adoptions.c.source_id, adoptions.c.source_title, adoptions.c.source_unit)
-        .having(other_unit > 0)
-        .order_by(other_unit.desc(), adoptions.c.source_id)
-        .limit(TOP_SOURCES)
+        .select_from(ranked)
+        .join(Project, col(Project.id) == ranked.c.source_id)
+        .order_by(ranked.c.adopting_units.desc(), ranked.c.source_id)
     )
     return session.execute(statement).all()

@@ -19,7 +19,7 @@ from alembic import op
 from app.reports import timeline_summaries
 
 revision: str = "0012_timeline_summaries"
-down_revision: str | None = "0010_experimentation_summaries"
+down_revision: str | None = "0011_barometer_summaries"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

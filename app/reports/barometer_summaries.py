@@ -1,0 +1,385 @@
+"""Counts behind the barometer report, by unit and day, kept by triggers.
+
+The report's window is two arbitrary days (`from`, `to`, both inclusive), so the
+summaries are keyed by day and the window is a range of that key at read time: nothing
+here depends on today. Two tables:
+
+- ``barometer_innovation_days``: per (``embedded_on``, owner unit), the non-archived
+  projects embedded that day and their counts by novelty, initiator, type, collaborator,
+  value and evaluation (one column per count, named as `app.reports.barometer` labels
+  them). ``units_innovating`` is the number of distinct units with a row in the window
+  whose ``innovations`` is positive: exact, because a row never goes below zero.
+- ``barometer_adoption_days``: per (start day, source project, source's unit, adopter's
+  unit), the non-archived projects adopted from that source that started that day (the
+  adopter's `started_on`, else the UTC date of its `created_at`). Cross-unit adoptions,
+  unit flows and the distinct adopting units per source are all read from it; a row is
+  one (source, adopter unit) pair on one day, so distinct counts stay exact.
+
+The source's unit is part of the key, so moving a source moves its adoptions: the
+trigger of an UPDATE of projects subtracts the adoptions of every project adopting a
+moved one under the old unit and adds them under the new. Archiving a source keeps its
+adoptions (the report does); archiving an adopter removes its own.
+
+The triggers follow `app.reports.summaries` (migration 0008): the same SQL on both
+databases (but for the UTC date of a timestamp, `_started_on`, and PostgreSQL's share lock
+on the sources an adopter reads, `trigger_ddl`), one statement-level trigger per event
+over transition tables on PostgreSQL,
+row triggers over one-row selects of NEW and OLD on SQLite; each write adds the rows as
+they are after it and subtracts them as they were, as one upsert per table grouped per
+key, in key order, skipping keys whose difference is zero. A key whose counts drop to
+zero keeps its row; reads ignore it. Unlike the outcome logs (0009) these are counters
+updated in place: two writers only wait for each other when they touch the same unit on
+the same day (or the same source, adopter unit and day).
+
+Why days and no coarser key: the window's edges are arbitrary days, and at L (200,000
+projects over 1,000 units) a unit embeds or adopts about one project a month, so month
+rows would hold hardly fewer rows than day rows in a two-year window. The reads are index
+ranges of the day key over narrow rows (about one per innovation or adoption in the
+window, a fraction of the projects), where the base tables needed a scan of every project
+(`started_on` or `created_at` is not indexable as one date).
+
+Changing a rule here needs a migration that drops and recreates the triggers and calls
+`rebuild`; so does a SQLite batch migration that recreates projects (it drops them).
+"""
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy import Connection, text
+from sqlmodel import SQLModel
+
+from app.core.flags import FlagSet
+from app.projects.models import (
+    COLLABORATORS,
+    INNOVATION_TYPES,
+    VALUE_TYPES,
+    Evaluation,
+    Initiator,
+    Novelty,
+)
+
+
+def _is(column: str, value: str | None) -> str:
+    return f"r.{column} IS NULL" if value is None else f"r.{column} = '{value}'"
+
+
+def _innovation_counts() -> dict[str, str]:
+    """Column -> condition on an innovation (a project row ``r``), counted when true."""
+    counts = {"innovations": "1 = 1"}
+    counts |= {f"novelty_{n.value}": _is("novelty", n.value) for n in Novelty}
+    counts["novelty_unknown"] = _is("novelty", None)
+    counts |= {f"initiator_{i.value}": _is("initiated_by", i.value) for i in Initiator}
+    counts["initiator_unknown"] = _is("initiated_by", None)
+    flag_sets: tuple[tuple[FlagSet[Any], str, str], ...] = (
+        (INNOVATION_TYPES, "innovation_types_mask", "type_"),
+        (COLLABORATORS, "collaborators_mask", "collaborator_"),
+        (VALUE_TYPES, "value_types_mask", "value_"),
+    )
+    for flags, column, prefix in flag_sets:
+        counts |= {
+            f"{prefix}{member.value}": f"(r.{column} & {flags.bit[member]}) <> 0"
+            for member in flags.members
+        }
+    counts["collaborating"] = "r.collaborators_mask <> 0"
+    counts["evaluated"] = (
+        f"r.evaluation IN ('{Evaluation.internal.value}', '{Evaluation.external.value}')"
+    )
+    counts["evaluation_known"] = "r.evaluation IS NOT NULL"
+    return counts
+
+
+@dataclass(frozen=True)
+class DaySummary:
+    table: str
+    keys: tuple[str, ...]
+    counts: dict[str, str]  # column -> condition (innovations) or expression (adoptions)
+
+    def columns(self) -> list[sa.Column[Any]]:
+        key_types: dict[str, Any] = {"embedded_on": sa.Date(), "started_on": sa.Date()}
+        return [
+            *(
+                sa.Column(
+                    name, key_types.get(name, sa.Integer()), primary_key=True, autoincrement=False
+                )
+                for name in self.keys
+            ),
+            *(
+                sa.Column(name, sa.Integer(), nullable=False, server_default=sa.text("0"))
+                for name in self.counts
+            ),
+        ]
+
+
+INNOVATIONS = DaySummary(
+    "barometer_innovation_days", ("embedded_on", "unit_id"), _innovation_counts()
+)
+ADOPTIONS = DaySummary(
+    "barometer_adoption_days",
+    ("started_on", "source_id", "source_unit", "adopter_unit"),
+    {"adoptions": "1"},
+)
+SUMMARIES = (INNOVATIONS, ADOPTIONS)
+
+# On SQLModel.metadata, so Alembic's comparison with the migrations covers them. The
+# primary keys lead with the day: a window is one index range.
+innovation_days = sa.Table(INNOVATIONS.table, SQLModel.metadata, *INNOVATIONS.columns())
+adoption_days = sa.Table(ADOPTIONS.table, SQLModel.metadata, *ADOPTIONS.columns())
+TABLES = (innovation_days, adoption_days)
+
+
+# --- the rows each summary counts ------------------------------------------------------
+# From SQL relations (table names, transition tables, one-row selects of NEW/OLD): one
+# row per counted project. Every rule of "what counts" is here once; triggers and
+# `rebuild` use it.
+
+
+def _started_on(dialect: str, row: str) -> str:
+    """The adopter's start for the window: `started_on`, else the UTC date of
+    `created_at` (SQLite's `date()` reads the stored offset; on PostgreSQL the session's
+    time zone must not matter, a loader's may not be UTC)."""
+    if dialect == "postgresql":
+        created_on = f"CAST({row}.created_at AT TIME ZONE 'UTC' AS DATE)"
+    else:
+        created_on = f"date({row}.created_at)"
+    return f"coalesce({row}.started_on, {created_on})"
+
+
+def innovation_rows(projects: str) -> str:
+    contributions = ", ".join(
+        f"CASE WHEN {condition} THEN 1 ELSE 0 END AS {name}"
+        for name, condition in INNOVATIONS.counts.items()
+    )
+    return (
+        f"SELECT r.embedded_on AS embedded_on, r.unit_id AS unit_id, {contributions} "
+        f"FROM {projects} r WHERE NOT r.archived AND r.embedded_on IS NOT NULL"
+    )
+
+
+def adoption_rows(dialect: str, adopters: str, sources: str) -> str:
+    """Adopters (projects ``a``) joined with their sources (``s``: id and unit_id)."""
+    return (
+        f"SELECT {_started_on(dialect, 'a')} AS started_on, s.id AS source_id, "
+        "s.unit_id AS source_unit, a.unit_id AS adopter_unit, 1 AS adoptions "
+        f"FROM {adopters} a JOIN {sources} s ON s.id = a.adopted_from WHERE NOT a.archived"
+    )
+
+
+def _totals(summary: DaySummary, rows: str) -> str:
+    keys = ", ".join(summary.keys)
+    sums = ", ".join(f"sum({name}) AS {name}" for name in summary.counts)
+    return f"SELECT {keys}, {sums} FROM ({rows}) AS counted WHERE 1 = 1 GROUP BY {keys}"
+
+
+def _apply(summary: DaySummary, added: Sequence[str], removed: Sequence[str]) -> str:
+    """One upsert adding the counts of the ``added`` row sets and subtracting those of the
+    ``removed`` ones, per key; keys whose difference is zero everywhere are skipped. Keys
+    in order, so two statements lock summary rows in the same order."""
+    keys, names = ", ".join(summary.keys), list(summary.counts)
+    columns = f"{keys}, {', '.join(names)}"
+    signed = [f"SELECT {columns} FROM ({rows}) AS a" for rows in added]
+    negated = ", ".join(f"-{name} AS {name}" for name in names)
+    signed += [f"SELECT {keys}, {negated} FROM ({rows}) AS s" for rows in removed]
+    sums = ", ".join(f"sum({name})" for name in names)
+    changed = " OR ".join(f"sum({name}) <> 0" for name in names)
+    updates = ", ".join(f"{name} = {summary.table}.{name} + excluded.{name}" for name in names)
+    return (
+        f"INSERT INTO {summary.table} ({columns}) "
+        f"SELECT {keys}, {sums} FROM ({' UNION ALL '.join(signed)}) AS delta WHERE 1 = 1 "
+        f"GROUP BY {keys} HAVING {changed} ORDER BY {keys} "
+        f"ON CONFLICT ({keys}) DO UPDATE SET {updates}"
+    )
+
+
+# --- triggers --------------------------------------------------------------------------
+
+# The columns of projects the summaries read, for SQLite's one-row NEW/OLD selects (and,
+# but for `id`, what an update must change for SQLite's triggers to run).
+_READ_COLUMNS = (
+    "id",
+    "unit_id",
+    "archived",
+    "embedded_on",
+    "novelty",
+    "initiated_by",
+    "evaluation",
+    "innovation_types_mask",
+    "collaborators_mask",
+    "value_types_mask",
+    "adopted_from",
+    "started_on",
+    "created_at",
+)
+_EVENTS = ("INSERT", "UPDATE", "DELETE")
+
+
+def _statements(dialect: str, event: str, new: str, old: str) -> list[str]:
+    """The upserts that keep both summaries in step with one write of projects: ``new``
+    and ``old`` are the written rows as they are and as they were."""
+    if event == "INSERT":
+        # A new project has no adopters yet (outside its own statement).
+        return [
+            _apply(INNOVATIONS, [innovation_rows(new)], []),
+            _apply(ADOPTIONS, [adoption_rows(dialect, new, "projects")], []),
+        ]
+    # The sources as they were: the written rows' old versions, the others as they are.
+    sources_before = (
+        f"(SELECT id, unit_id FROM {old} UNION ALL "
+        f"SELECT id, unit_id FROM projects WHERE id NOT IN (SELECT id FROM {old}))"
+    )
+    # Projects adopting a written one, not written themselves.
+    others = f"(SELECT * FROM projects WHERE id NOT IN (SELECT id FROM {old}))"
+    if event == "DELETE":
+        return [
+            _apply(INNOVATIONS, [], [innovation_rows(old)]),
+            _apply(
+                ADOPTIONS,
+                [],
+                [
+                    adoption_rows(dialect, old, sources_before),
+                    adoption_rows(dialect, others, old),
+                ],
+            ),
+        ]
+    moved = (
+        "(SELECT {side}.id, {side}.unit_id FROM {new} n JOIN {old} o ON o.id = n.id "
+        "WHERE n.unit_id <> o.unit_id)"
+    )
+    return [
+        _apply(INNOVATIONS, [innovation_rows(new)], [innovation_rows(old)]),
+        _apply(
+            ADOPTIONS,
+            [
+                adoption_rows(dialect, new, "projects"),
+                adoption_rows(dialect, others, moved.format(side="n", new=new, old=old)),
+            ],
+            [
+                adoption_rows(dialect, old, sources_before),
+                adoption_rows(dialect, others, moved.format(side="o", new=new, old=old)),
+            ],
+        ),
+    ]
+
+
+# What an adoption depends on in the adopter's row.
+_ADOPTION_COLUMNS = ("adopted_from", "unit_id", "archived", "started_on")
+
+
+def _sources_read(event: str) -> str:
+    """PostgreSQL: the sources a write of projects reads for its adopters' rows."""
+    if event == "INSERT":
+        return "SELECT adopted_from FROM new_rows"
+    if event == "DELETE":
+        return "SELECT adopted_from FROM old_rows"
+    changed = " OR ".join(f"n.{c} IS DISTINCT FROM o.{c}" for c in _ADOPTION_COLUMNS)
+    return " UNION ALL ".join(
+        f"SELECT {side}.adopted_from FROM new_rows n JOIN old_rows o ON o.id = n.id WHERE {changed}"
+        for side in ("n", "o")
+    )
+
+
+def _name(event: str) -> str:
+    return f"barometer_projects_{event.lower()}"
+
+
+def _row(alias: str) -> str:
+    columns = ", ".join(f"{alias}.{c} AS {c}" for c in _READ_COLUMNS)
+    return f"(SELECT {columns})"
+
+
+def trigger_ddl(dialect: str) -> list[str]:
+    """CREATE statements of the triggers on projects (and, on PostgreSQL, functions)."""
+    ddl = []
+    for event in _EVENTS:
+        name = _name(event)
+        if dialect == "postgresql":
+            statements = _statements(dialect, event, "new_rows", "old_rows")
+            # A written adopter reads its sources' units: share-lock them, so a concurrent
+            # move of a source (whose trigger moves the adoptions it sees, not this
+            # uncommitted one) commits before this reads its unit, or waits for this to
+            # commit and then sees it. Only adopters whose adoption can change: the others'
+            # rows cancel out. SQLite's writers run one at a time.
+            statements.insert(
+                0,
+                "PERFORM 1 FROM projects s WHERE s.id IN "
+                f"({_sources_read(event)}) ORDER BY s.id FOR SHARE OF s",
+            )
+            body = "\n".join(f"  {s};" for s in statements)
+            ddl.append(
+                f"CREATE FUNCTION {name}() RETURNS trigger LANGUAGE plpgsql AS $$\n"
+                f"BEGIN\n{body}\n  RETURN NULL;\nEND $$"
+            )
+            transitions = {
+                "INSERT": "NEW TABLE AS new_rows",
+                "UPDATE": "OLD TABLE AS old_rows NEW TABLE AS new_rows",
+                "DELETE": "OLD TABLE AS old_rows",
+            }[event]
+            ddl.append(
+                f"CREATE TRIGGER {name} AFTER {event} ON projects "
+                f"REFERENCING {transitions} FOR EACH STATEMENT EXECUTE FUNCTION {name}()"
+            )
+        else:
+            body = "\n".join(
+                f"  {s};" for s in _statements(dialect, event, _row("NEW"), _row("OLD"))
+            )
+            when = ""
+            if event == "UPDATE":
+                changed = " OR ".join(f"NEW.{c} IS NOT OLD.{c}" for c in _READ_COLUMNS if c != "id")
+                when = f" WHEN {changed}"
+            ddl.append(
+                f"CREATE TRIGGER {name} AFTER {event} ON projects FOR EACH ROW{when}\n"
+                f"BEGIN\n{body}\nEND"
+            )
+    return ddl
+
+
+def drop_trigger_ddl(dialect: str) -> list[str]:
+    ddl = []
+    for event in _EVENTS:
+        name = _name(event)
+        if dialect == "postgresql":
+            ddl.append(f"DROP TRIGGER IF EXISTS {name} ON projects")
+            ddl.append(f"DROP FUNCTION IF EXISTS {name}()")
+        else:
+            ddl.append(f"DROP TRIGGER IF EXISTS {name}")
+    return ddl
+
+
+def switch_triggers_sql(*, enabled: bool) -> list[str]:
+    """PostgreSQL: switch the triggers off for a bulk load (then rebuild) and on again."""
+    action = "ENABLE" if enabled else "DISABLE"
+    return [f"ALTER TABLE projects {action} TRIGGER {_name(event)}" for event in _EVENTS]
+
+
+# --- rebuild ---------------------------------------------------------------------------
+
+
+def computed_statements(dialect: str) -> dict[str, str]:
+    """Per summary table, the SELECT of its rows computed from projects."""
+    return {
+        INNOVATIONS.table: _totals(INNOVATIONS, innovation_rows("projects")),
+        ADOPTIONS.table: _totals(ADOPTIONS, adoption_rows(dialect, "projects", "projects")),
+    }
+
+
+def rebuild_sql(dialect: str) -> list[str]:
+    """Statements that recompute both summaries from projects (one transaction)."""
+    statements = []
+    computed = computed_statements(dialect)
+    for summary in SUMMARIES:
+        columns = ", ".join((*summary.keys, *summary.counts))
+        statements.append(f"DELETE FROM {summary.table}")
+        statements.append(f"INSERT INTO {summary.table} ({columns}) {computed[summary.table]}")
+    return statements
+
+
+def rebuild(connection: Connection) -> None:
+    """Recompute both summaries from projects, in the caller's transaction. On PostgreSQL
+    writers of projects wait until it commits, so none lands between the recount and the
+    triggers taking over again."""
+    dialect = connection.dialect.name
+    if dialect == "postgresql":
+        connection.exec_driver_sql("LOCK TABLE projects IN SHARE ROW EXCLUSIVE MODE")
+    for statement in rebuild_sql(dialect):
+        connection.execute(text(statement))
