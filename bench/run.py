@@ -281,6 +281,7 @@ def measure(
             for name, report in wanted.items() if "reports" in only else ():
                 sql = report.statements(is_sqlite(database_url))
                 pairs = []
+                bad = 0
                 # Long enough for several requests even when one takes seconds.
                 report_duration = max(duration, 5 * warm_ms[report.path] / 1000)
                 for _ in range(repeats):
@@ -290,7 +291,9 @@ def measure(
                     )
                     sql_ms = sql_latency_ms(database_url, sql, report_duration)
                     pairs.append((http.mean_ms, sql_ms))
-                reports[name] = {**ratio_runs(pairs), "target": report.target}
+                    bad += http.bad_responses
+                # Non-2xx/3xx answers (429, 5xx) or socket errors: the mean is not the route's.
+                reports[name] = {**ratio_runs(pairs), "target": report.target, "bad_responses": bad}
                 log(f"report {name}: {reports[name]}")
             # Every worker busy with reports at once: the memory peak.
             for report in wanted.values() if "reports" in only else ():

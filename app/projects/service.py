@@ -12,6 +12,7 @@ from sqlalchemy import (
     func,
     literal,
     literal_column,
+    or_,
     text,
     union_all,
 )
@@ -21,6 +22,7 @@ from sqlalchemy.orm import aliased, selectinload
 from sqlmodel import Session, col, select
 
 from app.api import json_pages, listing
+from app.auth import service as auth_service
 from app.auth.models import Actor
 from app.core import filters
 from app.core.db import check_dates, today
@@ -210,9 +212,7 @@ def _live_projects_under(session: Session, unit_id: int) -> int:
     statement = (
         select(func.count())
         .select_from(Project)
-        .where(
-            unit_service.in_subtree(Project.unit_id, unit_id), col(Project.archived).is_(False)
-        )
+        .where(unit_service.in_subtree(Project.unit_id, unit_id), col(Project.archived).is_(False))
     )
     return session.exec(statement).one()
 
@@ -689,52 +689,57 @@ def _lineage_params(project_id: int, actor: Actor | None = None) -> dict[str, An
     }
 
 
-def _lineage_json() -> dict[bool, Any]:
-    """PostgreSQL: the whole answer from one statement, both recursive queries in its WITH
-    and each direction's items as a JSON array built by the database. Half the round trips
-    of one statement each way, and no Python per item (a 199-link chain: bench/RESULTS.md).
+def _lineage_json() -> Any:
+    """PostgreSQL: the whole answer from one statement, with the caller's key checked in it:
+    the key's row (none for an unknown or revoked key, and then nothing else is computed),
+    whether the project exists within the caller's scope, and each direction's items as a
+    JSON array built by the database, both recursive queries in its WITH. One round trip
+    where a key lookup and one query each way took three, and no Python per item (a
+    199-link chain: bench/RESULTS.md).
     """
-    statements = {}
-    for scoped in (False, True):
-        scope = unit_service.subtree_ids(_SCOPE, "scope")  # type: ignore[arg-type]
+    caller = auth_service.caller()
+    scope_root = auth_service.caller_scope_unit_id()
+    scope = unit_service.subtree_ids(scope_root, "scope")
+    # Everyone reads everything but a submitter, who reads its unit's subtree.
+    readable = or_(scope_root.is_(None), col(Project.unit_id).in_(scope))
 
-        def items(tree: Any, scope: Any = scope, scoped: bool = scoped) -> Any:
-            rows = _lineage_rows(tree, scoped=False).order_by(None)
-            if scoped:
-                rows = rows.where(col(Project.unit_id).in_(scope))
-            row = rows.subquery("item")
-            # A row's JSON has its columns' names and order: LineageItem's fields.
-            agg = func.json_agg(
-                aggregate_order_by(row.table_valued(), row.c.depth, row.c.project_id)
-            )
-            return sa_select(
-                cast(func.coalesce(agg, literal_column("'[]'::json")), Text)
-            ).scalar_subquery()
+    def items(tree: Any) -> Any:
+        row = _lineage_rows(tree, scoped=False).order_by(None).where(readable).subquery("item")
+        # A row's JSON has its columns' names and order: LineageItem's fields.
+        agg = func.json_agg(aggregate_order_by(row.table_valued(), row.c.depth, row.c.project_id))
+        return sa_select(
+            cast(func.coalesce(agg, literal_column("'[]'::json")), Text)
+        ).scalar_subquery()
 
-        found = sa_select(col(Project.id)).where(col(Project.id) == _PROJECT)
-        if scoped:
-            found = found.where(col(Project.unit_id).in_(scope))
-        statements[scoped] = sa_select(
-            found.exists(), items(_ancestors_cte()), items(_descendants_cte())
-        )
-    return statements
+    found = sa_select(col(Project.id)).where(col(Project.id) == _PROJECT, readable).exists()
+    return sa_select(
+        *caller.c,
+        found.label("found"),
+        items(_ancestors_cte()).label("ancestors"),
+        items(_descendants_cte()).label("descendants"),
+    ).select_from(caller)
 
 
 _LINEAGE_JSON = _lineage_json()
 
 
-def lineage_json(*, session: Session, actor: Actor, project_id: int) -> bytes:
-    """The lineage answer as JSON (see `lineage`), built by PostgreSQL where it can be."""
+def lineage_json(
+    *, session: Session, secret: str, admit: Callable[[Actor | None], Actor], project_id: int
+) -> bytes:
+    """The lineage answer as JSON (see `lineage`) to the caller of the API key `secret`,
+    whom `admit` lets in or refuses (None: an unknown or revoked key) before the answer is
+    given. On PostgreSQL one statement checks the key and builds the answer; elsewhere the
+    key is looked up first."""
     if not json_pages.builds_json(session):
-        return (
-            lineage(session=session, actor=actor, project_id=project_id).model_dump_json().encode()
-        )
-    params = _lineage_params(project_id, actor)
-    statement = _LINEAGE_JSON[actor.scope_unit_id is not None]
-    found, ancestors, descendants = session.connection().execute(statement, params).one()
-    if not found:
+        actor = admit(auth_service.authenticate(session=session, secret=secret))
+        answer = lineage(session=session, actor=actor, project_id=project_id)
+        return answer.model_dump_json().encode()
+    params = {**_lineage_params(project_id), **auth_service.key_parameters(secret)}
+    row: Any = session.connection().execute(_LINEAGE_JSON, params).first()
+    admit(auth_service.caller_from(row, params))
+    if not row.found:
         raise NotFound(f"project {project_id} does not exist")
-    return b'{"ancestors":%s,"descendants":%s}' % (ancestors.encode(), descendants.encode())
+    return b'{"ancestors":%s,"descendants":%s}' % (row.ancestors.encode(), row.descendants.encode())
 
 
 def lineage(*, session: Session, actor: Actor, project_id: int) -> Lineage:

@@ -8,7 +8,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from app.core.config import Settings
-from tests.builders import client_with, create_unit
+from tests.builders import client_with, create_project, create_unit
 
 UNITS = "/api/v1/units"
 
@@ -85,6 +85,33 @@ def test_a_report_poll_answered_304_is_counted(two_keys):
     assert first.get("/api/v1/reports/spread", headers={"If-None-Match": etag}).status_code == 304
     # The bucket is empty: the fast path leaves it to the route, which says 429.
     assert first.get("/api/v1/reports/spread", headers={"If-None-Match": etag}).status_code == 429
+
+
+def test_the_lineage_route_which_checks_the_key_in_its_own_statement_is_limited_alike(
+    app, two_keys
+):
+    first, second = two_keys
+    unit = create_unit(second, "LIN")
+    project = create_project(second, unit["id"])
+    lineage = f"/api/v1/projects/{project['id']}/lineage"
+    for remaining, reset in ((2, 100), (1, 200), (0, 300)):
+        response = first.get(lineage)
+        assert response.status_code == 200, response.text
+        assert response.json() == {"ancestors": [], "descendants": []}
+        assert response.headers["RateLimit"] == f'"key";r={remaining};t={reset}'
+    refused = first.get(lineage)
+    assert refused.status_code == 429
+    assert refused.headers["Retry-After"] == "100"
+    # A project that does not exist: still 429 first, as on every route (the key's
+    # bucket is checked before the answer).
+    assert first.get("/api/v1/projects/999999/lineage").status_code == 429
+    # An unknown key is counted on the address bucket (2), then refused there.
+    wrong_key = client_with(app, "pf_not-a-key")
+    unknown = wrong_key.get(lineage)
+    assert unknown.status_code == 401
+    assert unknown.headers["RateLimit"] == '"address";r=1;t=200'
+    assert wrong_key.get(lineage).status_code == 401
+    assert wrong_key.get(lineage).status_code == 429
 
 
 def test_requests_without_a_valid_key_are_limited_per_address(app, two_keys):
