@@ -50,7 +50,9 @@ import sqlalchemy as sa
 from sqlalchemy import Connection, text
 from sqlmodel import SQLModel
 
+from app.core import triggers
 from app.core.flags import FlagSet
+from app.core.triggers import Trigger
 from app.projects.models import (
     COLLABORATORS,
     INNOVATION_TYPES,
@@ -279,77 +281,37 @@ def _sources_read(event: str) -> str:
     )
 
 
-def _name(event: str) -> str:
-    return f"barometer_projects_{event.lower()}"
-
-
-def _row(alias: str) -> str:
-    columns = ", ".join(f"{alias}.{c} AS {c}" for c in _READ_COLUMNS)
-    return f"(SELECT {columns})"
+_TRIGGERS = [
+    Trigger(f"barometer_projects_{event.lower()}", "projects", event, _READ_COLUMNS)
+    for event in _EVENTS
+]
 
 
 def trigger_ddl(dialect: str) -> list[str]:
     """CREATE statements of the triggers on projects (and, on PostgreSQL, functions)."""
-    ddl = []
-    for event in _EVENTS:
-        name = _name(event)
-        if dialect == "postgresql":
-            statements = _statements(dialect, event, "new_rows", "old_rows")
-            # A written adopter reads its sources' units: share-lock them, so a concurrent
-            # move of a source (whose trigger moves the adoptions it sees, not this
-            # uncommitted one) commits before this reads its unit, or waits for this to
-            # commit and then sees it. Only adopters whose adoption can change: the others'
-            # rows cancel out. SQLite's writers run one at a time.
-            statements.insert(
-                0,
-                "PERFORM 1 FROM projects s WHERE s.id IN "
-                f"({_sources_read(event)}) ORDER BY s.id FOR SHARE OF s",
-            )
-            body = "\n".join(f"  {s};" for s in statements)
-            ddl.append(
-                f"CREATE FUNCTION {name}() RETURNS trigger LANGUAGE plpgsql AS $$\n"
-                f"BEGIN\n{body}\n  RETURN NULL;\nEND $$"
-            )
-            transitions = {
-                "INSERT": "NEW TABLE AS new_rows",
-                "UPDATE": "OLD TABLE AS old_rows NEW TABLE AS new_rows",
-                "DELETE": "OLD TABLE AS old_rows",
-            }[event]
-            ddl.append(
-                f"CREATE TRIGGER {name} AFTER {event} ON projects "
-                f"REFERENCING {transitions} FOR EACH STATEMENT EXECUTE FUNCTION {name}()"
-            )
-        else:
-            body = "\n".join(
-                f"  {s};" for s in _statements(dialect, event, _row("NEW"), _row("OLD"))
-            )
-            when = ""
-            if event == "UPDATE":
-                changed = " OR ".join(f"NEW.{c} IS NOT OLD.{c}" for c in _READ_COLUMNS if c != "id")
-                when = f" WHEN {changed}"
-            ddl.append(
-                f"CREATE TRIGGER {name} AFTER {event} ON projects FOR EACH ROW{when}\n"
-                f"BEGIN\n{body}\nEND"
-            )
-    return ddl
+    # A written adopter reads its sources' units: share-lock them, so a concurrent move
+    # of a source (whose trigger moves the adoptions it sees, not this uncommitted one)
+    # commits before this reads its unit, or waits for this to commit and then sees it.
+    # Only adopters whose adoption can change: the others' rows cancel out. SQLite's
+    # writers run one at a time.
+    return triggers.create_all(
+        _TRIGGERS,
+        dialect,
+        lambda t, new, old: _statements(dialect, t.event, new, old),
+        lambda t: [
+            "PERFORM 1 FROM projects s WHERE s.id IN "
+            f"({_sources_read(t.event)}) ORDER BY s.id FOR SHARE OF s"
+        ],
+    )
 
 
 def drop_trigger_ddl(dialect: str) -> list[str]:
-    ddl = []
-    for event in _EVENTS:
-        name = _name(event)
-        if dialect == "postgresql":
-            ddl.append(f"DROP TRIGGER IF EXISTS {name} ON projects")
-            ddl.append(f"DROP FUNCTION IF EXISTS {name}()")
-        else:
-            ddl.append(f"DROP TRIGGER IF EXISTS {name}")
-    return ddl
+    return triggers.drop_all(_TRIGGERS, dialect)
 
 
 def switch_triggers_sql(*, enabled: bool) -> list[str]:
     """PostgreSQL: switch the triggers off for a bulk load (then rebuild) and on again."""
-    action = "ENABLE" if enabled else "DISABLE"
-    return [f"ALTER TABLE projects {action} TRIGGER {_name(event)}" for event in _EVENTS]
+    return triggers.switch_all(_TRIGGERS, enabled=enabled)
 
 
 # --- rebuild ---------------------------------------------------------------------------

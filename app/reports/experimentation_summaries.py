@@ -46,7 +46,9 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import DBAPIError
 from sqlmodel import Session, SQLModel
 
+from app.core import triggers
 from app.core.db import READ_ONLY
+from app.core.triggers import Trigger
 from app.criteria.models import Criterion
 from app.experiments import rigour
 from app.experiments.models import (
@@ -337,75 +339,27 @@ def _statements(table: str, event: str, new: str, old: str, dialect: str) -> lis
     ]
 
 
-def _name(table: str, event: str) -> str:
-    return f"experimentation_{table}_{event.lower()}"
-
-
-def _row(alias: str, table: str) -> str:
-    columns = ", ".join(f"{alias}.{c} AS {c}" for c in _READ_COLUMNS[table])
-    return f"(SELECT {columns})"
+_TRIGGERS = [
+    Trigger(f"experimentation_{table}_{event.lower()}", table, event, _READ_COLUMNS[table])
+    for table, events in _EVENTS.items()
+    for event in events
+]
 
 
 def trigger_ddl(dialect: str) -> list[str]:
     """CREATE statements of every trigger (and, on PostgreSQL, their functions)."""
-    ddl = []
-    for table, events in _EVENTS.items():
-        for event in events:
-            name = _name(table, event)
-            if dialect == "postgresql":
-                statements = _statements(table, event, "new_rows", "old_rows", dialect)
-                body = "\n".join(f"  {s};" for s in statements)
-                ddl.append(
-                    f"CREATE FUNCTION {name}() RETURNS trigger LANGUAGE plpgsql AS $$\n"
-                    f"BEGIN\n{body}\n  RETURN NULL;\nEND $$"
-                )
-                transitions = {
-                    "INSERT": "NEW TABLE AS new_rows",
-                    "UPDATE": "OLD TABLE AS old_rows NEW TABLE AS new_rows",
-                    "DELETE": "OLD TABLE AS old_rows",
-                }[event]
-                ddl.append(
-                    f"CREATE TRIGGER {name} AFTER {event} ON {table} "
-                    f"REFERENCING {transitions} FOR EACH STATEMENT EXECUTE FUNCTION {name}()"
-                )
-            else:
-                new, old = _row("NEW", table), _row("OLD", table)
-                statements = _statements(table, event, new, old, dialect)
-                body = "\n".join(f"  {s};" for s in statements)
-                when = ""
-                if event == "UPDATE":
-                    changed = " OR ".join(
-                        f"NEW.{c} IS NOT OLD.{c}" for c in _READ_COLUMNS[table] if c != "id"
-                    )
-                    when = f" WHEN {changed}"
-                ddl.append(
-                    f"CREATE TRIGGER {name} AFTER {event} ON {table} FOR EACH ROW{when}\n"
-                    f"BEGIN\n{body}\nEND"
-                )
-    return ddl
+    return triggers.create_all(
+        _TRIGGERS, dialect, lambda t, new, old: _statements(t.table, t.event, new, old, dialect)
+    )
 
 
 def drop_trigger_ddl(dialect: str) -> list[str]:
-    ddl = []
-    for table, events in _EVENTS.items():
-        for event in events:
-            name = _name(table, event)
-            if dialect == "postgresql":
-                ddl.append(f"DROP TRIGGER IF EXISTS {name} ON {table}")
-                ddl.append(f"DROP FUNCTION IF EXISTS {name}()")
-            else:
-                ddl.append(f"DROP TRIGGER IF EXISTS {name}")
-    return ddl
+    return triggers.drop_all(_TRIGGERS, dialect)
 
 
 def switch_triggers_sql(*, enabled: bool) -> list[str]:
     """PostgreSQL: switch the triggers off for a bulk load (then rebuild) and on again."""
-    action = "ENABLE" if enabled else "DISABLE"
-    return [
-        f"ALTER TABLE {table} {action} TRIGGER {_name(table, event)}"
-        for table, events in _EVENTS.items()
-        for event in events
-    ]
+    return triggers.switch_all(_TRIGGERS, enabled=enabled)
 
 
 # --- rebuild ----------------------------------------------------------------------------

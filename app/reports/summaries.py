@@ -43,6 +43,8 @@ import sqlalchemy as sa
 from sqlalchemy import Connection, text
 from sqlmodel import SQLModel
 
+from app.core import triggers
+from app.core.triggers import Trigger
 from app.determinants.models import Determinant, Effect
 from app.experiments.models import ExperimentResult, ExperimentStatus, Method
 from app.projects.models import Facet, RiskBand, SponsorLevel, Stage, WorkMode
@@ -321,69 +323,22 @@ def _statements(table: str, event: str, new: str, old: str) -> list[str]:
 
 
 _EVENTS = ("INSERT", "UPDATE", "DELETE")
-_TABLES = tuple(_READ_COLUMNS)
-
-
-def _name(table: str, event: str) -> str:
-    return f"summaries_{table}_{event.lower()}"
-
-
-def _row(alias: str, table: str) -> str:
-    columns = ", ".join(f"{alias}.{c} AS {c}" for c in _READ_COLUMNS[table])
-    return f"(SELECT {columns})"
+_TRIGGERS = [
+    Trigger(f"summaries_{table}_{event.lower()}", table, event, columns)
+    for table, columns in _READ_COLUMNS.items()
+    for event in _EVENTS
+]
 
 
 def trigger_ddl(dialect: str) -> list[str]:
     """CREATE statements of every summary trigger (and, on PostgreSQL, their functions)."""
-    ddl = []
-    for table in _TABLES:
-        for event in _EVENTS:
-            name = _name(table, event)
-            if dialect == "postgresql":
-                body = "\n".join(
-                    f"  {s};" for s in _statements(table, event, "new_rows", "old_rows")
-                )
-                ddl.append(
-                    f"CREATE FUNCTION {name}() RETURNS trigger LANGUAGE plpgsql AS $$\n"
-                    f"BEGIN\n{body}\n  RETURN NULL;\nEND $$"
-                )
-                transitions = {
-                    "INSERT": "NEW TABLE AS new_rows",
-                    "UPDATE": "OLD TABLE AS old_rows NEW TABLE AS new_rows",
-                    "DELETE": "OLD TABLE AS old_rows",
-                }[event]
-                ddl.append(
-                    f"CREATE TRIGGER {name} AFTER {event} ON {table} "
-                    f"REFERENCING {transitions} FOR EACH STATEMENT EXECUTE FUNCTION {name}()"
-                )
-            else:
-                new, old = _row("NEW", table), _row("OLD", table)
-                body = "\n".join(f"  {s};" for s in _statements(table, event, new, old))
-                when = ""
-                if event == "UPDATE":
-                    # Only a change of a column the summaries read can change a count.
-                    changed = " OR ".join(
-                        f"NEW.{c} IS NOT OLD.{c}" for c in _READ_COLUMNS[table] if c != "id"
-                    )
-                    when = f" WHEN {changed}"
-                ddl.append(
-                    f"CREATE TRIGGER {name} AFTER {event} ON {table} FOR EACH ROW{when}\n"
-                    f"BEGIN\n{body}\nEND"
-                )
-    return ddl
+    return triggers.create_all(
+        _TRIGGERS, dialect, lambda t, new, old: _statements(t.table, t.event, new, old)
+    )
 
 
 def drop_trigger_ddl(dialect: str) -> list[str]:
-    ddl = []
-    for table in _TABLES:
-        for event in _EVENTS:
-            name = _name(table, event)
-            if dialect == "postgresql":
-                ddl.append(f"DROP TRIGGER IF EXISTS {name} ON {table}")
-                ddl.append(f"DROP FUNCTION IF EXISTS {name}()")
-            else:
-                ddl.append(f"DROP TRIGGER IF EXISTS {name}")
-    return ddl
+    return triggers.drop_all(_TRIGGERS, dialect)
 
 
 # --- rebuild -------------------------------------------------------------------------
@@ -425,9 +380,4 @@ def rebuild(connection: Connection) -> None:
 def switch_triggers_sql(*, enabled: bool) -> list[str]:
     """PostgreSQL: switch the summary triggers off for a bulk load (then rebuild) and on
     again. Each takes its table's exclusive lock until the transaction ends."""
-    action = "ENABLE" if enabled else "DISABLE"
-    return [
-        f"ALTER TABLE {table} {action} TRIGGER {_name(table, event)}"
-        for table in _TABLES
-        for event in _EVENTS
-    ]
+    return triggers.switch_all(_TRIGGERS, enabled=enabled)
