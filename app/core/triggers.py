@@ -87,3 +87,66 @@ def drop_all(triggers: Sequence[Trigger], dialect: str) -> list[str]:
 
 def switch_all(triggers: Sequence[Trigger], *, enabled: bool) -> list[str]:
     return [t.switch(enabled=enabled) for t in triggers]
+
+
+@dataclass(frozen=True)
+class RowTrigger:
+    """A trigger run once per row on both databases (its statements read NEW and OLD), and
+    on PostgreSQL its function, both named `trg_<name>`."""
+
+    name: str
+    table: str
+    event: str  # INSERT, DELETE, or UPDATE OF <columns>
+    statements: list[str]
+    when: str | None = None
+
+    def create(self, dialect: str) -> list[str]:
+        when = f" WHEN ({self.when})" if self.when else ""
+        name = f"trg_{self.name}"
+        body = ";\n".join(self.statements)
+        if dialect == "postgresql":
+            return [
+                f"CREATE FUNCTION {name}() RETURNS trigger LANGUAGE plpgsql AS $$\n"
+                f"BEGIN\n{body};\nRETURN NULL;\nEND\n$$",
+                f"CREATE TRIGGER {name} AFTER {self.event} ON {self.table} "
+                f"FOR EACH ROW{when} EXECUTE FUNCTION {name}()",
+            ]
+        return [
+            f"CREATE TRIGGER {name} AFTER {self.event} ON {self.table} "
+            f"FOR EACH ROW{when} BEGIN\n{body};\nEND"
+        ]
+
+    def drop(self, dialect: str) -> list[str]:
+        name = f"trg_{self.name}"
+        if dialect == "postgresql":
+            return [
+                f"DROP TRIGGER IF EXISTS {name} ON {self.table}",
+                f"DROP FUNCTION IF EXISTS {name}()",
+            ]
+        return [f"DROP TRIGGER IF EXISTS {name}"]
+
+
+def upsert_delta(
+    table: str,
+    keys: Sequence[str],
+    counts: Sequence[str],
+    added: Sequence[str],
+    removed: Sequence[str],
+) -> str:
+    """One upsert into a table of counts per key: adds the counts of the ``added`` row sets
+    and subtracts those of the ``removed`` ones; keys whose difference is zero everywhere
+    are skipped. Keys in order, so two statements lock summary rows in the same order."""
+    key_list = ", ".join(keys)
+    columns = f"{key_list}, {', '.join(counts)}"
+    signed = [f"SELECT {columns} FROM ({rows}) AS a" for rows in added]
+    negated = ", ".join(f"-{name} AS {name}" for name in counts)
+    signed += [f"SELECT {key_list}, {negated} FROM ({rows}) AS s" for rows in removed]
+    sums = ", ".join(f"sum({name})" for name in counts)
+    changed = " OR ".join(f"sum({name}) <> 0" for name in counts)
+    updates = ", ".join(f"{name} = {table}.{name} + excluded.{name}" for name in counts)
+    return (
+        f"INSERT INTO {table} ({columns}) "
+        f"SELECT {key_list}, {sums} FROM ({' UNION ALL '.join(signed)}) AS delta WHERE 1 = 1 "
+        f"GROUP BY {key_list} HAVING {changed} ORDER BY {key_list} "
+        f"ON CONFLICT ({key_list}) DO UPDATE SET {updates}"
+    )

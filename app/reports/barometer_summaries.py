@@ -175,23 +175,7 @@ def _totals(summary: DaySummary, rows: str) -> str:
 
 
 def _apply(summary: DaySummary, added: Sequence[str], removed: Sequence[str]) -> str:
-    """One upsert adding the counts of the ``added`` row sets and subtracting those of the
-    ``removed`` ones, per key; keys whose difference is zero everywhere are skipped. Keys
-    in order, so two statements lock summary rows in the same order."""
-    keys, names = ", ".join(summary.keys), list(summary.counts)
-    columns = f"{keys}, {', '.join(names)}"
-    signed = [f"SELECT {columns} FROM ({rows}) AS a" for rows in added]
-    negated = ", ".join(f"-{name} AS {name}" for name in names)
-    signed += [f"SELECT {keys}, {negated} FROM ({rows}) AS s" for rows in removed]
-    sums = ", ".join(f"sum({name})" for name in names)
-    changed = " OR ".join(f"sum({name}) <> 0" for name in names)
-    updates = ", ".join(f"{name} = {summary.table}.{name} + excluded.{name}" for name in names)
-    return (
-        f"INSERT INTO {summary.table} ({columns}) "
-        f"SELECT {keys}, {sums} FROM ({' UNION ALL '.join(signed)}) AS delta WHERE 1 = 1 "
-        f"GROUP BY {keys} HAVING {changed} ORDER BY {keys} "
-        f"ON CONFLICT ({keys}) DO UPDATE SET {updates}"
-    )
+    return triggers.upsert_delta(summary.table, summary.keys, list(summary.counts), added, removed)
 
 
 # --- triggers --------------------------------------------------------------------------

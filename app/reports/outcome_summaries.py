@@ -62,6 +62,7 @@ from sqlalchemy.exc import DBAPIError
 from sqlmodel import Session, SQLModel
 
 from app.core.db import READ_ONLY
+from app.core.triggers import RowTrigger
 from app.criteria.models import CriterionKind, CriterionStatus
 from app.units.service import in_subtree
 
@@ -227,15 +228,6 @@ def _changed(*columns: str) -> str:
     return " OR ".join(f"OLD.{c} IS DISTINCT FROM NEW.{c}" for c in columns)
 
 
-@dataclass(frozen=True)
-class _Trigger:
-    name: str
-    table: str
-    event: str  # INSERT, DELETE, or UPDATE OF <columns>
-    statements: list[str]
-    when: str | None = None
-
-
 _CRITERION_STATUS = (
     "archived",
     "kind",
@@ -249,33 +241,33 @@ _CRITERION_STATUS = (
 _CRITERION_OWNER = ("archived", "kind", "project_id", "experiment_id")
 
 TRIGGERS = (
-    _Trigger(
+    RowTrigger(
         "criteria_counts_insert",
         "criteria",
         "INSERT",
         [*_apply_criteria(_criterion_rows("NEW", 1)), _project_outcomes("NEW", "+")],
     ),
-    _Trigger(
+    RowTrigger(
         "criteria_counts_update",
         "criteria",
         f"UPDATE OF {', '.join(_CRITERION_STATUS)}",
         _apply_criteria(_criterion_rows("OLD", -1), _criterion_rows("NEW", 1)),
         _changed(*_CRITERION_STATUS),
     ),
-    _Trigger(
+    RowTrigger(
         "criteria_coverage_update",
         "criteria",
         f"UPDATE OF {', '.join(_CRITERION_OWNER)}",
         [_project_outcomes("OLD", "-"), _project_outcomes("NEW", "+")],
         _changed(*_CRITERION_OWNER),
     ),
-    _Trigger(
+    RowTrigger(
         "criteria_counts_delete",
         "criteria",
         "DELETE",
         [*_apply_criteria(_criterion_rows("OLD", -1)), _project_outcomes("OLD", "-")],
     ),
-    _Trigger(
+    RowTrigger(
         "experiments_counts_update",
         "experiments",
         "UPDATE OF archived, unit_id, project_id",
@@ -292,14 +284,14 @@ TRIGGERS = (
         ),
         _changed("archived", "unit_id", "project_id"),
     ),
-    _Trigger(
+    RowTrigger(
         "experiments_coverage_update",
         "experiments",
         "UPDATE OF archived, project_id",
         [_experiment_outcomes("OLD", "-"), _experiment_outcomes("NEW", "+")],
         _changed("archived", "project_id"),
     ),
-    _Trigger(
+    RowTrigger(
         "projects_coverage_insert",
         "projects",
         "INSERT",
@@ -309,7 +301,7 @@ TRIGGERS = (
             _apply_coverage(_coverage_rows("NEW", 1, "0")),
         ],
     ),
-    _Trigger(
+    RowTrigger(
         "projects_coverage_update",
         "projects",
         "UPDATE OF archived, stage, unit_id",
@@ -321,7 +313,7 @@ TRIGGERS = (
         ],
         _changed("archived", "stage", "unit_id"),
     ),
-    _Trigger(
+    RowTrigger(
         "projects_counts_update",
         "projects",
         "UPDATE OF archived, unit_id",
@@ -345,7 +337,7 @@ TRIGGERS = (
         ),
         _changed("archived", "unit_id"),
     ),
-    _Trigger(
+    RowTrigger(
         "project_outcome_criteria_coverage",
         "project_outcome_criteria",
         "UPDATE OF outcome_criteria",
@@ -362,29 +354,11 @@ TRIGGERS = (
 )
 
 
-def _create_sql(trigger: _Trigger, dialect: str) -> list[str]:
-    when = f" WHEN ({trigger.when})" if trigger.when else ""
-    name = f"trg_{trigger.name}"
-    if dialect == "postgresql":
-        body = ";\n".join(trigger.statements)
-        return [
-            f"CREATE FUNCTION {name}() RETURNS trigger LANGUAGE plpgsql AS $$\n"
-            f"BEGIN\n{body};\nRETURN NULL;\nEND\n$$",
-            f"CREATE TRIGGER {name} AFTER {trigger.event} ON {trigger.table} "
-            f"FOR EACH ROW{when} EXECUTE FUNCTION {name}()",
-        ]
-    body = ";\n".join(trigger.statements)
-    return [
-        f"CREATE TRIGGER {name} AFTER {trigger.event} ON {trigger.table} "
-        f"FOR EACH ROW{when} BEGIN\n{body};\nEND"
-    ]
-
-
 def install_triggers(connection: Connection) -> None:
     """Create the triggers (migration 0009_outcome_summaries; again after a SQLite batch
     migration that rebuilds criteria, experiments or projects, which drops them)."""
     for trigger in TRIGGERS:
-        for statement in _create_sql(trigger, connection.dialect.name):
+        for statement in trigger.create(connection.dialect.name):
             connection.exec_driver_sql(statement)
 
 
@@ -394,16 +368,8 @@ TRIGGER_TABLES = ("projects", "experiments", "criteria", "project_outcome_criter
 
 def drop_triggers(connection: Connection) -> None:
     for trigger in TRIGGERS:
-        name = f"trg_{trigger.name}"
-        connection.exec_driver_sql(_drop_trigger_sql(connection, name, trigger.table))
-        if connection.dialect.name == "postgresql":
-            connection.exec_driver_sql(f"DROP FUNCTION IF EXISTS {name}()")
-
-
-def _drop_trigger_sql(connection: Connection, name: str, table: str) -> str:
-    if connection.dialect.name == "postgresql":
-        return f"DROP TRIGGER IF EXISTS {name} ON {table}"
-    return f"DROP TRIGGER IF EXISTS {name}"
+        for statement in trigger.drop(connection.dialect.name):
+            connection.exec_driver_sql(statement)
 
 
 # --- rebuild --------------------------------------------------------------------------

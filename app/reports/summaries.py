@@ -204,22 +204,8 @@ def _totals(summary: Summary, rows: str) -> str:
 
 
 def _apply(summary: Summary, added: Sequence[str], removed: Sequence[str]) -> str:
-    """One upsert adding the counts of the ``added`` row sets and subtracting those of the
-    ``removed`` ones, per unit; units whose difference is zero everywhere are skipped.
-    Units in id order, so two statements lock summary rows in the same order."""
-    names = list(summary.counts)
-    signed = [f"SELECT * FROM ({rows}) AS a" for rows in added]
-    negated = ", ".join(f"-{name} AS {name}" for name in names)
-    signed += [f"SELECT unit_id, {negated} FROM ({rows}) AS s" for rows in removed]
-    sums = ", ".join(f"sum({name})" for name in names)
-    changed = " OR ".join(f"sum({name}) <> 0" for name in names)
-    updates = ", ".join(f"{name} = {summary.table}.{name} + excluded.{name}" for name in names)
-    return (
-        f"INSERT INTO {summary.table} (unit_id, {', '.join(names)}) "
-        f"SELECT unit_id, {sums} FROM ({' UNION ALL '.join(signed)}) AS delta WHERE 1 = 1 "
-        f"GROUP BY unit_id HAVING {changed} ORDER BY unit_id "
-        f"ON CONFLICT (unit_id) DO UPDATE SET {updates}"
-    )
+    """Per unit (`app.core.triggers.upsert_delta`)."""
+    return triggers.upsert_delta(summary.table, ["unit_id"], list(summary.counts), added, removed)
 
 
 # --- triggers ------------------------------------------------------------------------

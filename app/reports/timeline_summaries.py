@@ -50,6 +50,7 @@ from sqlalchemy import (
 from sqlalchemy.sql.elements import ColumnElement
 from sqlmodel import SQLModel
 
+from app.core.triggers import RowTrigger
 from app.projects.models import SponsorLevel, Stage, WorkMode
 from app.reports.summaries import ACTIVE_STAGES
 
@@ -222,15 +223,6 @@ def _respan(units: str) -> list[str]:
 # --- triggers ---------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class _Trigger:
-    name: str
-    table: str
-    event: str  # INSERT, DELETE, or UPDATE OF <columns>
-    statements: list[str]
-    when: str | None = None
-
-
 _PERIOD_COLUMNS = (
     "project_id",
     "valid_from",
@@ -261,12 +253,12 @@ def _lock_units(units: str, dialect: str) -> list[str]:
     ]
 
 
-def triggers(dialect: str) -> tuple[_Trigger, ...]:
+def triggers(dialect: str) -> tuple[RowTrigger, ...]:
     archived_sign = "CASE WHEN NEW.archived THEN -1 ELSE 1 END"
     moved_units = "OLD.unit_id, NEW.unit_id"
     project_units = "SELECT r.unit_id FROM project_periods r WHERE r.project_id = NEW.id"
     return (
-        _Trigger(
+        RowTrigger(
             "timeline_periods_insert",
             "project_periods",
             "INSERT",
@@ -276,7 +268,7 @@ def triggers(dialect: str) -> tuple[_Trigger, ...]:
                 *_respan("NEW.unit_id"),
             ],
         ),
-        _Trigger(
+        RowTrigger(
             "timeline_periods_update",
             "project_periods",
             f"UPDATE OF {', '.join(_PERIOD_COLUMNS)}",
@@ -289,7 +281,7 @@ def triggers(dialect: str) -> tuple[_Trigger, ...]:
             ],
             _changed(*_PERIOD_COLUMNS),
         ),
-        _Trigger(
+        RowTrigger(
             "timeline_periods_delete",
             "project_periods",
             "DELETE",
@@ -299,7 +291,7 @@ def triggers(dialect: str) -> tuple[_Trigger, ...]:
                 *_respan("OLD.unit_id"),
             ],
         ),
-        _Trigger(
+        RowTrigger(
             "timeline_projects_archive",
             "projects",
             "UPDATE OF archived",
@@ -319,28 +311,9 @@ def triggers(dialect: str) -> tuple[_Trigger, ...]:
     )
 
 
-def _create_sql(trigger: _Trigger, dialect: str) -> list[str]:
-    when = f" WHEN ({trigger.when})" if trigger.when else ""
-    name = f"trg_{trigger.name}"
-    body = ";\n".join(trigger.statements)
-    if dialect == "postgresql":
-        return [
-            f"CREATE FUNCTION {name}() RETURNS trigger LANGUAGE plpgsql AS $$\n"
-            f"BEGIN\n{body};\nRETURN NULL;\nEND\n$$",
-            f"CREATE TRIGGER {name} AFTER {trigger.event} ON {trigger.table} "
-            f"FOR EACH ROW{when} EXECUTE FUNCTION {name}()",
-        ]
-    return [
-        f"CREATE TRIGGER {name} AFTER {trigger.event} ON {trigger.table} "
-        f"FOR EACH ROW{when} BEGIN\n{body};\nEND"
-    ]
-
-
 def create_trigger_sql(dialect: str) -> list[str]:
     """The CREATE statements of every trigger (and, on PostgreSQL, their functions)."""
-    return [
-        statement for trigger in triggers(dialect) for statement in _create_sql(trigger, dialect)
-    ]
+    return [statement for trigger in triggers(dialect) for statement in trigger.create(dialect)]
 
 
 def install_triggers(connection: Connection) -> None:
@@ -353,12 +326,8 @@ def install_triggers(connection: Connection) -> None:
 def drop_triggers(connection: Connection) -> None:
     dialect = connection.dialect.name
     for trigger in triggers(dialect):
-        name = f"trg_{trigger.name}"
-        if dialect == "postgresql":
-            connection.exec_driver_sql(f"DROP TRIGGER IF EXISTS {name} ON {trigger.table}")
-            connection.exec_driver_sql(f"DROP FUNCTION IF EXISTS {name}()")
-        else:
-            connection.exec_driver_sql(f"DROP TRIGGER IF EXISTS {name}")
+        for statement in trigger.drop(dialect):
+            connection.exec_driver_sql(statement)
 
 
 TRIGGER_NAMES = tuple(f"trg_{trigger.name}" for trigger in triggers("sqlite"))
