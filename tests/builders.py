@@ -7,6 +7,7 @@ from typing import Any
 
 from fastapi.testclient import TestClient
 from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
 from sqlmodel import Session
 
 from app.api_keys import service as api_key_service
@@ -173,3 +174,30 @@ def count(database_url: str, table: str) -> int:
         total = connection.execute(text(f"SELECT count(*) FROM {table}")).scalar_one()
     engine.dispose()
     return int(total)
+
+
+def enabled_trigger_names(database_url: str) -> set[str]:
+    """The names of the user triggers that fire (PostgreSQL: enabled; SQLite: all)."""
+    if make_url(database_url).get_backend_name() == "postgresql":
+        query = "SELECT tgname FROM pg_trigger WHERE NOT tgisinternal AND tgenabled = 'O'"
+    else:
+        query = "SELECT name FROM sqlite_master WHERE type = 'trigger'"
+    engine = create_engine(database_url)
+    with engine.connect() as connection:
+        names = set(connection.execute(text(query)).scalars())
+    engine.dispose()
+    return names
+
+
+def run_summaries_rebuild(database_url: str, monkeypatch: Any) -> Any:
+    """`portfolio summaries rebuild` against this database, as an operator runs it."""
+    from typer.testing import CliRunner
+
+    from app.cli.main import cli
+    from app.core.config import get_settings
+
+    monkeypatch.setenv("PORTFOLIO_DATABASE_URL", database_url)
+    get_settings.cache_clear()
+    result = CliRunner().invoke(cli, ["summaries", "rebuild"])
+    get_settings.cache_clear()
+    return result

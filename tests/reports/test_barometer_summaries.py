@@ -18,13 +18,10 @@ from hypothesis import HealthCheck, given
 from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 from sqlalchemy import create_engine, select, text
-from typer.testing import CliRunner
 
-from app.cli.main import cli
-from app.core.config import get_settings
 from app.core.db import today
 from app.reports import barometer_summaries
-from tests.builders import create_project, create_unit
+from tests.builders import create_project, create_unit, enabled_trigger_names, run_summaries_rebuild
 
 BAROMETER = "/api/v1/reports/barometer"
 STAGES = ["idea", "exploration", "experiment", "scaling", "embedded", "stopped"]
@@ -73,15 +70,8 @@ def summaries_and_rebuild(database_url: str) -> tuple[dict[str, Any], dict[str, 
     return maintained, computed
 
 
-def test_every_barometer_trigger_exists_at_head(database_url, backend):
-    if backend == "postgresql":
-        query = "SELECT tgname FROM pg_trigger WHERE NOT tgisinternal AND tgenabled = 'O'"
-    else:
-        query = "SELECT name FROM sqlite_master WHERE type = 'trigger'"
-    engine = create_engine(database_url)
-    with engine.connect() as connection:
-        names = set(connection.execute(text(query)).scalars())
-    engine.dispose()
+def test_every_barometer_trigger_exists_at_head(database_url):
+    names = enabled_trigger_names(database_url)
     assert {f"barometer_projects_{e}" for e in ("insert", "update", "delete")} <= names
 
 
@@ -227,10 +217,7 @@ def test_the_rebuild_command_repairs_the_summaries(admin, database_url, monkeypa
     engine.dispose()
     assert summaries_and_rebuild(database_url)[0] != before
 
-    monkeypatch.setenv("PORTFOLIO_DATABASE_URL", database_url)
-    get_settings.cache_clear()
-    result = CliRunner().invoke(cli, ["summaries", "rebuild"])
-    get_settings.cache_clear()
+    result = run_summaries_rebuild(database_url, monkeypatch)
 
     assert result.exit_code == 0, result.output
     maintained, computed = summaries_and_rebuild(database_url)

@@ -17,14 +17,19 @@ from hypothesis import HealthCheck, given
 from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 from sqlalchemy import create_engine, select, text
-from typer.testing import CliRunner
 
-from app.cli.main import cli
 from app.core import fiscal
-from app.core.config import Settings, get_settings
+from app.core.config import Settings
 from app.core.db import today
 from app.reports import experimentation_summaries as summaries
-from tests.builders import create_criterion, create_experiment, create_project, create_unit
+from tests.builders import (
+    create_criterion,
+    create_experiment,
+    create_project,
+    create_unit,
+    enabled_trigger_names,
+    run_summaries_rebuild,
+)
 
 REPORT = "/api/v1/reports/experimentation"
 DUE_DAYS = 90
@@ -67,15 +72,8 @@ def kept_and_rebuilt(database_url: str) -> tuple[dict[str, Any], dict[str, Any]]
     return kept, rebuilt
 
 
-def test_every_trigger_exists_at_head(database_url, backend):
-    if backend == "postgresql":
-        query = "SELECT tgname FROM pg_trigger WHERE NOT tgisinternal AND tgenabled = 'O'"
-    else:
-        query = "SELECT name FROM sqlite_master WHERE type = 'trigger'"
-    engine = create_engine(database_url)
-    with engine.connect() as connection:
-        names = set(connection.execute(text(query)).scalars())
-    engine.dispose()
+def test_every_trigger_exists_at_head(database_url):
+    names = enabled_trigger_names(database_url)
     expected = {
         f"experimentation_{table}_{event}"
         for table, events in (
@@ -333,10 +331,7 @@ def test_the_rebuild_command_repairs_the_logs(admin, database_url, monkeypatch):
     engine.dispose()
     assert kept_and_rebuilt(database_url)[0] != before
 
-    monkeypatch.setenv("PORTFOLIO_DATABASE_URL", database_url)
-    get_settings.cache_clear()
-    result = CliRunner().invoke(cli, ["summaries", "rebuild"])
-    get_settings.cache_clear()
+    result = run_summaries_rebuild(database_url, monkeypatch)
 
     assert result.exit_code == 0, result.output
     kept, rebuilt = kept_and_rebuilt(database_url)

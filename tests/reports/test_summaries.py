@@ -14,12 +14,9 @@ from hypothesis import HealthCheck, given
 from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 from sqlalchemy import create_engine, select, text
-from typer.testing import CliRunner
 
-from app.cli.main import cli
-from app.core.config import get_settings
 from app.reports import summaries
-from tests.builders import create_unit
+from tests.builders import create_unit, enabled_trigger_names, run_summaries_rebuild
 
 STAGES = ["idea", "exploration", "experiment", "scaling", "embedded", "stopped"]
 ACTIVE = {"exploration", "experiment", "scaling"}
@@ -56,17 +53,10 @@ def summaries_and_rebuild(database_url: str) -> tuple[dict[str, Any], dict[str, 
     return maintained, computed
 
 
-def test_every_summary_trigger_exists_at_head(database_url, backend):
+def test_every_summary_trigger_exists_at_head(database_url):
     """A later migration that recreates projects, experiments or determinant_tags (SQLite's
     batch mode copies a table into a new one) must create the triggers again."""
-    if backend == "postgresql":
-        query = "SELECT tgname FROM pg_trigger WHERE NOT tgisinternal AND tgenabled = 'O'"
-    else:
-        query = "SELECT name FROM sqlite_master WHERE type = 'trigger'"
-    engine = create_engine(database_url)
-    with engine.connect() as connection:
-        names = set(connection.execute(text(query)).scalars())
-    engine.dispose()
+    names = enabled_trigger_names(database_url)
     expected = {
         f"summaries_{table}_{event}"
         for table in ("projects", "experiments", "determinant_tags")
@@ -238,10 +228,7 @@ def test_the_rebuild_command_repairs_the_summaries(admin, database_url, monkeypa
     engine.dispose()
     assert summaries_and_rebuild(database_url)[0] != before
 
-    monkeypatch.setenv("PORTFOLIO_DATABASE_URL", database_url)
-    get_settings.cache_clear()
-    result = CliRunner().invoke(cli, ["summaries", "rebuild"])
-    get_settings.cache_clear()
+    result = run_summaries_rebuild(database_url, monkeypatch)
 
     assert result.exit_code == 0, result.output
     assert result.output.strip() == "report summaries rebuilt"

@@ -16,7 +16,7 @@ from sqlalchemy import create_engine, select, text
 
 from app.core.db import today
 from app.reports import timeline_summaries
-from tests.builders import create_unit
+from tests.builders import create_unit, enabled_trigger_names
 from tests.reports.timelines import archive, change, started
 
 TRENDS = "/api/v1/reports/trends"
@@ -333,16 +333,9 @@ def test_two_writers_in_one_unit_leave_the_spans_a_rebuild_makes(admin, database
     assert kept["spans"] == []
 
 
-def test_every_timeline_trigger_exists_at_head(database_url, backend):
+def test_every_timeline_trigger_exists_at_head(database_url):
     """A later migration that recreates project_periods or projects (SQLite's batch mode
     copies a table into a new one) must create the triggers again."""
-    if backend == "postgresql":
-        query = "SELECT tgname FROM pg_trigger WHERE NOT tgisinternal AND tgenabled = 'O'"
-    else:
-        query = "SELECT name FROM sqlite_master WHERE type = 'trigger'"
-    engine = create_engine(database_url)
-    with engine.connect() as connection:
-        names = set(connection.execute(text(query)).scalars())
-    engine.dispose()
+    names = enabled_trigger_names(database_url)
     assert set(timeline_summaries.TRIGGER_NAMES) <= names
     assert len(timeline_summaries.TRIGGER_NAMES) == 4
