@@ -201,3 +201,25 @@ def run_summaries_rebuild(database_url: str, monkeypatch: Any) -> Any:
     result = CliRunner().invoke(cli, ["summaries", "rebuild"])
     get_settings.cache_clear()
     return result
+
+
+def assert_rebuild_command_repairs(
+    database_url: str, monkeypatch: Any, kept_and_rebuilt: Any, tampering: list[str]
+) -> None:
+    """Damages the kept summaries with ``tampering`` (SQL), runs `portfolio summaries
+    rebuild`, and expects them back as they were. ``kept_and_rebuilt(url)`` returns the
+    summaries as kept and as computed from scratch."""
+    before, _ = kept_and_rebuilt(database_url)
+    engine = create_engine(database_url)
+    with engine.begin() as connection:
+        for statement in tampering:
+            connection.execute(text(statement))
+    engine.dispose()
+    assert kept_and_rebuilt(database_url)[0] != before
+
+    result = run_summaries_rebuild(database_url, monkeypatch)
+
+    assert result.exit_code == 0, result.output
+    assert result.output.strip() == "report summaries rebuilt"
+    kept, rebuilt = kept_and_rebuilt(database_url)
+    assert kept == rebuilt == before

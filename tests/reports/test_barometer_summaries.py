@@ -21,7 +21,12 @@ from sqlalchemy import create_engine, select, text
 
 from app.core.db import today
 from app.reports import barometer_summaries
-from tests.builders import create_project, create_unit, enabled_trigger_names, run_summaries_rebuild
+from tests.builders import (
+    assert_rebuild_command_repairs,
+    create_project,
+    create_unit,
+    enabled_trigger_names,
+)
 
 BAROMETER = "/api/v1/reports/barometer"
 STAGES = ["idea", "exploration", "experiment", "scaling", "embedded", "stopped"]
@@ -209,19 +214,15 @@ def test_summaries_equal_a_rebuild_after_a_random_mix_of_writes(admin, database_
 
 def test_the_rebuild_command_repairs_the_summaries(admin, database_url, monkeypatch):
     apply_random_writes(admin, random.Random(3), writes=40)
-    before, _ = summaries_and_rebuild(database_url)
-    engine = create_engine(database_url)
-    with engine.begin() as connection:
-        connection.execute(text("UPDATE barometer_innovation_days SET evaluated = evaluated + 2"))
-        connection.execute(text("DELETE FROM barometer_adoption_days"))
-    engine.dispose()
-    assert summaries_and_rebuild(database_url)[0] != before
-
-    result = run_summaries_rebuild(database_url, monkeypatch)
-
-    assert result.exit_code == 0, result.output
-    maintained, computed = summaries_and_rebuild(database_url)
-    assert maintained == computed == before
+    assert_rebuild_command_repairs(
+        database_url,
+        monkeypatch,
+        summaries_and_rebuild,
+        [
+            "UPDATE barometer_innovation_days SET evaluated = evaluated + 2",
+            "DELETE FROM barometer_adoption_days",
+        ],
+    )
 
 
 # --- a window's edges -------------------------------------------------------------------

@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 from sqlalchemy import create_engine, select, text
 
 from app.reports import summaries
-from tests.builders import create_unit, enabled_trigger_names, run_summaries_rebuild
+from tests.builders import assert_rebuild_command_repairs, create_unit, enabled_trigger_names
 
 STAGES = ["idea", "exploration", "experiment", "scaling", "embedded", "stopped"]
 ACTIVE = {"exploration", "experiment", "scaling"}
@@ -220,20 +220,15 @@ def test_summaries_equal_a_rebuild_after_a_random_mix_of_writes(admin, database_
 
 def test_the_rebuild_command_repairs_the_summaries(admin, database_url, monkeypatch):
     apply_random_writes(admin, random.Random(3), writes=30)
-    before, _ = summaries_and_rebuild(database_url)
-    engine = create_engine(database_url)
-    with engine.begin() as connection:
-        connection.execute(text("UPDATE unit_project_counts SET projects = projects + 5"))
-        connection.execute(text("DELETE FROM unit_determinant_counts"))
-    engine.dispose()
-    assert summaries_and_rebuild(database_url)[0] != before
-
-    result = run_summaries_rebuild(database_url, monkeypatch)
-
-    assert result.exit_code == 0, result.output
-    assert result.output.strip() == "report summaries rebuilt"
-    maintained, computed = summaries_and_rebuild(database_url)
-    assert maintained == computed == before
+    assert_rebuild_command_repairs(
+        database_url,
+        monkeypatch,
+        summaries_and_rebuild,
+        [
+            "UPDATE unit_project_counts SET projects = projects + 5",
+            "DELETE FROM unit_determinant_counts",
+        ],
+    )
 
 
 # --- random portfolios against a computation in the test ------------------------------
