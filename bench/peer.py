@@ -25,12 +25,35 @@ from starlette.routing import Route
 
 from app.core.pagination import decode_cursor
 
-# The same page as the API's: live projects in id order after the cursor, with their
-# determinant tags and the risk block, as one JSON array.
+# The same page as the API's: live projects in id order after the cursor, every public
+# field (the sets decoded from their bitmasks, `app.core.flags`), with their determinant
+# tags and the risk block, as one JSON array.
 PAGE_SQL = """
 SELECT coalesce(json_agg(page ORDER BY page.id), '[]')::text FROM (
   SELECT p.id, p.title, p.summary, p.unit_id, p.sponsor_level, p.sponsor, p.work_mode,
-         p.stage, p.facet, p.budget, p.fte, p.started_on, p.ended_on,
+         p.stage, p.facet, p.budget, p.fte, p.started_on, p.ended_on, p.stage_since,
+         p.novelty, p.adopted_from, p.initiated_by, p.evaluation, p.embedded_on,
+         array_remove(ARRAY[
+           CASE WHEN p.innovation_types_mask & 1 <> 0 THEN 'service' END,
+           CASE WHEN p.innovation_types_mask & 2 <> 0 THEN 'process' END,
+           CASE WHEN p.innovation_types_mask & 4 <> 0 THEN 'organisation' END,
+           CASE WHEN p.innovation_types_mask & 8 <> 0 THEN 'communication' END,
+           CASE WHEN p.innovation_types_mask & 16 <> 0 THEN 'policy' END], NULL)
+           AS innovation_types,
+         array_remove(ARRAY[
+           CASE WHEN p.collaborators_mask & 1 <> 0 THEN 'citizens' END,
+           CASE WHEN p.collaborators_mask & 2 <> 0 THEN 'businesses' END,
+           CASE WHEN p.collaborators_mask & 4 <> 0 THEN 'research' END,
+           CASE WHEN p.collaborators_mask & 8 <> 0 THEN 'other_public' END,
+           CASE WHEN p.collaborators_mask & 16 <> 0 THEN 'civil_society' END], NULL)
+           AS collaborators,
+         array_remove(ARRAY[
+           CASE WHEN p.value_types_mask & 1 <> 0 THEN 'quality' END,
+           CASE WHEN p.value_types_mask & 2 <> 0 THEN 'efficiency' END,
+           CASE WHEN p.value_types_mask & 4 <> 0 THEN 'citizen_involvement' END,
+           CASE WHEN p.value_types_mask & 8 <> 0 THEN 'employee_satisfaction' END,
+           CASE WHEN p.value_types_mask & 16 <> 0 THEN 'political_goals' END], NULL)
+           AS value_types,
          CASE WHEN p.risk_likelihood IS NULL THEN NULL ELSE json_build_object(
            'likelihood', p.risk_likelihood, 'impact', p.risk_impact,
            'risk_of_not_innovating', p.risk_of_not_innovating,

@@ -362,6 +362,12 @@ def measure(
         # 4: the list endpoint vs the SQL-as-API peer (PostgreSQL only: json_agg).
         if backend == "postgresql" and "list" in only:
             with load.peer_server(database_url, workers) as peer:
+                # A floor only if it builds the same page: every public field, every item.
+                our_items = httpx.get(base + LIST_PAGE, headers=auth, timeout=60).json()["items"]
+                peer_items = httpx.get(peer.base_url + "/projects?limit=100", timeout=60).json()
+                assert [sorted(i) for i in our_items] == [sorted(i) for i in peer_items], (
+                    "the peer's page differs from the API's in its items or fields"
+                )
                 pairs = []
                 for _ in range(repeats):
                     server.wait_idle()
