@@ -20,7 +20,7 @@ import secrets
 import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -275,18 +275,35 @@ class Portfolio:
         starts = [TODAY - timedelta(days=rng.randint(20, 400))]
         while len(starts) < len(periods):
             starts.insert(0, starts[0] - timedelta(days=rng.randint(60, 900)))
+        # The run columns (`ProjectPeriod`): the previous stage, and the start of the run
+        # of this period's stage and of the previous one's.
+        prev_stage: str | None = None
+        since: date | None = None
         for index, ((level, work, phase, unit), start) in enumerate(
             zip(periods, starts, strict=True)
         ):
             end = starts[index + 1].isoformat() if index + 1 < len(starts) else None
+            prev_since = since
+            since = since if phase == prev_stage else start
             self.period_id += 1
             self.periods.append(
-                (self.period_id, project_id, start.isoformat(), end, level, work, phase, unit)
+                (
+                    self.period_id,
+                    project_id,
+                    start.isoformat(),
+                    end,
+                    level,
+                    work,
+                    phase,
+                    unit,
+                    prev_stage,
+                    since.isoformat(),
+                    None if prev_since is None else prev_since.isoformat(),
+                )
             )
-        since = len(periods) - 1
-        while since > 0 and periods[since - 1][2] == periods[-1][2]:
-            since -= 1
-        return starts[since].isoformat()
+            prev_stage = phase
+        assert since is not None
+        return since.isoformat()
 
     def experiments(self) -> Iterator[Row]:
         rng = self.rng
@@ -462,7 +479,7 @@ COLUMNS = {
     "stage_since, novelty, adopted_from, initiated_by, evaluation, embedded_on, "
     "innovation_types_mask, collaborators_mask, value_types_mask",
     "project_periods": "id, project_id, valid_from, valid_to, sponsor_level, work_mode, stage, "
-    "unit_id",
+    "unit_id, prev_stage, stage_since, prev_stage_since",
     "experiments": "id, project_id, unit_id, title, hypothesis, method, status, result, lessons, "
     "started_on, ended_on, comparison, sample_size, preregistered_on, independent_evaluation, "
     "cost, published_on, publication_url, created_at, updated_at, version, archived",

@@ -225,8 +225,8 @@ cli.add_typer(summaries_cli, name="summaries")
 
 @summaries_cli.command("rebuild")
 def rebuild_summaries() -> None:
-    """Recompute every report summary from the projects, their periods, experiments,
-    criteria and tags,
+    """Recompute every report summary, and the run columns of the periods, from the
+    projects, their periods, experiments, criteria and tags,
     in one transaction (the triggers keep them in step; this repairs them after a load
     with the triggers off or a hand edit)."""
     from app.reports import (
@@ -242,6 +242,7 @@ def rebuild_summaries() -> None:
         with engine.begin() as connection:
             outcome_summaries.rebuild(connection)
             summaries.rebuild(connection)
+            connection.exec_driver_sql(timeline_summaries.PERIOD_RUNS_REBUILD)
             timeline_summaries.rebuild(connection)
             experimentation_summaries.rebuild(connection)
             barometer_summaries.rebuild(connection)

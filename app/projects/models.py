@@ -443,6 +443,15 @@ class ProjectPeriod(SQLModel, table=True):
     work_mode: WorkMode = Field(sa_type=enum_column(WorkMode))
     sponsor_level: SponsorLevel = Field(sa_type=enum_column(SponsorLevel))
     unit_id: int = Field(foreign_key="units.id", index=True)
+    # The run columns (migration 0013), fixed when the period is written from the periods
+    # before it: the previous period's stage (null for a project's first), the `from` of
+    # the earliest period of the unbroken run of this period's stage up to this one, and the
+    # previous period's. The flow report reads them instead of window functions over every
+    # period. A period only ever follows the last one (or corrects it in place), so no
+    # write changes the periods before it, and nothing here depends on today.
+    prev_stage: Stage | None = Field(default=None, sa_type=enum_column(Stage))
+    stage_since: date
+    prev_stage_since: date | None = None
 
 
 class PeriodPublic(SQLModel, ResponseModel):

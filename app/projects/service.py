@@ -318,15 +318,32 @@ def _effective_on(value: date | None) -> date:
     return value
 
 
-def _period(project: Project, *, valid_from: date) -> ProjectPeriod:
-    """An open period from `valid_from` with the project's tracked values."""
+def _period(
+    project: Project, *, valid_from: date, previous: ProjectPeriod | None = None
+) -> ProjectPeriod:
+    """An open period from `valid_from` with the project's tracked values, following
+    `previous` (the project's last period until now, if any)."""
     assert project.id is not None
     return ProjectPeriod(
         project_id=project.id,
         valid_from=valid_from,
         valid_to=None,
         **{field: getattr(project, field) for field in TRACKED},
+        **_run(project.stage, valid_from=valid_from, previous=previous),
     )
+
+
+def _run(stage: Stage, *, valid_from: date, previous: ProjectPeriod | None) -> dict[str, Any]:
+    """The run columns of a period of `stage` from `valid_from` after `previous`: the stage
+    it follows, and when the unbroken run of its stage began (its own `from` unless
+    `previous` has the same stage)."""
+    if previous is None:
+        return {"prev_stage": None, "stage_since": valid_from, "prev_stage_since": None}
+    return {
+        "prev_stage": previous.stage,
+        "stage_since": previous.stage_since if previous.stage == stage else valid_from,
+        "prev_stage_since": previous.stage_since,
+    }
 
 
 def _periods(session: Session, project_id: int) -> list[ProjectPeriod]:
@@ -336,17 +353,6 @@ def _periods(session: Session, project_id: int) -> list[ProjectPeriod]:
         .order_by(col(ProjectPeriod.valid_from))
     )
     return list(session.exec(statement).all())
-
-
-def stage_since(periods: list[ProjectPeriod]) -> date:
-    """The `from` of the earliest period of the unbroken run, ending with the last period,
-    whose periods all have the last period's stage."""
-    since = periods[-1].valid_from
-    for period in reversed(periods):
-        if period.stage != periods[-1].stage:
-            break
-        since = period.valid_from
-    return since
 
 
 def _check_effective_on(periods: list[ProjectPeriod], effective_on: date) -> None:
@@ -370,15 +376,19 @@ def _record_period(
     if last is not None and last.valid_from == effective_on:
         for field in TRACKED:
             setattr(last, field, getattr(project, field))
+        before = periods[-2] if len(periods) > 1 else None
+        last.stage_since = _run(last.stage, valid_from=last.valid_from, previous=before)[
+            "stage_since"
+        ]
         session.add(last)
     else:
         if last is not None:
             last.valid_to = effective_on
             session.add(last)
-        new = _period(project, valid_from=effective_on)
-        session.add(new)
-        periods.append(new)
-    project.stage_since = stage_since(periods)
+        last = _period(project, valid_from=effective_on, previous=last)
+        session.add(last)
+        periods.append(last)
+    project.stage_since = last.stage_since
 
 
 def update(

@@ -2,10 +2,12 @@
 
 Six statements whatever the portfolio's size. Each reads the same common table
 `runs`: every period starting on or before `to` of the projects in scope (those existing
-at `to` whose unit at `to` is in scope), with the previous period's stage (`prev_stage`),
-the period's `stage_since` (the `from` of the earliest period of the unbroken run of
-periods with its stage, up to this period) and the previous period's (`prev_stage_since`),
-all from window functions over each project's periods in date order.
+at `to` whose unit at `to` is in scope), with its run columns, stored on the period when it
+was written (`ProjectPeriod`): the previous period's stage (`prev_stage`), the period's
+`stage_since` (the `from` of the earliest period of the unbroken run of periods with its
+stage, up to this period) and the previous period's (`prev_stage_since`). They once came
+from window functions over every period of every project in scope, in each statement:
+5.5 s at L (bench/RESULTS.md, "Flow at L").
 """
 
 from datetime import date
@@ -33,7 +35,7 @@ def _runs(root_id: int | None, end: date) -> Any:
         .where(periods.contains(periods.at(end)), periods.unit_in_scope(root_id))
         .subquery("in_scope")
     )
-    lagged = (
+    return (
         select(
             col(ProjectPeriod.project_id),
             col(ProjectPeriod.valid_from),
@@ -42,39 +44,14 @@ def _runs(root_id: int | None, end: date) -> Any:
             col(ProjectPeriod.work_mode),
             col(ProjectPeriod.sponsor_level),
             col(ProjectPeriod.unit_id),
-            func.lag(col(ProjectPeriod.stage))
-            .over(
-                partition_by=col(ProjectPeriod.project_id),
-                order_by=col(ProjectPeriod.valid_from),
-            )
-            .label("prev_stage"),
+            col(ProjectPeriod.prev_stage),
+            col(ProjectPeriod.stage_since),
+            col(ProjectPeriod.prev_stage_since),
         )
         .join(in_scope, in_scope.c.project_id == col(ProjectPeriod.project_id))
         .where(col(ProjectPeriod.valid_from) <= periods.at(end))
-        .subquery("lagged")
+        .cte("runs")
     )
-    # The `from` of every period that starts a run of its stage (the first, or a change).
-    run_start = case(
-        (
-            or_(lagged.c.prev_stage.is_(None), lagged.c.prev_stage != lagged.c.stage),
-            lagged.c.valid_from,
-        )
-    )
-
-    def up_to(last_row: int) -> Any:
-        """The latest run start among this project's periods up to ``last_row`` (0: this
-        period, -1: the previous one)."""
-        return func.max(run_start).over(
-            partition_by=lagged.c.project_id,
-            order_by=lagged.c.valid_from,
-            rows=(None, last_row),
-        )
-
-    return select(
-        *lagged.c,
-        up_to(0).label("stage_since"),
-        up_to(-1).label("prev_stage_since"),
-    ).cte("runs")
 
 
 def _holds(runs: Any, day: Any) -> Any:

@@ -350,6 +350,34 @@ def computed_months_sql(dialect: str) -> str:
     )
 
 
+# The run columns of every period (`ProjectPeriod.prev_stage`, `stage_since`,
+# `prev_stage_since`), recomputed from the periods in date order: a run of a stage starts
+# at a project's first period and at every change of stage. The application sets them as
+# it writes a period (`app.projects.service`); this fills them in migration 0013 and
+# repairs them (`portfolio summaries rebuild`). Not part of `rebuild`, which migration
+# 0012 runs before the columns exist. Plain SQL that PostgreSQL and SQLite (3.33+) run.
+_PROJECT_ORDER = "PARTITION BY project_id ORDER BY valid_from"
+PERIOD_RUNS_REBUILD = f"""
+UPDATE project_periods
+   SET prev_stage = runs.prev_stage, stage_since = runs.stage_since,
+       prev_stage_since = runs.prev_stage_since
+  FROM (SELECT id, prev_stage,
+               max(run_start) OVER (
+                 {_PROJECT_ORDER} ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW
+               ) AS stage_since,
+               max(run_start) OVER (
+                 {_PROJECT_ORDER} ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING
+               ) AS prev_stage_since
+          FROM (SELECT id, project_id, valid_from,
+                       lag(stage) OVER ({_PROJECT_ORDER}) AS prev_stage,
+                       CASE WHEN lag(stage) OVER ({_PROJECT_ORDER}) IS NULL
+                              OR lag(stage) OVER ({_PROJECT_ORDER}) <> stage
+                            THEN valid_from END AS run_start
+                  FROM project_periods) AS lagged) AS runs
+ WHERE runs.id = project_periods.id
+"""
+
+
 def rebuild_sql(dialect: str) -> list[str]:
     """Statements that recompute both summaries from the periods (one transaction; also
     for a loader on a raw DB-API connection, bench/generate.py)."""

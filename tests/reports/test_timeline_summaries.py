@@ -16,7 +16,7 @@ from sqlalchemy import create_engine, select, text
 
 from app.core.db import today
 from app.reports import timeline_summaries
-from tests.builders import create_unit, enabled_trigger_names
+from tests.builders import assert_rebuild_command_repairs, create_unit, enabled_trigger_names
 from tests.reports.timelines import archive, change, started
 
 TRENDS = "/api/v1/reports/trends"
@@ -50,16 +50,25 @@ def _summaries(connection: Any) -> dict[str, Any]:
             connection.execute(select(spans.c.unit_id, spans.c.valid_from, spans.c.valid_to)),
             key=lambda row: (row[0], row[1]),
         ),
+        # The run columns the writes set on each period (the flow report reads them).
+        "runs": connection.execute(
+            text(
+                "SELECT id, prev_stage, stage_since, prev_stage_since FROM project_periods "
+                "ORDER BY id"
+            )
+        ).all(),
     }
 
 
 def kept_and_rebuilt(database_url: str) -> tuple[dict[str, Any], dict[str, Any]]:
-    """The summaries as the triggers kept them (zero rows left out), and as a rebuild from
-    scratch makes them (rolled back)."""
+    """The summaries as the triggers kept them (zero rows left out) and the periods' run
+    columns as the writes set them, and both as a rebuild from scratch makes them (rolled
+    back)."""
     engine = create_engine(database_url)
     try:
         with engine.connect() as connection, connection.begin() as transaction:
             kept = _summaries(connection)
+            connection.exec_driver_sql(timeline_summaries.PERIOD_RUNS_REBUILD)
             timeline_summaries.rebuild(connection)
             rebuilt = _summaries(connection)
             transaction.rollback()
@@ -153,8 +162,28 @@ def test_kept_summaries_equal_a_rebuild_after_random_writes(admin, viewer, datab
             kept, rebuilt = kept_and_rebuilt(database_url)
             assert kept == rebuilt
     assert kept["months"] and kept["spans"]
+    assert any(run.prev_stage is not None for run in kept["runs"])
     # The report reads them without error at any window.
     ok(viewer.get(TRENDS, params={"interval": "month"}))
+
+
+def test_the_rebuild_command_repairs_the_summaries_and_the_period_runs(
+    admin, database_url, monkeypatch
+):
+    writes = RandomTimelineWrites(admin, random.Random(3))
+    for _ in range(40):
+        writes.step()
+    assert_rebuild_command_repairs(
+        database_url,
+        monkeypatch,
+        kept_and_rebuilt,
+        [
+            "DELETE FROM period_month_counts",
+            "DELETE FROM unit_active_spans",
+            "UPDATE project_periods SET prev_stage = NULL, stage_since = '2000-01-01', "
+            "prev_stage_since = NULL",
+        ],
+    )
 
 
 # --- random portfolios against a plain count of their timelines ------------------------------
