@@ -29,12 +29,21 @@ MAX_STALLED_PROJECTS = 100
 
 
 def _runs(root_id: int | None, end: date) -> Any:
-    in_scope = (
-        select(col(ProjectPeriod.project_id).label("project_id"))
-        .select_from(periods.live_periods())
-        .where(periods.contains(periods.at(end)), periods.unit_in_scope(root_id))
-        .subquery("in_scope")
-    )
+    if root_id is None:
+        # The whole organization: every live project, whatever its unit at `to`. One that
+        # did not exist yet has no period from on or before `to`, so none in `runs`.
+        in_scope = (
+            select(col(Project.id).label("project_id"))
+            .where(col(Project.archived) == false())
+            .subquery("in_scope")
+        )
+    else:
+        in_scope = (
+            select(col(ProjectPeriod.project_id).label("project_id"))
+            .select_from(periods.live_periods())
+            .where(periods.contains(periods.at(end)), periods.unit_in_scope(root_id))
+            .subquery("in_scope")
+        )
     return (
         select(
             col(ProjectPeriod.project_id),
@@ -51,6 +60,10 @@ def _runs(root_id: int | None, end: date) -> Any:
         .join(in_scope, in_scope.c.project_id == col(ProjectPeriod.project_id))
         .where(col(ProjectPeriod.valid_from) <= periods.at(end))
         .cte("runs")
+        # A plain join now, so each statement's planner may push its own conditions into
+        # it (the periods holding a day are an index range) rather than write every row
+        # out once and filter that (at L: 490,000 rows, half a second per statement).
+        .prefix_with("NOT MATERIALIZED", dialect="postgresql")
     )
 
 
@@ -95,6 +108,17 @@ def _stays(session: Session, runs: Any, start: date, end: date) -> dict[tuple[st
         periods.days_between(periods.at(end), runs.c.stage_since).label("days"),
     ).where(_holds(runs, periods.at(end)), runs.c.stage.in_(MEASURED_STAGES))
     stays = union_all(completed, current).subquery("stays")
+    if session.get_bind().dialect.name == "postgresql":
+        # The ordered-set aggregate sorts each group alone, in memory; the portable form
+        # below sorts every stay twice for its window functions (at L 230,000, on disk).
+        # For an even count percentile_cont(0.5) is the mean of the two middle values.
+        median = select(
+            stays.c.kind,
+            stays.c.stage,
+            func.count().label("stays"),
+            func.percentile_cont(0.5).within_group(stays.c.days).label("median_days"),
+        ).group_by(stays.c.kind, stays.c.stage)
+        return {(row.kind, row.stage): row for row in session.execute(median).all()}
     position, rows = periods.median(stays.c.days, [stays.c.kind, stays.c.stage])
     ranked = select(
         stays.c.kind,
@@ -140,7 +164,12 @@ def _start_and_end(session: Session, runs: Any, start: date, end: date) -> Row[A
         )
         .select_from(at_start)
         .join(at_end, at_end.c.project_id == at_start.c.project_id)
-        .where(_holds(at_start, periods.at(start)), _holds(at_end, periods.at(end)))
+        .where(
+            _holds(at_start, periods.at(start)),
+            _holds(at_end, periods.at(end)),
+            # Only these count: the join need not pair the other projects.
+            or_(side, individual),
+        )
     )
     return session.execute(statement).one()
 
