@@ -194,24 +194,13 @@ def flow_statements(sqlite: bool) -> list[str]:
     today = _today_date()
     end = f"date('{today.isoformat()}')"
     start = f"date('{years_before(today, 1).isoformat()}')"
-    run_start = "CASE WHEN prev_stage IS NULL OR prev_stage <> stage THEN valid_from END"
+    # Each period's previous stage and run starts are columns (migration 0013), so the
+    # runs are the live projects' periods up to `to`.
     runs = f"""
-WITH in_scope AS (
-  SELECT pp.project_id
+WITH runs AS (
+  SELECT pp.*
     FROM project_periods pp JOIN projects p ON p.id = pp.project_id AND NOT p.archived
-   WHERE {_holds("pp", end)}),
-lagged AS (
-  SELECT pp.*,
-         lag(pp.stage) OVER (PARTITION BY pp.project_id ORDER BY pp.valid_from) AS prev_stage
-    FROM project_periods pp JOIN in_scope s ON s.project_id = pp.project_id
-   WHERE pp.valid_from <= {end}),
-runs AS (
-  SELECT l.*,
-         max({run_start}) OVER (PARTITION BY project_id ORDER BY valid_from
-           ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS stage_since,
-         max({run_start}) OVER (PARTITION BY project_id ORDER BY valid_from
-           ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING) AS prev_stage_since
-    FROM lagged l)"""
+   WHERE pp.valid_from <= {end})"""
     measured = "('idea', 'exploration', 'experiment', 'scaling')"
     stays = f"""
 SELECT 'completed' AS kind, prev_stage AS stage,
