@@ -1,5 +1,6 @@
 """Migration 0005: projects that exist before timelines get one period from their
-`created_at` date (UTC) with their current values, and that date as `stage_since`."""
+`created_at` date (UTC) with their current values, and that date as `stage_since`.
+Migration 0013: existing periods get their run columns."""
 
 import hashlib
 from collections.abc import Iterator
@@ -162,3 +163,54 @@ def test_the_migration_goes_down_and_up_again_with_data(database_at_0004):
         ).all()
     engine.dispose()
     assert [tuple(row) for row in periods] == [(project["id"], None, "dedicated")]
+
+
+def test_migration_0013_fills_the_run_columns_of_existing_periods(database_at_0004):
+    """The application sets each period's run columns as it writes it; migration 0013
+    computes the same from the periods alone (down to 0012 drops them, up fills them)."""
+    upgrade(database_at_0004)
+    settings = Settings(database_url=database_at_0004, db_pool_size=2, db_max_overflow=0)
+    app = create_app(settings)
+    try:
+        admin = client_with(app, bootstrap_key(settings))
+        unit = admin.post("/api/v1/units", json={"code": "A", "name": "A", "kind": "corporate"})
+        body = {
+            "title": "P",
+            "unit_id": unit.json()["id"],
+            "sponsor_level": "system",
+            "work_mode": "dedicated",
+            "stage": "idea",
+            "effective_on": "2025-01-01",
+        }
+        project = admin.post("/api/v1/projects", json=body).json()["id"]
+        for change in (
+            {"stage": "exploration", "effective_on": "2025-03-01"},
+            {"work_mode": "side_of_desk", "effective_on": "2025-05-01"},  # same stage
+            {"stage": "experiment", "effective_on": "2025-08-01"},
+        ):
+            assert admin.patch(f"/api/v1/projects/{project}", json=change).status_code == 200
+    finally:
+        app.state.engine.dispose()
+
+    def runs() -> list[tuple[str, ...]]:
+        engine = sa.create_engine(database_at_0004)
+        with engine.connect() as connection:
+            rows = connection.execute(
+                sa.text(
+                    "SELECT valid_from, prev_stage, stage_since, prev_stage_since "
+                    "FROM project_periods ORDER BY valid_from"
+                )
+            ).all()
+        engine.dispose()
+        return [tuple(None if v is None else str(v) for v in row) for row in rows]
+
+    expected = [
+        ("2025-01-01", None, "2025-01-01", None),
+        ("2025-03-01", "idea", "2025-03-01", "2025-01-01"),
+        ("2025-05-01", "exploration", "2025-03-01", "2025-03-01"),
+        ("2025-08-01", "exploration", "2025-08-01", "2025-03-01"),
+    ]
+    assert runs() == expected
+    command.downgrade(alembic_config(database_at_0004), "0012_timeline_summaries")
+    upgrade(database_at_0004)
+    assert runs() == expected
