@@ -3,6 +3,7 @@ overrides. Imported one way: `from tests.builders import create_unit`."""
 
 import functools
 import os
+from dataclasses import dataclass, field
 from typing import Any
 
 from fastapi.testclient import TestClient
@@ -223,3 +224,24 @@ def assert_rebuild_command_repairs(
     assert result.output.strip() == "report summaries rebuilt"
     kept, rebuilt = kept_and_rebuilt(database_url)
     assert kept == rebuilt == before
+
+
+@dataclass
+class PortfolioModel:
+    """What a property test created through the API, as plain data: the units, projects
+    and experiments a report's independent computation in the test reads."""
+
+    units: dict[int, dict[str, Any]] = field(default_factory=dict)
+    projects: dict[int, dict[str, Any]] = field(default_factory=dict)
+    experiments: dict[int, dict[str, Any]] = field(default_factory=dict)
+
+    def subtree(self, root: int | None) -> set[int]:
+        """The unit ids at and below ``root`` (every unit for the whole organization)."""
+        if root is None:
+            return set(self.units)
+        inside = {root}
+        while True:
+            more = {u for u, unit in self.units.items() if unit["parent_id"] in inside} - inside
+            if not more:
+                return inside
+            inside |= more

@@ -10,7 +10,6 @@ exactly, across month ends.
 
 import itertools
 import random
-from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Any
 
@@ -22,6 +21,7 @@ from sqlalchemy import create_engine, select, text
 from app.core.db import today
 from app.reports import barometer_summaries
 from tests.builders import (
+    PortfolioModel,
     assert_rebuild_command_repairs,
     create_project,
     create_unit,
@@ -264,22 +264,6 @@ def test_a_window_counts_its_first_and_last_day_across_month_ends(admin, viewer)
 # --- random portfolios against a computation in the test --------------------------------
 
 
-@dataclass
-class Model:
-    units: dict[int, dict[str, Any]] = field(default_factory=dict)
-    projects: dict[int, dict[str, Any]] = field(default_factory=dict)
-
-    def subtree(self, root: int | None) -> set[int]:
-        if root is None:
-            return set(self.units)
-        inside = {root}
-        while True:
-            more = {u for u, unit in self.units.items() if unit["parent_id"] in inside} - inside
-            if not more:
-                return inside
-            inside |= more
-
-
 def _tally(values: list[Any], keys: list[str]) -> dict[str, int]:
     return {k: sum(1 for v in values if v == k) for k in keys}
 
@@ -288,7 +272,9 @@ def _share(part: int, whole: int) -> float | None:
     return part / whole if whole else None
 
 
-def expected_barometer(model: Model, root: int | None, start: date, end: date) -> dict[str, Any]:
+def expected_barometer(
+    model: PortfolioModel, root: int | None, start: date, end: date
+) -> dict[str, Any]:
     scope = model.subtree(root)
     live = [p for p in model.projects.values() if not p["archived"] and p["unit_id"] in scope]
     innovations = [
@@ -404,7 +390,7 @@ portfolios = st.fixed_dictionaries(
 )
 
 
-def build(admin: Any, model: Model, plan: dict[str, Any], codes: Any) -> int:
+def build(admin: Any, model: PortfolioModel, plan: dict[str, Any], codes: Any) -> int:
     """Create ``plan`` through the API under a new root unit, recording it in ``model``."""
     units: list[int] = []
     for parent in [None, *plan["units"]]:
@@ -460,7 +446,7 @@ def build(admin: Any, model: Model, plan: dict[str, Any], codes: Any) -> int:
 
 
 def test_the_report_equals_a_computation_over_random_portfolios(admin, viewer, database_url):
-    model = Model()
+    model = PortfolioModel()
     codes = itertools.count()
 
     # One database for every example: each builds under a new root unit; the

@@ -5,7 +5,6 @@ equal to a computation in plain Python over what the test created."""
 import itertools
 import random
 import statistics
-from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from fractions import Fraction
@@ -23,6 +22,7 @@ from app.core.config import Settings
 from app.core.db import today
 from app.reports import experimentation_summaries as summaries
 from tests.builders import (
+    PortfolioModel,
     assert_rebuild_command_repairs,
     create_criterion,
     create_experiment,
@@ -337,21 +337,8 @@ def test_the_rebuild_command_repairs_the_logs(admin, database_url, monkeypatch):
 # --- random portfolios against a computation in the test ------------------------------
 
 
-@dataclass
-class Model:
-    units: dict[int, dict[str, Any]] = field(default_factory=dict)
-    projects: dict[int, dict[str, Any]] = field(default_factory=dict)
-    experiments: dict[int, dict[str, Any]] = field(default_factory=dict)
-
-    def subtree(self, root: int | None) -> set[int]:
-        if root is None:
-            return set(self.units)
-        inside = {root}
-        while True:
-            more = {u for u, unit in self.units.items() if unit["parent_id"] in inside} - inside
-            if not more:
-                return inside
-            inside |= more
+class Model(PortfolioModel):
+    """What the test created, as plain data: the report's inputs."""
 
     def live(self, scope: set[int]) -> list[dict[str, Any]]:
         return [

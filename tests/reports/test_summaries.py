@@ -7,7 +7,6 @@ portfolios equal a computation in plain Python over what the test created.
 
 import itertools
 import random
-from dataclasses import dataclass, field
 from typing import Any
 
 from hypothesis import HealthCheck, given
@@ -16,7 +15,12 @@ from hypothesis import strategies as st
 from sqlalchemy import create_engine, select, text
 
 from app.reports import summaries
-from tests.builders import assert_rebuild_command_repairs, create_unit, enabled_trigger_names
+from tests.builders import (
+    PortfolioModel,
+    assert_rebuild_command_repairs,
+    create_unit,
+    enabled_trigger_names,
+)
 
 STAGES = ["idea", "exploration", "experiment", "scaling", "embedded", "stopped"]
 ACTIVE = {"exploration", "experiment", "scaling"}
@@ -234,23 +238,8 @@ def test_the_rebuild_command_repairs_the_summaries(admin, database_url, monkeypa
 # --- random portfolios against a computation in the test ------------------------------
 
 
-@dataclass
-class Model:
-    """What the test created, as plain data: the reports' inputs."""
-
-    units: dict[int, dict[str, Any]] = field(default_factory=dict)
-    projects: dict[int, dict[str, Any]] = field(default_factory=dict)
-    experiments: dict[int, dict[str, Any]] = field(default_factory=dict)
-
-    def subtree(self, root: int | None) -> set[int]:
-        if root is None:
-            return set(self.units)
-        inside = {root}
-        while True:
-            more = {u for u, unit in self.units.items() if unit["parent_id"] in inside} - inside
-            if not more:
-                return inside
-            inside |= more
+class Model(PortfolioModel):
+    """What the test created, as plain data: the report's inputs."""
 
     def live_projects(self, scope: set[int]) -> list[dict[str, Any]]:
         return [p for p in self.projects.values() if not p["archived"] and p["unit_id"] in scope]
