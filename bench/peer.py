@@ -23,7 +23,22 @@ from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Route
 
+from app.core.flags import FlagSet
 from app.core.pagination import decode_cursor
+from app.projects.models import SETS as PROJECT_SETS
+
+
+def _decoded(name: str, mask: str, flags: FlagSet[Any]) -> str:
+    """A set stored as a bitmask (`app.core.flags`) as an array, in the enum's order."""
+    cases = ", ".join(
+        f"CASE WHEN p.{mask} & {flags.bit[m]} <> 0 THEN '{m.value}' END" for m in flags.members
+    )
+    return f"array_remove(ARRAY[{cases}], NULL) AS {name}"
+
+
+SETS_SQL = ",\n         ".join(
+    _decoded(name, mask, flags) for name, (flags, mask) in PROJECT_SETS.items()
+)
 
 # The same page as the API's: live projects in id order after the cursor, every public
 # field (the sets decoded from their bitmasks, `app.core.flags`), with their determinant
@@ -33,27 +48,7 @@ SELECT coalesce(json_agg(page ORDER BY page.id), '[]')::text FROM (
   SELECT p.id, p.title, p.summary, p.unit_id, p.sponsor_level, p.sponsor, p.work_mode,
          p.stage, p.facet, p.budget, p.fte, p.started_on, p.ended_on, p.stage_since,
          p.novelty, p.adopted_from, p.initiated_by, p.evaluation, p.embedded_on,
-         array_remove(ARRAY[
-           CASE WHEN p.innovation_types_mask & 1 <> 0 THEN 'service' END,
-           CASE WHEN p.innovation_types_mask & 2 <> 0 THEN 'process' END,
-           CASE WHEN p.innovation_types_mask & 4 <> 0 THEN 'organisation' END,
-           CASE WHEN p.innovation_types_mask & 8 <> 0 THEN 'communication' END,
-           CASE WHEN p.innovation_types_mask & 16 <> 0 THEN 'policy' END], NULL)
-           AS innovation_types,
-         array_remove(ARRAY[
-           CASE WHEN p.collaborators_mask & 1 <> 0 THEN 'citizens' END,
-           CASE WHEN p.collaborators_mask & 2 <> 0 THEN 'businesses' END,
-           CASE WHEN p.collaborators_mask & 4 <> 0 THEN 'research' END,
-           CASE WHEN p.collaborators_mask & 8 <> 0 THEN 'other_public' END,
-           CASE WHEN p.collaborators_mask & 16 <> 0 THEN 'civil_society' END], NULL)
-           AS collaborators,
-         array_remove(ARRAY[
-           CASE WHEN p.value_types_mask & 1 <> 0 THEN 'quality' END,
-           CASE WHEN p.value_types_mask & 2 <> 0 THEN 'efficiency' END,
-           CASE WHEN p.value_types_mask & 4 <> 0 THEN 'citizen_involvement' END,
-           CASE WHEN p.value_types_mask & 8 <> 0 THEN 'employee_satisfaction' END,
-           CASE WHEN p.value_types_mask & 16 <> 0 THEN 'political_goals' END], NULL)
-           AS value_types,
+         {SETS}
          CASE WHEN p.risk_likelihood IS NULL THEN NULL ELSE json_build_object(
            'likelihood', p.risk_likelihood, 'impact', p.risk_impact,
            'risk_of_not_innovating', p.risk_of_not_innovating,
@@ -69,7 +64,7 @@ SELECT coalesce(json_agg(page ORDER BY page.id), '[]')::text FROM (
    ORDER BY p.id
    LIMIT %(limit)s
 ) AS page
-"""
+""".replace("{SETS}", SETS_SQL + ",")
 
 
 def _dsn() -> str:
