@@ -214,3 +214,40 @@ def test_migration_0013_fills_the_run_columns_of_existing_periods(database_at_00
     command.downgrade(alembic_config(database_at_0004), "0012_timeline_summaries")
     upgrade(database_at_0004)
     assert runs() == expected
+
+
+def test_migration_0014_keeps_the_data_revision_across_its_shards(database_at_0004):
+    """The revision is the sum of 16 counter rows from 0014 on; down to 0013 folds it into
+    the one row, up again spreads nothing: the value, and so every report ETag, holds."""
+    upgrade(database_at_0004)
+    settings = Settings(database_url=database_at_0004, db_pool_size=2, db_max_overflow=0)
+    app = create_app(settings)
+    try:
+        admin = client_with(app, bootstrap_key(settings))  # keys are not report data
+        for code in ("A", "B"):
+            body = {"code": code, "name": code, "kind": "corporate"}
+            assert admin.post("/api/v1/units", json=body).status_code == 201
+    finally:
+        app.state.engine.dispose()
+    engine = sa.create_engine(database_at_0004)
+
+    def shards() -> tuple[int, dict[int, int]]:
+        """How many rows, and the revision of each row that is not 0."""
+        with engine.connect() as connection:
+            found = connection.execute(sa.text("SELECT id, revision FROM data_revision")).all()
+        return len(found), {id_: revision for id_, revision in found if revision}
+
+    try:
+        # Two writes, each one bump of one shard (which one depends on the connection).
+        assert shards()[0] == 16
+        assert sum(shards()[1].values()) == 2
+        with engine.begin() as connection:
+            connection.execute(
+                sa.text("UPDATE data_revision SET revision = revision + 3 WHERE id = 9")
+            )
+        command.downgrade(alembic_config(database_at_0004), "0013_period_runs")
+        assert shards() == (1, {1: 5})
+        upgrade(database_at_0004)
+        assert shards() == (16, {1: 5})
+    finally:
+        engine.dispose()
