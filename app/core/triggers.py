@@ -2,10 +2,22 @@
 databases: the same SQL statements run once per statement over transition tables on
 PostgreSQL (`new_rows`, `old_rows`), and once per row over one-row selects of NEW and OLD
 on SQLite, which has no statement triggers.
+
+Also what every family of such tables shares: the `Family` interface that whatever acts
+on all of them loops over (`app.reports.summary_families`), and the compaction of a
+family's logs in a write transaction of its own (`compact_apart`).
 """
 
-from collections.abc import Callable, Sequence
+import logging
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
+from typing import Any, Protocol
+
+from sqlalchemy import Connection, Table
+from sqlalchemy.exc import DBAPIError
+from sqlmodel import Session
+
+from app.core.db import READ_ONLY
 
 # Given the trigger and how a statement names the rows after and before the write (a
 # table on PostgreSQL, a one-row select on SQLite), the SQL statements it runs.
@@ -16,6 +28,20 @@ _TRANSITIONS = {
     "UPDATE": "OLD TABLE AS old_rows NEW TABLE AS new_rows",
     "DELETE": "OLD TABLE AS old_rows",
 }
+
+
+def _drop(name: str, table: str, dialect: str) -> list[str]:
+    """DROP statements of the trigger ``name`` on ``table`` (and, on PostgreSQL, of its
+    function, named alike)."""
+    if dialect == "postgresql":
+        return [f"DROP TRIGGER IF EXISTS {name} ON {table}", f"DROP FUNCTION IF EXISTS {name}()"]
+    return [f"DROP TRIGGER IF EXISTS {name}"]
+
+
+def _switch(name: str, table: str, *, enabled: bool) -> str:
+    """PostgreSQL: switch off for a bulk load (then rebuild), and on again. Takes the
+    table's exclusive lock until the transaction ends."""
+    return f"ALTER TABLE {table} {'ENABLE' if enabled else 'DISABLE'} TRIGGER {name}"
 
 
 @dataclass(frozen=True)
@@ -55,17 +81,10 @@ class Trigger:
         ]
 
     def drop(self, dialect: str) -> list[str]:
-        if dialect == "postgresql":
-            return [
-                f"DROP TRIGGER IF EXISTS {self.name} ON {self.table}",
-                f"DROP FUNCTION IF EXISTS {self.name}()",
-            ]
-        return [f"DROP TRIGGER IF EXISTS {self.name}"]
+        return _drop(self.name, self.table, dialect)
 
     def switch(self, *, enabled: bool) -> str:
-        """PostgreSQL: switch off for a bulk load (then rebuild), and on again. Takes the
-        table's exclusive lock until the transaction ends."""
-        return f"ALTER TABLE {self.table} {'ENABLE' if enabled else 'DISABLE'} TRIGGER {self.name}"
+        return _switch(self.name, self.table, enabled=enabled)
 
     def _row(self, alias: str) -> str:
         columns = ", ".join(f"{alias}.{c} AS {c}" for c in self.read_columns)
@@ -117,13 +136,44 @@ class RowTrigger:
         ]
 
     def drop(self, dialect: str) -> list[str]:
-        name = f"trg_{self.name}"
-        if dialect == "postgresql":
-            return [
-                f"DROP TRIGGER IF EXISTS {name} ON {self.table}",
-                f"DROP FUNCTION IF EXISTS {name}()",
-            ]
-        return [f"DROP TRIGGER IF EXISTS {name}"]
+        return _drop(f"trg_{self.name}", self.table, dialect)
+
+    def switch(self, *, enabled: bool) -> str:
+        return _switch(f"trg_{self.name}", self.table, enabled=enabled)
+
+
+def sums_sql(counts: Sequence[str], *, of: str = "", function: str = "sum") -> tuple[str, str]:
+    """The select list summing each count over a derived table (columns prefixed ``of``),
+    and the condition that one of those sums is not zero."""
+    sums = [f"{function}({of}{name})" for name in counts]
+    return ", ".join(sums), " OR ".join(f"{total} <> 0" for total in sums)
+
+
+def upsert_sums(
+    table: str,
+    keys: Sequence[str],
+    counts: Sequence[str],
+    changes: Sequence[str],
+    *,
+    source: str = "AS delta",
+    of: str = "",
+    function: str = "sum",
+) -> str:
+    """One upsert adding to a table of counts per key the sums of the ``changes`` (selects
+    of the keys and counts, signed), grouped per key; keys whose sums are zero everywhere
+    are skipped. Keys in order, so two statements lock summary rows in the same order.
+    ``source``, ``of`` and ``function`` spell the derived table, its columns and the sum,
+    so each family's triggers keep the text their migration installed."""
+    key_list = ", ".join(keys)
+    grouped = ", ".join(f"{of}{key}" for key in keys)
+    sums, changed = sums_sql(counts, of=of, function=function)
+    updates = ", ".join(f"{name} = {table}.{name} + excluded.{name}" for name in counts)
+    return (
+        f"INSERT INTO {table} ({key_list}, {', '.join(counts)}) "
+        f"SELECT {grouped}, {sums} FROM ({' UNION ALL '.join(changes)}) {source} WHERE 1 = 1 "
+        f"GROUP BY {grouped} HAVING {changed} ORDER BY {grouped} "
+        f"ON CONFLICT ({key_list}) DO UPDATE SET {updates}"
+    )
 
 
 def upsert_delta(
@@ -134,19 +184,106 @@ def upsert_delta(
     removed: Sequence[str],
 ) -> str:
     """One upsert into a table of counts per key: adds the counts of the ``added`` row sets
-    and subtracts those of the ``removed`` ones; keys whose difference is zero everywhere
-    are skipped. Keys in order, so two statements lock summary rows in the same order."""
+    and subtracts those of the ``removed`` ones (`upsert_sums`)."""
     key_list = ", ".join(keys)
-    columns = f"{key_list}, {', '.join(counts)}"
-    signed = [f"SELECT {columns} FROM ({rows}) AS a" for rows in added]
+    signed = [f"SELECT {key_list}, {', '.join(counts)} FROM ({rows}) AS a" for rows in added]
     negated = ", ".join(f"-{name} AS {name}" for name in counts)
     signed += [f"SELECT {key_list}, {negated} FROM ({rows}) AS s" for rows in removed]
-    sums = ", ".join(f"sum({name})" for name in counts)
-    changed = " OR ".join(f"sum({name}) <> 0" for name in counts)
-    updates = ", ".join(f"{name} = {table}.{name} + excluded.{name}" for name in counts)
-    return (
-        f"INSERT INTO {table} ({columns}) "
-        f"SELECT {key_list}, {sums} FROM ({' UNION ALL '.join(signed)}) AS delta WHERE 1 = 1 "
-        f"GROUP BY {key_list} HAVING {changed} ORDER BY {key_list} "
-        f"ON CONFLICT ({key_list}) DO UPDATE SET {updates}"
-    )
+    return upsert_sums(table, keys, counts, signed)
+
+
+def refill_sql(table: str, columns: Sequence[str], select: str) -> list[str]:
+    """A rebuild's statements for one table: empty it, then insert the rows of ``select``
+    (its ``columns``, in order)."""
+    return [f"DELETE FROM {table}", f"INSERT INTO {table} ({', '.join(columns)}) {select}"]
+
+
+# --- families of derived tables --------------------------------------------------------
+
+
+class _Switchable(Protocol):
+    def drop(self, dialect: str) -> list[str]: ...
+
+    def switch(self, *, enabled: bool) -> str: ...
+
+
+def _no_statements(dialect: str) -> list[str]:
+    return []
+
+
+@dataclass(frozen=True)
+class Family:
+    """Derived data one module keeps (tables kept by triggers, or columns the application
+    writes), as whatever acts on every family sees it: the rebuild command, the bench
+    loaders, the metadata. A family whose triggers a loader switches off (PostgreSQL) or
+    drops (SQLite) is rebuilt by it; one without triggers (the application writes it, and
+    so does the loader) is left alone there."""
+
+    # Its tables, on SQLModel.metadata (the loaders empty them).
+    tables: Sequence[Table]
+    # Dialect -> statements recomputing it from the base tables, in one transaction.
+    rebuild_sql: Callable[[str], list[str]]
+    # The base tables the rebuild reads, locked against writers on PostgreSQL first.
+    reads: Sequence[str] = ()
+    # Dialect -> CREATE statements of the triggers (and, on PostgreSQL, their functions).
+    trigger_ddl: Callable[[str], list[str]] = _no_statements
+    # The triggers, by name and table (the same on both databases): to drop or switch.
+    triggers: Sequence[_Switchable] = ()
+    # SQLite: the bench loader leaves the triggers on, filling the tables row by row,
+    # instead of dropping them and rebuilding.
+    sqlite_load_with_triggers: bool = False
+
+    def has_triggers(self) -> bool:
+        return bool(self.triggers)
+
+    def drop_trigger_ddl(self, dialect: str) -> list[str]:
+        return [statement for t in self.triggers for statement in t.drop(dialect)]
+
+    def switch_triggers_sql(self, *, enabled: bool) -> list[str]:
+        """PostgreSQL: switch the triggers off for a bulk load (then rebuild) and on
+        again. Each takes its table's exclusive lock until the transaction ends."""
+        return [t.switch(enabled=enabled) for t in self.triggers]
+
+    def rebuild(self, connection: Connection) -> None:
+        """Recompute the family from the base tables, in the caller's transaction. On
+        PostgreSQL writers of the tables it reads wait until it commits, so none lands
+        between the recount and the triggers taking over again."""
+        dialect = connection.dialect.name
+        if dialect == "postgresql" and self.reads:
+            connection.exec_driver_sql(
+                f"LOCK TABLE {', '.join(self.reads)} IN SHARE ROW EXCLUSIVE MODE"
+            )
+        _execute(connection, self.rebuild_sql(dialect))
+
+    def install_triggers(self, connection: Connection) -> None:
+        _execute(connection, self.trigger_ddl(connection.dialect.name))
+
+    def drop_triggers(self, connection: Connection) -> None:
+        _execute(connection, self.drop_trigger_ddl(connection.dialect.name))
+
+
+def _execute(connection: Connection, statements: Iterable[str]) -> None:
+    for statement in statements:
+        connection.exec_driver_sql(statement)
+
+
+def compact_apart(
+    session: Session, compact: Callable[[Connection], None], *, log: logging.Logger, name: str
+) -> None:
+    """Run ``compact`` (which tidies a family's logs) after a report read many rows. The
+    report's own session is read-only (in autocommit on PostgreSQL, where a DELETE and the
+    INSERT of the sums would commit apart and a reader in between would count too little),
+    so the compaction takes its own connection and transaction, as a write. It only tidies:
+    if it fails (a lock timeout, a read-only database), the report has its answer and the
+    next one retries."""
+    engine = session.connection().engine
+    try:
+        with engine.connect() as connection:
+            options: dict[str, Any] = {READ_ONLY: False}  # SQLite: BEGIN IMMEDIATE
+            if connection.dialect.name == "postgresql":
+                options["isolation_level"] = "READ COMMITTED"  # not the reads' autocommit
+            writable = connection.execution_options(**options)
+            with writable.begin():
+                compact(writable)
+    except DBAPIError:
+        log.warning("%s: compaction failed; the next report retries", name, exc_info=True)
