@@ -1,4 +1,5 @@
-"""Imports every table model, so SQLModel.metadata is complete (Alembic, tests)."""
+"""Imports every table model, and through the registry of report summary families their
+tables, so SQLModel.metadata is complete (Alembic, tests)."""
 
 from app.api.idempotency.models import IdempotencyRecord
 from app.auth.models import ApiKey
@@ -8,16 +9,11 @@ from app.criteria.models import Criterion, Measurement
 from app.determinants.models import DeterminantTag
 from app.experiments.models import Experiment
 from app.projects.models import Project, ProjectPeriod
-from app.reports import (
-    barometer_summaries,
-    experimentation_summaries,
-    outcome_summaries,
-    summaries,
-    timeline_summaries,
-)
+from app.reports.summary_families import FAMILIES
 from app.units.models import Unit, UnitCommitment
 
 __all__ = [
+    "FAMILIES",
     "ApiKey",
     "Criterion",
     "DataRevision",
@@ -30,9 +26,4 @@ __all__ = [
     "ProjectPeriod",
     "Unit",
     "UnitCommitment",
-    "barometer_summaries",
-    "experimentation_summaries",
-    "outcome_summaries",
-    "summaries",
-    "timeline_summaries",
 ]

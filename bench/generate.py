@@ -29,13 +29,8 @@ from sqlalchemy.engine import make_url
 
 from app.core.db import is_sqlite, today
 from app.core.migrations import upgrade
-from app.reports import (
-    barometer_summaries,
-    experimentation_summaries,
-    outcome_summaries,
-    summaries,
-    timeline_summaries,
-)
+from app.reports import outcome_summaries
+from app.reports.summary_families import FAMILIES
 
 
 @dataclass(frozen=True)
@@ -501,45 +496,21 @@ def _sqlite_load(url: str, tables: Iterable[tuple[str, Iterable[Row]]]) -> None:
     connection.execute("PRAGMA synchronous=OFF")
     connection.execute("BEGIN")
     # SQLite cannot switch triggers off: the summary triggers are dropped for the load and
-    # created again, in the same transaction, after the summaries' rebuild.
-    for statement in (
-        *summaries.drop_trigger_ddl("sqlite"),
-        *experimentation_summaries.drop_trigger_ddl("sqlite"),
-        *barometer_summaries.drop_trigger_ddl("sqlite"),
-    ):
-        connection.execute(statement)
-    for name in timeline_summaries.TRIGGER_NAMES:
-        connection.execute(f"DROP TRIGGER IF EXISTS {name}")
-    for table in (
-        *TABLES,
-        *(
-            t.name
-            for t in (
-                *summaries.TABLES,
-                *experimentation_summaries.TABLES,
-                *barometer_summaries.TABLES,
-                *timeline_summaries.TABLES,
-            )
-        ),
-    ):
+    # created again, in the same transaction, after the summaries' rebuild (but for the
+    # families that load with their triggers on).
+    rebuilt = [f for f in FAMILIES if f.has_triggers() and not f.sqlite_load_with_triggers]
+    for family in rebuilt:
+        for statement in family.drop_trigger_ddl("sqlite"):
+            connection.execute(statement)
+    for table in (*TABLES, *(t.name for family in rebuilt for t in family.tables)):
         connection.execute(f"DELETE FROM {table}")
     for table, rows in tables:
         columns = COLUMNS[table]
         marks = ", ".join("?" * len(columns.split(",")))
         connection.executemany(f"INSERT INTO {table} ({columns}) VALUES ({marks})", rows)
-    for statement in (
-        *summaries.rebuild_sql(),
-        *summaries.trigger_ddl("sqlite"),
-        *experimentation_summaries.rebuild_sql("sqlite"),
-        *experimentation_summaries.trigger_ddl("sqlite"),
-        *barometer_summaries.rebuild_sql("sqlite"),
-        *barometer_summaries.trigger_ddl("sqlite"),
-    ):
-        connection.execute(statement)
-    for statement in timeline_summaries.rebuild_sql("sqlite"):
-        connection.execute(statement)
-    for statement in timeline_summaries.create_trigger_sql("sqlite"):
-        connection.execute(statement)
+    for family in rebuilt:
+        for statement in (*family.rebuild_sql("sqlite"), *family.trigger_ddl("sqlite")):
+            connection.execute(statement)
     connection.execute("UPDATE data_revision SET revision = revision + 1 WHERE id = 1")
     connection.execute("COMMIT")
     connection.execute("ANALYZE")
@@ -550,34 +521,23 @@ def _postgres_load(
     url: str, tables: Iterable[tuple[str, Iterable[Row]]], *, with_triggers: bool = False
 ) -> None:
     """COPY every table in one transaction. The report summaries' triggers are off during
-    the load and the summaries rebuilt at its end (`app.reports.summaries`), unless
+    the load and the summaries rebuilt at its end (`app.reports.summary_families`), unless
     ``with_triggers``. The triggers run once per COPY (statement triggers), so either way
     costs about the same: M loaded in 51-60 s with the rebuild, 54-84 s with the triggers,
     on a loaded machine (bench/RESULTS.md, "Summaries")."""
     import psycopg
 
     dsn = make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
+    rebuilt = [] if with_triggers else [f for f in FAMILIES if f.has_triggers()]
     with psycopg.connect(dsn) as connection:
         connection.execute("SET TIME ZONE 'UTC'")
         connection.execute("SET synchronous_commit = off")
         connection.execute(f"TRUNCATE {', '.join(TABLES)} RESTART IDENTITY CASCADE")
-        summary_tables = (
-            *summaries.TABLES,
-            *outcome_summaries.TABLES,
-            *experimentation_summaries.TABLES,
-            *timeline_summaries.TABLES,
-            *barometer_summaries.TABLES,
-        )
-        connection.execute(f"TRUNCATE {', '.join(t.name for t in summary_tables)}")
-        if not with_triggers:
-            for statement in (
-                *summaries.switch_triggers_sql(enabled=False),
-                *experimentation_summaries.switch_triggers_sql(enabled=False),
-                *barometer_summaries.switch_triggers_sql(enabled=False),
-            ):
+        summary_tables = [t.name for family in FAMILIES for t in family.tables]
+        connection.execute(f"TRUNCATE {', '.join(summary_tables)}")
+        for family in rebuilt:
+            for statement in family.switch_triggers_sql(enabled=False):
                 connection.execute(statement)
-            for table in {*outcome_summaries.TRIGGER_TABLES, *timeline_summaries.TRIGGER_TABLES}:
-                connection.execute(f"ALTER TABLE {table} DISABLE TRIGGER USER")
         for table, rows in tables:
             with connection.cursor().copy(f"COPY {table} ({COLUMNS[table]}) FROM STDIN") as copy:
                 for row in rows:
@@ -587,23 +547,11 @@ def _postgres_load(
                 f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "
                 f"(SELECT coalesce(max(id), 0) + 1 FROM {table}), false)"
             )
-        if not with_triggers:
-            for statement in (
-                *summaries.rebuild_sql(),
-                *outcome_summaries.REBUILD,
-                *timeline_summaries.rebuild_sql("postgresql"),
-                *experimentation_summaries.rebuild_sql("postgresql"),
-                *barometer_summaries.rebuild_sql("postgresql"),
-            ):
-                connection.execute(statement)  # type: ignore[arg-type]
-            # ENABLE TRIGGER USER switches the report summaries' triggers on again too.
-            for table in {*outcome_summaries.TRIGGER_TABLES, *timeline_summaries.TRIGGER_TABLES}:
-                connection.execute(f"ALTER TABLE {table} ENABLE TRIGGER USER")
-            for statement in (
-                *summaries.switch_triggers_sql(enabled=True),
-                *experimentation_summaries.switch_triggers_sql(enabled=True),
-                *barometer_summaries.switch_triggers_sql(enabled=True),
-            ):
+        for family in rebuilt:
+            for statement in family.rebuild_sql("postgresql"):
+                connection.execute(statement)
+        for family in rebuilt:
+            for statement in family.switch_triggers_sql(enabled=True):
                 connection.execute(statement)
         connection.execute("UPDATE data_revision SET revision = revision + 1 WHERE id = 1")
         connection.commit()

@@ -229,23 +229,13 @@ def rebuild_summaries() -> None:
     projects, their periods, experiments, criteria and tags,
     in one transaction (the triggers keep them in step; this repairs them after a load
     with the triggers off or a hand edit)."""
-    from app.reports import (
-        barometer_summaries,
-        experimentation_summaries,
-        outcome_summaries,
-        summaries,
-        timeline_summaries,
-    )
+    from app.reports.summary_families import FAMILIES
 
     engine = open_database()
     try:
         with engine.begin() as connection:
-            outcome_summaries.rebuild(connection)
-            summaries.rebuild(connection)
-            connection.exec_driver_sql(timeline_summaries.PERIOD_RUNS_REBUILD)
-            timeline_summaries.rebuild(connection)
-            experimentation_summaries.rebuild(connection)
-            barometer_summaries.rebuild(connection)
+            for family in FAMILIES:
+                family.rebuild(connection)
     finally:
         engine.dispose()
     typer.echo("report summaries rebuilt")

@@ -47,12 +47,11 @@ from dataclasses import dataclass
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy import Connection, text
 from sqlmodel import SQLModel
 
 from app.core import triggers
 from app.core.flags import FlagSet
-from app.core.triggers import Trigger
+from app.core.triggers import Family, Trigger
 from app.projects.models import (
     COLLABORATORS,
     INNOVATION_TYPES,
@@ -289,15 +288,6 @@ def trigger_ddl(dialect: str) -> list[str]:
     )
 
 
-def drop_trigger_ddl(dialect: str) -> list[str]:
-    return triggers.drop_all(_TRIGGERS, dialect)
-
-
-def switch_triggers_sql(*, enabled: bool) -> list[str]:
-    """PostgreSQL: switch the triggers off for a bulk load (then rebuild) and on again."""
-    return triggers.switch_all(_TRIGGERS, enabled=enabled)
-
-
 # --- rebuild ---------------------------------------------------------------------------
 
 
@@ -311,21 +301,17 @@ def computed_statements(dialect: str) -> dict[str, str]:
 
 def rebuild_sql(dialect: str) -> list[str]:
     """Statements that recompute both summaries from projects (one transaction)."""
-    statements = []
     computed = computed_statements(dialect)
-    for summary in SUMMARIES:
-        columns = ", ".join((*summary.keys, *summary.counts))
-        statements.append(f"DELETE FROM {summary.table}")
-        statements.append(f"INSERT INTO {summary.table} ({columns}) {computed[summary.table]}")
-    return statements
+    return [
+        statement
+        for summary in SUMMARIES
+        for statement in triggers.refill_sql(
+            summary.table, (*summary.keys, *summary.counts), computed[summary.table]
+        )
+    ]
 
 
-def rebuild(connection: Connection) -> None:
-    """Recompute both summaries from projects, in the caller's transaction. On PostgreSQL
-    writers of projects wait until it commits, so none lands between the recount and the
-    triggers taking over again."""
-    dialect = connection.dialect.name
-    if dialect == "postgresql":
-        connection.exec_driver_sql("LOCK TABLE projects IN SHARE ROW EXCLUSIVE MODE")
-    for statement in rebuild_sql(dialect):
-        connection.execute(text(statement))
+FAMILY = Family(TABLES, rebuild_sql, ("projects",), trigger_ddl, _TRIGGERS)
+# The names migration 0011 calls.
+rebuild = FAMILY.rebuild
+drop_trigger_ddl = FAMILY.drop_trigger_ddl

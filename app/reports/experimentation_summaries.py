@@ -43,12 +43,10 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy import Connection, delete, insert, select, true, tuple_
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.exc import DBAPIError
 from sqlmodel import Session, SQLModel
 
 from app.core import triggers
-from app.core.db import READ_ONLY
-from app.core.triggers import Trigger
+from app.core.triggers import Family, Trigger
 from app.criteria.models import Criterion
 from app.experiments import rigour
 from app.experiments.models import (
@@ -88,44 +86,41 @@ def _unit_id() -> sa.Column[int]:
     )
 
 
-month_counts = sa.Table(
-    "experiment_month_counts",
-    SQLModel.metadata,
-    sa.Column("month", sa.Date, nullable=False),
-    _unit_id(),
-    sa.Column("compacted", sa.Boolean, nullable=False),
-    *(
-        sa.Column(name, sa.BigInteger if name == "cost_cents" else sa.Integer, nullable=False)
-        for name in MONTH_COLUMNS
-    ),
-    sa.Index("ix_experiment_month_counts_month", "month", "unit_id"),
-    sa.Index("ix_experiment_month_counts_compacted", "compacted"),
-)
-
-due_by_day = sa.Table(
-    "due_publications_by_day",
-    SQLModel.metadata,
-    sa.Column("ended_on", sa.Date, nullable=False),
-    _unit_id(),
-    sa.Column("compacted", sa.Boolean, nullable=False),
-    sa.Column("due", sa.Integer, nullable=False),
-    sa.Index("ix_due_publications_by_day_ended_on", "ended_on", "unit_id"),
-    sa.Index("ix_due_publications_by_day_compacted", "compacted"),
-)
-
-TABLES = (month_counts, due_by_day)
-
-
 @dataclass(frozen=True)
 class _Log:
+    """A log of signed changes per (day or month, unit): its rows are summed per key."""
+
     table: sa.Table
     key: tuple[str, str]
     values: tuple[str, ...]
 
+    @classmethod
+    def create(cls, name: str, day: str, values: dict[str, Any]) -> "_Log":
+        """The log ``name`` keyed by ``day`` and the unit, with ``values`` (name -> type),
+        and its table on SQLModel.metadata."""
+        table = sa.Table(
+            name,
+            SQLModel.metadata,
+            sa.Column(day, sa.Date, nullable=False),
+            _unit_id(),
+            sa.Column("compacted", sa.Boolean, nullable=False),
+            *(sa.Column(column, type_, nullable=False) for column, type_ in values.items()),
+            sa.Index(f"ix_{name}_{day}", day, "unit_id"),
+            sa.Index(f"ix_{name}_compacted", "compacted"),
+        )
+        return cls(table, (day, "unit_id"), tuple(values))
 
-MONTH_LOG = _Log(month_counts, ("month", "unit_id"), MONTH_COLUMNS)
-DUE_LOG = _Log(due_by_day, ("ended_on", "unit_id"), ("due",))
+
+MONTH_LOG = _Log.create(
+    "experiment_month_counts",
+    "month",
+    {name: sa.BigInteger if name == "cost_cents" else sa.Integer for name in MONTH_COLUMNS},
+)
+DUE_LOG = _Log.create("due_publications_by_day", "ended_on", {"due": sa.Integer})
 LOGS = (MONTH_LOG, DUE_LOG)
+month_counts = MONTH_LOG.table
+due_by_day = DUE_LOG.table
+TABLES = (month_counts, due_by_day)
 
 
 # --- the rows each experiment contributes -----------------------------------------------
@@ -353,15 +348,6 @@ def trigger_ddl(dialect: str) -> list[str]:
     )
 
 
-def drop_trigger_ddl(dialect: str) -> list[str]:
-    return triggers.drop_all(_TRIGGERS, dialect)
-
-
-def switch_triggers_sql(*, enabled: bool) -> list[str]:
-    """PostgreSQL: switch the triggers off for a bulk load (then rebuild) and on again."""
-    return triggers.switch_all(_TRIGGERS, enabled=enabled)
-
-
 # --- rebuild ----------------------------------------------------------------------------
 
 
@@ -382,23 +368,20 @@ def rebuild_sql(dialect: str) -> list[str]:
     for log_, rows in sources.items():
         keys = ", ".join(log_.key)
         sums = ", ".join(f"SUM({name})" for name in log_.values)
-        statements.append(f"DELETE FROM {log_.table.name}")
-        statements.append(
-            f"INSERT INTO {log_.table.name} ({keys}, compacted, {', '.join(log_.values)}) "
-            f"SELECT {keys}, TRUE, {sums} FROM ({rows}) AS d GROUP BY {keys}"
+        statements += triggers.refill_sql(
+            log_.table.name,
+            (*log_.key, "compacted", *log_.values),
+            f"SELECT {keys}, TRUE, {sums} FROM ({rows}) AS d GROUP BY {keys}",
         )
     return statements
 
 
-def rebuild(connection: Connection) -> None:
-    """Recompute both logs from the base tables, in the caller's transaction; on
-    PostgreSQL writers wait until it commits."""
-    if connection.dialect.name == "postgresql":
-        connection.exec_driver_sql(
-            "LOCK TABLE experiments, projects, criteria IN SHARE ROW EXCLUSIVE MODE"
-        )
-    for statement in rebuild_sql(connection.dialect.name):
-        connection.exec_driver_sql(statement)
+FAMILY = Family(
+    TABLES, rebuild_sql, ("experiments", "projects", "criteria"), trigger_ddl, _TRIGGERS
+)
+# The names migration 0010 calls.
+rebuild = FAMILY.rebuild
+drop_trigger_ddl = FAMILY.drop_trigger_ddl
 
 
 # --- compaction -------------------------------------------------------------------------
@@ -439,21 +422,10 @@ def compact(connection: Connection) -> None:
 
 def compact_if_needed(*, session: Session, written_since_compaction: int) -> None:
     """Compact after a report read many rows written since the last compaction, in a
-    connection and transaction of its own, as a write (the report's session is read-only:
-    autocommit on PostgreSQL). It only tidies: a failure leaves it to the next report."""
+    transaction of its own (`app.core.triggers.compact_apart`)."""
     if written_since_compaction <= COMPACT_ABOVE:
         return
-    engine = session.connection().engine
-    try:
-        with engine.connect() as connection:
-            options: dict[str, Any] = {READ_ONLY: False}  # SQLite: BEGIN IMMEDIATE
-            if connection.dialect.name == "postgresql":
-                options["isolation_level"] = "READ COMMITTED"
-            writable = connection.execution_options(**options)
-            with writable.begin():
-                compact(writable)
-    except DBAPIError:
-        log.warning("experimentation summaries: compaction failed; the next report retries")
+    triggers.compact_apart(session, compact, log=log, name="experimentation summaries")
 
 
 # --- what the logs say, for tests and checks -------------------------------------------

@@ -58,11 +58,10 @@ from sqlalchemy import (
     true,
     union_all,
 )
-from sqlalchemy.exc import DBAPIError
 from sqlmodel import Session, SQLModel
 
-from app.core.db import READ_ONLY
-from app.core.triggers import RowTrigger
+from app.core import triggers
+from app.core.triggers import Family, RowTrigger
 from app.criteria.models import CriterionKind, CriterionStatus
 from app.units.service import in_subtree
 
@@ -354,22 +353,9 @@ TRIGGERS = (
 )
 
 
-def install_triggers(connection: Connection) -> None:
-    """Create the triggers (migration 0009_outcome_summaries; again after a SQLite batch
-    migration that rebuilds criteria, experiments or projects, which drops them)."""
-    for trigger in TRIGGERS:
-        for statement in trigger.create(connection.dialect.name):
-            connection.exec_driver_sql(statement)
-
-
-# The tables whose triggers keep the summaries (a loader may disable them, then rebuild).
-TRIGGER_TABLES = ("projects", "experiments", "criteria", "project_outcome_criteria")
-
-
-def drop_triggers(connection: Connection) -> None:
-    for trigger in TRIGGERS:
-        for statement in trigger.drop(connection.dialect.name):
-            connection.exec_driver_sql(statement)
+def trigger_ddl(dialect: str) -> list[str]:
+    """CREATE statements of every trigger (and, on PostgreSQL, their functions)."""
+    return [statement for trigger in TRIGGERS for statement in trigger.create(dialect)]
 
 
 # --- rebuild --------------------------------------------------------------------------
@@ -384,8 +370,7 @@ _LIVE_CRITERIA = (
     "WHERE NOT c.archived AND COALESCE(p.unit_id, e.unit_id) IS NOT NULL"
 )
 
-# The statements of `rebuild`, for a loader on a raw DB-API connection (bench/generate.py).
-REBUILD = (
+_REBUILD = (
     "DELETE FROM outcome_criteria_counts",
     "DELETE FROM unmet_criteria_by_due",
     "DELETE FROM outcome_coverage_counts",
@@ -410,17 +395,25 @@ REBUILD = (
 )
 
 
-def rebuild(connection: Connection) -> None:
-    """Recompute every outcome summary from the criteria, experiments and projects, in
-    the caller's transaction (`portfolio summaries rebuild`, migration 0008, the bench
-    loader). Writers wait: on PostgreSQL the tables it reads are locked against writes
-    first, so no write lands between the recount and the triggers taking over again."""
-    if connection.dialect.name == "postgresql":
-        connection.exec_driver_sql(
-            "LOCK TABLE criteria, experiments, projects IN SHARE ROW EXCLUSIVE MODE"
-        )
-    for statement in REBUILD:
-        connection.exec_driver_sql(statement)
+def rebuild_sql(dialect: str) -> list[str]:
+    """Statements that recompute every outcome summary from the criteria, experiments and
+    projects (one transaction; the same on both databases)."""
+    return list(_REBUILD)
+
+
+FAMILY = Family(
+    TABLES,
+    rebuild_sql,
+    ("criteria", "experiments", "projects"),
+    trigger_ddl,
+    TRIGGERS,
+    # As the SQLite loader always did: the triggers fill the logs row by row there.
+    sqlite_load_with_triggers=True,
+)
+# The names migration 0009 calls.
+rebuild = FAMILY.rebuild
+install_triggers = FAMILY.install_triggers
+drop_triggers = FAMILY.drop_triggers
 
 
 # --- reading --------------------------------------------------------------------------
@@ -590,24 +583,13 @@ def compact(connection: Connection, *, today: date) -> None:
 
 
 def compact_if_needed(*, session: Session, rows_read: int, units: int, today: date) -> None:
-    """Compact after a report read many rows. The report's own session is read-only (in
-    autocommit on PostgreSQL, where the DELETE and the INSERT of the sums would commit
-    apart and a reader in between would count too little), so the compaction takes its
-    own connection and transaction, as a write. It only tidies: if it fails (a lock
-    timeout, a read-only database), the report has its answer and the next one retries."""
+    """Compact after a report read many rows, in a transaction of its own
+    (`app.core.triggers.compact_apart`)."""
     if rows_read <= COMPACT_ABOVE + COMPACTED_ROWS_PER_UNIT * units:
         return
-    engine = session.connection().engine
-    try:
-        with engine.connect() as connection:
-            options: dict[str, Any] = {READ_ONLY: False}  # SQLite: BEGIN IMMEDIATE
-            if connection.dialect.name == "postgresql":
-                options["isolation_level"] = "READ COMMITTED"  # not the reads' autocommit
-            writable = connection.execution_options(**options)
-            with writable.begin():
-                compact(writable, today=today)
-    except DBAPIError:
-        log.warning("outcome summaries: compaction failed; the next report retries", exc_info=True)
+    triggers.compact_apart(
+        session, lambda writable: compact(writable, today=today), log=log, name="outcome summaries"
+    )
 
 
 # --- what the summaries say, for tests and checks -------------------------------------

@@ -35,16 +35,15 @@ migration that recreates projects, experiments or determinant_tags (SQLite's bat
 copies a table into a new one, without its triggers): a test checks they exist at head.
 """
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 
 import sqlalchemy as sa
-from sqlalchemy import Connection, text
 from sqlmodel import SQLModel
 
 from app.core import triggers
-from app.core.triggers import Trigger
+from app.core.triggers import Family, Trigger
 from app.determinants.models import Determinant, Effect
 from app.experiments.models import ExperimentResult, ExperimentStatus, Method
 from app.projects.models import Facet, RiskBand, SponsorLevel, Stage, WorkMode
@@ -249,63 +248,43 @@ def _changed_owners(new: str, old: str, table: str, side: str) -> str:
     return f"(SELECT {side}.* FROM {new} n JOIN {old} o ON o.id = n.id WHERE {differs})"
 
 
+# Per base table: the summary its rows count in, and those rows from a relation of them.
+_COUNTED_IN: dict[str, tuple[Summary, Callable[[str], str]]] = {
+    "projects": (PROJECTS, project_rows),
+    "experiments": (EXPERIMENTS, experiment_rows),
+    "determinant_tags": (DETERMINANTS, tag_rows),
+}
+
+
+def _children(table: str, owners: str) -> list[tuple[Summary, str]]:
+    """The summaries counting the children of ``owners`` (rows of ``table``), and the
+    children's rows."""
+    if table == "projects":
+        return [
+            (EXPERIMENTS, experiment_rows("experiments", owners)),
+            (
+                DETERMINANTS,
+                tag_rows("determinant_tags", projects=owners, experiment_projects=owners),
+            ),
+        ]
+    return [(DETERMINANTS, tag_rows("determinant_tags", projects=None, experiments=owners))]
+
+
 def _statements(table: str, event: str, new: str, old: str) -> list[str]:
     """The upserts that keep every summary in step with one write of ``table``."""
+    summary, rows = _COUNTED_IN[table]
     added = [new] if event in ("INSERT", "UPDATE") else []
     removed = [old] if event in ("UPDATE", "DELETE") else []
-    if table == "projects":
-        statements = [
-            _apply(
-                PROJECTS,
-                [project_rows(r) for r in added],
-                [project_rows(r) for r in removed],
-            )
+    statements = [_apply(summary, [rows(r) for r in added], [rows(r) for r in removed])]
+    if event == "UPDATE" and table in _OWNER_COLUMNS:
+        # A new owner has no children yet, and a deleted one has none left (keys).
+        now = _children(table, _changed_owners(new, old, table, "n"))
+        before = _children(table, _changed_owners(new, old, table, "o"))
+        statements += [
+            _apply(child, [rows_now], [rows_before])
+            for (child, rows_now), (_, rows_before) in zip(now, before, strict=True)
         ]
-        if event == "UPDATE":
-            # A new project has no children yet, and a deleted one has none left (keys).
-            now = _changed_owners(new, old, table, "n")
-            before = _changed_owners(new, old, table, "o")
-            statements.append(
-                _apply(
-                    EXPERIMENTS,
-                    [experiment_rows("experiments", now)],
-                    [experiment_rows("experiments", before)],
-                )
-            )
-            statements.append(
-                _apply(
-                    DETERMINANTS,
-                    [tag_rows("determinant_tags", projects=now, experiment_projects=now)],
-                    [tag_rows("determinant_tags", projects=before, experiment_projects=before)],
-                )
-            )
-        return statements
-    if table == "experiments":
-        statements = [
-            _apply(
-                EXPERIMENTS,
-                [experiment_rows(r) for r in added],
-                [experiment_rows(r) for r in removed],
-            )
-        ]
-        if event == "UPDATE":
-            now = _changed_owners(new, old, table, "n")
-            before = _changed_owners(new, old, table, "o")
-            statements.append(
-                _apply(
-                    DETERMINANTS,
-                    [tag_rows("determinant_tags", projects=None, experiments=now)],
-                    [tag_rows("determinant_tags", projects=None, experiments=before)],
-                )
-            )
-        return statements
-    return [
-        _apply(
-            DETERMINANTS,
-            [tag_rows(r) for r in added],
-            [tag_rows(r) for r in removed],
-        )
-    ]
+    return statements
 
 
 _EVENTS = ("INSERT", "UPDATE", "DELETE")
@@ -323,10 +302,6 @@ def trigger_ddl(dialect: str) -> list[str]:
     )
 
 
-def drop_trigger_ddl(dialect: str) -> list[str]:
-    return triggers.drop_all(_TRIGGERS, dialect)
-
-
 # --- rebuild -------------------------------------------------------------------------
 
 
@@ -339,31 +314,22 @@ def computed_statements() -> dict[str, str]:
     }
 
 
-def rebuild_sql() -> list[str]:
-    """Statements that recompute every summary from the base tables (one transaction)."""
-    statements = []
-    for summary in SUMMARIES:
-        select = computed_statements()[summary.table]
-        statements.append(f"DELETE FROM {summary.table}")
-        statements.append(
-            f"INSERT INTO {summary.table} (unit_id, {', '.join(summary.counts)}) {select}"
+def rebuild_sql(dialect: str) -> list[str]:
+    """Statements that recompute every summary from the base tables (one transaction; the
+    same on both databases)."""
+    computed = computed_statements()
+    return [
+        statement
+        for summary in SUMMARIES
+        for statement in triggers.refill_sql(
+            summary.table, ["unit_id", *summary.counts], computed[summary.table]
         )
-    return statements
+    ]
 
 
-def rebuild(connection: Connection) -> None:
-    """Recompute every summary from the base tables, in the caller's transaction. On
-    PostgreSQL writers wait until it commits, so none lands between the recount and the
-    triggers taking over again."""
-    if connection.dialect.name == "postgresql":
-        connection.exec_driver_sql(
-            "LOCK TABLE projects, experiments, determinant_tags IN SHARE ROW EXCLUSIVE MODE"
-        )
-    for statement in rebuild_sql():
-        connection.execute(text(statement))
-
-
-def switch_triggers_sql(*, enabled: bool) -> list[str]:
-    """PostgreSQL: switch the summary triggers off for a bulk load (then rebuild) and on
-    again. Each takes its table's exclusive lock until the transaction ends."""
-    return triggers.switch_all(_TRIGGERS, enabled=enabled)
+FAMILY = Family(
+    TABLES, rebuild_sql, ("projects", "experiments", "determinant_tags"), trigger_ddl, _TRIGGERS
+)
+# The names migration 0008 calls.
+rebuild = FAMILY.rebuild
+drop_trigger_ddl = FAMILY.drop_trigger_ddl

@@ -35,22 +35,11 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import (
-    Column,
-    Connection,
-    Date,
-    ForeignKey,
-    Index,
-    Integer,
-    PrimaryKeyConstraint,
-    Table,
-    and_,
-    true,
-)
+import sqlalchemy as sa
 from sqlalchemy.sql.elements import ColumnElement
 from sqlmodel import SQLModel
 
-from app.core.triggers import RowTrigger
+from app.core.triggers import Family, RowTrigger, sums_sql, upsert_sums
 from app.projects.models import SponsorLevel, Stage, WorkMode
 from app.reports.summaries import ACTIVE_STAGES
 
@@ -92,35 +81,32 @@ def contributions_sql(row: str, sign: str) -> str:
 def condition(columns: Mapping[str, Any], name: str) -> ColumnElement[bool]:
     """The count ``name`` as a SQLAlchemy condition over the given period columns."""
     clauses = [columns[column].in_(values) for column, values in COUNTS[name]]
-    return and_(true(), *clauses)
+    return sa.and_(sa.true(), *clauses)
 
 
 # --- tables ----------------------------------------------------------------------------
 
-period_month_counts = Table(
+period_month_counts = sa.Table(
     "period_month_counts",
     SQLModel.metadata,
-    Column("unit_id", Integer, ForeignKey("units.id", ondelete="CASCADE"), nullable=False),
+    sa.Column("unit_id", sa.Integer, sa.ForeignKey("units.id", ondelete="CASCADE"), nullable=False),
     # The first day of the month whose changes the row holds.
-    Column("month_start", Date, nullable=False),
-    *(Column(name, Integer, nullable=False) for name in COUNTS),
-    PrimaryKeyConstraint("unit_id", "month_start"),
+    sa.Column("month_start", sa.Date, nullable=False),
+    *(sa.Column(name, sa.Integer, nullable=False) for name in COUNTS),
+    sa.PrimaryKeyConstraint("unit_id", "month_start"),
 )
 
-unit_active_spans = Table(
+unit_active_spans = sa.Table(
     "unit_active_spans",
     SQLModel.metadata,
-    Column("unit_id", Integer, ForeignKey("units.id", ondelete="CASCADE"), nullable=False),
-    Column("valid_from", Date, nullable=False),
+    sa.Column("unit_id", sa.Integer, sa.ForeignKey("units.id", ondelete="CASCADE"), nullable=False),
+    sa.Column("valid_from", sa.Date, nullable=False),
     # Exclusive, as a period's; null while the unit owns an open active period.
-    Column("valid_to", Date, nullable=True),
-    Index("ix_unit_active_spans_unit_id", "unit_id"),
+    sa.Column("valid_to", sa.Date, nullable=True),
+    sa.Index("ix_unit_active_spans_unit_id", "unit_id"),
 )
 
 TABLES = (period_month_counts, unit_active_spans)
-
-# The tables whose triggers keep the summaries (a loader may disable them, then rebuild).
-TRIGGER_TABLES = ("project_periods", "projects")
 
 
 def month_start_sql(day: str, dialect: str) -> str:
@@ -164,16 +150,14 @@ def _live(row: str) -> _Periods:
 def _apply_months(changes: Sequence[str]) -> str:
     """One upsert adding the changes per (unit, month); groups that sum to zero are left
     alone. In key order, so two writers lock month rows in the same order."""
-    names = list(COUNTS)
-    sums = ", ".join(f"SUM(d.{name})" for name in names)
-    changed = " OR ".join(f"SUM(d.{name}) <> 0" for name in names)
-    updates = ", ".join(f"{name} = period_month_counts.{name} + excluded.{name}" for name in names)
-    return (
-        f"INSERT INTO period_month_counts (unit_id, month_start, {', '.join(names)}) "
-        f"SELECT d.unit_id, d.month_start, {sums} FROM ({' UNION ALL '.join(changes)}) d "
-        "WHERE 1 = 1 GROUP BY d.unit_id, d.month_start "
-        f"HAVING {changed} ORDER BY d.unit_id, d.month_start "
-        f"ON CONFLICT (unit_id, month_start) DO UPDATE SET {updates}"
+    return upsert_sums(
+        "period_month_counts",
+        ("unit_id", "month_start"),
+        list(COUNTS),
+        changes,
+        source="d",
+        of="d.",
+        function="SUM",
     )
 
 
@@ -311,23 +295,9 @@ def triggers(dialect: str) -> tuple[RowTrigger, ...]:
     )
 
 
-def create_trigger_sql(dialect: str) -> list[str]:
+def trigger_ddl(dialect: str) -> list[str]:
     """The CREATE statements of every trigger (and, on PostgreSQL, their functions)."""
     return [statement for trigger in triggers(dialect) for statement in trigger.create(dialect)]
-
-
-def install_triggers(connection: Connection) -> None:
-    """Create the triggers (migration 0012_timeline_summaries; again after a SQLite batch
-    migration that rebuilds project_periods or projects, which drops them)."""
-    for statement in create_trigger_sql(connection.dialect.name):
-        connection.exec_driver_sql(statement)
-
-
-def drop_triggers(connection: Connection) -> None:
-    dialect = connection.dialect.name
-    for trigger in triggers(dialect):
-        for statement in trigger.drop(dialect):
-            connection.exec_driver_sql(statement)
 
 
 TRIGGER_NAMES = tuple(f"trg_{trigger.name}" for trigger in triggers("sqlite"))
@@ -341,9 +311,7 @@ def computed_months_sql(dialect: str) -> str:
     changes = _Periods(
         "r", "project_periods r JOIN projects p ON p.id = r.project_id", "NOT p.archived"
     ).changes("1", dialect)
-    names = list(COUNTS)
-    sums = ", ".join(f"SUM(d.{name})" for name in names)
-    changed = " OR ".join(f"SUM(d.{name}) <> 0" for name in names)
+    sums, changed = sums_sql(list(COUNTS), of="d.", function="SUM")
     return (
         f"SELECT d.unit_id, d.month_start, {sums} FROM ({changes}) d "
         f"GROUP BY d.unit_id, d.month_start HAVING {changed}"
@@ -390,14 +358,16 @@ def rebuild_sql(dialect: str) -> list[str]:
     ]
 
 
-def rebuild(connection: Connection) -> None:
-    """Recompute both summaries from the periods, in the caller's transaction (`portfolio
-    summaries rebuild`, migration 0012, the bench loader). On PostgreSQL writers wait until
-    it commits, so no write lands between the recount and the triggers taking over."""
-    dialect = connection.dialect.name
-    if dialect == "postgresql":
-        connection.exec_driver_sql(
-            "LOCK TABLE project_periods, projects IN SHARE ROW EXCLUSIVE MODE"
-        )
-    for statement in rebuild_sql(dialect):
-        connection.exec_driver_sql(statement)
+# The triggers by name and table: the same on both databases (their statements differ).
+FAMILY = Family(
+    TABLES, rebuild_sql, ("project_periods", "projects"), trigger_ddl, triggers("sqlite")
+)
+# The names migration 0012 calls.
+rebuild = FAMILY.rebuild
+install_triggers = FAMILY.install_triggers
+drop_triggers = FAMILY.drop_triggers
+
+# Not summaries: columns of the periods the application writes (and the bench generator,
+# as it does), so no loader rebuilds them; `portfolio summaries rebuild` repairs them
+# before the timeline summaries, which are read beside them.
+PERIOD_RUNS = Family((), lambda _: [PERIOD_RUNS_REBUILD])

@@ -1,0 +1,27 @@
+"""Every family of derived data the reports read, in the order a rebuild needs: the one
+list that whatever acts on all of them loops over (`portfolio summaries rebuild`, the bench
+loaders, `app.models` for the metadata). A new family is added here.
+
+Each module keeps its family's tables and triggers and explains them; its `FAMILY`
+(`app.core.triggers.Family`) is what is listed. The families' rebuilds read the base
+tables only, but for the timeline summaries, read beside the periods' run columns, which
+are repaired first.
+"""
+
+from app.core.triggers import Family
+from app.reports import (
+    barometer_summaries,
+    experimentation_summaries,
+    outcome_summaries,
+    summaries,
+    timeline_summaries,
+)
+
+FAMILIES: tuple[Family, ...] = (
+    outcome_summaries.FAMILY,
+    summaries.FAMILY,
+    timeline_summaries.PERIOD_RUNS,
+    timeline_summaries.FAMILY,
+    experimentation_summaries.FAMILY,
+    barometer_summaries.FAMILY,
+)
