@@ -100,14 +100,6 @@ def create_all(
     return [s for t in triggers for s in t.create(dialect, statements, postgres_first(t))]
 
 
-def drop_all(triggers: Sequence[Trigger], dialect: str) -> list[str]:
-    return [statement for t in triggers for statement in t.drop(dialect)]
-
-
-def switch_all(triggers: Sequence[Trigger], *, enabled: bool) -> list[str]:
-    return [t.switch(enabled=enabled) for t in triggers]
-
-
 @dataclass(frozen=True)
 class RowTrigger:
     """A trigger run once per row on both databases (its statements read NEW and OLD), and
