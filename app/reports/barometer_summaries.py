@@ -312,6 +312,4 @@ def rebuild_sql(dialect: str) -> list[str]:
 
 
 FAMILY = Family(TABLES, rebuild_sql, ("projects",), trigger_ddl, _TRIGGERS)
-# The names migration 0011 calls.
 rebuild = FAMILY.rebuild
-drop_trigger_ddl = FAMILY.drop_trigger_ddl

@@ -379,9 +379,7 @@ def rebuild_sql(dialect: str) -> list[str]:
 FAMILY = Family(
     TABLES, rebuild_sql, ("experiments", "projects", "criteria"), trigger_ddl, _TRIGGERS
 )
-# The names migration 0010 calls.
 rebuild = FAMILY.rebuild
-drop_trigger_ddl = FAMILY.drop_trigger_ddl
 
 
 # --- compaction -------------------------------------------------------------------------

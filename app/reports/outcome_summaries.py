@@ -354,7 +354,9 @@ TRIGGERS = (
 
 
 def trigger_ddl(dialect: str) -> list[str]:
-    """CREATE statements of every trigger (and, on PostgreSQL, their functions)."""
+    """CREATE statements of every trigger (and, on PostgreSQL, their functions): migration
+    0009_outcome_summaries, and again after a SQLite batch migration that rebuilds
+    criteria, experiments or projects, which drops them."""
     return [statement for trigger in TRIGGERS for statement in trigger.create(dialect)]
 
 
@@ -410,10 +412,7 @@ FAMILY = Family(
     # As the SQLite loader always did: the triggers fill the logs row by row there.
     sqlite_load_with_triggers=True,
 )
-# The names migration 0009 calls.
 rebuild = FAMILY.rebuild
-install_triggers = FAMILY.install_triggers
-drop_triggers = FAMILY.drop_triggers
 
 
 # --- reading --------------------------------------------------------------------------

@@ -30,9 +30,10 @@ never care.
 
 Changing a column's rule here changes what new databases get; existing ones keep the
 triggers they were migrated with, so such a change needs a migration that drops and
-recreates the triggers (`drop_trigger_ddl`, `trigger_ddl`) and calls `rebuild`. So does a
-migration that recreates projects, experiments or determinant_tags (SQLite's batch mode
-copies a table into a new one, without its triggers): a test checks they exist at head.
+recreates the triggers (`FAMILY.drop_triggers`, `FAMILY.install_triggers`) and calls
+`rebuild`. So does a migration that recreates projects, experiments or determinant_tags
+(SQLite's batch mode copies a table into a new one, without its triggers): a test checks
+they exist at head.
 """
 
 from collections.abc import Callable, Sequence
@@ -330,6 +331,4 @@ def rebuild_sql(dialect: str) -> list[str]:
 FAMILY = Family(
     TABLES, rebuild_sql, ("projects", "experiments", "determinant_tags"), trigger_ddl, _TRIGGERS
 )
-# The names migration 0008 calls.
 rebuild = FAMILY.rebuild
-drop_trigger_ddl = FAMILY.drop_trigger_ddl

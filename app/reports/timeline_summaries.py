@@ -296,7 +296,9 @@ def triggers(dialect: str) -> tuple[RowTrigger, ...]:
 
 
 def trigger_ddl(dialect: str) -> list[str]:
-    """The CREATE statements of every trigger (and, on PostgreSQL, their functions)."""
+    """The CREATE statements of every trigger (and, on PostgreSQL, their functions):
+    migration 0012_timeline_summaries, and again after a SQLite batch migration that
+    rebuilds project_periods or projects, which drops them."""
     return [statement for trigger in triggers(dialect) for statement in trigger.create(dialect)]
 
 
@@ -362,10 +364,7 @@ def rebuild_sql(dialect: str) -> list[str]:
 FAMILY = Family(
     TABLES, rebuild_sql, ("project_periods", "projects"), trigger_ddl, triggers("sqlite")
 )
-# The names migration 0012 calls.
 rebuild = FAMILY.rebuild
-install_triggers = FAMILY.install_triggers
-drop_triggers = FAMILY.drop_triggers
 
 # Not summaries: columns of the periods the application writes (and the bench generator,
 # as it does), so no loader rebuilds them; `portfolio summaries rebuild` repairs them

@@ -26,13 +26,11 @@ def upgrade() -> None:
     for summary in summaries.SUMMARIES:
         op.create_table(summary.table, *summary.columns())
     bind = op.get_bind()
-    for statement in summaries.trigger_ddl(bind.dialect.name):
-        op.execute(statement)
-    summaries.rebuild(bind)
+    summaries.FAMILY.install_triggers(bind)
+    summaries.FAMILY.rebuild(bind)
 
 
 def downgrade() -> None:
-    for statement in summaries.drop_trigger_ddl(op.get_bind().dialect.name):
-        op.execute(statement)
+    summaries.FAMILY.drop_triggers(op.get_bind())
     for summary in reversed(summaries.SUMMARIES):
         op.drop_table(summary.table)

@@ -71,12 +71,12 @@ def upgrade() -> None:
         sa.Column("with_outcome", sa.Integer(), nullable=False),
     )
     connection = op.get_bind()
-    outcome_summaries.install_triggers(connection)
-    outcome_summaries.rebuild(connection)
+    outcome_summaries.FAMILY.install_triggers(connection)
+    outcome_summaries.FAMILY.rebuild(connection)
 
 
 def downgrade() -> None:
-    outcome_summaries.drop_triggers(op.get_bind())
+    outcome_summaries.FAMILY.drop_triggers(op.get_bind())
     op.drop_table("outcome_coverage_counts")
     op.drop_table("project_outcome_criteria")
     op.drop_index("ix_unmet_criteria_by_due_collapsed", table_name="unmet_criteria_by_due")

@@ -71,14 +71,12 @@ def upgrade() -> None:
         sqlite_where=DUE_PUBLICATION,
     )
     bind = op.get_bind()
-    for statement in summaries.trigger_ddl(bind.dialect.name):
-        op.execute(statement)
-    summaries.rebuild(bind)
+    summaries.FAMILY.install_triggers(bind)
+    summaries.FAMILY.rebuild(bind)
 
 
 def downgrade() -> None:
-    for statement in summaries.drop_trigger_ddl(op.get_bind().dialect.name):
-        op.execute(statement)
+    summaries.FAMILY.drop_triggers(op.get_bind())
     op.drop_index("ix_experiments_due_publication", table_name="experiments")
     op.drop_table("due_publications_by_day")
     op.drop_table("experiment_month_counts")

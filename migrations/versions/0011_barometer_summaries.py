@@ -27,13 +27,11 @@ def upgrade() -> None:
     for summary in barometer_summaries.SUMMARIES:
         op.create_table(summary.table, *summary.columns())
     bind = op.get_bind()
-    for statement in barometer_summaries.trigger_ddl(bind.dialect.name):
-        op.execute(statement)
-    barometer_summaries.rebuild(bind)
+    barometer_summaries.FAMILY.install_triggers(bind)
+    barometer_summaries.FAMILY.rebuild(bind)
 
 
 def downgrade() -> None:
-    for statement in barometer_summaries.drop_trigger_ddl(op.get_bind().dialect.name):
-        op.execute(statement)
+    barometer_summaries.FAMILY.drop_triggers(op.get_bind())
     for summary in reversed(barometer_summaries.SUMMARIES):
         op.drop_table(summary.table)

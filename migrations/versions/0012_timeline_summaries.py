@@ -51,12 +51,12 @@ def upgrade() -> None:
     )
     op.create_index("ix_unit_active_spans_unit_id", "unit_active_spans", ["unit_id"])
     connection = op.get_bind()
-    timeline_summaries.install_triggers(connection)
-    timeline_summaries.rebuild(connection)
+    timeline_summaries.FAMILY.install_triggers(connection)
+    timeline_summaries.FAMILY.rebuild(connection)
 
 
 def downgrade() -> None:
-    timeline_summaries.drop_triggers(op.get_bind())
+    timeline_summaries.FAMILY.drop_triggers(op.get_bind())
     op.drop_index("ix_unit_active_spans_unit_id", table_name="unit_active_spans")
     op.drop_table("unit_active_spans")
     op.drop_table("period_month_counts")
