@@ -3,11 +3,11 @@
 import csv
 import io
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 from typing import Annotated, Any, Generic, TypeVar
 
-from fastapi import APIRouter, Header, Query, Response
+from fastapi import APIRouter, Depends, Header, Query, Response
 from pydantic import BaseModel
 
 from app.api import csv_export
@@ -16,7 +16,8 @@ from app.core import fiscal
 from app.core.db import SessionDep, today
 from app.core.errors import READ_ONE, problem_responses
 from app.projects.models import Stage, WorkMode
-from app.reports import experimentation, flow, service, trends
+from app.reports import catalog, experimentation, service
+from app.reports.catalog import ReportRequest
 from app.reports.conditional import NOT_MODIFIED, ReportRoot
 from app.reports.schemas import (
     BarometerReport,
@@ -24,6 +25,7 @@ from app.reports.schemas import (
     FlowReport,
     OutcomesReport,
     PortfolioReport,
+    ReportName,
     SpreadReport,
     TrendsReport,
 )
@@ -79,17 +81,48 @@ class CsvTable(Generic[R]):
         return rows_csv(self.columns, self.rows(report))
 
 
+async def report_request(
+    session: SessionDep, settings: SettingsDep, root_id: ReportRoot
+) -> ReportRequest:
+    """What every report route passes on: its scope (after `ReportRoot`'s checks and ETag)
+    and today; each route adds its own options with `dataclasses.replace`."""
+    return ReportRequest(session=session, settings=settings, root_id=root_id, today=today())
+
+
+ReportRequestDep = Annotated[ReportRequest, Depends(report_request)]
+AcceptHeader = Annotated[str | None, Header(max_length=1000, include_in_schema=False)]
+
+
+def report_route(
+    name: ReportName,
+    response_model: type[BaseModel],
+    *,
+    summary: str,
+    description: str,
+    responses: dict[int | str, dict[str, Any]] | None = None,
+) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """`GET /reports/{name}`, documented with the problems any report can answer besides
+    `responses` (a CSV representation's 200)."""
+    return router.get(
+        f"/{name.value}",
+        response_model=response_model,
+        responses={**(responses or {}), **problem_responses(*READ_ONE)},
+        summary=summary,
+        description=description,
+    )
+
+
 def respond(
     response: Response,
-    report: Callable[[], R],
+    name: ReportName,
+    request: ReportRequest,
     *,
     accept: str | None = None,
-    csv: CsvTable[R] | None = None,
-    json: Callable[[], bytes] | None = None,
+    csv: CsvTable[Any] | None = None,
 ) -> Response:
     """A report route's answer, after `ReportRoot` set the ETag (or answered 304): with
-    `Accept: text/csv` and a `csv` table, its rows as CSV; otherwise the JSON, from `json`
-    when the report has ready-made JSON, else `report()` serialized once.
+    `Accept: text/csv` and a `csv` table, its rows as CSV; otherwise the JSON
+    (`catalog.build_json`).
 
     Serialized here rather than returned: FastAPI would validate the model again against
     `response_model` (a thousand unit rows at L) and serialize it through Python objects;
@@ -100,12 +133,13 @@ def respond(
         if csv.filename is not None:
             headers.update(csv_export.attachment(csv.filename))
         return Response(
-            csv.render(report()),
+            csv.render(catalog.build(name, request)),
             media_type=f"{csv_export.CSV_MEDIA_TYPE}; charset=utf-8",
             headers=headers,
         )
-    body = json() if json is not None else report().model_dump_json()
-    return Response(body, media_type="application/json", headers=headers)
+    return Response(
+        catalog.build_json(name, request), media_type="application/json", headers=headers
+    )
 
 
 def csv_doc(description: str, example: str) -> dict[int | str, dict[str, Any]]:
@@ -155,9 +189,9 @@ BAROMETER_CSV = CsvTable[BarometerReport](
 )
 
 
-@router.get(
-    "/spread",
-    response_model=SpreadReport,
+@report_route(
+    ReportName.spread,
+    SpreadReport,
     responses={
         **NOT_MODIFIED,
         # With the ETag of `NOT_MODIFIED`'s 200, which a route's own 200 would replace.
@@ -169,7 +203,6 @@ BAROMETER_CSV = CsvTable[BarometerReport](
                 SPREAD_CSV_EXAMPLE,
             )[200],
         },
-        **problem_responses(*READ_ONE),
     },
     summary="Is innovation spread across the core business or stuck as side-of-desk work?",
     description="Active projects (stage `exploration`, `experiment` or `scaling`) by work mode "
@@ -177,10 +210,8 @@ BAROMETER_CSV = CsvTable[BarometerReport](
     "per unit.",
 )
 def spread_report(
-    session: SessionDep,
-    settings: SettingsDep,
     response: Response,
-    root_id: ReportRoot,
+    request: ReportRequestDep,
     as_of: Annotated[
         date | None,
         Query(
@@ -191,64 +222,45 @@ def spread_report(
             examples=["2026-03-31"],
         ),
     ] = None,
-    accept: Annotated[str | None, Header(max_length=1000, include_in_schema=False)] = None,
+    accept: AcceptHeader = None,
 ):
-    service.check_as_of(as_of, today())
-    scope: dict[str, Any] = {"session": session, "settings": settings, "root_id": root_id}
+    service.check_as_of(as_of, request.today)
     return respond(
-        response,
-        lambda: service.spread(**scope, as_of=as_of),
-        accept=accept,
-        csv=SPREAD_CSV,
-        json=lambda: service.spread_json(**scope, as_of=as_of),
+        response, ReportName.spread, replace(request, as_of=as_of), accept=accept, csv=SPREAD_CSV
     )
 
 
-@router.get(
-    "/portfolio",
-    response_model=PortfolioReport,
-    responses=problem_responses(*READ_ONE),
+@report_route(
+    ReportName.portfolio,
+    PortfolioReport,
     summary="Balance of the portfolio",
     description="Projects by stage, facet, risk band, sponsor level and work mode; facet x risk "
     "band; experiments by status, method and result; the stage funnel; adoption; risk balance.",
 )
-def portfolio_report(session: SessionDep, response: Response, root_id: ReportRoot):
-    return respond(response, lambda: service.portfolio(session=session, root_id=root_id))
+def portfolio_report(response: Response, request: ReportRequestDep):
+    return respond(response, ReportName.portfolio, request)
 
 
-@router.get(
-    "/outcomes",
-    response_model=OutcomesReport,
-    responses=problem_responses(*READ_ONE),
+@report_route(
+    ReportName.outcomes,
+    OutcomesReport,
     summary="Is the portfolio outcome-based or activity-based?",
     description="Projects with outcome criteria, criteria by kind and status, completed "
     "experiments with lessons and results.",
 )
-def outcomes_report(
-    session: SessionDep, settings: SettingsDep, response: Response, root_id: ReportRoot
-):
-    return respond(
-        response,
-        lambda: service.outcomes(
-            session=session, settings=settings, root_id=root_id, today=today()
-        ),
-    )
+def outcomes_report(response: Response, request: ReportRequestDep):
+    return respond(response, ReportName.outcomes, request)
 
 
-@router.get(
-    "/determinants",
-    response_model=DeterminantsReport,
-    responses=problem_responses(*READ_ONE),
+@report_route(
+    ReportName.determinants,
+    DeterminantsReport,
     summary="Clarity, parity, suitability, normality: enablers and barriers",
     description="Tag counts per determinant with its prompting question and leadership "
     "levers, the weakest determinant, and barrier counts per unit for a heat map.",
 )
-def determinants_report(session: SessionDep, response: Response, root_id: ReportRoot):
-    return respond(
-        response,
-        lambda: service.determinants(session=session, root_id=root_id),
-        json=lambda: service.determinants_json(session=session, root_id=root_id),
-    )
+def determinants_report(response: Response, request: ReportRequestDep):
+    return respond(response, ReportName.determinants, request)
 
 
 # --- timeline reports -----------------------------------------------------------------
@@ -260,7 +272,6 @@ WindowTo = Annotated[
         examples=["2026-04-15"],
     ),
 ]
-AcceptHeader = Annotated[str | None, Header(max_length=1000, include_in_schema=False)]
 
 
 def _window_from(default: str, example: str) -> Any:
@@ -314,17 +325,14 @@ TRENDS_CSV_EXAMPLE = rows_csv(
 )
 
 
-@router.get(
-    "/trends",
-    response_model=TrendsReport,
-    responses={
-        **csv_doc(
-            "The report as JSON, or with `Accept: text/csv` its `points` as CSV: a header row, "
-            "then one row per point, oldest first (a null share is an empty cell).",
-            TRENDS_CSV_EXAMPLE,
-        ),
-        **problem_responses(*READ_ONE),
-    },
+@report_route(
+    ReportName.trends,
+    TrendsReport,
+    responses=csv_doc(
+        "The report as JSON, or with `Accept: text/csv` its `points` as CSV: a header row, "
+        "then one row per point, oldest first (a null share is an empty cell).",
+        TRENDS_CSV_EXAMPLE,
+    ),
     summary="How the spread of innovation moved over time",
     description="The spread report's headline numbers (active projects, shares, business-line "
     "coverage, lab share, verdict) plus projects by stage and active projects by work mode, "
@@ -332,10 +340,8 @@ TRENDS_CSV_EXAMPLE = rows_csv(
     f"{MAX_POINTS} points: a longer window is a 422 on `from`.",
 )
 def trends_report(
-    session: SessionDep,
-    settings: SettingsDep,
     response: Response,
-    root_id: ReportRoot,
+    request: ReportRequestDep,
     start: Annotated[date | None, _window_from("two years", "2024-04-15")] = None,
     to: WindowTo = None,
     interval: Annotated[
@@ -350,15 +356,8 @@ def trends_report(
 ):
     return respond(
         response,
-        lambda: trends.trends(
-            session=session,
-            settings=settings,
-            root_id=root_id,
-            start=start,
-            end=to,
-            interval=interval,
-            today=today(),
-        ),
+        ReportName.trends,
+        replace(request, start=start, end=to, interval=interval),
         accept=accept,
         csv=TRENDS_CSV,
     )
@@ -383,17 +382,14 @@ FLOW_CSV_EXAMPLE = rows_csv(
 )
 
 
-@router.get(
-    "/flow",
-    response_model=FlowReport,
-    responses={
-        **csv_doc(
-            "The report as JSON, or with `Accept: text/csv` its stalled projects "
-            "(`stalled.projects`, at most 100, longest stay first) as CSV.",
-            FLOW_CSV_EXAMPLE,
-        ),
-        **problem_responses(*READ_ONE),
-    },
+@report_route(
+    ReportName.flow,
+    FlowReport,
+    responses=csv_doc(
+        "The report as JSON, or with `Accept: text/csv` its stalled projects "
+        "(`stalled.projects`, at most 100, longest stay first) as CSV.",
+        FLOW_CSV_EXAMPLE,
+    ),
     summary="What moved between stages, how long stages took, what is stuck",
     description="Over the projects existing at `to` whose unit at `to` is in scope: stage "
     "transitions and entries within the window, time in stage (finished and ongoing stays), "
@@ -401,19 +397,16 @@ FLOW_CSV_EXAMPLE = rows_csv(
     "the projects stalled at `to` (longer in their stage than `PORTFOLIO_STALL_DAYS`).",
 )
 def flow_report(
-    session: SessionDep,
-    settings: SettingsDep,
     response: Response,
-    root_id: ReportRoot,
+    request: ReportRequestDep,
     start: Annotated[date | None, _window_from("one year", "2025-04-15")] = None,
     to: WindowTo = None,
     accept: AcceptHeader = None,
 ):
     return respond(
         response,
-        lambda: flow.flow(
-            session=session, settings=settings, root_id=root_id, start=start, end=to, today=today()
-        ),
+        ReportName.flow,
+        replace(request, start=start, end=to),
         accept=accept,
         csv=FLOW_CSV,
     )
@@ -446,17 +439,14 @@ EXPERIMENTATION_CSV = CsvTable[experimentation.ExperimentationReport](
 )
 
 
-@router.get(
-    "/experimentation",
-    response_model=experimentation.ExperimentationReport,
-    responses={
-        **csv_doc(
-            "The report as JSON, or with `Accept: text/csv` its `spend` rows as CSV (a header "
-            "row, then one row per unit; empty cells for null).",
-            EXPERIMENTATION_CSV_EXAMPLE,
-        ),
-        **problem_responses(*READ_ONE),
-    },
+@report_route(
+    ReportName.experimentation,
+    experimentation.ExperimentationReport,
+    responses=csv_doc(
+        "The report as JSON, or with `Accept: text/csv` its `spend` rows as CSV (a header "
+        "row, then one row per unit; empty cells for null).",
+        EXPERIMENTATION_CSV_EXAMPLE,
+    ),
     summary="Is the experimentation mandate kept: rigour, publication, spend?",
     description="For one fiscal year: the experiments started by comparison and rigour; the "
     "results published, due and overdue by result, and the publication gap between successes "
@@ -464,10 +454,8 @@ EXPERIMENTATION_CSV = CsvTable[experimentation.ExperimentationReport](
     "experiments; findings.",
 )
 def experimentation_report(
-    session: SessionDep,
-    settings: SettingsDep,
     response: Response,
-    root_id: ReportRoot,
+    request: ReportRequestDep,
     year: Annotated[
         int | None,
         Query(
@@ -477,38 +465,33 @@ def experimentation_report(
             "year containing today (UTC).",
         ),
     ] = None,
-    accept: Annotated[str | None, Header(max_length=1000, include_in_schema=False)] = None,
+    accept: AcceptHeader = None,
 ):
     return respond(
         response,
-        lambda: experimentation.build(
-            session=session, settings=settings, root_id=root_id, year=year, today=today()
-        ),
+        ReportName.experimentation,
+        replace(request, year=year),
         accept=accept,
         csv=EXPERIMENTATION_CSV,
     )
 
 
-@router.get(
-    "/barometer",
-    response_model=BarometerReport,
-    responses={
-        **csv_doc(
-            "The report as JSON, or with `Accept: text/csv` its `diffusion.unit_flows` rows "
-            "as CSV (a header row, then one row per unit).",
-            BAROMETER_CSV_EXAMPLE,
-        ),
-        **problem_responses(*READ_ONE),
-    },
+@report_route(
+    ReportName.barometer,
+    BarometerReport,
+    responses=csv_doc(
+        "The report as JSON, or with `Accept: text/csv` its `diffusion.unit_flows` rows "
+        "as CSV (a header row, then one row per unit).",
+        BAROMETER_CSV_EXAMPLE,
+    ),
     summary="The innovation barometer: novelty, reuse, collaboration, value, evaluation",
     description="The Innovation Barometer's indicators over the innovations embedded in the "
     "window (non-archived projects with `embedded_on` in it), how innovations spread between "
     "units, and the national figures beside this organization's.",
 )
 def barometer_report(
-    session: SessionDep,
     response: Response,
-    root_id: ReportRoot,
+    request: ReportRequestDep,
     from_date: Annotated[
         date | None,
         Query(
@@ -520,12 +503,12 @@ def barometer_report(
         date | None,
         Query(alias="to", description="Last day of the window (inclusive); default: today."),
     ] = None,
-    accept: Annotated[str | None, Header(max_length=1000, include_in_schema=False)] = None,
+    accept: AcceptHeader = None,
 ):
-    start, end = service.barometer_window(today=today(), from_date=from_date, to_date=to_date)
     return respond(
         response,
-        lambda: service.barometer(session=session, root_id=root_id, from_date=start, to_date=end),
+        ReportName.barometer,
+        replace(request, start=from_date, end=to_date),
         accept=accept,
         csv=BAROMETER_CSV,
     )
