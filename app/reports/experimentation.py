@@ -19,7 +19,8 @@ from app.core.config import Settings
 from app.core.contract import Money, ResponseModel
 from app.experiments.models import Comparison, ExperimentResult
 from app.reports import experimentation_queries as queries
-from app.reports import experimentation_summaries
+from app.reports import experimentation_summaries, service
+from app.reports.findings import Check, crossed, percent
 from app.reports.schemas import SCOPE_DESCRIPTION, Finding, FindingCode
 from app.units.service import target_amount
 
@@ -255,10 +256,6 @@ class ExperimentationReport(ResponseModel):
 # --- the report -----------------------------------------------------------------------
 
 
-def _share(part: int, whole: int) -> float | None:
-    return part / whole if whole else None
-
-
 def median(histogram: list[int]) -> float | None:
     """The median of values 0..n given as counts per value; the mean of the two middle
     values when their number is even."""
@@ -317,10 +314,6 @@ def _spend_row(row: Any) -> dict[str, Any]:
     }
 
 
-def _percent(value: float) -> str:
-    return f"{value:.0%}"
-
-
 def build(
     *, session: Session, settings: Settings, root_id: int | None, year: int | None, today: date
 ) -> ExperimentationReport:
@@ -352,7 +345,7 @@ def build(
         result.value: {
             "finished": getattr(published, f"{result.value}_finished"),
             "published": getattr(published, f"{result.value}_published"),
-            "published_share": _share(
+            "published_share": service.share(
                 getattr(published, f"{result.value}_published"),
                 getattr(published, f"{result.value}_finished"),
             ),
@@ -375,43 +368,41 @@ def build(
         "units_with_commitment": len(with_commitment),
     }
 
-    findings = []
-    if gap is not None and gap >= PUBLICATION_GAP_THRESHOLD:
-        supported = by_result[ExperimentResult.supported]["published_share"]
-        findings.append(
-            Finding(
-                code=FindingCode.publication_bias,
-                message=f"{_percent(supported)} of supported results were published, "
-                f"{_percent(float(gap))} more than of the negative and inconclusive ones. "
-                "Leadership can require every finished experiment to be published whatever "
-                "its result, and ask teams to preregister their analysis plans.",
-                value=float(gap),
-                threshold=float(PUBLICATION_GAP_THRESHOLD),
-            )
-        )
-    if published.overdue:
-        findings.append(
-            Finding(
-                code=FindingCode.overdue_publications,
-                message=f"{published.overdue} experiment(s) finished more than {due_days} days "
-                "ago without a published result. Leadership can set a publication date for "
-                "each and track it with the teams.",
-                value=published.overdue,
-                threshold=1,
-            )
-        )
+    supported = by_result[ExperimentResult.supported]["published_share"]
     missing = len(with_commitment) - meeting
-    if missing:
-        findings.append(
-            Finding(
-                code=FindingCode.below_commitment,
-                message=f"{missing} of the {len(with_commitment)} unit(s) with a commitment "
+    findings = crossed(
+        Check(
+            FindingCode.publication_bias,
+            gap,
+            PUBLICATION_GAP_THRESHOLD,
+            message=lambda gap: (
+                f"{percent(supported)} of supported results were published, "
+                f"{percent(gap)} more than of the negative and inconclusive ones. "
+                "Leadership can require every finished experiment to be published whatever "
+                "its result, and ask teams to preregister their analysis plans."
+            ),
+        ),
+        Check(
+            FindingCode.overdue_publications,
+            published.overdue,
+            1,
+            message=lambda overdue: (
+                f"{overdue} experiment(s) finished more than {due_days} days "
+                "ago without a published result. Leadership can set a publication date for "
+                "each and track it with the teams."
+            ),
+        ),
+        Check(
+            FindingCode.below_commitment,
+            missing,
+            1,
+            message=lambda missing: (
+                f"{missing} of the {len(with_commitment)} unit(s) with a commitment "
                 f"spend less on experimentation than committed for {year}. Leadership can "
-                "fund experiments within those programs, or revisit the commitment.",
-                value=missing,
-                threshold=1,
-            )
-        )
+                "fund experiments within those programs, or revisit the commitment."
+            ),
+        ),
+    )
 
     return ExperimentationReport.model_validate(
         {

@@ -25,6 +25,7 @@ from app.projects.models import (
 from app.reports import barometer as barometer_queries
 from app.reports import outcome_summaries, queries
 from app.reports import unit_status as unit_status_rule
+from app.reports.findings import Check, crossed, percent
 from app.reports.guide import GUIDE
 from app.reports.schemas import (
     AdoptedSource,
@@ -33,7 +34,6 @@ from app.reports.schemas import (
     DeterminantsReport,
     DeterminantSummary,
     Diffusion,
-    Finding,
     FindingCode,
     FunnelStep,
     NationalFigure,
@@ -69,10 +69,6 @@ def share(part: int, whole: int) -> float | None:
 def unit_fields(row: Row[Any]) -> dict[str, Any]:
     """The UnitRow fields of a per-unit aggregate row."""
     return {name: row._mapping[name] for name in UnitRow.model_fields}
-
-
-def _percent(value: float) -> str:
-    return f"{value:.0%}"
 
 
 def thresholds(settings: Settings) -> Thresholds:
@@ -187,66 +183,65 @@ def _spread_report(
     coverage = headline["business_line_coverage"]
     lab_share = headline["lab_share"]
 
-    findings = []
-    if active < settings.min_active_projects:
-        findings.append(
-            Finding(
-                code=FindingCode.few_active_projects,
-                message=f"Only {active} active project(s) in scope, fewer than the "
+    findings = crossed(
+        Check(
+            FindingCode.few_active_projects,
+            active,
+            settings.min_active_projects,
+            below=True,
+            message=lambda count: (
+                f"Only {count} active project(s) in scope, fewer than the "
                 f"{settings.min_active_projects} needed to judge how innovation is spread. "
                 "Leadership can ask business lines to register the initiatives they run and to "
-                "commission new ones as part of regular business planning.",
-                value=active,
-                threshold=settings.min_active_projects,
-            )
-        )
-    if side_share is not None and side_share >= threshold:
-        findings.append(
-            Finding(
-                code=FindingCode.side_of_desk,
-                message=f"{side} of the {active} active projects ({_percent(side_share)}) are "
-                "done on the side of the desk, without dedicated time or budget. Leadership "
-                "can link them to regular business planning and budgets so they stop "
-                "depending on people's spare time.",
-                value=side_share,
-                threshold=threshold,
-            )
-        )
-    if coverage is not None and coverage < threshold:
-        findings.append(
-            Finding(
-                code=FindingCode.low_business_line_coverage,
-                message=f"Only {with_innovation} of the {business_lines} business lines "
-                f"({_percent(coverage)}) own an active innovation project. Leadership can ask "
-                "every business line to carry at least one initiative in its business plan "
-                "and budget.",
-                value=coverage,
-                threshold=threshold,
-            )
-        )
-    if lab_share is not None and lab_share >= threshold:
-        findings.append(
-            Finding(
-                code=FindingCode.lab_concentration,
-                message=f"{lab_projects} of the {active} active projects ({_percent(lab_share)}) "
-                "are owned by innovation labs. Leadership can spread innovation beyond the lab "
-                "by having business lines own projects, with the lab in support.",
-                value=lab_share,
-                threshold=threshold,
-            )
-        )
-    if individual_share is not None and individual_share >= threshold:
-        findings.append(
-            Finding(
-                code=FindingCode.reliance_on_individuals,
-                message=f"{individual} of the {active} active projects "
-                f"({_percent(individual_share)}) hang on a single individual sponsor. "
-                "Leadership can give them organizational or system-level sponsors, so they "
-                "survive when that person moves on.",
-                value=individual_share,
-                threshold=threshold,
-            )
-        )
+                "commission new ones as part of regular business planning."
+            ),
+        ),
+        Check(
+            FindingCode.side_of_desk,
+            side_share,
+            threshold,
+            message=lambda share: (
+                f"{side} of the {active} active projects "
+                f"({percent(share)}) are done on the side of the desk, without dedicated time "
+                "or budget. Leadership can link them to regular business planning and budgets so "
+                "they stop depending on people's spare time."
+            ),
+        ),
+        Check(
+            FindingCode.low_business_line_coverage,
+            coverage,
+            threshold,
+            below=True,
+            message=lambda share: (
+                f"Only {with_innovation} of the {business_lines} business "
+                f"lines ({percent(share)}) own an active innovation project. Leadership can ask "
+                "every business line to carry at least one initiative in its business plan and "
+                "budget."
+            ),
+        ),
+        Check(
+            FindingCode.lab_concentration,
+            lab_share,
+            threshold,
+            message=lambda share: (
+                f"{lab_projects} of the {active} active projects "
+                f"({percent(share)}) are owned by innovation labs. Leadership can spread "
+                "innovation beyond the lab by having business lines own projects, with the lab in "
+                "support."
+            ),
+        ),
+        Check(
+            FindingCode.reliance_on_individuals,
+            individual_share,
+            threshold,
+            message=lambda share: (
+                f"{individual} of the {active} active projects "
+                f"({percent(share)}) hang on a single individual sponsor. Leadership "
+                "can give them organizational or system-level sponsors, so they survive when that "
+                "person moves on."
+            ),
+        ),
+    )
 
     return SpreadReport(
         unit_id=root_id,
@@ -403,20 +398,21 @@ def outcomes(
     projects, with_outcome = coverage.projects, coverage.with_outcome
     outcome_share = share(with_outcome, projects)
     threshold = settings.share_threshold
-    findings = []
-    if outcome_share is not None and outcome_share < threshold:
-        findings.append(
-            Finding(
-                code=FindingCode.activity_based,
-                message=f"Only {with_outcome} of the {projects} projects past the idea stage "
-                f"({_percent(outcome_share)}) have an outcome criterion; the others are judged "
-                "by what they produce or do, not by what changes. Leadership can ask every "
-                "project to name the change it aims for and how it will be measured, and "
-                "review progress against those outcomes.",
-                value=outcome_share,
-                threshold=threshold,
-            )
+    findings = crossed(
+        Check(
+            FindingCode.activity_based,
+            outcome_share,
+            threshold,
+            below=True,
+            message=lambda share: (
+                f"Only {with_outcome} of the {projects} projects past "
+                f"the idea stage ({percent(share)}) have an outcome criterion; the others "
+                "are judged by what they produce or do, not by what changes. Leadership can ask "
+                "every project to name the change it aims for and how it will be measured, and "
+                "review progress against those outcomes."
+            ),
         )
+    )
     return OutcomesReport(
         unit_id=root_id,
         thresholds=thresholds(settings),
@@ -549,33 +545,34 @@ def barometer(
     reuse_share = share(reused, known_novelty)
     evaluated_share = share(evaluated, evaluation_known)
 
-    findings = []
-    if evaluated_share is not None and evaluated_share < NATIONAL_EVALUATED_SHARE:
-        findings.append(
-            Finding(
-                code=FindingCode.low_evaluation,
-                message=f"Only {evaluated} of the {evaluation_known} innovations whose "
-                f"evaluation is known ({_percent(evaluated_share)}) were evaluated, below the "
-                f"national {_percent(NATIONAL_EVALUATED_SHARE)}. Leadership can ask every "
-                "innovation that is embedded to say how its effect will be evaluated, "
-                "internally or externally, and set aside time for it.",
-                value=evaluated_share,
-                threshold=NATIONAL_EVALUATED_SHARE,
-            )
-        )
-    if reuse_share is not None and reuse_share < LITTLE_REUSE_THRESHOLD:
-        findings.append(
-            Finding(
-                code=FindingCode.little_reuse,
-                message=f"Only {reused} of the {known_novelty} innovations whose novelty is "
-                f"known ({_percent(reuse_share)}) were copied or adapted from others; "
-                f"nationally {_percent(NATIONAL_COPIED_OR_ADAPTED_SHARE)} are. Leadership can "
-                "point units to what already works elsewhere (the diffusion sources) before "
-                "they build their own.",
-                value=reuse_share,
-                threshold=LITTLE_REUSE_THRESHOLD,
-            )
-        )
+    findings = crossed(
+        Check(
+            FindingCode.low_evaluation,
+            evaluated_share,
+            NATIONAL_EVALUATED_SHARE,
+            below=True,
+            message=lambda share: (
+                f"Only {evaluated} of the {evaluation_known} "
+                f"innovations whose evaluation is known ({percent(share)}) were "
+                f"evaluated, below the national {percent(NATIONAL_EVALUATED_SHARE)}. Leadership "
+                "can ask every innovation that is embedded to say how its effect will be "
+                "evaluated, internally or externally, and set aside time for it."
+            ),
+        ),
+        Check(
+            FindingCode.little_reuse,
+            reuse_share,
+            LITTLE_REUSE_THRESHOLD,
+            below=True,
+            message=lambda share: (
+                f"Only {reused} of the {known_novelty} innovations "
+                f"whose novelty is known ({percent(share)}) were copied or adapted from "
+                f"others; nationally {percent(NATIONAL_COPIED_OR_ADAPTED_SHARE)} are. Leadership "
+                "can point units to what already works elsewhere (the diffusion sources) before "
+                "they build their own."
+            ),
+        ),
+    )
     return BarometerReport(
         unit_id=root_id,
         from_date=from_date,
