@@ -283,9 +283,22 @@ class CrossFieldError(ValueError):
 
 
 class DomainError(Exception):
+    """A domain rule's refusal, answered as the problem of its type (`PROBLEM_TYPES`).
+
+    A subclass names its problem type, which gives its status and title:
+    `class NotFound(DomainError, slug="not-found")`; `title` overrides the type's title."""
+
     status_code = 400
     slug = "bad-request"
     title = "Bad request"
+
+    def __init_subclass__(cls, *, slug: str | None = None, title: str | None = None) -> None:
+        super().__init_subclass__()
+        if slug is not None:
+            problem = PROBLEM_TYPES[slug]
+            cls.slug, cls.status_code, cls.title = slug, problem.status, problem.title
+        if title is not None:
+            cls.title = title
 
     def __init__(self, detail: str, *, headers: dict[str, str] | None = None) -> None:
         super().__init__(detail)
@@ -296,51 +309,34 @@ class DomainError(Exception):
         return {}
 
 
-class NotFound(DomainError):
-    status_code = 404
-    slug = "not-found"
-    title = "Not found"
+class NotFound(DomainError, slug="not-found"):
+    pass
 
 
-class Forbidden(DomainError):
-    status_code = 403
-    slug = "forbidden"
-    title = "Forbidden"
+class Forbidden(DomainError, slug="forbidden"):
+    pass
 
 
-class Unauthorized(DomainError):
-    status_code = 401
-    slug = "unauthorized"
-    title = "Missing or invalid API key"
-
+class Unauthorized(DomainError, slug="unauthorized"):
     def __init__(self, detail: str) -> None:
         super().__init__(detail, headers={"WWW-Authenticate": "Bearer"})
 
 
-class Conflict(DomainError):
-    status_code = 409
-    slug = "conflict"
-    title = "Conflict"
+class Conflict(DomainError, slug="conflict"):
+    pass
 
 
-class Archived(Conflict):
+class Archived(Conflict, slug="archived"):
     """A write to an archived object, or to anything under one: archived objects and
     everything under them are read-only."""
 
-    slug = "archived"
-    title = "Archived objects are read-only"
-class NotAcceptable(DomainError):
-    status_code = 406
-    slug = "not-acceptable"
-    title = "No acceptable representation"
+
+class NotAcceptable(DomainError, slug="not-acceptable"):
+    pass
 
 
-class InvalidField(DomainError):
+class InvalidField(DomainError, slug="validation-error"):
     """A body or query value that passed the schema but breaks a rule of the domain."""
-
-    status_code = 422
-    slug = "validation-error"
-    title = "Request validation failed"
 
     def __init__(self, field: str, message: str, *, location: str = "body", type: str = "invalid"):
         super().__init__(f"{field}: {message}")
@@ -350,12 +346,8 @@ class InvalidField(DomainError):
         return {"errors": [e.model_dump() for e in self.errors]}
 
 
-class InvalidFields(DomainError):
+class InvalidFields(DomainError, slug="validation-error"):
     """Several failing fields at once, e.g. every bad item of a batch."""
-
-    status_code = 422
-    slug = "validation-error"
-    title = "Request validation failed"
 
     def __init__(self, errors: list[FieldError], *, omitted: int = 0) -> None:
         super().__init__("; ".join(f"{e.field}: {e.message}" for e in errors[:5]))
@@ -379,11 +371,7 @@ class TruncatedValidationError(RequestValidationError):
         self.omitted = omitted
 
 
-class PreconditionFailed(DomainError):
-    status_code = 412
-    slug = "precondition-failed"
-    title = "The object changed since you read it"
-
+class PreconditionFailed(DomainError, slug="precondition-failed"):
     def __init__(self, current_version: int) -> None:
         super().__init__(
             f"If-Match does not match the current version {current_version}; "
@@ -396,24 +384,16 @@ class PreconditionFailed(DomainError):
         return {"current_version": self.current_version}
 
 
-class PreconditionRequired(DomainError):
-    status_code = 428
-    slug = "precondition-required"
-    title = "If-Match header required"
+class PreconditionRequired(DomainError, slug="precondition-required"):
+    pass
 
 
-class TooManyRequests(DomainError):
+class TooManyRequests(DomainError, slug="too-many-requests", title="Too many requests"):
     """A rate limit's bucket is empty (`app.core.rate_limit`)."""
 
-    status_code = 429
-    slug = "too-many-requests"
-    title = "Too many requests"
 
-
-class ServiceUnavailable(DomainError):
-    status_code = 503
-    slug = "service-unavailable"
-    title = "Service temporarily unavailable"
+class ServiceUnavailable(DomainError, slug="service-unavailable"):
+    pass
 
 
 def problem_response(
