@@ -21,7 +21,7 @@ from app.experiments.models import Comparison, ExperimentResult
 from app.reports import experimentation_queries as queries
 from app.reports import experimentation_summaries, service
 from app.reports.findings import Check, crossed, percent
-from app.reports.schemas import SCOPE_DESCRIPTION, Finding, FindingCode
+from app.reports.schemas import Finding, FindingCode, ScopedReport, Share
 from app.units.service import target_amount
 
 # Amounts in the report: sums of costs and funds, to the cent (app.core.contract.Money).
@@ -68,9 +68,7 @@ class ExperimentsStarted(ResponseModel):
 class ResultPublication(ResponseModel):
     finished: int = Field(description="Completed experiments with this result.")
     published: int = Field(description="Of those, published (`published_on` set).")
-    published_share: float | None = Field(
-        ge=0, le=1, description="published / finished; null when none finished."
-    )
+    published_share: Share = Field(description="published / finished; null when none finished.")
 
 
 class PublicationByResult(ResponseModel):
@@ -112,8 +110,8 @@ class SpendRow(ResponseModel):
     program_funds: Amount | None = Field(
         description="The unit's program funds for the year; null without a commitment."
     )
-    target_share: float | None = Field(
-        ge=0, le=1, description="Committed share of the funds; null without a commitment."
+    target_share: Share = Field(
+        description="Committed share of the funds; null without a commitment."
     )
     target_amount: Amount | None = Field(
         description="program_funds x target_share (to the cent); null without a commitment."
@@ -223,12 +221,11 @@ EXAMPLE: dict[str, Any] = {
 }
 
 
-class ExperimentationReport(ResponseModel):
+class ExperimentationReport(ScopedReport):
     """Is the experimentation mandate kept: rigour, publication of every result, spend?"""
 
     model_config = {"json_schema_extra": {"examples": [EXAMPLE]}}
 
-    unit_id: int | None = Field(description=SCOPE_DESCRIPTION)
     year: int = Field(description="The fiscal year, named by the calendar year it starts in.")
     starts_on: date = Field(description="First day of the fiscal year.")
     ends_on: date = Field(description="Last day of the fiscal year.")

@@ -2,7 +2,7 @@
 
 from datetime import date
 from enum import StrEnum
-from typing import Any
+from typing import Annotated, Any
 
 from pydantic import Field
 
@@ -14,7 +14,11 @@ from app.reports.guide import GUIDE
 from app.reports.window import Interval
 from app.units.models import UnitKind
 
-Share = Field(ge=0, le=1, description="A fraction in [0, 1]; null when its denominator is 0.")
+# A share of a whole; the field's description says which (by default this one).
+Share = Annotated[
+    float | None,
+    Field(ge=0, le=1, description="A fraction in [0, 1]; null when its denominator is 0."),
+]
 SCOPE_DESCRIPTION = (
     "Root of the unit subtree the report covers (the `unit_id` asked for, or a submitter "
     "key's own unit); null for the whole organization."
@@ -56,6 +60,12 @@ class Finding(ResponseModel):
     )
     value: int | float = Field(description="The measured count or share.")
     threshold: int | float = Field(description="The threshold it crossed.")
+
+
+class ScopedReport(ResponseModel):
+    """What every report starts with: the unit subtree it covers."""
+
+    unit_id: int | None = Field(description=SCOPE_DESCRIPTION)
 
 
 # --- spread ---------------------------------------------------------------------------
@@ -119,6 +129,14 @@ class UnitSpread(UnitRow):
     )
 
 
+# The business line the examples' per-unit rows show (its `UnitRow` fields).
+_EXAMPLE_UNIT: dict[str, Any] = {
+    "unit_id": 3,
+    "code": "TAX-OPS",
+    "name": "Tax operations",
+    "kind": "business_line",
+    "parent_id": 1,
+}
 SPREAD_EXAMPLE: dict[str, Any] = {
     "unit_id": None,
     "as_of": "2026-03-31",
@@ -146,11 +164,7 @@ SPREAD_EXAMPLE: dict[str, Any] = {
     ],
     "units": [
         {
-            "unit_id": 3,
-            "code": "TAX-OPS",
-            "name": "Tax operations",
-            "kind": "business_line",
-            "parent_id": 1,
+            **_EXAMPLE_UNIT,
             "active_projects": 5,
             "by_work_mode": {"side_of_desk": 1, "dedicated": 0, "core_business": 4},
             "status": "embedded",
@@ -169,12 +183,11 @@ SPREAD_EXAMPLE: dict[str, Any] = {
 }
 
 
-class SpreadReport(ResponseModel):
+class SpreadReport(ScopedReport):
     """Is innovation spread across the core business or stuck as side-of-desk work?"""
 
     model_config = {"json_schema_extra": {"examples": [SPREAD_EXAMPLE]}}
 
-    unit_id: int | None = Field(description=SCOPE_DESCRIPTION)
     as_of: date | None = Field(
         description="The `as_of` date asked for: every number as at the end of that day "
         "(UTC), from the projects' timelines; null when not given (today).",
@@ -186,23 +199,19 @@ class SpreadReport(ResponseModel):
     )
     by_work_mode: WorkModeCounts = Field(description="Active projects by work mode.")
     by_sponsor_level: SponsorLevelCounts = Field(description="Active projects by sponsor level.")
-    side_of_desk_share: float | None = Share
-    core_business_share: float | None = Share
-    individual_sponsor_share: float | None = Share
+    side_of_desk_share: Share
+    core_business_share: Share
+    individual_sponsor_share: Share
     business_lines: int = Field(description="Non-archived units of kind `business_line` in scope.")
     business_lines_with_innovation: int = Field(
         description="Business lines that own at least one active project."
     )
-    business_line_coverage: float | None = Field(
+    business_line_coverage: Share = Field(
         default=None,
-        ge=0,
-        le=1,
         description="business_lines_with_innovation / business_lines; null without business lines.",
     )
-    lab_share: float | None = Field(
+    lab_share: Share = Field(
         default=None,
-        ge=0,
-        le=1,
         description="Active projects owned by `innovation_lab` units, over active projects.",
     )
     verdict: SpreadVerdict = Field(
@@ -278,9 +287,7 @@ class FunnelStep(ResponseModel):
     to_stage: Stage = Field(description="The next stage on the path.")
     reached_from: int = Field(description="Projects now at `from_stage` or further along.")
     reached_to: int = Field(description="Projects now at `to_stage` or further along.")
-    conversion: float | None = Field(
-        default=None, ge=0, le=1, description="reached_to / reached_from; null when 0."
-    )
+    conversion: Share = Field(default=None, description="reached_to / reached_from; null when 0.")
 
 
 def _risk_bands(low: int, medium: int, high: int, unspecified: int) -> dict[str, int]:
@@ -365,12 +372,11 @@ PORTFOLIO_EXAMPLE: dict[str, Any] = {
 }
 
 
-class PortfolioReport(ResponseModel):
+class PortfolioReport(ScopedReport):
     """Balance of the portfolio: stages, facets, risk, sponsors, work modes, experiments."""
 
     model_config = {"json_schema_extra": {"examples": [PORTFOLIO_EXAMPLE]}}
 
-    unit_id: int | None = Field(description=SCOPE_DESCRIPTION)
     projects: int = Field(description="Non-archived projects in scope, every stage.")
     by_stage: StageCounts
     by_facet: FacetCounts
@@ -389,9 +395,7 @@ class PortfolioReport(ResponseModel):
     )
     embedded: int = Field(description="Projects whose result became regular operations.")
     stopped: int = Field(description="Projects stopped before being embedded.")
-    adoption_share: float | None = Field(
-        default=None, ge=0, le=1, description="embedded / (embedded + stopped)."
-    )
+    adoption_share: Share = Field(default=None, description="embedded / (embedded + stopped).")
     high_risk: int = Field(description="Projects in risk band `high`.")
     high_risk_justified: int = Field(
         description="High-risk projects whose `risk_of_not_innovating` is 4 or 5: doing nothing "
@@ -443,20 +447,19 @@ OUTCOMES_EXAMPLE: dict[str, Any] = {
 }
 
 
-class OutcomesReport(ResponseModel):
+class OutcomesReport(ScopedReport):
     """Is the portfolio outcome-based or activity-based?"""
 
     model_config = {"json_schema_extra": {"examples": [OUTCOMES_EXAMPLE]}}
 
-    unit_id: int | None = Field(description=SCOPE_DESCRIPTION)
     thresholds: Thresholds
     projects: int = Field(description="Non-archived projects past `idea`.")
     projects_with_outcome_criteria: int = Field(
         description="Of those, projects with a non-archived criterion of kind `outcome` on the "
         "project or on one of its non-archived experiments."
     )
-    outcome_based_share: float | None = Field(
-        default=None, ge=0, le=1, description="projects_with_outcome_criteria / projects."
+    outcome_based_share: Share = Field(
+        default=None, description="projects_with_outcome_criteria / projects."
     )
     criteria: CriteriaByKind = Field(
         description="Non-archived criteria of non-archived projects and experiments, by kind "
@@ -512,23 +515,18 @@ DETERMINANTS_EXAMPLE: dict[str, Any] = {
     "weakest": "parity",
     "units": [
         {
-            "unit_id": 3,
-            "code": "TAX-OPS",
-            "name": "Tax operations",
-            "kind": "business_line",
-            "parent_id": 1,
+            **_EXAMPLE_UNIT,
             "barriers": {"clarity": 1, "parity": 4, "suitability": 1, "normality": 3},
         }
     ],
 }
 
 
-class DeterminantsReport(ResponseModel):
+class DeterminantsReport(ScopedReport):
     """The four determinants: where innovation is helped and where it is held back."""
 
     model_config = {"json_schema_extra": {"examples": [DETERMINANTS_EXAMPLE]}}
 
-    unit_id: int | None = Field(description=SCOPE_DESCRIPTION)
     determinants: list[DeterminantSummary] = Field(
         description="Always all four, in the order clarity, parity, suitability, normality. "
         "Tags count across non-archived projects and experiments (of non-archived projects)."
@@ -566,21 +564,19 @@ class TrendPoint(ResponseModel):
         description="Projects in `exploration`, `experiment` or `scaling` on that day.",
         examples=[12],
     )
-    side_of_desk_share: float | None = Field(
-        ge=0, le=1, description="As the spread report on that day.", examples=[0.25]
+    side_of_desk_share: Share = Field(
+        description="As the spread report on that day.", examples=[0.25]
     )
-    core_business_share: float | None = Field(
-        ge=0, le=1, description="As the spread report on that day.", examples=[0.4167]
+    core_business_share: Share = Field(
+        description="As the spread report on that day.", examples=[0.4167]
     )
-    individual_sponsor_share: float | None = Field(
-        ge=0, le=1, description="As the spread report on that day.", examples=[0.5]
+    individual_sponsor_share: Share = Field(
+        description="As the spread report on that day.", examples=[0.5]
     )
-    business_line_coverage: float | None = Field(
-        ge=0, le=1, description="As the spread report on that day.", examples=[0.75]
+    business_line_coverage: Share = Field(
+        description="As the spread report on that day.", examples=[0.75]
     )
-    lab_share: float | None = Field(
-        ge=0, le=1, description="As the spread report on that day.", examples=[0.25]
-    )
+    lab_share: Share = Field(description="As the spread report on that day.", examples=[0.25])
     verdict: SpreadVerdict = Field(
         description="The spread report's verdict on that day (same rules and thresholds)."
     )
@@ -629,7 +625,7 @@ TRENDS_EXAMPLE: dict[str, Any] = {
 }
 
 
-class TrendsReport(ResponseModel):
+class TrendsReport(ScopedReport):
     """The spread of innovation over time: one point per interval end."""
 
     model_config = {
@@ -638,6 +634,7 @@ class TrendsReport(ResponseModel):
         "json_schema_extra": {"examples": [TRENDS_EXAMPLE]},
     }
 
+    # `ScopedReport`'s field, with the example this report's schema has always shown.
     unit_id: int | None = Field(description=SCOPE_DESCRIPTION, examples=[None])
     from_: date = Field(alias="from", description=WINDOW_FROM, examples=["2025-09-15"])
     to: date = Field(description=WINDOW_TO, examples=["2026-04-15"])
@@ -689,9 +686,7 @@ class Mainstreaming(ResponseModel):
         examples=[8],
     )
     work_mode_at_end: WorkModeCounts = Field(description="Their work modes at `to`.")
-    mainstreamed_share: float | None = Field(
-        ge=0,
-        le=1,
+    mainstreamed_share: Share = Field(
         description="(dedicated + core_business at `to`) / side_of_desk_at_start; null when 0.",
         examples=[0.375],
     )
@@ -703,9 +698,7 @@ class Institutionalisation(ResponseModel):
         examples=[6],
     )
     sponsor_level_at_end: SponsorLevelCounts = Field(description="Their sponsor levels at `to`.")
-    institutionalised_share: float | None = Field(
-        ge=0,
-        le=1,
+    institutionalised_share: Share = Field(
         description="(organizational + system at `to`) / individual_at_start; null when 0.",
         examples=[0.5],
     )
@@ -839,7 +832,7 @@ FLOW_EXAMPLE: dict[str, Any] = {
 }
 
 
-class FlowReport(ResponseModel):
+class FlowReport(ScopedReport):
     """What moved between stages, how long stages took, and what is stuck."""
 
     model_config = {
@@ -848,6 +841,7 @@ class FlowReport(ResponseModel):
         "json_schema_extra": {"examples": [FLOW_EXAMPLE]},
     }
 
+    # `ScopedReport`'s field, with the example this report's schema has always shown.
     unit_id: int | None = Field(description=SCOPE_DESCRIPTION, examples=[None])
     from_: date = Field(alias="from", description=WINDOW_FROM, examples=["2025-04-15"])
     to: date = Field(description=WINDOW_TO, examples=["2026-04-15"])
@@ -876,7 +870,6 @@ class FlowReport(ResponseModel):
         description="Projects in `exploration`, `experiment` or `scaling` at `to` whose "
         "time in that stage is more than its `stall_days`."
     )
-
 
 
 # --- barometer --------------------------------------------------------------------------
@@ -964,8 +957,8 @@ class Diffusion(ResponseModel):
 
 
 class NationalFigure(ResponseModel):
-    organization: float | None = Field(
-        ge=0, le=1, description="This organization's figure; null when its denominator is 0."
+    organization: Share = Field(
+        description="This organization's figure; null when its denominator is 0."
     )
     national: float = Field(ge=0, le=1, description="The Innovation Barometer's figure.")
 
@@ -1055,12 +1048,11 @@ BAROMETER_EXAMPLE: dict[str, Any] = {
 }
 
 
-class BarometerReport(ResponseModel):
+class BarometerReport(ScopedReport):
     """The Innovation Barometer's indicators, live from the register (README, "Barometer")."""
 
     model_config = {"json_schema_extra": {"examples": [BAROMETER_EXAMPLE]}}
 
-    unit_id: int | None = Field(description=SCOPE_DESCRIPTION)
     from_date: date = Field(description="First day of the window (inclusive).")
     to_date: date = Field(description="Last day of the window (inclusive).")
     innovations: int = Field(
@@ -1068,8 +1060,8 @@ class BarometerReport(ResponseModel):
     )
     units: int = Field(description="Non-archived units in scope.")
     units_innovating: int = Field(description="Units that own at least one innovation themselves.")
-    units_innovating_share: float | None = Field(
-        ge=0, le=1, description="units_innovating / units (the Barometer's headline)."
+    units_innovating_share: Share = Field(
+        description="units_innovating / units (the Barometer's headline)."
     )
     by_novelty: NoveltyCounts = Field(description="Innovations by novelty.")
     by_initiator: InitiatorCounts = Field(description="Innovations by `initiated_by`.")
@@ -1080,19 +1072,15 @@ class BarometerReport(ResponseModel):
         description="Innovations done with each kind of collaborator."
     )
     by_value: ValueTypeCounts = Field(description="Innovations having each kind of value.")
-    collaborating_share: float | None = Field(
-        ge=0, le=1, description="Innovations with at least one collaborator / innovations."
+    collaborating_share: Share = Field(
+        description="Innovations with at least one collaborator / innovations."
     )
-    evaluated_share: float | None = Field(
-        ge=0,
-        le=1,
+    evaluated_share: Share = Field(
         description="Innovations evaluated `internal`ly or `external`ly / innovations whose "
         "evaluation is known; null when none is known.",
     )
     evaluation_unknown: int = Field(description="Innovations whose evaluation is null.")
-    copied_or_adapted_share: float | None = Field(
-        ge=0,
-        le=1,
+    copied_or_adapted_share: Share = Field(
         description="(adapted + copied) / innovations whose novelty is known; null when none "
         "is known.",
     )
@@ -1104,7 +1092,6 @@ class BarometerReport(ResponseModel):
         description="`low_evaluation` (evaluated_share < 0.4), `little_reuse` "
         "(copied_or_adapted_share < 0.5)."
     )
-
 
 
 Report = (
