@@ -1,10 +1,10 @@
 """The reports as terminal tables (`portfolio report ...`)."""
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from pydantic import BaseModel
-from rich.console import Console
+from rich.console import Console, JustifyMethod
 from rich.table import Table
 
 from app.reports.experimentation import ExperimentationReport
@@ -16,6 +16,7 @@ from app.reports.schemas import (
     OutcomesReport,
     PortfolioReport,
     Report,
+    ScopedReport,
     SpreadReport,
     StageCounts,
     TrendsReport,
@@ -35,6 +36,28 @@ def _counts_table(title: str, counts: BaseModel) -> Table:
     return table
 
 
+def _print_counts(console: Console, *tables: tuple[str, BaseModel]) -> None:
+    """A one-row table per (title, counts), in order."""
+    for title, counts in tables:
+        console.print(_counts_table(title, counts))
+
+
+def _table(
+    title: str | None,
+    columns: Iterable[str],
+    rows: Iterable[Iterable[str]],
+    *,
+    justify: JustifyMethod = "left",
+) -> Table:
+    """A table with a header row of `columns`, then `rows` (each a cell per column)."""
+    table = Table(title=title, title_justify="left")
+    for column in columns:
+        table.add_column(column, justify=justify)
+    for row in rows:
+        table.add_row(*row)
+    return table
+
+
 def _summary(title: str, rows: Iterable[tuple[str, Any]]) -> Table:
     table = Table(title=title, title_justify="left", show_header=False)
     table.add_column("measure")
@@ -51,30 +74,14 @@ def _findings(console: Console, findings: list[Finding]) -> None:
         console.print(f"[bold]{finding.code.value}[/bold]: {finding.message}")
 
 
-def _scope(report: Report | ExperimentationReport) -> str:
+def _scope(report: ScopedReport) -> str:
     scope = "whole organization" if report.unit_id is None else f"unit {report.unit_id} subtree"
     as_of = getattr(report, "as_of", None)
     return scope if as_of is None else f"{scope}, as of {as_of.isoformat()}"
 
 
 def print_report(report: Report | ExperimentationReport, console: Console | None = None) -> None:
-    console = console or Console()
-    if isinstance(report, ExperimentationReport):
-        _experimentation(console, report)
-    elif isinstance(report, SpreadReport):
-        _spread(console, report)
-    elif isinstance(report, PortfolioReport):
-        _portfolio(console, report)
-    elif isinstance(report, OutcomesReport):
-        _outcomes(console, report)
-    elif isinstance(report, TrendsReport):
-        _trends(console, report)
-    elif isinstance(report, FlowReport):
-        _flow(console, report)
-    elif isinstance(report, BarometerReport):
-        _barometer(console, report)
-    else:
-        _determinants(console, report)
+    _PRINTERS[type(report)](console or Console(), report)
 
 
 def _spread(console: Console, report: SpreadReport) -> None:
@@ -96,24 +103,31 @@ def _spread(console: Console, report: SpreadReport) -> None:
             ],
         )
     )
-    console.print(_counts_table("Active projects by work mode", report.by_work_mode))
-    console.print(_counts_table("Active projects by sponsor level", report.by_sponsor_level))
+    _print_counts(
+        console,
+        ("Active projects by work mode", report.by_work_mode),
+        ("Active projects by sponsor level", report.by_sponsor_level),
+    )
     _findings(console, report.findings)
-    units = Table(title="Units (active projects each owns itself)", title_justify="left")
-    for column in ("code", "name", "kind", "active", "side of desk", "dedicated", "core", "status"):
-        units.add_column(column)
-    for unit in report.units:
-        units.add_row(
-            unit.code,
-            unit.name,
-            unit.kind.value,
-            str(unit.active_projects),
-            str(unit.by_work_mode.side_of_desk),
-            str(unit.by_work_mode.dedicated),
-            str(unit.by_work_mode.core_business),
-            unit.status.value,
+    console.print(
+        _table(
+            "Units (active projects each owns itself)",
+            ("code", "name", "kind", "active", "side of desk", "dedicated", "core", "status"),
+            (
+                (
+                    unit.code,
+                    unit.name,
+                    unit.kind.value,
+                    str(unit.active_projects),
+                    str(unit.by_work_mode.side_of_desk),
+                    str(unit.by_work_mode.dedicated),
+                    str(unit.by_work_mode.core_business),
+                    unit.status.value,
+                )
+                for unit in report.units
+            ),
         )
-    console.print(units)
+    )
 
 
 def _portfolio(console: Console, report: PortfolioReport) -> None:
@@ -132,7 +146,8 @@ def _portfolio(console: Console, report: PortfolioReport) -> None:
             ],
         )
     )
-    for title, counts in (
+    _print_counts(
+        console,
         ("Projects by stage", report.by_stage),
         ("Projects by facet", report.by_facet),
         ("Projects by risk band", report.by_risk_band),
@@ -141,8 +156,7 @@ def _portfolio(console: Console, report: PortfolioReport) -> None:
         ("Experiments by status", report.experiments_by_status),
         ("Experiments by method", report.experiments_by_method),
         ("Experiments by result", report.experiments_by_result),
-    ):
-        console.print(_counts_table(title, counts))
+    )
     cross = Table(title="Facet x risk band", title_justify="left")
     cross.add_column("facet")
     bands = list(report.by_risk_band.model_dump())
@@ -151,18 +165,22 @@ def _portfolio(console: Console, report: PortfolioReport) -> None:
     for facet, counts in report.facet_by_risk_band.model_dump().items():
         cross.add_row(facet, *(str(counts[band]) for band in bands))
     console.print(cross)
-    funnel = Table(title="Funnel", title_justify="left")
-    for column in ("from", "to", "reached from", "reached to", "conversion"):
-        funnel.add_column(column)
-    for step in report.funnel:
-        funnel.add_row(
-            step.from_stage,
-            step.to_stage,
-            str(step.reached_from),
-            str(step.reached_to),
-            percent(step.conversion),
+    console.print(
+        _table(
+            "Funnel",
+            ("from", "to", "reached from", "reached to", "conversion"),
+            (
+                (
+                    step.from_stage,
+                    step.to_stage,
+                    str(step.reached_from),
+                    str(step.reached_to),
+                    percent(step.conversion),
+                )
+                for step in report.funnel
+            ),
         )
-    console.print(funnel)
+    )
 
 
 def _outcomes(console: Console, report: OutcomesReport) -> None:
@@ -178,45 +196,54 @@ def _outcomes(console: Console, report: OutcomesReport) -> None:
             ],
         )
     )
-    criteria = Table(title="Criteria by kind and status", title_justify="left")
-    for column in ("kind", "met", "missed", "pending"):
-        criteria.add_column(column)
-    for kind, counts in report.criteria.model_dump().items():
-        criteria.add_row(kind, str(counts["met"]), str(counts["missed"]), str(counts["pending"]))
-    console.print(criteria)
-    console.print(_counts_table("Completed experiments by result", report.results))
+    console.print(
+        _table(
+            "Criteria by kind and status",
+            ("kind", "met", "missed", "pending"),
+            (
+                (kind, str(counts["met"]), str(counts["missed"]), str(counts["pending"]))
+                for kind, counts in report.criteria.model_dump().items()
+            ),
+        )
+    )
+    _print_counts(console, ("Completed experiments by result", report.results))
     _findings(console, report.findings)
 
 
 def _determinants(console: Console, report: DeterminantsReport) -> None:
     weakest = report.weakest.value if report.weakest else "none (no barriers)"
     console.print(f"Determinants ({_scope(report)}); weakest: [bold]{weakest}[/bold]")
-    table = Table()
-    for column in ("determinant", "enablers", "barriers", "question"):
-        table.add_column(column)
-    for entry in report.determinants:
-        table.add_row(
-            entry.determinant.value, str(entry.enablers), str(entry.barriers), entry.prompt
+    console.print(
+        _table(
+            None,
+            ("determinant", "enablers", "barriers", "question"),
+            (
+                (entry.determinant.value, str(entry.enablers), str(entry.barriers), entry.prompt)
+                for entry in report.determinants
+            ),
         )
-    console.print(table)
+    )
     for entry in report.determinants:
         console.print(f"[bold]{entry.determinant.value}[/bold]: what leadership can do")
         for lever in entry.levers:
             console.print(f"  - {lever}")
-    heat = Table(title="Barriers per unit", title_justify="left")
-    for column in ("code", "name", "clarity", "parity", "suitability", "normality"):
-        heat.add_column(column)
-    for unit in report.units:
-        b = unit.barriers
-        heat.add_row(
-            unit.code,
-            unit.name,
-            str(b.clarity),
-            str(b.parity),
-            str(b.suitability),
-            str(b.normality),
+    console.print(
+        _table(
+            "Barriers per unit",
+            ("code", "name", "clarity", "parity", "suitability", "normality"),
+            (
+                (
+                    unit.code,
+                    unit.name,
+                    str(unit.barriers.clarity),
+                    str(unit.barriers.parity),
+                    str(unit.barriers.suitability),
+                    str(unit.barriers.normality),
+                )
+                for unit in report.units
+            ),
         )
-    console.print(heat)
+    )
 
 
 def _days(value: float | None) -> str:
@@ -256,25 +283,34 @@ def _trends(console: Console, report: TrendsReport) -> None:
 
 def _flow(console: Console, report: FlowReport) -> None:
     console.print(f"Flow, {report.from_} to {report.to} ({_scope(report)})")
-    transitions = Table(title="Stage transitions", title_justify="left")
-    for column in ("from", "to", "count"):
-        transitions.add_column(column)
-    for move in report.transitions:
-        transitions.add_row(move.from_stage.value, move.to_stage.value, str(move.count))
-    console.print(transitions)
-    console.print(_counts_table("Entries into each stage", report.entered))
-    stays = Table(title="Time in stage (days)", title_justify="left")
-    for column in ("stage", "completed stays", "median", "now in stage", "median so far"):
-        stays.add_column(column, justify="right")
-    for stage, time in report.time_in_stage:
-        stays.add_row(
-            stage,
-            str(time.completed_stays),
-            _days(time.median_days),
-            str(time.current),
-            _days(time.current_median_days),
+    console.print(
+        _table(
+            "Stage transitions",
+            ("from", "to", "count"),
+            (
+                (move.from_stage.value, move.to_stage.value, str(move.count))
+                for move in report.transitions
+            ),
         )
-    console.print(stays)
+    )
+    _print_counts(console, ("Entries into each stage", report.entered))
+    console.print(
+        _table(
+            "Time in stage (days)",
+            ("stage", "completed stays", "median", "now in stage", "median so far"),
+            (
+                (
+                    stage,
+                    str(time.completed_stays),
+                    _days(time.median_days),
+                    str(time.current),
+                    _days(time.current_median_days),
+                )
+                for stage, time in report.time_in_stage
+            ),
+            justify="right",
+        )
+    )
     moved = report.mainstreaming
     sponsored = report.institutionalisation
     console.print(
@@ -288,11 +324,10 @@ def _flow(console: Console, report: FlowReport) -> None:
             ],
         )
     )
-    console.print(_counts_table("Side-of-desk work: work mode at the end", moved.work_mode_at_end))
-    console.print(
-        _counts_table(
-            "Individually sponsored work: sponsor level at the end", sponsored.sponsor_level_at_end
-        )
+    _print_counts(
+        console,
+        ("Side-of-desk work: work mode at the end", moved.work_mode_at_end),
+        ("Individually sponsored work: sponsor level at the end", sponsored.sponsor_level_at_end),
     )
     stalled = report.stalled
     limits = report.stall_days
@@ -300,25 +335,30 @@ def _flow(console: Console, report: FlowReport) -> None:
         f"[bold]{stalled.total}[/bold] stalled (limits: exploration {limits.exploration}, "
         f"experiment {limits.experiment}, scaling {limits.scaling} days)"
     )
-    units = Table(title="Units with stalled projects", title_justify="left")
-    for column in ("code", "name", "stalled", "active"):
-        units.add_column(column)
-    for unit in stalled.units:
-        units.add_row(unit.code, unit.name, str(unit.stalled), str(unit.active))
-    console.print(units)
-    projects = Table(title="Stalled projects (longest first)", title_justify="left")
-    for column in ("id", "title", "unit", "stage", "since", "days"):
-        projects.add_column(column)
-    for project in stalled.projects:
-        projects.add_row(
-            str(project.project_id),
-            project.title,
-            str(project.unit_id),
-            project.stage.value,
-            project.since.isoformat(),
-            str(project.days),
+    console.print(
+        _table(
+            "Units with stalled projects",
+            ("code", "name", "stalled", "active"),
+            ((unit.code, unit.name, str(unit.stalled), str(unit.active)) for unit in stalled.units),
         )
-    console.print(projects)
+    )
+    console.print(
+        _table(
+            "Stalled projects (longest first)",
+            ("id", "title", "unit", "stage", "since", "days"),
+            (
+                (
+                    str(project.project_id),
+                    project.title,
+                    str(project.unit_id),
+                    project.stage.value,
+                    project.since.isoformat(),
+                    str(project.days),
+                )
+                for project in stalled.projects
+            ),
+        )
+    )
 
 
 def _money(value: object) -> str:
@@ -353,39 +393,55 @@ def _experimentation(console: Console, report: ExperimentationReport) -> None:
             ],
         )
     )
-    console.print(_counts_table("By comparison", started.by_comparison))
-    console.print(_counts_table("By rigour", started.by_rigour))
-    results = Table(title="Publication by result", title_justify="left")
-    for column in ("result", "finished", "published", "share"):
-        results.add_column(column)
-    for name, counts in report.publication.by_result:
-        results.add_row(
-            name, str(counts.finished), str(counts.published), percent(counts.published_share)
+    _print_counts(
+        console,
+        ("By comparison", started.by_comparison),
+        ("By rigour", started.by_rigour),
+    )
+    console.print(
+        _table(
+            "Publication by result",
+            ("result", "finished", "published", "share"),
+            (
+                (name, str(counts.finished), str(counts.published), percent(counts.published_share))
+                for name, counts in report.publication.by_result
+            ),
         )
-    console.print(results)
-    spend = Table(title="Spend against commitment", title_justify="left")
-    for column in ("code", "name", "funds", "target", "spend", "share", "meets"):
-        spend.add_column(column)
-    for row in report.spend:
-        spend.add_row(
-            row.code,
-            row.name,
-            _money(row.program_funds),
-            percent(row.target_share) if row.target_share is not None else "",
-            _money(row.experiment_spend),
-            percent(row.spend_share),
-            "" if row.meets_target is None else ("yes" if row.meets_target else "no"),
+    )
+    console.print(
+        _table(
+            "Spend against commitment",
+            ("code", "name", "funds", "target", "spend", "share", "meets"),
+            (
+                (
+                    row.code,
+                    row.name,
+                    _money(row.program_funds),
+                    percent(row.target_share) if row.target_share is not None else "",
+                    _money(row.experiment_spend),
+                    percent(row.spend_share),
+                    "" if row.meets_target is None else ("yes" if row.meets_target else "no"),
+                )
+                for row in report.spend
+            ),
         )
-    console.print(spend)
+    )
     if report.overdue:
-        overdue = Table(title="Overdue publications", title_justify="left")
-        for column in ("id", "title", "ended on", "days overdue"):
-            overdue.add_column(column)
-        for item in report.overdue:
-            overdue.add_row(
-                str(item.experiment_id), item.title, str(item.ended_on), str(item.days_overdue)
+        console.print(
+            _table(
+                "Overdue publications",
+                ("id", "title", "ended on", "days overdue"),
+                (
+                    (
+                        str(item.experiment_id),
+                        item.title,
+                        str(item.ended_on),
+                        str(item.days_overdue),
+                    )
+                    for item in report.overdue
+                ),
             )
-        console.print(overdue)
+        )
     _findings(console, report.findings)
 
 
@@ -413,31 +469,51 @@ def _barometer(console: Console, report: BarometerReport) -> None:
             ],
         )
     )
-    for title, counts in (
+    _print_counts(
+        console,
         ("Innovations by novelty", report.by_novelty),
         ("Innovations by initiator", report.by_initiator),
         ("Innovations by type", report.by_type),
         ("Innovations by collaborator", report.by_collaborator),
         ("Innovations by value", report.by_value),
-    ):
-        console.print(_counts_table(title, counts))
+    )
     _findings(console, report.findings)
-    sources = Table(title="Most adopted (by distinct other units)", title_justify="left")
-    for column in ("project", "title", "unit", "adopting units", "adoptions"):
-        sources.add_column(column)
-    for source in report.diffusion.sources:
-        sources.add_row(
-            str(source.project_id),
-            source.title,
-            str(source.unit_id),
-            str(source.adopting_units),
-            str(source.adoptions),
+    console.print(
+        _table(
+            "Most adopted (by distinct other units)",
+            ("project", "title", "unit", "adopting units", "adoptions"),
+            (
+                (
+                    str(source.project_id),
+                    source.title,
+                    str(source.unit_id),
+                    str(source.adopting_units),
+                    str(source.adoptions),
+                )
+                for source in report.diffusion.sources
+            ),
         )
-    console.print(sources)
-    flows = Table(title="Adoptions across units", title_justify="left")
-    for column in ("code", "adopted in", "adopted out"):
-        flows.add_column(column)
-    for flow in report.diffusion.unit_flows:
-        flows.add_row(flow.code, str(flow.adopted_in), str(flow.adopted_out))
-    console.print(flows)
+    )
+    console.print(
+        _table(
+            "Adoptions across units",
+            ("code", "adopted in", "adopted out"),
+            (
+                (flow.code, str(flow.adopted_in), str(flow.adopted_out))
+                for flow in report.diffusion.unit_flows
+            ),
+        )
+    )
     console.print(f"National figures: {report.comparison.source}.")
+
+
+_PRINTERS: dict[type[BaseModel], Callable[[Console, Any], None]] = {
+    SpreadReport: _spread,
+    PortfolioReport: _portfolio,
+    OutcomesReport: _outcomes,
+    DeterminantsReport: _determinants,
+    TrendsReport: _trends,
+    FlowReport: _flow,
+    ExperimentationReport: _experimentation,
+    BarometerReport: _barometer,
+}
