@@ -11,6 +11,7 @@ from window functions over every period of every project in scope, in each state
 """
 
 from datetime import date
+from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import Row, and_, case, false, func, literal, or_, select, union_all
@@ -18,7 +19,7 @@ from sqlmodel import Session, col
 
 from app.core.config import Settings
 from app.projects.models import Project, ProjectPeriod, SponsorLevel, Stage, WorkMode
-from app.reports import periods, service, window
+from app.reports import periods, queries, service, window
 from app.reports.schemas import FlowReport, StalledProject, StalledUnit, Transition
 from app.units.models import Unit
 
@@ -254,6 +255,13 @@ def _stalled_projects(session: Session, stalled: Any) -> list[Row[Any]]:
     return list(session.execute(statement).all())
 
 
+def _share_at_end(
+    at_end: dict[str, int], values: tuple[StrEnum, ...], at_start: int
+) -> float | None:
+    """Of the projects counted at `from`, the share whose value at `to` is one of `values`."""
+    return service.share(sum(at_end[value] for value in values), at_start)
+
+
 def _median(row: Row[Any] | None) -> float | None:
     return None if row is None else float(row.median_days)
 
@@ -301,11 +309,9 @@ def flow(
         }
 
     side_at_start = int(start_end.side_at_start)
-    mode_at_end = {mode.value: int(start_end._mapping[f"end_mode_{mode}"]) for mode in WorkMode}
+    mode_at_end = queries.counts(start_end, "end_mode_", WorkMode)
     individual_at_start = int(start_end.individual_at_start)
-    sponsor_at_end = {
-        level.value: int(start_end._mapping[f"end_sponsor_{level}"]) for level in SponsorLevel
-    }
+    sponsor_at_end = queries.counts(start_end, "end_sponsor_", SponsorLevel)
     return FlowReport(
         unit_id=root_id,
         from_=span.start,
@@ -317,25 +323,22 @@ def flow(
         mainstreaming={
             "side_of_desk_at_start": side_at_start,
             "work_mode_at_end": mode_at_end,
-            "mainstreamed_share": service.share(
-                mode_at_end[WorkMode.dedicated] + mode_at_end[WorkMode.core_business],
-                side_at_start,
+            "mainstreamed_share": _share_at_end(
+                mode_at_end, (WorkMode.dedicated, WorkMode.core_business), side_at_start
             ),
         },
         institutionalisation={
             "individual_at_start": individual_at_start,
             "sponsor_level_at_end": sponsor_at_end,
-            "institutionalised_share": service.share(
-                sponsor_at_end[SponsorLevel.organizational] + sponsor_at_end[SponsorLevel.system],
+            "institutionalised_share": _share_at_end(
+                sponsor_at_end,
+                (SponsorLevel.organizational, SponsorLevel.system),
                 individual_at_start,
             ),
         },
         stalled={
             "total": int(by_stage.total),
-            "by_stage": {
-                stage.value: int(by_stage._mapping[f"stage_{stage.value}"])
-                for stage in periods.ACTIVE_STAGES
-            },
+            "by_stage": queries.counts(by_stage, "stage_", periods.ACTIVE_STAGES),
             "units": [StalledUnit.model_validate(row._mapping) for row in units],
             "projects": [StalledProject.model_validate(row._mapping) for row in projects],
         },
