@@ -1,9 +1,21 @@
 """All settings, read from the environment (prefix ``PORTFOLIO_``) in one place."""
 
 from functools import lru_cache
+from typing import Any
 
 from pydantic import AliasChoices, BaseModel, Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+def _stall_limit(stage: str, default: int) -> Any:
+    """A stage's stall limit in days: at least 1, at most a hundred years."""
+    return Field(
+        default=default,
+        ge=1,
+        le=36_500,
+        description=f"Days in `{stage}` after which a project is stalled.",
+        examples=[default],
+    )
 
 
 class StallDays(BaseModel):
@@ -12,27 +24,9 @@ class StallDays(BaseModel):
     # Echoed whole in the flow report: every key is in the response.
     model_config = {"extra": "forbid", "json_schema_serialization_defaults_required": True}
 
-    exploration: int = Field(
-        default=180,
-        ge=1,
-        le=36_500,
-        description="Days in `exploration` after which a project is stalled.",
-        examples=[180],
-    )
-    experiment: int = Field(
-        default=270,
-        ge=1,
-        le=36_500,
-        description="Days in `experiment` after which a project is stalled.",
-        examples=[270],
-    )
-    scaling: int = Field(
-        default=365,
-        ge=1,
-        le=36_500,
-        description="Days in `scaling` after which a project is stalled.",
-        examples=[365],
-    )
+    exploration: int = _stall_limit("exploration", 180)
+    experiment: int = _stall_limit("experiment", 270)
+    scaling: int = _stall_limit("scaling", 365)
 
 
 class Settings(BaseSettings):
