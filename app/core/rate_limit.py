@@ -21,8 +21,9 @@ from dataclasses import dataclass
 from typing import Any
 
 import token_bucket
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import Message, Receive, Scope, Send
 
+from app.core.asgi import HTTPOnlyMiddleware
 from app.core.errors import TooManyRequests
 
 _STATE_KEY = "portfolio_rate_limit"
@@ -178,17 +179,10 @@ def _enforce(scope: Scope, buckets: _Buckets | None, key: str) -> None:
         )
 
 
-class RateLimitHeadersMiddleware:
+class RateLimitHeadersMiddleware(HTTPOnlyMiddleware):
     """Adds `RateLimit` and `RateLimit-Policy` to the response of every counted request."""
 
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-
+    async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
                 decision: Any = scope.get("state", {}).get(_STATE_KEY)

@@ -32,8 +32,9 @@ from prometheus_client import (
 )
 from prometheus_client.registry import Collector
 from sqlalchemy import Engine, event
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import Message, Receive, Scope, Send
 
+from app.core.asgi import HTTPOnlyMiddleware
 from app.core.config import Settings
 from app.core.errors import _internal as internal_error_response
 
@@ -76,20 +77,14 @@ def request_id_from(raw: str | None) -> str:
     return uuid.uuid4().hex
 
 
-class RequestContextMiddleware:
+class RequestContextMiddleware(HTTPOnlyMiddleware):
     """Outermost layer: gives every request an id, times it, counts it and logs it.
 
     A pure ASGI middleware (not BaseHTTPMiddleware) so streamed CSV bodies pass through
     untouched and the timing covers the whole body.
     """
 
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
+    async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
         raw = next((v for k, v in scope["headers"] if k == b"x-request-id"), None)
         request_id = request_id_from(raw.decode("latin-1") if raw is not None else None)
         scope.setdefault("state", {})["request_id"] = request_id
