@@ -50,6 +50,17 @@ UnitScope = Annotated[
     ),
 ]
 
+IfNoneMatch = Annotated[
+    str | None,
+    Header(
+        alias="If-None-Match",
+        max_length=1000,
+        description="ETag of a previous response; `304 Not Modified` if the report would be "
+        "the same (`*`: if the report exists).",
+        examples=['"r5d41402abc4b2a76e1f0c3d9a8b7c6d5"'],
+    ),
+]
+
 
 def _tags(if_none_match: str) -> set[str]:
     # If-None-Match compares weakly (RFC 9110, 13.1.2): W/"x" matches "x".
@@ -92,16 +103,7 @@ def report_root(
     session: SessionDep,
     actor: Reader,
     unit_id: UnitScope = None,
-    if_none_match: Annotated[
-        str | None,
-        Header(
-            alias="If-None-Match",
-            max_length=1000,
-            description="ETag of a previous response; `304 Not Modified` if the report "
-            "would be the same (`*`: if the report exists).",
-            examples=['"r5d41402abc4b2a76e1f0c3d9a8b7c6d5"'],
-        ),
-    ] = None,
+    if_none_match: IfNoneMatch = None,
 ) -> int | None:
     """The root of the subtree the report covers (404 for a unit outside the caller's
     scope), after the ETag: set on the response, or a 304 when `If-None-Match` matches."""
