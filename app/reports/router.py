@@ -81,7 +81,7 @@ class CsvTable(Generic[R]):
         return rows_csv(self.columns, self.rows(report))
 
 
-async def report_request(
+async def get_report_request(
     session: SessionDep, settings: SettingsDep, root_id: ReportRoot
 ) -> ReportRequest:
     """What every report route passes on: its scope (after `ReportRoot`'s checks and ETag)
@@ -89,7 +89,7 @@ async def report_request(
     return ReportRequest(session=session, settings=settings, root_id=root_id, today=today())
 
 
-ReportRequestDep = Annotated[ReportRequest, Depends(report_request)]
+ReportRequestDep = Annotated[ReportRequest, Depends(get_report_request)]
 AcceptHeader = Annotated[str | None, Header(max_length=1000, include_in_schema=False)]
 
 
@@ -115,7 +115,7 @@ def report_route(
 def respond(
     response: Response,
     name: ReportName,
-    request: ReportRequest,
+    report_request: ReportRequest,
     *,
     accept: str | None = None,
     csv: CsvTable[Any] | None = None,
@@ -133,12 +133,12 @@ def respond(
         if csv.filename is not None:
             headers.update(csv_export.attachment(csv.filename))
         return Response(
-            csv.render(catalog.build(name, request)),
+            csv.render(catalog.build(name, report_request)),
             media_type=f"{csv_export.CSV_MEDIA_TYPE}; charset=utf-8",
             headers=headers,
         )
     return Response(
-        catalog.build_json(name, request), media_type="application/json", headers=headers
+        catalog.build_json(name, report_request), media_type="application/json", headers=headers
     )
 
 
@@ -211,7 +211,7 @@ BAROMETER_CSV = CsvTable[BarometerReport](
 )
 def spread_report(
     response: Response,
-    request: ReportRequestDep,
+    report_request: ReportRequestDep,
     as_of: Annotated[
         date | None,
         Query(
@@ -224,9 +224,13 @@ def spread_report(
     ] = None,
     accept: AcceptHeader = None,
 ):
-    service.check_as_of(as_of, request.today)
+    service.check_as_of(as_of, report_request.today)
     return respond(
-        response, ReportName.spread, replace(request, as_of=as_of), accept=accept, csv=SPREAD_CSV
+        response,
+        ReportName.spread,
+        replace(report_request, as_of=as_of),
+        accept=accept,
+        csv=SPREAD_CSV,
     )
 
 
@@ -237,8 +241,8 @@ def spread_report(
     description="Projects by stage, facet, risk band, sponsor level and work mode; facet x risk "
     "band; experiments by status, method and result; the stage funnel; adoption; risk balance.",
 )
-def portfolio_report(response: Response, request: ReportRequestDep):
-    return respond(response, ReportName.portfolio, request)
+def portfolio_report(response: Response, report_request: ReportRequestDep):
+    return respond(response, ReportName.portfolio, report_request)
 
 
 @report_route(
@@ -248,8 +252,8 @@ def portfolio_report(response: Response, request: ReportRequestDep):
     description="Projects with outcome criteria, criteria by kind and status, completed "
     "experiments with lessons and results.",
 )
-def outcomes_report(response: Response, request: ReportRequestDep):
-    return respond(response, ReportName.outcomes, request)
+def outcomes_report(response: Response, report_request: ReportRequestDep):
+    return respond(response, ReportName.outcomes, report_request)
 
 
 @report_route(
@@ -259,8 +263,8 @@ def outcomes_report(response: Response, request: ReportRequestDep):
     description="Tag counts per determinant with its prompting question and leadership "
     "levers, the weakest determinant, and barrier counts per unit for a heat map.",
 )
-def determinants_report(response: Response, request: ReportRequestDep):
-    return respond(response, ReportName.determinants, request)
+def determinants_report(response: Response, report_request: ReportRequestDep):
+    return respond(response, ReportName.determinants, report_request)
 
 
 # --- timeline reports -----------------------------------------------------------------
@@ -341,7 +345,7 @@ TRENDS_CSV_EXAMPLE = rows_csv(
 )
 def trends_report(
     response: Response,
-    request: ReportRequestDep,
+    report_request: ReportRequestDep,
     start: Annotated[date | None, _window_from("two years", "2024-04-15")] = None,
     to: WindowTo = None,
     interval: Annotated[
@@ -357,7 +361,7 @@ def trends_report(
     return respond(
         response,
         ReportName.trends,
-        replace(request, start=start, end=to, interval=interval),
+        replace(report_request, start=start, end=to, interval=interval),
         accept=accept,
         csv=TRENDS_CSV,
     )
@@ -398,7 +402,7 @@ FLOW_CSV_EXAMPLE = rows_csv(
 )
 def flow_report(
     response: Response,
-    request: ReportRequestDep,
+    report_request: ReportRequestDep,
     start: Annotated[date | None, _window_from("one year", "2025-04-15")] = None,
     to: WindowTo = None,
     accept: AcceptHeader = None,
@@ -406,7 +410,7 @@ def flow_report(
     return respond(
         response,
         ReportName.flow,
-        replace(request, start=start, end=to),
+        replace(report_request, start=start, end=to),
         accept=accept,
         csv=FLOW_CSV,
     )
@@ -455,7 +459,7 @@ EXPERIMENTATION_CSV = CsvTable[experimentation.ExperimentationReport](
 )
 def experimentation_report(
     response: Response,
-    request: ReportRequestDep,
+    report_request: ReportRequestDep,
     year: Annotated[
         int | None,
         Query(
@@ -470,7 +474,7 @@ def experimentation_report(
     return respond(
         response,
         ReportName.experimentation,
-        replace(request, year=year),
+        replace(report_request, year=year),
         accept=accept,
         csv=EXPERIMENTATION_CSV,
     )
@@ -491,7 +495,7 @@ def experimentation_report(
 )
 def barometer_report(
     response: Response,
-    request: ReportRequestDep,
+    report_request: ReportRequestDep,
     from_date: Annotated[
         date | None,
         Query(
@@ -508,7 +512,7 @@ def barometer_report(
     return respond(
         response,
         ReportName.barometer,
-        replace(request, start=from_date, end=to_date),
+        replace(report_request, start=from_date, end=to_date),
         accept=accept,
         csv=BAROMETER_CSV,
     )
