@@ -109,33 +109,7 @@ def _stays(session: Session, runs: Any, start: date, end: date) -> dict[tuple[st
         periods.days_between(periods.at(end), runs.c.stage_since).label("days"),
     ).where(_holds(runs, periods.at(end)), runs.c.stage.in_(MEASURED_STAGES))
     stays = union_all(completed, current).subquery("stays")
-    if session.get_bind().dialect.name == "postgresql":
-        # The ordered-set aggregate sorts each group alone, in memory; the portable form
-        # below sorts every stay twice for its window functions (at L 230,000, on disk).
-        # For an even count percentile_cont(0.5) is the mean of the two middle values.
-        median = select(
-            stays.c.kind,
-            stays.c.stage,
-            func.count().label("stays"),
-            func.percentile_cont(0.5).within_group(stays.c.days).label("median_days"),
-        ).group_by(stays.c.kind, stays.c.stage)
-        return {(row.kind, row.stage): row for row in session.execute(median).all()}
-    position, rows = periods.median(stays.c.days, [stays.c.kind, stays.c.stage])
-    ranked = select(
-        stays.c.kind,
-        stays.c.stage,
-        stays.c.days,
-        position.label("position"),
-        rows.label("stays"),
-    ).subquery("ranked")
-    statement = select(
-        ranked.c.kind,
-        ranked.c.stage,
-        func.max(ranked.c.stays).label("stays"),
-        func.avg(case((periods.middle(ranked.c.position, ranked.c.stays), ranked.c.days))).label(
-            "median_days"
-        ),
-    ).group_by(ranked.c.kind, ranked.c.stage)
+    statement = periods.median_by(stays.c.days, [stays.c.kind, stays.c.stage])
     return {(row.kind, row.stage): row for row in session.execute(statement).all()}
 
 

@@ -21,6 +21,7 @@ from sqlalchemy import (
     join,
     literal,
     or_,
+    select,
     true,
 )
 from sqlalchemy.ext.compiler import compiles
@@ -91,19 +92,39 @@ def count_where(condition: ColumnElement[bool], label: str) -> Any:
     return func.count(case((condition, 1))).label(label)
 
 
-def median(days: Any, partition: list[Any]) -> tuple[Any, Any]:
-    """Window columns to take a median with: (row number by ``days``, rows) per partition.
+def median_by(values: Any, groups: list[Any]) -> Any:
+    """Per group of ``groups`` (columns of the same subquery as ``values``, whole numbers):
+    ``stays``, how many values, and ``median_days``, their median (the mean of the two
+    middle values when their number is even, as percentile_cont(0.5)).
 
-    The median of a partition is then avg(days) over its rows whose number is
-    (n + 1) / 2 or (n + 2) / 2 in integer division: the middle row when n is odd, the
-    two middle rows when it is even. Portable (SQLite has no percentile_cont)."""
-    position = func.row_number().over(partition_by=partition, order_by=days)
-    rows = func.count().over(partition_by=partition)
-    return position, rows
-
-
-def middle(position: Any, rows: Any) -> ColumnElement[bool]:
-    return or_(position == (rows + 1) // 2, position == (rows + 2) // 2)
+    Taken from the histogram of the values, not from the values sorted: one hash
+    aggregate over the rows, then running counts over the distinct values (whole days:
+    a few thousand at most, whatever the number of rows). The lower middle value is the
+    first whose running count reaches half the rows, the upper one the first to pass
+    half. Portable: SQLite has no percentile_cont, and sorting every row for it
+    spilled to disk at L (bench/RESULTS.md, flow)."""
+    histogram = (
+        select(*groups, values.label("value"), func.count().label("n"))
+        .group_by(*groups, values)
+        .subquery("histogram")
+    )
+    keys = [histogram.c[group.name] for group in groups]
+    value, n = histogram.c.value, histogram.c.n
+    running = select(
+        *keys,
+        value,
+        func.sum(n).over(partition_by=keys, order_by=value).label("upto"),
+        func.sum(n).over(partition_by=keys).label("total"),
+    ).subquery("running")
+    r = running.c
+    lower = func.min(case((2 * r.upto >= r.total, r.value)))
+    upper = func.min(case((2 * r.upto > r.total, r.value)))
+    by = [r[group.name] for group in groups]
+    return select(
+        *by,
+        func.max(r.total).label("stays"),
+        ((lower + upper) / literal(2.0)).label("median_days"),
+    ).group_by(*by)
 
 
 def at(day: date) -> Any:
