@@ -93,6 +93,14 @@ ReportRequestDep = Annotated[ReportRequest, Depends(get_report_request)]
 AcceptHeader = Annotated[str | None, Header(max_length=1000, include_in_schema=False)]
 
 
+def _with_etag(responses: dict[int | str, dict[str, Any]]) -> dict[int | str, dict[str, Any]]:
+    """A route's own 200 (a CSV representation's) replaces the router's whole, so it gets
+    the router's `ETag` header here: every report's 200 carries one."""
+    if 200 not in responses:
+        return responses
+    return {**responses, 200: {**NOT_MODIFIED[200], **responses[200]}}
+
+
 def report_route(
     name: ReportName,
     response_model: type[BaseModel],
@@ -106,7 +114,7 @@ def report_route(
     return router.get(
         f"/{name.value}",
         response_model=response_model,
-        responses={**(responses or {}), **problem_responses(*READ_ONE)},
+        responses={**_with_etag(responses or {}), **problem_responses(*READ_ONE)},
         summary=summary,
         description=description,
     )
@@ -192,18 +200,11 @@ BAROMETER_CSV = CsvTable[BarometerReport](
 @report_route(
     ReportName.spread,
     SpreadReport,
-    responses={
-        **NOT_MODIFIED,
-        # With the ETag of `NOT_MODIFIED`'s 200, which a route's own 200 would replace.
-        200: {
-            **NOT_MODIFIED[200],
-            **csv_doc(
-                "The report as JSON, or with `Accept: text/csv` its `units` rows as CSV (a "
-                "header row, then one row per unit; `parent_id` empty for a root).",
-                SPREAD_CSV_EXAMPLE,
-            )[200],
-        },
-    },
+    responses=csv_doc(
+        "The report as JSON, or with `Accept: text/csv` its `units` rows as CSV (a "
+        "header row, then one row per unit; `parent_id` empty for a root).",
+        SPREAD_CSV_EXAMPLE,
+    ),
     summary="Is innovation spread across the core business or stuck as side-of-desk work?",
     description="Active projects (stage `exploration`, `experiment` or `scaling`) by work mode "
     "and sponsor level, business-line coverage, lab share, a verdict, findings, and one row "

@@ -144,9 +144,13 @@ def test_every_response_declares_its_headers():
             assert "X-Request-ID" in declared, (method, path, code)
             if code in ("409", "429", "503"):
                 assert "Retry-After" in declared, (method, path, code)
-    reports = SPEC["paths"]["/api/v1/reports/spread"]["get"]["responses"]
-    assert {"ETag", "X-Request-ID"} <= set(reports["200"]["headers"])
-    assert {"ETag", "X-Request-ID"} <= set(reports["304"]["headers"])
+    # Every report answers with an ETag, those with a CSV representation too.
+    report_paths = [path for path in SPEC["paths"] if path.startswith("/api/v1/reports/")]
+    assert len(report_paths) == 8
+    for path in report_paths:
+        reports = SPEC["paths"][path]["get"]["responses"]
+        assert {"ETag", "X-Request-ID"} <= set(reports["200"]["headers"]), path
+        assert {"ETag", "X-Request-ID"} <= set(reports["304"]["headers"]), path
     project = SPEC["paths"]["/api/v1/projects/{project_id}"]
     for method in ("get", "patch", "delete"):
         assert "ETag" in project[method]["responses"]["200"]["headers"], method
