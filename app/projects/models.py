@@ -454,22 +454,19 @@ class ProjectPeriod(SQLModel, table=True):
     prev_stage_since: date | None = None
 
 
+# A closed period; the timeline's example shows it followed by the open one.
+_PERIOD_EXAMPLE: dict[str, Any] = {
+    "from": "2026-02-01",
+    "to": "2026-03-03",
+    "stage": "experiment",
+    "work_mode": "dedicated",
+    "sponsor_level": "organizational",
+    "unit_id": 3,
+}
+
+
 class PeriodPublic(SQLModel, ResponseModel):
-    model_config = {
-        "populate_by_name": True,
-        "json_schema_extra": {
-            "examples": [
-                {
-                    "from": "2026-02-01",
-                    "to": "2026-03-03",
-                    "stage": "experiment",
-                    "work_mode": "dedicated",
-                    "sponsor_level": "organizational",
-                    "unit_id": 3,
-                }
-            ]
-        },
-    }
+    model_config = {"populate_by_name": True, "json_schema_extra": {"examples": [_PERIOD_EXAMPLE]}}
 
     from_: date = Field(
         alias="from",
@@ -496,14 +493,7 @@ class ProjectTimeline(SQLModel, ResponseModel):
                 {
                     "project_id": 7,
                     "periods": [
-                        {
-                            "from": "2026-02-01",
-                            "to": "2026-03-03",
-                            "stage": "experiment",
-                            "work_mode": "dedicated",
-                            "sponsor_level": "organizational",
-                            "unit_id": 3,
-                        },
+                        _PERIOD_EXAMPLE,
                         {
                             "from": "2026-03-03",
                             "to": None,
