@@ -1,12 +1,12 @@
 """Determinant tags: the four conditions that decide whether innovation happens."""
 
 from enum import StrEnum
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import Query
 from pydantic import AfterValidator
 from sqlalchemy import CheckConstraint, UniqueConstraint
-from sqlmodel import Field, SQLModel
+from sqlmodel import Field, Relationship, SQLModel
 
 from app.core.contract import ResponseModel
 from app.core.db import enum_column
@@ -74,6 +74,21 @@ class DeterminantTag(DeterminantTagBase, table=True):
     id: int | None = Field(default=None, primary_key=True)
     project_id: int | None = Field(default=None, foreign_key="projects.id", index=True)
     experiment_id: int | None = Field(default=None, foreign_key="experiments.id", index=True)
+
+
+def tags_relationship(owner: str) -> Any:
+    """The `determinant_tags` of an owner table (`"Project"`, `"Experiment"`), through the
+    tag's `<owner>_id`: in id order, replaced whole (a tag left out is deleted), and never
+    loaded lazily, so a read that forgets `selectinload` fails in tests instead of running
+    a query per row."""
+    return Relationship(
+        sa_relationship_kwargs={
+            "lazy": "raise",
+            "cascade": "all, delete-orphan",
+            "order_by": "DeterminantTag.id",
+            "primaryjoin": f"{owner}.id == DeterminantTag.{owner.lower()}_id",
+        }
+    )
 
 
 def check_unique_determinants(tags: list[DeterminantTagIn]) -> list[DeterminantTagIn]:

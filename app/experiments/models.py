@@ -6,13 +6,18 @@ from urllib.parse import urlsplit
 
 from pydantic import StrictInt, field_validator, model_validator
 from sqlalchemy import Index, Numeric, String, text
-from sqlmodel import Field, Relationship, SQLModel
+from sqlmodel import Field, SQLModel
 
 from app.core.contract import Money, ResponseModel
 from app.core.db import MAX_ID, AuditedFields, check_dates, enum_column, today
 from app.core.errors import CrossFieldError
 from app.core.pagination import Page
-from app.determinants.models import DeterminantList, DeterminantTag, DeterminantTagPublic
+from app.determinants.models import (
+    DeterminantList,
+    DeterminantTag,
+    DeterminantTagPublic,
+    tags_relationship,
+)
 
 
 class Method(StrEnum):
@@ -285,14 +290,7 @@ class Experiment(ExperimentBase, AuditedFields, table=True):
     # A copy of the project's unit, kept in step by the project service.
     unit_id: int = Field(foreign_key="units.id", index=True)
 
-    determinant_tags: list[DeterminantTag] = Relationship(
-        sa_relationship_kwargs={
-            "lazy": "raise",
-            "cascade": "all, delete-orphan",
-            "order_by": "DeterminantTag.id",
-            "primaryjoin": "Experiment.id == DeterminantTag.experiment_id",
-        }
-    )
+    determinant_tags: list[DeterminantTag] = tags_relationship("Experiment")
 
 
 class ExperimentPublic(ExperimentBase, ResponseModel):

@@ -5,13 +5,18 @@ from typing import Annotated, Any
 
 from pydantic import AfterValidator, StrictInt, model_validator
 from sqlalchemy import Index, Numeric, UniqueConstraint
-from sqlmodel import Field, Relationship, SQLModel
+from sqlmodel import Field, SQLModel
 
 from app.core.contract import Money, ResponseModel
 from app.core.db import MAX_ID, AuditedFields, check_dates, enum_column
 from app.core.flags import FlagSet, unique_sorted
 from app.core.pagination import Page
-from app.determinants.models import DeterminantList, DeterminantTag, DeterminantTagPublic
+from app.determinants.models import (
+    DeterminantList,
+    DeterminantTag,
+    DeterminantTagPublic,
+    tags_relationship,
+)
 
 
 class SponsorLevel(StrEnum):
@@ -406,14 +411,7 @@ class Project(ProjectBase, AuditedFields, table=True):
     collaborators_mask: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
     value_types_mask: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
 
-    determinant_tags: list[DeterminantTag] = Relationship(
-        sa_relationship_kwargs={
-            "lazy": "raise",
-            "cascade": "all, delete-orphan",
-            "order_by": "DeterminantTag.id",
-            "primaryjoin": "Project.id == DeterminantTag.project_id",
-        }
-    )
+    determinant_tags: list[DeterminantTag] = tags_relationship("Project")
 
 
 class ProjectPeriod(SQLModel, table=True):
