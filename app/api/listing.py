@@ -273,8 +273,9 @@ def entity_page(
     return split_page(list(session.exec(paginate(statement, id_column, params)).all()), params)
 
 
-# A list's rows narrowed by the caller's filters (the request's actor and query).
-Filtered = Callable[[Select[Any]], Select[Any]]
+# A list's filter, `filtered(rows, *, actor, **query)`: the rows narrowed by the caller's
+# scope and the route's query parameters (`projects.service.filtered`).
+Filtered = Callable[..., Select[Any]]
 
 
 @dataclass(frozen=True)
@@ -297,14 +298,24 @@ def list_request(
 ListRequestDep = Annotated[ListRequest, Depends(list_request)]
 
 
-def respond(context: ListRequest, spec: ListSpec, page: PageParams, filtered: Filtered) -> Response:
+def respond(
+    context: ListRequest,
+    spec: ListSpec,
+    page: PageParams,
+    filtered: Filtered,
+    query: dict[str, Any],
+) -> Response:
     """A list route's answer: a page of JSON, or with `Accept: text/csv` every matching row
     as CSV, streamed in keyset batches (`csv_export.stream`)."""
+
+    def rows() -> Select[Any]:
+        return filtered(spec.rows(), actor=context.actor, **query)
+
     if csv_export.wants_csv(context.request):
         return csv_export.stream(
             engine=context.request.app.state.read_only_engine,
             fetch_page=lambda batch_session, params: spec.plain_page(
-                session=batch_session, rows=filtered(spec.rows()), params=params
+                session=batch_session, rows=rows(), params=params
             ),
             to_public=spec.item_model.model_validate,
             columns=spec.csv_columns,
@@ -312,10 +323,13 @@ def respond(context: ListRequest, spec: ListSpec, page: PageParams, filtered: Fi
             batch_size=context.settings.csv_batch_size,
             filename=spec.csv_filename,
         )
-    rows = filtered(spec.rows())
-    return json_response(spec.json(session=context.session, rows=rows, params=page))
+    return json_response(spec.json(session=context.session, rows=rows(), params=page))
 
 
-def list_responses(spec: ListSpec) -> dict[int | str, dict[str, Any]]:
-    """The OpenAPI responses of a list route: its problems and its CSV form."""
-    return {**problem_responses(*READ), **csv_export.csv_response_doc(spec.csv_columns)}
+def route(spec: ListSpec) -> dict[str, Any]:
+    """Route decorator arguments of a list, `@router.get("", summary=..., **listing.route(LIST))`:
+    its page model, its problems and its CSV form."""
+    return {
+        "response_model": spec.page_model,
+        "responses": {**problem_responses(*READ), **csv_export.csv_response_doc(spec.csv_columns)},
+    }

@@ -72,11 +72,10 @@ def scoped(
 
 @dataclass(frozen=True)
 class OwnedRows:
-    """The columns and domain SQL behind the filters every list of unit-owned rows has."""
+    """The filters every list of unit-owned rows has, over `model`: a table with `unit_id`
+    and the audited `updated_at` and `archived`; the domain SQL comes in as functions."""
 
-    unit_column: Any
-    updated_at: Any
-    archived: Any
+    model: Any
     in_subtree: InSubtree
     tagged: Tagged
 
@@ -91,8 +90,20 @@ class OwnedRows:
         include_archived: bool = False,
     ) -> list[Clause]:
         return [
-            *scoped(self.in_subtree, self.unit_column, scope_unit_id, unit_id),
+            *scoped(self.in_subtree, self.model.unit_id, scope_unit_id, unit_id),
             self.tagged(determinant, effect) if determinant or effect else None,
-            at_or_after(self.updated_at, updated_since),
-            live(self.archived, include_archived),
+            at_or_after(self.model.updated_at, updated_since),
+            live(self.model.archived, include_archived),
         ]
+
+    def narrowed(
+        self,
+        statement: StatementT,
+        own: Iterable[Clause],
+        *,
+        scope_unit_id: int | None,
+        **shared: Any,
+    ) -> StatementT:
+        """`statement` narrowed by the caller's scope and the `shared` filters (`clauses`),
+        then by the list's `own` clauses."""
+        return narrowed(statement, [*self.clauses(scope_unit_id=scope_unit_id, **shared), *own])

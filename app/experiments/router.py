@@ -22,7 +22,6 @@ from app.experiments.models import (
     ExperimentCreate,
     ExperimentPublic,
     ExperimentResult,
-    ExperimentsPage,
     ExperimentStatus,
     ExperimentUpdate,
     Method,
@@ -108,10 +107,9 @@ def experiment_filters(
 
 @router.get(
     "",
-    response_model=ExperimentsPage,
-    responses=listing.list_responses(service.LIST),
     summary="List experiments",
     description="With `Accept: text/csv`: every matching experiment as CSV, streamed.",
+    **listing.route(service.LIST),
 )
 def list_experiments(
     context: listing.ListRequestDep,
@@ -119,7 +117,7 @@ def list_experiments(
     query: Annotated[dict[str, Any], Depends(experiment_filters)],
     page: PageDep,
 ):
-    return listing.respond(context, service.LIST, page, service.filtered_for(context.actor, query))
+    return listing.respond(context, service.LIST, page, service.filtered, query)
 
 
 @router.get(

@@ -95,9 +95,7 @@ LIST = listing.ListSpec(
     "experiments.csv",
 )
 FILTERS = filters.OwnedRows(
-    unit_column=Experiment.unit_id,
-    updated_at=Experiment.updated_at,
-    archived=Experiment.archived,
+    Experiment,
     in_subtree=unit_service.in_subtree,
     tagged=determinant_service.filter_on(DeterminantTag.experiment_id, Experiment.id),
 )
@@ -258,10 +256,9 @@ def filtered(
     """The list's rows narrowed by its filters and the caller's scope; `shared` are the
     filters every list of unit-owned rows has (`filters.OwnedRows.clauses`)."""
     is_published = col(Experiment.published_on).is_not(None)
-    return filters.narrowed(
+    return FILTERS.narrowed(
         statement,
         [
-            *FILTERS.clauses(scope_unit_id=actor.scope_unit_id, **shared),
             filters.equal(col(Experiment.project_id), project_id),
             filters.any_of(col(Experiment.status), status),
             filters.any_of(col(Experiment.method), method),
@@ -270,12 +267,9 @@ def filtered(
             rigour.score(TABLE) >= rigour_min if rigour_min is not None else None,
             None if published is None else is_published if published else ~is_published,
         ],
+        scope_unit_id=actor.scope_unit_id,
+        **shared,
     )
-
-
-def filtered_for(actor: Actor, query: dict[str, Any]) -> listing.Filtered:
-    """The list's rows as the route's query and the caller narrow them."""
-    return lambda rows: filtered(rows, actor=actor, **query)
 
 
 def writable_project_units(

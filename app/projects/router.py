@@ -24,7 +24,6 @@ from app.projects.models import (
     Novelty,
     ProjectCreate,
     ProjectPublic,
-    ProjectsPage,
     ProjectTimeline,
     ProjectUpdate,
     SponsorLevel,
@@ -97,12 +96,11 @@ def project_filters(
 
 @router.get(
     "",
-    response_model=ProjectsPage,
-    responses=listing.list_responses(service.LIST),
     summary="List projects",
     description="Newest-created last; filters combine with AND, "
     "repeated values of one filter with OR. With `Accept: text/csv`: every matching "
     "project as CSV, streamed.",
+    **listing.route(service.LIST),
 )
 def list_projects(
     context: listing.ListRequestDep,
@@ -110,7 +108,7 @@ def list_projects(
     query: Annotated[dict[str, Any], Depends(project_filters)],
     page: PageDep,
 ):
-    return listing.respond(context, service.LIST, page, service.filtered_for(context.actor, query))
+    return listing.respond(context, service.LIST, page, service.filtered, query)
 
 
 @router.get("/{project_id}", response_model=ProjectPublic, summary="Get a project", **objects.GET)

@@ -121,9 +121,7 @@ LIST = listing.ListSpec(
     "projects.csv",
 )
 FILTERS = filters.OwnedRows(
-    unit_column=Project.unit_id,
-    updated_at=Project.updated_at,
-    archived=Project.archived,
+    Project,
     in_subtree=unit_service.in_subtree,
     tagged=determinant_service.filter_on(DeterminantTag.project_id, Project.id),
 )
@@ -237,10 +235,9 @@ def filtered(
 ) -> Any:
     """The list's rows narrowed by its filters and the caller's scope; `shared` are the
     filters every list of unit-owned rows has (`filters.OwnedRows.clauses`)."""
-    return filters.narrowed(
+    return FILTERS.narrowed(
         statement,
         [
-            *FILTERS.clauses(scope_unit_id=actor.scope_unit_id, **shared),
             filters.any_of(col(Project.stage), stage),
             filters.any_of(col(Project.work_mode), work_mode),
             filters.any_of(col(Project.sponsor_level), sponsor_level),
@@ -254,12 +251,9 @@ def filtered(
             filters.equal(col(Project.adopted_from), adopted_from),
             filters.before(col(Project.stage_since), stage_since_before),
         ],
+        scope_unit_id=actor.scope_unit_id,
+        **shared,
     )
-
-
-def filtered_for(actor: Actor, query: dict[str, Any]) -> listing.Filtered:
-    """The list's rows as the route's query and the caller narrow them."""
-    return lambda rows: filtered(rows, actor=actor, **query)
 
 
 def create(*, session: Session, actor: Actor, project_in: ProjectCreate) -> Project:
