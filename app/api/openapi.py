@@ -97,6 +97,11 @@ def etag_responses(
     return responses
 
 
+def text_response(media_type: str, description: str) -> dict[str, Any]:
+    """A response whose body is text of `media_type` (a web page, a feed), not JSON."""
+    return {"description": description, "content": {media_type: {"schema": {"type": "string"}}}}
+
+
 def _components_headers(request_id_header: str) -> dict[str, Any]:
     return {
         request_id_header: {

@@ -6,6 +6,7 @@ from typing import Annotated
 from fastapi import APIRouter, Header, Path
 from fastapi.responses import HTMLResponse, JSONResponse
 
+from app.api.openapi import text_response
 from app.core.errors import PROBLEM_TYPES, NotFound, ProblemType, problem_responses
 
 router = APIRouter(prefix="/problems", tags=["problems"])
@@ -38,11 +39,11 @@ def list_problem_types() -> list[ProblemType]:
     "/{name}",
     response_model=ProblemType,
     responses={
-        200: {
-            "description": "The explanation as JSON, or with `Accept: text/html` as a short "
-            "page (what a browser following a problem's `type` link gets).",
-            "content": {HTML_MEDIA_TYPE: {"schema": {"type": "string"}}},
-        },
+        200: text_response(
+            HTML_MEDIA_TYPE,
+            "The explanation as JSON, or with `Accept: text/html` as a short page (what a "
+            "browser following a problem's `type` link gets).",
+        ),
         **problem_responses(404),
     },
     summary="What a problem type means",

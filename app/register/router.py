@@ -12,7 +12,7 @@ from fastapi import APIRouter, Depends, Header, Query, Request, Response
 from app.api import csv_export
 from app.api.deps import SettingsDep
 from app.api.etags import NotModified, matches
-from app.api.openapi import etag_responses
+from app.api.openapi import etag_responses, text_response
 from app.core.db import SessionDep, today
 from app.core.errors import NotFound, problem_responses
 from app.core.pagination import PageDep, json_response, page_bytes
@@ -154,11 +154,10 @@ def list_register(
     ".atom",
     response_class=Response,
     responses={
-        200: {
-            "description": "An Atom 1.0 feed of the 50 most recently published experiments, "
-            "newest first.",
-            "content": {ATOM_MEDIA_TYPE: {"schema": {"type": "string"}}},
-        }
+        200: text_response(
+            ATOM_MEDIA_TYPE,
+            "An Atom 1.0 feed of the 50 most recently published experiments, newest first.",
+        )
     },
     summary="Atom feed of published experiment results (no key needed)",
 )
