@@ -17,7 +17,7 @@ from sqlmodel import Session
 
 from app.api.deps import IfMatch
 from app.api.etags import NOT_MODIFIED, IfNoneMatch, set_etag
-from app.api.idempotency.dependency import Idempotent, creating_responses
+from app.api.idempotency.dependency import Idempotent, creating
 from app.api.openapi import etag_responses
 from app.auth.models import Actor
 from app.core.db import SessionDep
@@ -27,7 +27,7 @@ from app.core.history.models import HistoryPage
 from app.core.pagination import PageParams
 
 # Route decorator arguments: `@router.get(path, summary=..., **objects.GET)`.
-CREATE: dict[str, Any] = {"status_code": 201, "responses": creating_responses(*WRITE, etag=True)}
+CREATE = creating(etag=True)
 GET: dict[str, Any] = {
     "responses": etag_responses({**problem_responses(*READ_ONE), **NOT_MODIFIED}, 200, 304)
 }

@@ -1,7 +1,7 @@
-from fastapi import APIRouter, status
+from fastapi import APIRouter
 
 from app.api.deps import PathId
-from app.api.idempotency.dependency import IdempotentWithheldSecret, creating_responses
+from app.api.idempotency.dependency import IdempotentWithheldSecret, creating
 from app.api.large_bodies import LargeBodyRoute
 from app.api_keys import service
 from app.api_keys.models import ApiKeyCreate, ApiKeyCreated, ApiKeyPublic, ApiKeysPage
@@ -15,13 +15,12 @@ router = APIRouter(prefix="/api-keys", tags=["api-keys"], route_class=LargeBodyR
 
 @router.post(
     "",
-    status_code=status.HTTP_201_CREATED,
     response_model=ApiKeyCreated,
-    responses=creating_responses(*WRITE),
     summary="Create an API key (admin)",
     description="The secret is in `key`, returned this once; only its hash is stored. "
     "The secret is not kept for replays either: a retry with the same `Idempotency-Key` "
     "gets 409 naming the created key (`created_id`); revoke it if the secret was lost.",
+    **creating(),
 )
 def create_api_key(
     key_in: ApiKeyCreate, session: SessionDep, actor: Admin, idempotency: IdempotentWithheldSecret

@@ -1,14 +1,14 @@
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query, status
+from fastapi import APIRouter, Depends, Query
 
 from app.api import objects
 from app.api.deps import IncludeArchived, PathId
-from app.api.idempotency.dependency import Idempotent, creating_responses
+from app.api.idempotency.dependency import Idempotent, creating
 from app.api.large_bodies import LargeBodyRoute
 from app.auth.dependencies import Reader, Writer
 from app.core.db import SessionDep
-from app.core.errors import READ_ONE, WRITE, problem_responses
+from app.core.errors import READ_ONE, problem_responses
 from app.core.pagination import PageDep
 from app.criteria import service
 from app.criteria.models import (
@@ -24,11 +24,7 @@ from app.criteria.models import (
 
 router = APIRouter(tags=["criteria"], route_class=LargeBodyRoute)
 
-_CREATE: dict[str, Any] = {
-    "status_code": status.HTTP_201_CREATED,
-    "response_model": CriterionPublic,
-    "responses": creating_responses(*WRITE, 404, etag=True),
-}
+_CREATE: dict[str, Any] = {"response_model": CriterionPublic, **creating(404, etag=True)}
 _LIST: dict[str, Any] = {"response_model": CriteriaPage, "responses": problem_responses(*READ_ONE)}
 
 
@@ -135,10 +131,9 @@ def archive_criterion(criterion_id: PathId, actor: Writer, call: objects.Write):
 
 @router.post(
     "/criteria/{criterion_id}/measurements",
-    status_code=status.HTTP_201_CREATED,
     response_model=MeasurementPublic,
-    responses=creating_responses(*WRITE, 404),
     summary="Record a measurement",
+    **creating(404),
 )
 def create_measurement(
     criterion_id: PathId,

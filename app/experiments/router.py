@@ -6,11 +6,10 @@ from fastapi import APIRouter, Body, Depends, Query, Response, status
 
 from app.api import listing, objects
 from app.api.deps import IncludeArchived, PathId, UpdatedSince
-from app.api.idempotency.dependency import Idempotent, creating_responses
+from app.api.idempotency.dependency import Idempotent, creating
 from app.api.large_bodies import LargeBodyRoute, ValidatedInRoute, validate_list_body
 from app.auth.dependencies import Reader, Writer
 from app.core.db import MAX_ID, SessionDep
-from app.core.errors import WRITE
 from app.core.pagination import PageDep
 from app.determinants.models import DeterminantQuery, EffectQuery
 from app.experiments import batch as batch_service
@@ -40,9 +39,7 @@ def create_experiment(experiment_in: ExperimentCreate, actor: Writer, call: obje
 
 @router.post(
     "/batch",
-    status_code=status.HTTP_201_CREATED,
     response_model=ExperimentBatchResult,
-    responses=creating_responses(*WRITE),
     summary="Submit up to 1,000 experiments at once",
     description="All or nothing. Each item is an experiment with, optionally, its `criteria`. "
     "If any item is invalid the answer is a 422 whose `errors` name every failing field as "
@@ -50,6 +47,7 @@ def create_experiment(experiment_in: ExperimentCreate, actor: Writer, call: obje
     "references such as `project_id` for all items), and nothing is written. For a "
     "submitter, a project outside its unit reads as unknown (422). The body may be up to "
     "10 MiB; `Idempotency-Key` covers the batch as a whole.",
+    **creating(),
 )
 def submit_batch(
     body: Annotated[Any, Body(), ValidatedInRoute(ExperimentBatch)],

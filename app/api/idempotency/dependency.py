@@ -2,7 +2,7 @@
 stores the response (or releases the claim) before the response leaves the process.
 
 A route opts in with one parameter, ``idempotency: Idempotent``, declared after its
-role dependency (so a 401/403 is never stored), and ``responses=creating_responses(...)``.
+role dependency (so a 401/403 is never stored), and the route arguments ``**creating(...)``.
 """
 
 import json
@@ -24,7 +24,7 @@ from app.api.openapi import etag_responses
 from app.auth.dependencies import current_actor
 from app.auth.models import Actor
 from app.core.db import SessionDep
-from app.core.errors import PROBLEM_BASE, PROBLEM_MEDIA_TYPE, problem_responses
+from app.core.errors import PROBLEM_BASE, PROBLEM_MEDIA_TYPE, WRITE, problem_responses
 
 logger = logging.getLogger("portfolio.idempotency")
 
@@ -79,6 +79,12 @@ def creating_responses(
                 "headers": {**entry.get("headers", {}), REPLAYED_HEADER: REPLAYED_HEADER_DOC},
             }
     return responses
+
+
+def creating(*codes: int, etag: bool = False) -> dict[str, Any]:
+    """Route decorator arguments of a create, `@router.post(path, **creating(404))`: 201 and
+    the `creating_responses` of a write's problems and `codes`."""
+    return {"status_code": 201, "responses": creating_responses(*WRITE, *codes, etag=etag)}
 
 
 class IdempotentReplay(Exception):
