@@ -15,6 +15,13 @@ from app.core.errors import InvalidField, PreconditionRequired
 
 # An id in a URL path: bounded, so a huge number is a 422 naming it, not a driver overflow.
 PathId = Annotated[int, Path(ge=1, le=MAX_ID, description="The object's id.")]
+
+
+def id_query(description: str) -> Any:
+    """An id filter in the query, bounded as `PathId` is:
+    `unit_id: Annotated[int | None, id_query("In this unit or its subtree.")] = None`."""
+    return Query(ge=1, le=MAX_ID, description=description)
+
 # Lists leave archived rows out unless asked.
 IncludeArchived = Annotated[
     bool, Query(description="Also list archived rows (they are left out by default).")

@@ -5,11 +5,11 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Body, Depends, Query, Response, status
 
 from app.api import listing, objects
-from app.api.deps import IncludeArchived, PathId, UpdatedSince
+from app.api.deps import IncludeArchived, PathId, UpdatedSince, id_query
 from app.api.idempotency.dependency import Idempotent, creating
 from app.api.large_bodies import LargeBodyRoute, ValidatedInRoute, validate_list_body
 from app.auth.dependencies import Reader, Writer
-from app.core.db import MAX_ID, SessionDep
+from app.core.db import SessionDep
 from app.core.pagination import PageDep
 from app.determinants.models import DeterminantQuery, EffectQuery
 from app.experiments import batch as batch_service
@@ -66,12 +66,8 @@ def submit_batch(
 
 
 def experiment_filters(
-    unit_id: Annotated[
-        int | None, Query(ge=1, le=MAX_ID, description="In this unit or its subtree.")
-    ] = None,
-    project_id: Annotated[
-        int | None, Query(ge=1, le=MAX_ID, description="Of this project.")
-    ] = None,
+    unit_id: Annotated[int | None, id_query("In this unit or its subtree.")] = None,
+    project_id: Annotated[int | None, id_query("Of this project.")] = None,
     status: Annotated[
         list[ExperimentStatus] | None, Query(description="Any of these statuses.")
     ] = None,

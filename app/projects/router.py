@@ -5,11 +5,11 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Query, Request, Response
 
 from app.api import listing, objects
-from app.api.deps import IncludeArchived, PathId, UpdatedSince
+from app.api.deps import IncludeArchived, PathId, UpdatedSince, id_query
 from app.api.large_bodies import LargeBodyRoute
 from app.api.openapi import etag_responses
 from app.auth.dependencies import PresentedKey, Reader, Writer, admit
-from app.core.db import MAX_ID, SessionDep
+from app.core.db import SessionDep
 from app.core.errors import READ_ONE, WRITE, problem_responses
 from app.core.pagination import PageDep
 from app.determinants.models import DeterminantQuery, EffectQuery
@@ -44,9 +44,7 @@ def create_project(project_in: ProjectCreate, actor: Writer, call: objects.Creat
 
 
 def project_filters(
-    unit_id: Annotated[
-        int | None, Query(ge=1, le=MAX_ID, description="Owned by this unit or its subtree.")
-    ] = None,
+    unit_id: Annotated[int | None, id_query("Owned by this unit or its subtree.")] = None,
     stage: Annotated[list[Stage] | None, Query(description="Any of these stages.")] = None,
     work_mode: Annotated[
         list[WorkMode] | None, Query(description="Any of these work modes.")
@@ -86,8 +84,7 @@ def project_filters(
         list[ValueType] | None, Query(description="Its `value_types` include any of these.")
     ] = None,
     adopted_from: Annotated[
-        int | None,
-        Query(ge=1, le=MAX_ID, description="Adapted or copied directly from this project."),
+        int | None, id_query("Adapted or copied directly from this project.")
     ] = None,
 ) -> dict[str, Any]:
     """The list's query parameters by name, as `service.filtered` takes them."""

@@ -3,11 +3,11 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Path, Query, Response, status
 
 from app.api import objects
-from app.api.deps import IncludeArchived, PathId, SettingsDep
+from app.api.deps import IncludeArchived, PathId, SettingsDep, id_query
 from app.api.large_bodies import LargeBodyRoute
 from app.auth.dependencies import Admin, Reader
 from app.core import fiscal
-from app.core.db import MAX_ID, SessionDep
+from app.core.db import SessionDep
 from app.core.errors import READ, READ_ONE, WRITE, problem_responses
 from app.core.pagination import PageDep
 from app.units import service
@@ -37,12 +37,8 @@ def list_units(
     actor: Reader,
     page: PageDep,
     kind: Annotated[list[UnitKind] | None, Query(description="Any of these kinds.")] = None,
-    parent_id: Annotated[
-        int | None, Query(ge=1, le=MAX_ID, description="Direct children of this unit.")
-    ] = None,
-    unit_id: Annotated[
-        int | None, Query(ge=1, le=MAX_ID, description="This unit and its whole subtree.")
-    ] = None,
+    parent_id: Annotated[int | None, id_query("Direct children of this unit.")] = None,
+    unit_id: Annotated[int | None, id_query("This unit and its whole subtree.")] = None,
     include_archived: IncludeArchived = False,
 ):
     """Units by id, paged; filter by kind, parent or subtree. Archived units only with
