@@ -5,6 +5,7 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from app.core.asgi import HTTPOnlyMiddleware
 from app.core.errors import problem_response
 
 
@@ -12,7 +13,7 @@ def _too_large(limit: int) -> str:
     return f"the request body is larger than {limit} bytes"
 
 
-class BodySizeLimitMiddleware:
+class BodySizeLimitMiddleware(HTTPOnlyMiddleware):
     """413 for a body over the limit of its path.
 
     A declared Content-Length over the limit is refused before reading anything; a chunked
@@ -21,14 +22,11 @@ class BodySizeLimitMiddleware:
     """
 
     def __init__(self, app: ASGIApp, *, default_limit: int, path_limits: dict[str, int]) -> None:
-        self.app = app
+        super().__init__(app)
         self.default_limit = default_limit
         self.path_limits = path_limits
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
+    async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
         limit = self.path_limits.get(scope["path"].rstrip("/"), self.default_limit)
         declared = Headers(scope=scope).get("content-length")
         if declared is not None and declared.isdigit() and int(declared) > limit:

@@ -7,15 +7,14 @@ runs a HEAD request as a GET and drops the body: a dashboard can ask whether a r
 changed (its `ETag`) or how large an export is without transferring it.
 """
 
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import Message, Receive, Scope, Send
+
+from app.core.asgi import HTTPOnlyMiddleware
 
 
-class HeadAsGet:
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope["method"] != "HEAD":
+class HeadAsGet(HTTPOnlyMiddleware):
+    async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["method"] != "HEAD":
             await self.app(scope, receive, send)
             return
         body_sent = False

@@ -17,10 +17,11 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from app.core.asgi import HTTPOnlyMiddleware
 from app.core.errors import problem_response
 
 
-class RequestLimitsMiddleware:
+class RequestLimitsMiddleware(HTTPOnlyMiddleware):
     def __init__(
         self,
         app: ASGIApp,
@@ -29,15 +30,12 @@ class RequestLimitsMiddleware:
         max_header_bytes: int,
         body_timeout_seconds: float,
     ) -> None:
-        self.app = app
+        super().__init__(app)
         self.max_header_count = max_header_count
         self.max_header_bytes = max_header_bytes
         self.body_timeout_seconds = body_timeout_seconds
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
+    async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
         headers = scope["headers"]
         size = sum(len(name) + len(value) + 4 for name, value in headers)  # "n: v\r\n"
         if len(headers) > self.max_header_count or size > self.max_header_bytes:

@@ -16,13 +16,14 @@ from sqlalchemy import event
 from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import Session
 from starlette.concurrency import run_in_threadpool
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import Message, Receive, Scope, Send
 
 from app.api.idempotency import service
 from app.api.idempotency.service import HEADER, REPLAYED_HEADER, Claim, StoredResponse
 from app.api.openapi import etag_responses
 from app.auth.dependencies import current_actor
 from app.auth.models import Actor
+from app.core.asgi import HTTPOnlyMiddleware
 from app.core.db import SessionDep
 from app.core.errors import PROBLEM_BASE, PROBLEM_MEDIA_TYPE, WRITE, problem_responses
 
@@ -259,15 +260,12 @@ async def _finish_safely(
         logger.warning("idempotent response not stored: %s", type(exc).__name__)
 
 
-class IdempotencyMiddleware:
+class IdempotencyMiddleware(HTTPOnlyMiddleware):
     """Holds back a claimed request's response until it is stored (or the claim released),
     so a client that got an answer always gets the same one on retry."""
 
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope["method"] != "POST":
+    async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["method"] != "POST":
             await self.app(scope, receive, send)
             return
         holder: dict[str, Any] = {}
