@@ -418,10 +418,20 @@ def test_a_crash_after_the_work_was_saved_keeps_the_key_so_nothing_is_saved_twic
     failed = admin.post("/api/v1/experiments", json=body, headers=KEY)
     assert failed.status_code == 500
     assert count(database_url, "experiments") == 1
+    # The 500 is not the outcome (the experiment is saved), so it is not replayed: the key
+    # stays claimed, in flight until the lock timeout, then a 409 that says what happened.
     retried = admin.post("/api/v1/experiments", json=body, headers=KEY)
-    assert retried.status_code == 500
-    assert retried.headers["Idempotent-Replayed"] == "true"
-    assert retried.json()["type"] == "/problems/internal-error"
+    assert retried.status_code == 409
+    assert "still being processed" in retried.json()["detail"]
+    assert retried.headers["Retry-After"] == "1"
+    assert "Idempotent-Replayed" not in retried.headers
+    set_created_at(database_url, utcnow() - timedelta(minutes=3))  # lock timeout: 120 s
+    lost = admin.post("/api/v1/experiments", json=body, headers=KEY)
+    assert lost.status_code == 409
+    assert lost.json()["detail"].startswith(
+        "the first request with this Idempotency-Key was saved, but"
+    )
+    assert "Idempotent-Replayed" not in lost.headers
     assert count(database_url, "experiments") == 1
 
 
@@ -449,9 +459,9 @@ def test_a_dead_process_that_saved_its_work_never_frees_the_key(admin, app, data
     response = admin.post(path, json=body, headers={"Idempotency-Key": "k"})
     assert response.status_code == 409
     assert response.json()["detail"] == (
-        "the first request with this Idempotency-Key was saved, but its process stopped "
-        "before its response was stored; find the object (e.g. by `updated_since`) instead "
-        "of retrying"
+        "the first request with this Idempotency-Key was saved, but its response was not "
+        "stored (its process stopped, or failed after saving); find the object (e.g. by "
+        "`updated_since`) instead of retrying"
     )
     assert "Retry-After" not in response.headers
     assert count(database_url, "units") == 0

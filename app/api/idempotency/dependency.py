@@ -37,7 +37,9 @@ HEADER_DESCRIPTION = (
     "the same key, API key and body returns the first response (same status, body and id) "
     f"with `{REPLAYED_HEADER}: true` and writes nothing; the same key with a different body "
     "is a 422; while the first request is still running, 409. Responses below 500 are kept "
-    "(at least 24 hours); a 5xx before anything was saved frees the key for a retry. A "
+    "(at least 24 hours); a 5xx frees the key for a retry if nothing was saved, else keeps "
+    "it: a retry gets 409, in flight and, after the lock timeout, naming the lost outcome "
+    "(the object exists: find it), never a second save. A "
     "response over the stored size bound (8 MiB by default) is not kept: if nothing was "
     "saved the key is freed, else a retry gets 409 `response-not-stored`."
 )
@@ -213,8 +215,13 @@ def _finish(holder: dict[str, Any], status_code: int, headers: dict[str, str], b
     try:
         # Anything still open in the request's session is finished: release its locks.
         session.rollback()
-        if status_code >= 500 and not holder.get("work_committed"):
-            service.release(session=session, claim=claim)
+        if status_code >= 500:
+            if not holder.get("work_committed"):
+                service.release(session=session, claim=claim)  # nothing saved: run again
+            # Else the work is saved and this error is not its outcome (a crash, or the
+            # database gone while the response was built after the commit): the key stays
+            # claimed, so a retry is a 409 and never a second save, nor a replayed 5xx
+            # telling the client to retry in vain.
             return
         if holder.get("withhold_secret") and status_code < 300:
             status_code, headers, body = _secret_withheld(holder["path"], body)
@@ -231,18 +238,6 @@ def _finish(holder: dict[str, Any], status_code: int, headers: dict[str, str], b
         )
     finally:
         session.close()
-
-
-def _crash_response(scope: Scope) -> tuple[dict[str, str], bytes]:
-    """What the error handler answers to an exception, stored when the work was saved."""
-    problem = {
-        "type": PROBLEM_BASE + "internal-error",
-        "title": "Internal server error",
-        "status": 500,
-        "detail": "An unexpected error occurred; it has been logged.",
-        "instance": scope["path"],
-    }
-    return {"content-type": PROBLEM_MEDIA_TYPE}, json.dumps(problem).encode()
 
 
 async def _finish_safely(
@@ -301,7 +296,7 @@ class IdempotencyMiddleware(HTTPOnlyMiddleware):
             await self.app(scope, receive, send_after_storing)
         except BaseException:
             if "claim" in holder:
-                await _finish_safely(holder, 500, *_crash_response(scope))
+                await _finish_safely(holder, 500, {}, b"")
             raise
 
 

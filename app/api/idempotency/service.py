@@ -66,9 +66,9 @@ class IdempotencyInFlight(Conflict):
 class IdempotencyOutcomeLost(Conflict):
     def __init__(self) -> None:
         super().__init__(
-            f"the first request with this {HEADER} was saved, but its process stopped before "
-            "its response was stored; find the object (e.g. by `updated_since`) instead of "
-            "retrying"
+            f"the first request with this {HEADER} was saved, but its response was not "
+            "stored (its process stopped, or failed after saving); find the object (e.g. by "
+            "`updated_since`) instead of retrying"
         )
 
 
