@@ -3,8 +3,6 @@
 
 from typing import Any
 
-import pytest
-
 from tests.builders import create_criterion, create_experiment, create_project, create_unit
 
 SPREAD = "/api/v1/reports/spread"
@@ -227,52 +225,3 @@ def test_if_none_match_never_answers_before_the_route_checks(app, admin, make_cl
     forged = etag_for(app, nothing, {}, scope_unit_id=None)
     assert viewer.get(nothing, headers={"If-None-Match": forged}).status_code == 404
     assert viewer.get(nothing, headers=star).status_code == 404
-
-
-def test_a_write_counted_on_any_shard_of_the_revision_changes_the_etag(app, admin, viewer):
-    """The revision is the sum of its shards (`app.core.revision.service`): whichever row a
-    write bumped, the tag moves, the 304 fast path included."""
-    from sqlalchemy import text
-
-    create_unit(admin, "BL1")
-    etag = viewer.get(SPREAD).headers["ETag"]
-    for shard in (16, 2):
-        with app.state.engine.begin() as connection:
-            connection.execute(
-                text("UPDATE data_revision SET revision = revision + 1 WHERE id = :id"),
-                {"id": shard},
-            )
-        again = poll(viewer, SPREAD, etag)
-        assert again.status_code == 200
-        assert again.headers["ETag"] != etag
-        etag = again.headers["ETag"]
-    assert poll(viewer, SPREAD, etag).status_code == 304
-
-
-def test_writes_on_two_connections_do_not_queue_on_one_revision_row(app, backend):
-    """On PostgreSQL a write bumps the shard of its connection's server process: two
-    writes in flight on connections of different shards both bump without waiting
-    (one counter row made every write wait for the previous one's COMMIT)."""
-    if backend != "postgresql":
-        pytest.skip("SQLite has one writer at a time: one row is all it uses")
-    from sqlalchemy import text
-
-    from app.core.revision.service import _BUMP, SHARDS
-
-    connections = []
-    try:
-        shards: dict[int, Any] = {}
-        while len(shards) < 2:  # pids are consecutive: two or three connections suffice
-            connection = app.state.engine.connect()
-            connections.append(connection)
-            pid = connection.execute(text("SELECT pg_backend_pid()")).scalar_one()
-            shards.setdefault(pid % SHARDS + 1, connection)
-        first, second = shards.values()
-        first.execute(_BUMP["postgresql"])  # its row lock held until its transaction ends
-        second.execute(text("SET LOCAL lock_timeout = '2s'"))
-        assert second.execute(_BUMP["postgresql"]).rowcount == 1  # no wait, no timeout
-        for connection in (first, second):
-            connection.commit()
-    finally:
-        for connection in connections:
-            connection.close()

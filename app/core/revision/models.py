@@ -2,8 +2,7 @@ from sqlmodel import Field, SQLModel
 
 
 class DataRevision(SQLModel, table=True):
-    """`SHARDS` counter rows (`app.core.revision.service`), one of them bumped in the same
-    transaction as every write to portfolio data; the data revision is their sum.
+    """One row, bumped in the same transaction as every write to portfolio data.
 
     Reports derive their ETag from it, so a dashboard's conditional poll is answered
     by reading one integer instead of recomputing the report.

@@ -1,11 +1,5 @@
 """The data revision: a counter bumped by every write to report data, read by report ETags.
 
-The counter is `SHARDS` rows and its value their sum (migration 0014): a write bumps one
-row, on PostgreSQL the one its connection's server process maps to, so concurrent writes
-on different connections no longer queue on one row lock held through each COMMIT. The
-sum still grows by one per write, in the same transaction, so it changes whenever the
-data does and never comes back to an earlier value.
-
 The bump is wired once, as SQLAlchemy session events, so no service has to remember it:
 any flush that inserts, updates or deletes a row of a tracked table, and any ORM bulk
 INSERT/UPDATE/DELETE statement on one, bumps the counter inside the same transaction,
@@ -34,16 +28,8 @@ TRACKED_TABLES = frozenset(
         "unit_commitments",
     }
 )
-SHARDS = 16
-# SQLite runs one write at a time whatever the rows, so one row serves it.
-_BUMP = {
-    "postgresql": text(
-        "UPDATE data_revision SET revision = revision + 1 "
-        f"WHERE id = pg_backend_pid() % {SHARDS} + 1"
-    ),
-    "sqlite": text("UPDATE data_revision SET revision = revision + 1 WHERE id = 1"),
-}
-_READ = text("SELECT sum(revision) FROM data_revision")
+_BUMP = text("UPDATE data_revision SET revision = revision + 1 WHERE id = 1")
+_READ = text("SELECT revision FROM data_revision WHERE id = 1")
 _BUMPED = "portfolio_revision_bumped"
 
 
@@ -63,8 +49,7 @@ def _bump_once(session: Session) -> None:
 def _before_commit(session: Session) -> None:
     session.flush()  # the final flush may still mark the transaction as a write
     if session.info.pop(_BUMPED, None):
-        connection = session.connection()
-        connection.execute(_BUMP[connection.dialect.name])
+        session.connection().execute(_BUMP)
 
 
 def _before_flush(session: Session, _flush_context: Any, _instances: Any) -> None:
