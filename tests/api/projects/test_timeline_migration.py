@@ -4,8 +4,10 @@ Migration 0013: existing periods get their run columns."""
 
 import hashlib
 from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 import sqlalchemy as sa
@@ -58,6 +60,18 @@ def database_at_0004(tmp_path: Path) -> Iterator[str]:
         server.dispose()
 
 
+@contextmanager
+def admin_at_head(url: str) -> Iterator[Any]:
+    """The database migrated to head, and an admin client of an app on it."""
+    upgrade(url)
+    settings = Settings(database_url=url, db_pool_size=2, db_max_overflow=0)
+    app = create_app(settings)
+    try:
+        yield client_with(app, bootstrap_key(settings))
+    finally:
+        app.state.engine.dispose()
+
+
 def test_existing_projects_get_one_period_from_their_creation_date(database_at_0004):
     engine = sa.create_engine(database_at_0004)
     stamp = datetime(2025, 1, 1, tzinfo=UTC)
@@ -88,12 +102,7 @@ def test_existing_projects_get_one_period_from_their_creation_date(database_at_0
         )  # fmt: skip
     engine.dispose()
 
-    upgrade(database_at_0004)
-
-    settings = Settings(database_url=database_at_0004, db_pool_size=2, db_max_overflow=0)
-    app = create_app(settings)
-    try:
-        admin = client_with(app, bootstrap_key(settings))
+    with admin_at_head(database_at_0004) as admin:
         late = admin.get("/api/v1/projects/1").json()
         assert (late["stage"], late["stage_since"], late["version"]) == (
             "experiment",
@@ -134,23 +143,15 @@ def test_existing_projects_get_one_period_from_their_creation_date(database_at_0
             ("2025-06-30", "2025-07-01", "experiment"),
             ("2025-07-01", None, "scaling"),
         ]
-    finally:
-        app.state.engine.dispose()
 
 
 def test_the_migration_goes_down_and_up_again_with_data(database_at_0004):
-    upgrade(database_at_0004)
-    settings = Settings(database_url=database_at_0004, db_pool_size=2, db_max_overflow=0)
-    app = create_app(settings)
-    try:
-        admin = client_with(app, bootstrap_key(settings))
+    with admin_at_head(database_at_0004) as admin:
         unit = admin.post("/api/v1/units", json={"code": "A", "name": "A", "kind": "corporate"})
         body = {"title": "P", "unit_id": unit.json()["id"], "sponsor_level": "system"}
         project = admin.post("/api/v1/projects", json={**body, "work_mode": "dedicated"}).json()
         experiment = {"project_id": project["id"], "title": "E", "hypothesis": "H", "method": "rct"}
         assert admin.post("/api/v1/experiments", json=experiment).status_code == 201
-    finally:
-        app.state.engine.dispose()
 
     # Children point at `projects`: the downgrade must not rebuild that table.
     command.downgrade(alembic_config(database_at_0004), "0004_bench")
@@ -168,11 +169,7 @@ def test_the_migration_goes_down_and_up_again_with_data(database_at_0004):
 def test_migration_0013_fills_the_run_columns_of_existing_periods(database_at_0004):
     """The application sets each period's run columns as it writes it; migration 0013
     computes the same from the periods alone (down to 0012 drops them, up fills them)."""
-    upgrade(database_at_0004)
-    settings = Settings(database_url=database_at_0004, db_pool_size=2, db_max_overflow=0)
-    app = create_app(settings)
-    try:
-        admin = client_with(app, bootstrap_key(settings))
+    with admin_at_head(database_at_0004) as admin:
         unit = admin.post("/api/v1/units", json={"code": "A", "name": "A", "kind": "corporate"})
         body = {
             "title": "P",
@@ -189,8 +186,6 @@ def test_migration_0013_fills_the_run_columns_of_existing_periods(database_at_00
             {"stage": "experiment", "effective_on": "2025-08-01"},
         ):
             assert admin.patch(f"/api/v1/projects/{project}", json=change).status_code == 200
-    finally:
-        app.state.engine.dispose()
 
     def runs() -> list[tuple[str, ...]]:
         engine = sa.create_engine(database_at_0004)
