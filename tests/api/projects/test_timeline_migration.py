@@ -2,7 +2,6 @@
 `created_at` date (UTC) with their current values, and that date as `stage_since`.
 Migration 0013: existing periods get their run columns."""
 
-import hashlib
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -40,11 +39,11 @@ PROJECTS = sa.table(
 
 
 @pytest.fixture
-def database_at_0004(tmp_path: Path) -> Iterator[str]:
+def database_at_0004(migrated_template: str, tmp_path: Path) -> Iterator[str]:
     """An empty database of its own, migrated to the revision before timelines."""
     if POSTGRES_URL:
-        checkout = hashlib.sha1(str(Path(__file__).resolve()).encode()).hexdigest()[:8]
-        name = f"portfolio_test_{checkout}_migration"
+        # Named after this worker's template: two workers never share it.
+        name = f"{make_url(migrated_template).database}_migration"
         server = sa.create_engine(POSTGRES_URL, isolation_level="AUTOCOMMIT")
         with server.connect() as connection:
             connection.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
