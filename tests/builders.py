@@ -16,6 +16,7 @@ from app.api_keys.models import ApiKeyCreate
 from app.auth.models import Role
 from app.core.config import Settings
 from app.core.db import create_db_engine
+from app.reports.summary_families import FAMILIES
 
 # The PostgreSQL server under test; None runs the suite on SQLite.
 POSTGRES_URL = os.environ.get("TEST_DATABASE_URL")
@@ -32,21 +33,8 @@ TABLES = (
     "api_keys",
     "unit_commitments",
     "units",
-    # The summaries last: TRUNCATE empties them without their triggers, and a DELETE of
-    # the tables above fires the triggers, which write summary rows the last DELETEs remove.
-    "unit_project_counts",
-    "unit_experiment_counts",
-    "unit_determinant_counts",
-    "outcome_criteria_counts",
-    "unmet_criteria_by_due",
-    "outcome_coverage_counts",
-    "project_outcome_criteria",
-    "period_month_counts",
-    "unit_active_spans",
-    "experiment_month_counts",
-    "due_publications_by_day",
-    "barometer_innovation_days",
-    "barometer_adoption_days",
+    # Then every family's summary tables (`FAMILIES`, the one list of them).
+    *(table.name for family in FAMILIES for table in family.tables),
 )
 
 

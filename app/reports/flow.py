@@ -8,18 +8,25 @@ was written (`ProjectPeriod`): the previous period's stage (`prev_stage`), the p
 stage, up to this period) and the previous period's (`prev_stage_since`). They once came
 from window functions over every period of every project in scope, in each statement:
 5.5 s at L (bench/RESULTS.md, "Flow at L").
+
+For the whole organization (no `unit_id`) the moves and the completed stays come from the
+day and month summaries of `app.reports.flow_summaries` (the window's whole months; its
+edges from the periods), and when `to` is today, the current stays and stalled counts from
+its open runs and the stalled units and projects from the open periods only (the periods
+holding today): the dashboards' flow reads a few thousand rows whatever the portfolio's
+size. Same numbers, same six statements.
 """
 
-from datetime import date
+from datetime import date, timedelta
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import Row, and_, case, false, func, literal, or_, select, union_all
+from sqlalchemy import Date, Row, and_, case, false, func, literal, or_, select, union_all
 from sqlmodel import Session, col
 
 from app.core.config import Settings
 from app.projects.models import Project, ProjectPeriod, SponsorLevel, Stage, WorkMode
-from app.reports import periods, queries, service, window
+from app.reports import flow_summaries, periods, queries, service, window
 from app.reports.schemas import FlowReport, StalledProject, StalledUnit, Transition
 from app.units.models import Unit
 
@@ -27,6 +34,53 @@ from app.units.models import Unit
 MEASURED_STAGES = (Stage.idea, Stage.exploration, Stage.experiment, Stage.scaling)
 STAGE_ORDER = {stage: index for index, stage in enumerate(Stage)}
 MAX_STALLED_PROJECTS = 100
+
+
+_RUN_COLUMNS = (
+    col(ProjectPeriod.project_id),
+    col(ProjectPeriod.valid_from),
+    col(ProjectPeriod.valid_to),
+    col(ProjectPeriod.stage),
+    col(ProjectPeriod.work_mode),
+    col(ProjectPeriod.sponsor_level),
+    col(ProjectPeriod.unit_id),
+    col(ProjectPeriod.prev_stage),
+    col(ProjectPeriod.stage_since),
+    col(ProjectPeriod.prev_stage_since),
+)
+
+
+def _every_period(end: date) -> Any:
+    """Every period starting on or before `to`, archived projects' too, as `_runs`."""
+    return (
+        select(*_RUN_COLUMNS)
+        .where(col(ProjectPeriod.valid_from) <= periods.at(end))
+        .cte("every_period")
+        .prefix_with("NOT MATERIALIZED", dialect="postgresql")
+    )
+
+
+def _live_today(end: date) -> Any:
+    """The whole organization at `to` when it is today, as the rows of `_runs` holding
+    `to`: every live project's own row, which holds its last period's values (the period
+    holding today: a period never starts after the day it is written), one row per
+    project where the periods are several."""
+    return (
+        select(
+            col(Project.id).label("project_id"),
+            # Every row holds `to` (`_holds`).
+            periods.at(end).label("valid_from"),
+            literal(None, Date).label("valid_to"),
+            col(Project.stage),
+            col(Project.work_mode),
+            col(Project.sponsor_level),
+            col(Project.unit_id),
+            col(Project.stage_since),
+        )
+        .where(col(Project.archived) == false())
+        .cte("live_today")
+        .prefix_with("NOT MATERIALIZED", dialect="postgresql")
+    )
 
 
 def _runs(root_id: int | None, end: date) -> Any:
@@ -46,18 +100,7 @@ def _runs(root_id: int | None, end: date) -> Any:
             .subquery("in_scope")
         )
     return (
-        select(
-            col(ProjectPeriod.project_id),
-            col(ProjectPeriod.valid_from),
-            col(ProjectPeriod.valid_to),
-            col(ProjectPeriod.stage),
-            col(ProjectPeriod.work_mode),
-            col(ProjectPeriod.sponsor_level),
-            col(ProjectPeriod.unit_id),
-            col(ProjectPeriod.prev_stage),
-            col(ProjectPeriod.stage_since),
-            col(ProjectPeriod.prev_stage_since),
-        )
+        select(*_RUN_COLUMNS)
         .join(in_scope, in_scope.c.project_id == col(ProjectPeriod.project_id))
         .where(col(ProjectPeriod.valid_from) <= periods.at(end))
         .cte("runs")
@@ -77,9 +120,25 @@ def _changes(runs: Any) -> Any:
     return and_(runs.c.prev_stage.is_not(None), runs.c.prev_stage != runs.c.stage)
 
 
-def _moves(session: Session, runs: Any, start: date) -> list[Row[Any]]:
+def _moves(session: Session, runs: Any, span: window.Window, whole: bool) -> list[Row[Any]]:
     """(prev_stage, stage, moves) for the periods starting within the window that begin a
-    project (prev_stage null) or change its stage."""
+    project (prev_stage null) or change its stage; the whole organization's from its day
+    summaries."""
+    if whole:
+        days = flow_summaries.flow_day_moves.c
+        total = func.sum(days.moves)
+        summed = (
+            select(
+                func.nullif(days.prev_stage, flow_summaries.FIRST).label("prev_stage"),
+                days.stage,
+                total.label("moves"),
+            )
+            .where(days.day.between(periods.at(span.start), periods.at(span.end)))
+            .group_by(days.prev_stage, days.stage)
+            .having(total != 0)
+        )
+        return list(session.execute(summed).all())
+    start = span.start
     statement = (
         select(runs.c.prev_stage, runs.c.stage, func.count().label("moves"))
         .where(
@@ -91,34 +150,88 @@ def _moves(session: Session, runs: Any, start: date) -> list[Row[Any]]:
     return list(session.execute(statement).all())
 
 
-def _stays(session: Session, runs: Any, start: date, end: date) -> dict[tuple[str, str], Row[Any]]:
-    """(kind, stage) -> stays, median_days; kind `completed` (left within the window, length
-    from entering to leaving) or `current` (in the stage at `to`, length `to` - stage_since)."""
-    completed = select(
-        literal("completed").label("kind"),
-        runs.c.prev_stage.label("stage"),
-        periods.days_between(runs.c.valid_from, runs.c.prev_stage_since).label("days"),
-    ).where(
-        _changes(runs),
-        runs.c.valid_from >= periods.at(start),
-        runs.c.prev_stage.in_(MEASURED_STAGES),
+def _first_of_next_month(day: date) -> date:
+    return (day.replace(day=1) + timedelta(days=32)).replace(day=1)
+
+
+def _whole_months(span: window.Window) -> tuple[date, date] | None:
+    """The window's whole months as [first day, first day after them), if any."""
+    first = span.start if span.start.day == 1 else _first_of_next_month(span.start)
+    last_day = span.end + timedelta(days=1)
+    after = last_day if last_day.day == 1 else span.end.replace(day=1)
+    return (first, after) if first < after else None
+
+
+def _completed_stays(runs: Any, span: window.Window, whole: bool) -> list[Any]:
+    """Selects of (kind `completed`, stage left, days, n): the stays completed within the
+    window, from entering the stage to leaving it; for the whole organization its whole
+    months from the month summaries and only the days at its edges from the periods."""
+    start, end = periods.at(span.start), periods.at(span.end)
+    edges = runs.c.valid_from.between(start, end)
+    selects = []
+    months = _whole_months(span) if whole else None
+    if months is not None:
+        first, after = periods.at(months[0]), periods.at(months[1])
+        summary = flow_summaries.flow_month_stays.c
+        selects.append(
+            select(
+                literal("completed").label("kind"),
+                summary.stage,
+                summary.days,
+                summary.stays.label("n"),
+            ).where(summary.month_start >= first, summary.month_start < after, summary.stays != 0)
+        )
+        edges = and_(edges, or_(runs.c.valid_from < first, runs.c.valid_from >= after))
+    selects.append(
+        select(
+            literal("completed").label("kind"),
+            runs.c.prev_stage.label("stage"),
+            periods.days_between(runs.c.valid_from, runs.c.prev_stage_since).label("days"),
+            literal(1).label("n"),
+        ).where(_changes(runs), edges, runs.c.prev_stage.in_(MEASURED_STAGES))
     )
-    current = select(
+    return selects
+
+
+def _current_stays(runs: Any, end: date, current: bool) -> Any:
+    """A select of (kind `current`, stage, days, n): the projects in a measured stage at
+    `to` and how long they have been in it; when `to` is today, from the open runs."""
+    if current:
+        runs_today = flow_summaries.flow_open_runs.c
+        return select(
+            literal("current").label("kind"),
+            runs_today.stage,
+            periods.days_between(periods.at(end), runs_today.stage_since).label("days"),
+            runs_today.projects.label("n"),
+        ).where(runs_today.projects != 0)
+    return select(
         literal("current").label("kind"),
         runs.c.stage.label("stage"),
         periods.days_between(periods.at(end), runs.c.stage_since).label("days"),
+        literal(1).label("n"),
     ).where(_holds(runs, periods.at(end)), runs.c.stage.in_(MEASURED_STAGES))
-    stays = union_all(completed, current).subquery("stays")
-    statement = periods.median_by(stays.c.days, [stays.c.kind, stays.c.stage])
+
+
+def _stays(
+    session: Session, runs: Any, span: window.Window, *, whole: bool, current: bool
+) -> dict[tuple[str, str], Row[Any]]:
+    """(kind, stage) -> stays, median_days; kind `completed` (left within the window, length
+    from entering to leaving) or `current` (in the stage at `to`, length `to` - stage_since)."""
+    selects = [*_completed_stays(runs, span, whole), _current_stays(runs, span.end, current)]
+    stays = union_all(*selects).subquery("stays")
+    statement = periods.median_by(stays.c.days, [stays.c.kind, stays.c.stage], stays.c.n)
     return {(row.kind, row.stage): row for row in session.execute(statement).all()}
 
 
-def _start_and_end(session: Session, runs: Any, start: date, end: date) -> Row[Any]:
+def _start_and_end(
+    session: Session, runs: Any, holding_end: Any, start: date, end: date
+) -> Row[Any]:
     """Projects active at `from` that were side-of-desk (``side_at_start``) or had an
     individual sponsor (``individual_at_start``) then, and their ``end_mode_*`` and
-    ``end_sponsor_*`` counts at `to`."""
+    ``end_sponsor_*`` counts at `to` (from ``holding_end``, rows as `runs`' that include
+    the rows holding `to` of the projects in scope: the join keeps those only)."""
     at_start = runs.alias("at_start")
-    at_end = runs.alias("at_end")
+    at_end = holding_end.alias("at_end")
     active_at_start = periods.is_active(at_start.c.stage)
     side = and_(active_at_start, at_start.c.work_mode == WorkMode.side_of_desk)
     individual = and_(active_at_start, at_start.c.sponsor_level == SponsorLevel.individual)
@@ -149,15 +262,20 @@ def _start_and_end(session: Session, runs: Any, start: date, end: date) -> Row[A
     return session.execute(statement).one()
 
 
+def _stall_limit(stage: Any, settings: Settings) -> Any:
+    """The days in ``stage`` (an active one) after which a project counts as stalled."""
+    limits = settings.stall_days
+    return case(
+        (stage == Stage.exploration, limits.exploration),
+        (stage == Stage.experiment, limits.experiment),
+        (stage == Stage.scaling, limits.scaling),
+    )
+
+
 def _stalled_at_end(runs: Any, end: date, settings: Settings) -> Any:
     """The periods holding `to` of the projects stalled then, with their days in stage."""
-    limits = settings.stall_days
     days = periods.days_between(periods.at(end), runs.c.stage_since)
-    limit = case(
-        (runs.c.stage == Stage.exploration, limits.exploration),
-        (runs.c.stage == Stage.experiment, limits.experiment),
-        (runs.c.stage == Stage.scaling, limits.scaling),
-    )
+    limit = _stall_limit(runs.c.stage, settings)
     return (
         select(
             runs.c.project_id,
@@ -171,7 +289,28 @@ def _stalled_at_end(runs: Any, end: date, settings: Settings) -> Any:
     )
 
 
-def _stalled_by_stage(session: Session, stalled: Any) -> Row[Any]:
+def _stalled_by_stage(
+    session: Session, stalled: Any, end: date, settings: Settings, current: bool
+) -> Row[Any]:
+    """``total`` and ``stage_*``: the stalled projects at `to`; when `to` is today, from the
+    open runs."""
+    if current:
+        runs_today = flow_summaries.flow_open_runs.c
+        stalled_run = and_(
+            periods.is_active(runs_today.stage),
+            periods.days_between(periods.at(end), runs_today.stage_since)
+            > _stall_limit(runs_today.stage, settings),
+        )
+        summed = select(
+            func.coalesce(func.sum(runs_today.projects), 0).label("total"),
+            *(
+                func.coalesce(
+                    func.sum(case((runs_today.stage == stage, runs_today.projects))), 0
+                ).label(f"stage_{stage.value}")
+                for stage in periods.ACTIVE_STAGES
+            ),
+        ).where(stalled_run)
+        return session.execute(summed).one()
     statement = select(
         func.count().label("total"),
         *(
@@ -223,7 +362,8 @@ def _stalled_projects(session: Session, stalled: Any) -> list[Row[Any]]:
             stalled.c.days,
         )
         .join(Project, col(Project.id) == stalled.c.project_id)
-        .order_by(stalled.c.days.desc(), stalled.c.project_id)
+        # Most days first: the earliest start of the stage (an index order on projects).
+        .order_by(stalled.c.stage_since, stalled.c.project_id)
         .limit(MAX_STALLED_PROJECTS)
     )
     return list(session.execute(statement).all())
@@ -251,12 +391,18 @@ def flow(
 ) -> FlowReport:
     span = window.window(start=start, end=end, years=1, today=today)
     runs = _runs(root_id, span.end)
-    moves = _moves(session, runs, span.start)
-    stays = _stays(session, runs, span.start, span.end)
-    start_end = _start_and_end(session, runs, span.start, span.end)
-    stalled = _stalled_at_end(runs, span.end, settings)
-    by_stage = _stalled_by_stage(session, stalled)
-    units = _stalled_units(session, runs, stalled, span.end)
+    whole = root_id is None
+    # The whole organization's periods holding `to` when it is today: the open periods.
+    current = whole and span.end == today
+    holding_end = _live_today(span.end) if current else runs
+    moves = _moves(session, runs, span, whole)
+    stays = _stays(session, runs, span, whole=whole, current=current)
+    # The join to `live_today` scopes the periods at `from`: any project's will do.
+    at_start = _every_period(span.end) if current else runs
+    start_end = _start_and_end(session, at_start, holding_end, span.start, span.end)
+    stalled = _stalled_at_end(holding_end, span.end, settings)
+    by_stage = _stalled_by_stage(session, stalled, span.end, settings, current)
+    units = _stalled_units(session, holding_end, stalled, span.end)
     projects = _stalled_projects(session, stalled)
     session.commit()
 

@@ -92,10 +92,12 @@ def count_where(condition: ColumnElement[bool], label: str) -> Any:
     return func.count(case((condition, 1))).label(label)
 
 
-def median_by(values: Any, groups: list[Any]) -> Any:
+def median_by(values: Any, groups: list[Any], weights: Any = None) -> Any:
     """Per group of ``groups`` (columns of the same subquery as ``values``, whole numbers):
     ``stays``, how many values, and ``median_days``, their median (the mean of the two
-    middle values when their number is even, as percentile_cont(0.5)).
+    middle values when their number is even, as percentile_cont(0.5)). ``weights``, a
+    column of the same subquery: how many times each row's value counts (a summary row
+    standing for that many values); every row counts once without it.
 
     Taken from the histogram of the values, not from the values sorted: one hash
     aggregate over the rows, then running counts over the distinct values (whole days:
@@ -104,7 +106,11 @@ def median_by(values: Any, groups: list[Any]) -> Any:
     half. Portable: SQLite has no percentile_cont, and sorting every row for it
     spilled to disk at L (bench/RESULTS.md, flow)."""
     histogram = (
-        select(*groups, values.label("value"), func.count().label("n"))
+        select(
+            *groups,
+            values.label("value"),
+            (func.count() if weights is None else func.sum(weights)).label("n"),
+        )
         .group_by(*groups, values)
         .subquery("histogram")
     )

@@ -1,11 +1,16 @@
 """GET /reports/flow: every number below is worked out by hand from the timelines built."""
 
+from datetime import date, timedelta
 from typing import Any
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from app.core.config import StallDays
+from app.core.db import today
 from app.main import create_app
+from app.reports.window import years_before
 from tests.builders import client_with, create_unit, problem_fields
 from tests.reports.timelines import archive, change, modes, sponsors, stages, started
 
@@ -310,9 +315,6 @@ def test_flow_csv_lists_the_stalled_projects(portfolio, viewer):
 
 
 def test_flow_defaults_to_the_year_up_to_today(viewer):
-    from app.core.db import today
-    from app.reports.window import years_before
-
     report = viewer.get(FLOW).json()
 
     assert report["to"] == today().isoformat()
@@ -327,10 +329,6 @@ def test_flow_defaults_to_the_year_up_to_today(viewer):
 
 
 def test_flow_window_errors_name_the_parameter(viewer):
-    from datetime import timedelta
-
-    from app.core.db import today
-
     tomorrow = (today() + timedelta(days=1)).isoformat()
     late = viewer.get(FLOW, params={"to": tomorrow})
     assert late.status_code == 422
@@ -366,3 +364,205 @@ def test_flow_etag_until_a_dated_change(portfolio, admin, viewer):
         "count": 3,
     }
     assert after.json()["time_in_stage"]["idea"]["completed_stays"] == 3
+
+
+# --- the whole organization up to today: the summaries' path --------------------------------
+
+
+def test_flow_of_the_whole_organization_up_to_today_worked_by_hand(admin, viewer):
+    """`to` is today and no unit is asked: the moves and completed stays come from the flow
+    summaries, the current stays, stalled counts, units and projects from the open runs and
+    the projects' own rows. T is today; the window is [T - 1 year, T]."""
+    t = today()
+    start = years_before(t, 1)
+
+    def day(offset: int) -> str:
+        return str(t - timedelta(days=offset))
+
+    root = create_unit(admin, "ROOT", kind="corporate")
+    bl1 = create_unit(admin, "BL1", parent_id=root["id"])
+    bl2 = create_unit(admin, "BL2", parent_id=root["id"])
+    # A: idea from T-400, exploration T-200 (an idea stay of 200 days, completed in the
+    # window), experiment T-10 (an exploration stay of 190 days): 10 days in experiment.
+    a = started(admin, bl1["id"], day(400), "idea")
+    change(admin, a, day(200), stage="exploration")
+    change(admin, a, day(10), stage="experiment", work_mode="dedicated")
+    # B: exploration from T-100: 100 days, not stalled (180).
+    started(admin, bl1["id"], day(100), "exploration")
+    # C: exploration from T-500, moved to BL2 at T-20 (no transition): 500 days, stalled,
+    # BL2's now.
+    c = started(admin, bl1["id"], day(500), "exploration")
+    change(admin, c, day(20), unit_id=bl2["id"])
+    # D: exploration from T-50, experiment today (an exploration stay of 50 days,
+    # completed on the window's last day, in the month the summaries leave to the periods
+    # unless today is a month's last day).
+    d = started(admin, bl2["id"], day(50), "exploration")
+    change(admin, d, str(t), stage="experiment")
+    # E: experiment from T-600 (before the window), scaling on the window's first day (an
+    # experiment stay of 600 - 365 or 366 days), core business from T-5 (same stage).
+    e = started(admin, bl2["id"], day(600), "experiment")
+    change(admin, e, str(start), stage="scaling")
+    change(admin, e, day(5), work_mode="core_business")
+    # Never counted: an archived project.
+    archived = started(admin, bl1["id"], day(300), "exploration")
+    change(admin, archived, day(30), stage="experiment")
+    archive(admin, f"projects/{archived}")
+
+    e_stay = (start - (t - timedelta(days=600))).days  # 365, or 366 across a 29 February
+    e_scaling = (t - start).days  # the same number of days
+    report = viewer.get(FLOW).json()
+
+    assert (report["from"], report["to"]) == (str(start), str(t))
+    # Within the window: A's two changes, B's and D's starts, D's change, and E's, on its
+    # first day (inclusive); C and E began before it.
+    assert report["transitions"] == [
+        {"from_stage": "idea", "to_stage": "exploration", "count": 1},
+        {"from_stage": "exploration", "to_stage": "experiment", "count": 2},
+        {"from_stage": "experiment", "to_stage": "scaling", "count": 1},
+    ]
+    assert report["entered"] == stages(exploration=3, experiment=2, scaling=1)
+    assert report["time_in_stage"] == {
+        "idea": {
+            "completed_stays": 1,
+            "median_days": 200.0,
+            "current": 0,
+            "current_median_days": None,
+        },
+        # A's 190 and D's 50 completed; B (100) and C (500) still in exploration.
+        "exploration": {
+            "completed_stays": 2,
+            "median_days": 120.0,
+            "current": 2,
+            "current_median_days": 300.0,
+        },
+        # E's stay completed; A (10) and D (0) in experiment now.
+        "experiment": {
+            "completed_stays": 1,
+            "median_days": float(e_stay),
+            "current": 2,
+            "current_median_days": 5.0,
+        },
+        "scaling": {
+            "completed_stays": 0,
+            "median_days": None,
+            "current": 1,
+            "current_median_days": float(e_scaling),
+        },
+    }
+    # Active at the start, side of desk and individually sponsored: C (exploration) and E
+    # (experiment); A was an idea. At the end E is core business, C still side of desk.
+    assert report["mainstreaming"] == {
+        "side_of_desk_at_start": 2,
+        "work_mode_at_end": modes(1, 0, 1),
+        "mainstreamed_share": 0.5,
+    }
+    assert report["institutionalisation"] == {
+        "individual_at_start": 2,
+        "sponsor_level_at_end": sponsors(2, 0, 0),
+        "institutionalised_share": 0.0,
+    }
+    # Stalled: C (500 days in exploration) and E only if its scaling days pass 365.
+    e_stalled = e_scaling > DEFAULT_STALL_DAYS["scaling"]
+    assert report["stalled"]["by_stage"] == {
+        "exploration": 1,
+        "experiment": 0,
+        "scaling": int(e_stalled),
+    }
+    assert report["stalled"]["total"] == 1 + int(e_stalled)
+    assert report["stalled"]["units"] == [
+        {
+            "unit_id": bl2["id"],
+            "code": "BL2",
+            "name": "Unit BL2",
+            "stalled": 1 + int(e_stalled),
+            "active": 3,  # C, D, E
+        }
+    ]
+    assert [s["project_id"] for s in report["stalled"]["projects"]] == [
+        c,
+        *([e] if e_stalled else []),
+    ]
+    assert report["stalled"]["projects"][0] == {
+        "project_id": c,
+        "title": report["stalled"]["projects"][0]["title"],
+        "unit_id": bl2["id"],
+        "stage": "exploration",
+        "since": day(500),
+        "days": 500,
+    }
+    # The same numbers as the root's subtree, which reads the periods themselves.
+    rooted = viewer.get(FLOW, params={"unit_id": root["id"]}).json()
+    assert {**rooted, "unit_id": None} == report
+
+
+# --- random portfolios: the summaries' path equals the periods' ---------------------------
+
+STAGE_NAMES = ("idea", "exploration", "experiment", "scaling", "embedded", "stopped")
+FLOW_CHANGE = st.tuples(
+    st.sampled_from([0, 0, 1, 13, 31, 45, 200]),  # days after the previous change
+    st.sampled_from(["stage", "stage", "work_mode", "sponsor_level", "unit"]),
+    st.integers(0, 5),
+)
+FLOW_PORTFOLIO = st.fixed_dictionaries(
+    {
+        "projects": st.lists(
+            st.fixed_dictionaries(
+                {
+                    "unit": st.integers(0, 2),
+                    "started": st.sampled_from([900, 400, 370, 200, 60, 31, 3, 0]),
+                    "stage": st.sampled_from(STAGE_NAMES),
+                    "changes": st.lists(FLOW_CHANGE, max_size=4),
+                    "archived": st.integers(0, 5),  # 0: archived
+                }
+            ),
+            min_size=1,
+            max_size=4,
+        ),
+        # (days before today of `to`, days of the window), or None for the default.
+        "window": st.sampled_from([None, (0, 40), (0, 400), (3, 60), (17, 365), (100, 31)]),
+    }
+)
+
+
+@pytest.fixture
+def one_root(admin) -> dict[str, Any]:
+    """Units under one root, so the root's subtree is the whole organization."""
+    root = create_unit(admin, "ONE", kind="corporate")
+    children = [create_unit(admin, f"ONE{i}", parent_id=root["id"])["id"] for i in range(3)]
+    return {"root": root["id"], "units": children}
+
+
+@settings(
+    max_examples=15,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(portfolio=FLOW_PORTFOLIO)
+def test_whole_organization_flow_equals_the_root_subtree_flow(admin, viewer, one_root, portfolio):
+    """Every example adds projects under the one root (they accumulate across examples):
+    the organization's report, from the flow summaries, equals the root's, computed from
+    the periods, at today and at earlier windows."""
+    now = today()
+    units = one_root["units"]
+    for plan in portfolio["projects"]:
+        on = now - timedelta(days=plan["started"])
+        project = started(admin, units[plan["unit"]], str(on), plan["stage"])
+        for gap, field, index in plan["changes"]:
+            on = min(on + timedelta(days=gap), now)
+            value: Any = {
+                "stage": STAGE_NAMES[index],
+                "work_mode": ("side_of_desk", "dedicated", "core_business")[index % 3],
+                "sponsor_level": ("individual", "organizational", "system")[index % 3],
+                "unit": units[index % 3],
+            }[field]
+            change(admin, project, str(on), **{"unit_id" if field == "unit" else field: value})
+        if plan["archived"] == 0:
+            archive(admin, f"projects/{project}")
+    params: dict[str, str] = {}
+    if portfolio["window"] is not None:
+        back, days = portfolio["window"]
+        end: date = now - timedelta(days=back)
+        params = {"from": str(end - timedelta(days=days)), "to": str(end)}
+    whole = viewer.get(FLOW, params=params).json()
+    rooted = viewer.get(FLOW, params={**params, "unit_id": one_root["root"]}).json()
+    assert {**rooted, "unit_id": None} == whole

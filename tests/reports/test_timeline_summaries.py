@@ -1,6 +1,6 @@
-"""The trends report's summaries (app.reports.timeline_summaries): the triggers keep them
-equal to a rebuild from the periods after any mix of writes, and the report equals a plain
-count of the timelines built."""
+"""The trends report's summaries (app.reports.timeline_summaries) and the flow report's
+(app.reports.flow_summaries): the triggers keep them equal to a rebuild from the periods
+after any mix of writes, and the report equals a plain count of the timelines built."""
 
 import itertools
 import random
@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 from sqlalchemy import create_engine, select, text
 
 from app.core.db import today
-from app.reports import timeline_summaries
+from app.reports import flow_summaries, timeline_summaries
 from tests.builders import assert_rebuild_command_repairs, create_unit, enabled_trigger_names
 from tests.reports.timelines import archive, change, started
 
@@ -50,6 +50,11 @@ def _summaries(connection: Any) -> dict[str, Any]:
             connection.execute(select(spans.c.unit_id, spans.c.valid_from, spans.c.valid_to)),
             key=lambda row: (row[0], row[1]),
         ),
+        # The flow report's summaries of the whole organization, zero rows left out.
+        **{
+            table.name: sorted(tuple(row) for row in connection.execute(select(table)) if row[-1])
+            for table in flow_summaries.TABLES
+        },
         # The run columns the writes set on each period (the flow report reads them).
         "runs": connection.execute(
             text(
@@ -70,6 +75,7 @@ def kept_and_rebuilt(database_url: str) -> tuple[dict[str, Any], dict[str, Any]]
             kept = _summaries(connection)
             connection.exec_driver_sql(timeline_summaries.PERIOD_RUNS_REBUILD)
             timeline_summaries.rebuild(connection)
+            flow_summaries.rebuild(connection)
             rebuilt = _summaries(connection)
             transaction.rollback()
     finally:
@@ -162,6 +168,7 @@ def test_kept_summaries_equal_a_rebuild_after_random_writes(admin, viewer, datab
             kept, rebuilt = kept_and_rebuilt(database_url)
             assert kept == rebuilt
     assert kept["months"] and kept["spans"]
+    assert all(kept[table.name] for table in flow_summaries.TABLES)
     assert any(run.prev_stage is not None for run in kept["runs"])
     # The report reads them without error at any window.
     ok(viewer.get(TRENDS, params={"interval": "month"}))
@@ -180,6 +187,9 @@ def test_the_rebuild_command_repairs_the_summaries_and_the_period_runs(
         [
             "DELETE FROM period_month_counts",
             "DELETE FROM unit_active_spans",
+            "DELETE FROM flow_day_moves",
+            "UPDATE flow_month_stays SET stays = stays + 1",
+            "DELETE FROM flow_open_runs",
             "UPDATE project_periods SET prev_stage = NULL, stage_since = '2000-01-01', "
             "prev_stage_since = NULL",
         ],
@@ -368,3 +378,5 @@ def test_every_timeline_trigger_exists_at_head(database_url):
     names = enabled_trigger_names(database_url)
     assert set(timeline_summaries.TRIGGER_NAMES) <= names
     assert len(timeline_summaries.TRIGGER_NAMES) == 4
+    assert set(flow_summaries.TRIGGER_NAMES) <= names
+    assert len(flow_summaries.TRIGGER_NAMES) == 4

@@ -1,0 +1,255 @@
+"""Summaries behind the flow report for the whole organization, kept by database triggers,
+so that the dashboards' flow (every unit, the year up to today) reads a few thousand
+summary rows instead of every period of every project.
+
+Why the whole organization only: flow's scope is the unit a project has *at `to`*, so a
+summary per unit would have to move a project's whole history each time it changes unit,
+and at L a subtree query already sums a thousand units' rows. The organization's scope
+is every live project, whatever its unit, so its rows never move: the unit-scoped report
+keeps reading the periods (`app.reports.flow`), the organization's reads these.
+
+Three tables, all over the periods of live (non-archived) projects, with their run
+columns (`ProjectPeriod.prev_stage`, `stage_since`, `prev_stage_since`):
+
+- ``flow_day_moves``: per (day, previous stage, stage), the periods starting that day
+  that begin a project (previous stage ``''``) or change its stage. Any window of the
+  report is a range of days.
+- ``flow_month_stays``: per (month, stage, days), the stays completed in that month:
+  periods that change the stage from a measured one, and how many days the left stage
+  lasted (the period's start minus its previous run's start). The report's medians need
+  the lengths of every stay completed in its window; by month the whole months of a
+  window are a histogram of a few thousand rows whatever the number of stays, and only
+  the days at its two edges are read from the periods (their `valid_from` is indexed).
+- ``flow_open_runs``: per (stage, stage since), the projects whose open period (the last,
+  holding today: a period never starts after the day it is written) is in a measured
+  stage. The days a project has spent in its stage today are today minus its stage's
+  start, computed at read time, so nothing here depends on today: the report's current
+  stays and stalled counts when `to` is today.
+
+The triggers are row triggers on both databases with the same statements (but for a
+month's first day and a number of days between two dates), like the timeline summaries':
+each write of a period subtracts the rows it made as it was and adds those it makes now,
+one upsert per table grouped per key, in key order, skipping keys whose change is zero;
+archiving a project takes all its periods out, un-archiving brings them back. A key whose
+count drops to zero keeps its row; reads ignore it. ``rebuild`` recomputes the three
+tables from the periods. Changing a rule here needs a migration that drops and recreates
+the triggers and calls ``rebuild``; so does a SQLite batch migration that recreates
+project_periods or projects (it drops them).
+"""
+
+from dataclasses import dataclass
+
+import sqlalchemy as sa
+from sqlmodel import SQLModel
+
+from app.core.triggers import Family, RowTrigger, refill_sql, upsert_sums
+from app.projects.models import Stage
+from app.reports.timeline_summaries import month_start_sql
+
+# Stages whose stays are measured: a project can still leave them for a later stage (the
+# flow report's `time_in_stage`).
+MEASURED_STAGES = (Stage.idea, Stage.exploration, Stage.experiment, Stage.scaling)
+_MEASURED = ", ".join(f"'{stage.value}'" for stage in MEASURED_STAGES)
+
+# The previous stage of a project's first period (a key column cannot be null).
+FIRST = ""
+
+# --- tables ----------------------------------------------------------------------------
+
+flow_day_moves = sa.Table(
+    "flow_day_moves",
+    SQLModel.metadata,
+    sa.Column("day", sa.Date, nullable=False),
+    sa.Column("prev_stage", sa.String(32), nullable=False),
+    sa.Column("stage", sa.String(32), nullable=False),
+    sa.Column("moves", sa.Integer, nullable=False),
+    sa.PrimaryKeyConstraint("day", "prev_stage", "stage"),
+)
+
+flow_month_stays = sa.Table(
+    "flow_month_stays",
+    SQLModel.metadata,
+    # The first day of the month the stays were completed in.
+    sa.Column("month_start", sa.Date, nullable=False),
+    # The stage left.
+    sa.Column("stage", sa.String(32), nullable=False),
+    sa.Column("days", sa.Integer, nullable=False),
+    sa.Column("stays", sa.Integer, nullable=False),
+    sa.PrimaryKeyConstraint("month_start", "stage", "days"),
+)
+
+flow_open_runs = sa.Table(
+    "flow_open_runs",
+    SQLModel.metadata,
+    sa.Column("stage", sa.String(32), nullable=False),
+    sa.Column("stage_since", sa.Date, nullable=False),
+    sa.Column("projects", sa.Integer, nullable=False),
+    sa.PrimaryKeyConstraint("stage", "stage_since"),
+)
+
+TABLES = (flow_day_moves, flow_month_stays, flow_open_runs)
+
+
+def days_between_sql(later: str, earlier: str, dialect: str) -> str:
+    """``later - earlier`` in whole days, as `app.reports.periods.days_between` reads."""
+    if dialect == "postgresql":
+        return f"({later} - {earlier})"
+    return f"CAST(julianday({later}) - julianday({earlier}) AS INTEGER)"
+
+
+# --- what a set of periods adds -----------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Periods:
+    """Period rows ``row`` from ``tables`` where ``where`` holds, each counted ``sign``
+    times (an SQL expression)."""
+
+    row: str
+    tables: str
+    where: str
+    sign: str
+
+    def _select(self, columns: str, condition: str) -> str:
+        return f"SELECT {columns} FROM {self.tables} WHERE {self.where} AND {condition}"
+
+    def moves(self, dialect: str) -> str:
+        r = self.row
+        return self._select(
+            f"{r}.valid_from AS day, COALESCE({r}.prev_stage, '{FIRST}') AS prev_stage, "
+            f"{r}.stage AS stage, {self.sign} AS moves",
+            f"({r}.prev_stage IS NULL OR {r}.prev_stage <> {r}.stage)",
+        )
+
+    def stays(self, dialect: str) -> str:
+        r = self.row
+        days = days_between_sql(f"{r}.valid_from", f"{r}.prev_stage_since", dialect)
+        return self._select(
+            f"{month_start_sql(f'{r}.valid_from', dialect)} AS month_start, "
+            f"{r}.prev_stage AS stage, {days} AS days, {self.sign} AS stays",
+            f"{r}.prev_stage IS NOT NULL AND {r}.prev_stage <> {r}.stage "
+            f"AND {r}.prev_stage IN ({_MEASURED})",
+        )
+
+    def open_runs(self, dialect: str) -> str:
+        r = self.row
+        return self._select(
+            f"{r}.stage AS stage, {r}.stage_since AS stage_since, {self.sign} AS projects",
+            f"{r}.valid_to IS NULL AND {r}.stage IN ({_MEASURED})",
+        )
+
+
+# (table, key columns, count column, the changes a set of periods makes to it)
+_PARTS = (
+    (flow_day_moves, ("day", "prev_stage", "stage"), "moves", _Periods.moves),
+    (flow_month_stays, ("month_start", "stage", "days"), "stays", _Periods.stays),
+    (flow_open_runs, ("stage", "stage_since"), "projects", _Periods.open_runs),
+)
+
+
+def _apply(sets: list[_Periods], dialect: str) -> list[str]:
+    """One upsert per table adding what ``sets`` of periods make (signed)."""
+    return [
+        upsert_sums(
+            table.name,
+            keys,
+            [count],
+            [changes(periods, dialect) for periods in sets],
+            source="d",
+            of="d.",
+            function="SUM",
+        )
+        for table, keys, count, changes in _PARTS
+    ]
+
+
+def _live(row: str, sign: str) -> _Periods:
+    """The period ``row`` (NEW or OLD) when its project is live."""
+    return _Periods(row, "projects p", f"p.id = {row}.project_id AND NOT p.archived", sign)
+
+
+# --- triggers ---------------------------------------------------------------------------
+
+_PERIOD_COLUMNS = (
+    "project_id",
+    "valid_from",
+    "valid_to",
+    "stage",
+    "prev_stage",
+    "stage_since",
+    "prev_stage_since",
+)
+
+
+def _changed(*columns: str) -> str:
+    return " OR ".join(f"OLD.{c} IS DISTINCT FROM NEW.{c}" for c in columns)
+
+
+def triggers(dialect: str) -> tuple[RowTrigger, ...]:
+    project_periods = _Periods(
+        "r",
+        "project_periods r",
+        "r.project_id = NEW.id",
+        "CASE WHEN NEW.archived THEN -1 ELSE 1 END",
+    )
+    return (
+        RowTrigger(
+            "flow_periods_insert",
+            "project_periods",
+            "INSERT",
+            _apply([_live("NEW", "1")], dialect),
+        ),
+        RowTrigger(
+            "flow_periods_update",
+            "project_periods",
+            f"UPDATE OF {', '.join(_PERIOD_COLUMNS)}",
+            _apply([_live("OLD", "-1"), _live("NEW", "1")], dialect),
+            _changed(*_PERIOD_COLUMNS),
+        ),
+        RowTrigger(
+            "flow_periods_delete",
+            "project_periods",
+            "DELETE",
+            _apply([_live("OLD", "-1")], dialect),
+        ),
+        RowTrigger(
+            "flow_projects_archive",
+            "projects",
+            "UPDATE OF archived",
+            _apply([project_periods], dialect),
+            _changed("archived"),
+        ),
+    )
+
+
+def trigger_ddl(dialect: str) -> list[str]:
+    """The CREATE statements of every trigger (and, on PostgreSQL, their functions)."""
+    return [statement for trigger in triggers(dialect) for statement in trigger.create(dialect)]
+
+
+TRIGGER_NAMES = tuple(f"trg_{trigger.name}" for trigger in triggers("sqlite"))
+
+
+# --- rebuild ----------------------------------------------------------------------------
+
+
+def rebuild_sql(dialect: str) -> list[str]:
+    """Statements that recompute the three tables from the periods (one transaction)."""
+    every = _Periods(
+        "r", "project_periods r JOIN projects p ON p.id = r.project_id", "NOT p.archived", "1"
+    )
+    statements = []
+    for table, keys, count, changes in _PARTS:
+        grouped = ", ".join(f"d.{key}" for key in keys)
+        select = (
+            f"SELECT {grouped}, SUM(d.{count}) FROM ({changes(every, dialect)}) d "
+            f"GROUP BY {grouped} HAVING SUM(d.{count}) <> 0"
+        )
+        statements += refill_sql(table.name, [*keys, count], select)
+    return statements
+
+
+FAMILY = Family(
+    TABLES, rebuild_sql, ("project_periods", "projects"), trigger_ddl, triggers("sqlite")
+)
+rebuild = FAMILY.rebuild

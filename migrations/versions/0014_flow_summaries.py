@@ -1,0 +1,58 @@
+"""flow summaries: the whole organization's moves, completed stays and open runs
+
+Revision ID: 0014_flow_summaries
+Revises: 0013_period_runs
+Create Date: 2026-12-01 23:00:00
+
+Three tables and the triggers that keep them (`app.reports.flow_summaries`, which
+explains them), then a rebuild from the existing periods and their run columns (0013). The triggers are created from that module, so a
+later change to them needs a migration that drops and recreates them.
+"""
+
+from collections.abc import Sequence
+
+import sqlalchemy as sa
+from alembic import op
+
+from app.reports import flow_summaries
+
+revision: str = "0014_flow_summaries"
+down_revision: str | None = "0013_period_runs"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+
+def upgrade() -> None:
+    op.create_table(
+        "flow_day_moves",
+        sa.Column("day", sa.Date(), nullable=False),
+        sa.Column("prev_stage", sa.String(32), nullable=False),
+        sa.Column("stage", sa.String(32), nullable=False),
+        sa.Column("moves", sa.Integer(), nullable=False),
+        sa.PrimaryKeyConstraint("day", "prev_stage", "stage"),
+    )
+    op.create_table(
+        "flow_month_stays",
+        sa.Column("month_start", sa.Date(), nullable=False),
+        sa.Column("stage", sa.String(32), nullable=False),
+        sa.Column("days", sa.Integer(), nullable=False),
+        sa.Column("stays", sa.Integer(), nullable=False),
+        sa.PrimaryKeyConstraint("month_start", "stage", "days"),
+    )
+    op.create_table(
+        "flow_open_runs",
+        sa.Column("stage", sa.String(32), nullable=False),
+        sa.Column("stage_since", sa.Date(), nullable=False),
+        sa.Column("projects", sa.Integer(), nullable=False),
+        sa.PrimaryKeyConstraint("stage", "stage_since"),
+    )
+    connection = op.get_bind()
+    flow_summaries.FAMILY.install_triggers(connection)
+    flow_summaries.FAMILY.rebuild(connection)
+
+
+def downgrade() -> None:
+    flow_summaries.FAMILY.drop_triggers(op.get_bind())
+    op.drop_table("flow_open_runs")
+    op.drop_table("flow_month_stays")
+    op.drop_table("flow_day_moves")
