@@ -4,7 +4,7 @@ from enum import StrEnum
 from typing import Annotated, Any
 
 from pydantic import AfterValidator, StrictInt, model_validator
-from sqlalchemy import Index, Numeric, UniqueConstraint
+from sqlalchemy import Index, Numeric, UniqueConstraint, text
 from sqlmodel import Field, SQLModel
 
 from app.core.contract import Money, ResponseModel
@@ -395,6 +395,16 @@ class Project(ProjectBase, AuditedFields, table=True):
         Index("ix_projects_spread", "stage", "archived", "unit_id", "work_mode", "sponsor_level"),
         # The barometer report's innovations: embedded within a window.
         Index("ix_projects_embedded_on", "embedded_on"),
+        # The flow report's stalled projects per unit today: an index range per stage of
+        # those in it since before the stage's limit (migration 0014).
+        Index(
+            "ix_projects_stalled",
+            "stage",
+            "stage_since",
+            "unit_id",
+            postgresql_where=text("NOT archived"),
+            sqlite_where=text("NOT archived"),
+        ),
     )
 
     id: int | None = Field(default=None, primary_key=True)

@@ -28,6 +28,7 @@ from app.core.config import Settings
 from app.projects.models import Project, ProjectPeriod, SponsorLevel, Stage, WorkMode
 from app.reports import flow_summaries, periods, queries, service, window
 from app.reports.schemas import FlowReport, StalledProject, StalledUnit, Transition
+from app.reports.summaries import project_counts
 from app.units.models import Unit
 
 # Stages whose stays are measured: a project can still leave them for a later stage.
@@ -48,16 +49,6 @@ _RUN_COLUMNS = (
     col(ProjectPeriod.stage_since),
     col(ProjectPeriod.prev_stage_since),
 )
-
-
-def _every_period(end: date) -> Any:
-    """Every period starting on or before `to`, archived projects' too, as `_runs`."""
-    return (
-        select(*_RUN_COLUMNS)
-        .where(col(ProjectPeriod.valid_from) <= periods.at(end))
-        .cte("every_period")
-        .prefix_with("NOT MATERIALIZED", dialect="postgresql")
-    )
 
 
 def _live_today(end: date) -> Any:
@@ -167,30 +158,33 @@ def _completed_stays(runs: Any, span: window.Window, whole: bool) -> list[Any]:
     window, from entering the stage to leaving it; for the whole organization its whole
     months from the month summaries and only the days at its edges from the periods."""
     start, end = periods.at(span.start), periods.at(span.end)
-    edges = runs.c.valid_from.between(start, end)
-    selects = []
-    months = _whole_months(span) if whole else None
-    if months is not None:
-        first, after = periods.at(months[0]), periods.at(months[1])
-        summary = flow_summaries.flow_month_stays.c
-        selects.append(
-            select(
-                literal("completed").label("kind"),
-                summary.stage,
-                summary.days,
-                summary.stays.label("n"),
-            ).where(summary.month_start >= first, summary.month_start < after, summary.stays != 0)
-        )
-        edges = and_(edges, or_(runs.c.valid_from < first, runs.c.valid_from >= after))
-    selects.append(
-        select(
+
+    def from_periods(*days: Any) -> Any:
+        return select(
             literal("completed").label("kind"),
             runs.c.prev_stage.label("stage"),
             periods.days_between(runs.c.valid_from, runs.c.prev_stage_since).label("days"),
             literal(1).label("n"),
-        ).where(_changes(runs), edges, runs.c.prev_stage.in_(MEASURED_STAGES))
-    )
-    return selects
+        ).where(_changes(runs), *days, runs.c.prev_stage.in_(MEASURED_STAGES))
+
+    months = _whole_months(span) if whole else None
+    if months is None:
+        return [from_periods(runs.c.valid_from >= start)]
+    first, after = periods.at(months[0]), periods.at(months[1])
+    summary = flow_summaries.flow_month_stays.c
+    whole_months = select(
+        literal("completed").label("kind"),
+        summary.stage,
+        summary.days,
+        summary.stays.label("n"),
+    ).where(summary.month_start >= first, summary.month_start < after, summary.stays != 0)
+    # The edges apart, each one index range of the periods' start (an OR of the two is
+    # estimated as the whole window, and the plan then reads every project).
+    return [
+        whole_months,
+        from_periods(runs.c.valid_from >= start, runs.c.valid_from < first),
+        from_periods(runs.c.valid_from >= after, runs.c.valid_from <= end),
+    ]
 
 
 def _current_stays(runs: Any, end: date, current: bool) -> Any:
@@ -223,15 +217,12 @@ def _stays(
     return {(row.kind, row.stage): row for row in session.execute(statement).all()}
 
 
-def _start_and_end(
-    session: Session, runs: Any, holding_end: Any, start: date, end: date
-) -> Row[Any]:
+def _start_and_end(session: Session, runs: Any, start: date, end: date) -> Row[Any]:
     """Projects active at `from` that were side-of-desk (``side_at_start``) or had an
     individual sponsor (``individual_at_start``) then, and their ``end_mode_*`` and
-    ``end_sponsor_*`` counts at `to` (from ``holding_end``, rows as `runs`' that include
-    the rows holding `to` of the projects in scope: the join keeps those only)."""
+    ``end_sponsor_*`` counts at `to`."""
     at_start = runs.alias("at_start")
-    at_end = holding_end.alias("at_end")
+    at_end = runs.alias("at_end")
     active_at_start = periods.is_active(at_start.c.stage)
     side = and_(active_at_start, at_start.c.work_mode == WorkMode.side_of_desk)
     individual = and_(active_at_start, at_start.c.sponsor_level == SponsorLevel.individual)
@@ -270,6 +261,55 @@ def _stall_limit(stage: Any, settings: Settings) -> Any:
         (stage == Stage.experiment, limits.experiment),
         (stage == Stage.scaling, limits.scaling),
     )
+
+
+def _start_and_end_today(session: Session, start: date) -> Row[Any]:
+    """`_start_and_end` when `to` is today, for the whole organization: from the month
+    changes of `flow_summaries.flow_month_start_changes` before `from`'s month, and that
+    month's up to `from` from the periods (each keyed by the project's value today)."""
+    summary = flow_summaries.flow_month_start_changes.c
+    month = periods.at(start.replace(day=1))
+    up_to_start = periods.at(start)
+    selects: list[Any] = [
+        select(summary.kind, summary.value_now, summary.changes.label("n")).where(
+            summary.month_start < month, summary.changes != 0
+        )
+    ]
+    period = ProjectPeriod
+    live = and_(col(Project.id) == col(period.project_id), col(Project.archived) == false())
+    began = col(period.valid_from).between(month, up_to_start)
+    ended = col(period.valid_to).between(month, up_to_start)
+    for kind, (column, value, now_column) in flow_summaries.START_KINDS.items():
+        selects.append(
+            select(
+                literal(kind).label("kind"),
+                getattr(Project, now_column).label("value_now"),
+                (case((began, 1), else_=0) - case((ended, 1), else_=0)).label("n"),
+            )
+            .join(Project, live)
+            .where(
+                periods.is_active(col(period.stage)),
+                getattr(period, column) == value,
+                or_(began, ended),
+            )
+        )
+    rows = union_all(*selects).subquery("start_counts")
+
+    def total(condition: Any, label: str) -> Any:
+        return func.coalesce(func.sum(case((condition, rows.c.n))), 0).label(label)
+
+    side = rows.c.kind == "side_of_desk"
+    individual = rows.c.kind == "individual"
+    statement = select(
+        total(side, "side_at_start"),
+        *(total(and_(side, rows.c.value_now == mode), f"end_mode_{mode}") for mode in WorkMode),
+        total(individual, "individual_at_start"),
+        *(
+            total(and_(individual, rows.c.value_now == level), f"end_sponsor_{level}")
+            for level in SponsorLevel
+        ),
+    )
+    return session.execute(statement).one()
 
 
 def _stalled_at_end(runs: Any, end: date, settings: Settings) -> Any:
@@ -321,13 +361,32 @@ def _stalled_by_stage(
     return session.execute(statement).one()
 
 
-def _stalled_units(session: Session, runs: Any, stalled: Any, end: date) -> list[Row[Any]]:
-    """Per non-archived unit owning a stalled project at `to`: stalled and active counts."""
+def _active_today() -> Any:
+    """Per unit, its live projects in an active stage today, from the spread report's unit
+    summaries (`app.reports.summaries`, one row per unit)."""
+    counts = project_counts.c
+    return select(
+        counts.unit_id,
+        sum((counts[f"stage_{stage.value}"] for stage in periods.ACTIVE_STAGES), literal(0)).label(
+            "active"
+        ),
+    ).subquery("active_per_unit")
+
+
+def _stalled_units(
+    session: Session, runs: Any, stalled: Any, end: date, current: bool
+) -> list[Row[Any]]:
+    """Per non-archived unit owning a stalled project at `to`: stalled and active counts
+    (when `to` is today, the active ones from the unit summaries)."""
     per_unit = (
-        select(runs.c.unit_id, func.count().label("active"))
-        .where(_holds(runs, periods.at(end)), periods.is_active(runs.c.stage))
-        .group_by(runs.c.unit_id)
-        .subquery("active_per_unit")
+        _active_today()
+        if current
+        else (
+            select(runs.c.unit_id, func.count().label("active"))
+            .where(_holds(runs, periods.at(end)), periods.is_active(runs.c.stage))
+            .group_by(runs.c.unit_id)
+            .subquery("active_per_unit")
+        )
     )
     stalled_per_unit = (
         select(stalled.c.unit_id, func.count().label("stalled"))
@@ -397,12 +456,13 @@ def flow(
     holding_end = _live_today(span.end) if current else runs
     moves = _moves(session, runs, span, whole)
     stays = _stays(session, runs, span, whole=whole, current=current)
-    # The join to `live_today` scopes the periods at `from`: any project's will do.
-    at_start = _every_period(span.end) if current else runs
-    start_end = _start_and_end(session, at_start, holding_end, span.start, span.end)
+    if current:
+        start_end = _start_and_end_today(session, span.start)
+    else:
+        start_end = _start_and_end(session, runs, span.start, span.end)
     stalled = _stalled_at_end(holding_end, span.end, settings)
     by_stage = _stalled_by_stage(session, stalled, span.end, settings, current)
-    units = _stalled_units(session, holding_end, stalled, span.end)
+    units = _stalled_units(session, holding_end, stalled, span.end, current)
     projects = _stalled_projects(session, stalled)
     session.commit()
 

@@ -8,7 +8,7 @@ and at L a subtree query already sums a thousand units' rows. The organization's
 is every live project, whatever its unit, so its rows never move: the unit-scoped report
 keeps reading the periods (`app.reports.flow`), the organization's reads these.
 
-Three tables, all over the periods of live (non-archived) projects, with their run
+Four tables, all over the periods of live (non-archived) projects, with their run
 columns (`ProjectPeriod.prev_stage`, `stage_since`, `prev_stage_since`):
 
 - ``flow_day_moves``: per (day, previous stage, stage), the periods starting that day
@@ -25,25 +25,37 @@ columns (`ProjectPeriod.prev_stage`, `stage_since`, `prev_stage_since`):
   stage. The days a project has spent in its stage today are today minus its stage's
   start, computed at read time, so nothing here depends on today: the report's current
   stays and stalled counts when `to` is today.
+- ``flow_month_start_changes``: per (month, kind, value now), the signed changes of the
+  periods in an active stage that are side-of-desk (kind ``side_of_desk``, value now the
+  project's work mode today) or individually sponsored (kind ``individual``, its sponsor
+  level today): +1 in the month a period starts, -1 in the month it ends. The projects of
+  a kind active at `from` and their values at `to` (the mainstreaming and
+  institutionalisation figures, when `to` is today) are the running sum of the months
+  before `from`'s, plus that month's changes up to `from`, read from the periods. The
+  value now is the project's own row: when it changes (or the project is archived or
+  un-archived) the project's periods move from the old value to the new one.
 
 The triggers are row triggers on both databases with the same statements (but for a
 month's first day and a number of days between two dates), like the timeline summaries':
 each write of a period subtracts the rows it made as it was and adds those it makes now,
 one upsert per table grouped per key, in key order, skipping keys whose change is zero;
-archiving a project takes all its periods out, un-archiving brings them back. A key whose
-count drops to zero keeps its row; reads ignore it. ``rebuild`` recomputes the three
+archiving a project takes all its periods out, un-archiving brings them back, and a
+change of its work mode or sponsor level moves its periods' start changes. A key whose
+count drops to zero keeps its row; reads ignore it. ``rebuild`` recomputes the four
 tables from the periods. Changing a rule here needs a migration that drops and recreates
 the triggers and calls ``rebuild``; so does a SQLite batch migration that recreates
 project_periods or projects (it drops them).
 """
 
 from dataclasses import dataclass
+from typing import Any
 
 import sqlalchemy as sa
 from sqlmodel import SQLModel
 
 from app.core.triggers import Family, RowTrigger, refill_sql, upsert_sums
-from app.projects.models import Stage
+from app.projects.models import SponsorLevel, Stage, WorkMode
+from app.reports.summaries import ACTIVE_STAGES
 from app.reports.timeline_summaries import month_start_sql
 
 # Stages whose stays are measured: a project can still leave them for a later stage (the
@@ -87,7 +99,26 @@ flow_open_runs = sa.Table(
     sa.PrimaryKeyConstraint("stage", "stage_since"),
 )
 
-TABLES = (flow_day_moves, flow_month_stays, flow_open_runs)
+flow_month_start_changes = sa.Table(
+    "flow_month_start_changes",
+    SQLModel.metadata,
+    sa.Column("month_start", sa.Date, nullable=False),
+    # `side_of_desk` (work mode) or `individual` (sponsor level).
+    sa.Column("kind", sa.String(32), nullable=False),
+    # The project's work mode (side_of_desk) or sponsor level (individual) today.
+    sa.Column("value_now", sa.String(32), nullable=False),
+    sa.Column("changes", sa.Integer, nullable=False),
+    sa.PrimaryKeyConstraint("month_start", "kind", "value_now"),
+)
+
+TABLES = (flow_day_moves, flow_month_stays, flow_open_runs, flow_month_start_changes)
+
+# kind -> (the period's column, its value counted, the project's column read as value now)
+START_KINDS = {
+    "side_of_desk": ("work_mode", WorkMode.side_of_desk.value, "work_mode"),
+    "individual": ("sponsor_level", SponsorLevel.individual.value, "sponsor_level"),
+}
+_ACTIVE = ", ".join(f"'{stage.value}'" for stage in ACTIVE_STAGES)
 
 
 def days_between_sql(later: str, earlier: str, dialect: str) -> str:
@@ -109,6 +140,8 @@ class _Periods:
     tables: str
     where: str
     sign: str
+    # The row holding the project's values today (`projects p`, or a trigger's OLD or NEW).
+    now: str = "p"
 
     def _select(self, columns: str, condition: str) -> str:
         return f"SELECT {columns} FROM {self.tables} WHERE {self.where} AND {condition}"
@@ -139,16 +172,41 @@ class _Periods:
         )
 
 
+    def start_changes(self, dialect: str) -> str:
+        r = self.row
+        parts = []
+        for kind, (column, value, now_column) in START_KINDS.items():
+            for day, sign, extra in (
+                ("valid_from", self.sign, ""),
+                ("valid_to", f"-({self.sign})", f" AND {r}.valid_to IS NOT NULL"),
+            ):
+                parts.append(
+                    self._select(
+                        f"{month_start_sql(f'{r}.{day}', dialect)} AS month_start, "
+                        f"'{kind}' AS kind, {self.now}.{now_column} AS value_now, "
+                        f"{sign} AS changes",
+                        f"{r}.stage IN ({_ACTIVE}) AND {r}.{column} = '{value}'{extra}",
+                    )
+                )
+        return " UNION ALL ".join(parts)
+
+
 # (table, key columns, count column, the changes a set of periods makes to it)
 _PARTS = (
     (flow_day_moves, ("day", "prev_stage", "stage"), "moves", _Periods.moves),
     (flow_month_stays, ("month_start", "stage", "days"), "stays", _Periods.stays),
     (flow_open_runs, ("stage", "stage_since"), "projects", _Periods.open_runs),
+    (
+        flow_month_start_changes,
+        ("month_start", "kind", "value_now"),
+        "changes",
+        _Periods.start_changes,
+    ),
 )
 
 
-def _apply(sets: list[_Periods], dialect: str) -> list[str]:
-    """One upsert per table adding what ``sets`` of periods make (signed)."""
+def _apply(sets: list[_Periods], dialect: str, parts: tuple[Any, ...] = _PARTS) -> list[str]:
+    """One upsert per table (of ``parts``) adding what ``sets`` of periods make (signed)."""
     return [
         upsert_sums(
             table.name,
@@ -159,7 +217,7 @@ def _apply(sets: list[_Periods], dialect: str) -> list[str]:
             of="d.",
             function="SUM",
         )
-        for table, keys, count, changes in _PARTS
+        for table, keys, count, changes in parts
     ]
 
 
@@ -175,6 +233,8 @@ _PERIOD_COLUMNS = (
     "valid_from",
     "valid_to",
     "stage",
+    "work_mode",
+    "sponsor_level",
     "prev_stage",
     "stage_since",
     "prev_stage_since",
@@ -185,13 +245,20 @@ def _changed(*columns: str) -> str:
     return " OR ".join(f"OLD.{c} IS DISTINCT FROM NEW.{c}" for c in columns)
 
 
+def _project_periods(where: str, sign: str, now: str) -> _Periods:
+    """The periods of the project a projects trigger fires for."""
+    return _Periods("r", "project_periods r", f"r.project_id = NEW.id AND {where}", sign, now)
+
+
 def triggers(dialect: str) -> tuple[RowTrigger, ...]:
-    project_periods = _Periods(
-        "r",
-        "project_periods r",
-        "r.project_id = NEW.id",
-        "CASE WHEN NEW.archived THEN -1 ELSE 1 END",
-    )
+    project_periods = _project_periods("1 = 1", "CASE WHEN NEW.archived THEN -1 ELSE 1 END", "p")
+    # The start changes are keyed by the project's values today: a change of them, or of
+    # `archived`, takes its periods out as they were counted and puts them back as now.
+    start_changes = _PARTS[3:]
+    moved = [
+        _project_periods("NOT OLD.archived", "-1", "OLD"),
+        _project_periods("NOT NEW.archived", "1", "NEW"),
+    ]
     return (
         RowTrigger(
             "flow_periods_insert",
@@ -216,8 +283,15 @@ def triggers(dialect: str) -> tuple[RowTrigger, ...]:
             "flow_projects_archive",
             "projects",
             "UPDATE OF archived",
-            _apply([project_periods], dialect),
+            _apply([project_periods], dialect, _PARTS[:3]),
             _changed("archived"),
+        ),
+        RowTrigger(
+            "flow_projects_values",
+            "projects",
+            "UPDATE OF archived, work_mode, sponsor_level",
+            _apply(moved, dialect, start_changes),
+            _changed("archived", "work_mode", "sponsor_level"),
         ),
     )
 
@@ -234,7 +308,7 @@ TRIGGER_NAMES = tuple(f"trg_{trigger.name}" for trigger in triggers("sqlite"))
 
 
 def rebuild_sql(dialect: str) -> list[str]:
-    """Statements that recompute the three tables from the periods (one transaction)."""
+    """Statements that recompute the four tables from the periods (one transaction)."""
     every = _Periods(
         "r", "project_periods r JOIN projects p ON p.id = r.project_id", "NOT p.archived", "1"
     )

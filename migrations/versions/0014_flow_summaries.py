@@ -1,12 +1,15 @@
-"""flow summaries: the whole organization's moves, completed stays and open runs
+"""flow summaries: the whole organization's moves, stays, open runs and start changes
 
 Revision ID: 0014_flow_summaries
 Revises: 0013_period_runs
 Create Date: 2026-12-01 23:00:00
 
-Three tables and the triggers that keep them (`app.reports.flow_summaries`, which
-explains them), then a rebuild from the existing periods and their run columns (0013). The triggers are created from that module, so a
-later change to them needs a migration that drops and recreates them.
+Four tables and the triggers that keep them (`app.reports.flow_summaries`, which
+explains them), an index of the live projects by stage and stage start (the stalled
+projects per unit today), then a rebuild from the existing periods and their run columns
+(0013).
+The triggers are created from that module, so a later change to them needs a migration
+that drops and recreates them.
 """
 
 from collections.abc import Sequence
@@ -46,6 +49,21 @@ def upgrade() -> None:
         sa.Column("projects", sa.Integer(), nullable=False),
         sa.PrimaryKeyConstraint("stage", "stage_since"),
     )
+    op.create_table(
+        "flow_month_start_changes",
+        sa.Column("month_start", sa.Date(), nullable=False),
+        sa.Column("kind", sa.String(32), nullable=False),
+        sa.Column("value_now", sa.String(32), nullable=False),
+        sa.Column("changes", sa.Integer(), nullable=False),
+        sa.PrimaryKeyConstraint("month_start", "kind", "value_now"),
+    )
+    op.create_index(
+        "ix_projects_stalled",
+        "projects",
+        ["stage", "stage_since", "unit_id"],
+        postgresql_where=sa.text("NOT archived"),
+        sqlite_where=sa.text("NOT archived"),
+    )
     connection = op.get_bind()
     flow_summaries.FAMILY.install_triggers(connection)
     flow_summaries.FAMILY.rebuild(connection)
@@ -53,6 +71,8 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     flow_summaries.FAMILY.drop_triggers(op.get_bind())
+    op.drop_index("ix_projects_stalled", table_name="projects")
+    op.drop_table("flow_month_start_changes")
     op.drop_table("flow_open_runs")
     op.drop_table("flow_month_stays")
     op.drop_table("flow_day_moves")

@@ -379,4 +379,4 @@ def test_every_timeline_trigger_exists_at_head(database_url):
     assert set(timeline_summaries.TRIGGER_NAMES) <= names
     assert len(timeline_summaries.TRIGGER_NAMES) == 4
     assert set(flow_summaries.TRIGGER_NAMES) <= names
-    assert len(flow_summaries.TRIGGER_NAMES) == 4
+    assert len(flow_summaries.TRIGGER_NAMES) == 5
