@@ -212,8 +212,8 @@ def _stays(
     """(kind, stage) -> stays, median_days; kind `completed` (left within the window, length
     from entering to leaving) or `current` (in the stage at `to`, length `to` - stage_since)."""
     selects = [*_completed_stays(runs, span, whole), _current_stays(runs, span.end, current)]
-    stays = union_all(*selects).subquery("stays")
-    statement = periods.median_by(stays.c.days, [stays.c.kind, stays.c.stage], stays.c.n)
+    stays = union_all(*selects).cte("stays")
+    statement = periods.median_by(stays, "days", ["kind", "stage"], "n")
     return {(row.kind, row.stage): row for row in session.execute(statement).all()}
 
 
