@@ -172,12 +172,18 @@ def _completed_stays(runs: Any, span: window.Window, whole: bool) -> list[Any]:
         return [from_periods(runs.c.valid_from >= start)]
     first, after = periods.at(months[0]), periods.at(months[1])
     summary = flow_summaries.flow_month_stays.c
-    whole_months = select(
-        literal("completed").label("kind"),
-        summary.stage,
-        summary.days,
-        summary.stays.label("n"),
-    ).where(summary.month_start >= first, summary.month_start < after, summary.stays != 0)
+    # Summed over the months first: one row per length (7,000 at L) instead of one per
+    # month and length (39,000), so the medians' histograms read fewer rows twice.
+    whole_months = (
+        select(
+            literal("completed").label("kind"),
+            summary.stage,
+            summary.days,
+            func.sum(summary.stays).label("n"),
+        )
+        .where(summary.month_start >= first, summary.month_start < after, summary.stays != 0)
+        .group_by(summary.stage, summary.days)
+    )
     # The edges apart, each one index range of the periods' start (an OR of the two is
     # estimated as the whole window, and the plan then reads every project).
     return [
