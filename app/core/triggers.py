@@ -134,6 +134,11 @@ class RowTrigger:
         return _switch(f"trg_{self.name}", self.table, enabled=enabled)
 
 
+def changed(*columns: str) -> str:
+    """A row trigger's WHEN: one of ``columns`` differs between OLD and NEW."""
+    return " OR ".join(f"OLD.{c} IS DISTINCT FROM NEW.{c}" for c in columns)
+
+
 def sums_sql(counts: Sequence[str], *, of: str = "", function: str = "sum") -> tuple[str, str]:
     """The select list summing each count over a derived table (columns prefixed ``of``),
     and the condition that one of those sums is not zero."""

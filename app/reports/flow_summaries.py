@@ -53,7 +53,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlmodel import SQLModel
 
-from app.core.triggers import Family, RowTrigger, refill_sql, upsert_sums
+from app.core.triggers import Family, RowTrigger, changed, refill_sql, upsert_sums
 from app.projects.models import SponsorLevel, Stage, WorkMode
 from app.reports.summaries import ACTIVE_STAGES
 from app.reports.timeline_summaries import month_start_sql
@@ -241,10 +241,6 @@ _PERIOD_COLUMNS = (
 )
 
 
-def _changed(*columns: str) -> str:
-    return " OR ".join(f"OLD.{c} IS DISTINCT FROM NEW.{c}" for c in columns)
-
-
 def _project_periods(where: str, sign: str, now: str) -> _Periods:
     """The periods of the project a projects trigger fires for."""
     return _Periods("r", "project_periods r", f"r.project_id = NEW.id AND {where}", sign, now)
@@ -271,7 +267,7 @@ def triggers(dialect: str) -> tuple[RowTrigger, ...]:
             "project_periods",
             f"UPDATE OF {', '.join(_PERIOD_COLUMNS)}",
             _apply([_live("OLD", "-1"), _live("NEW", "1")], dialect),
-            _changed(*_PERIOD_COLUMNS),
+            changed(*_PERIOD_COLUMNS),
         ),
         RowTrigger(
             "flow_periods_delete",
@@ -284,14 +280,14 @@ def triggers(dialect: str) -> tuple[RowTrigger, ...]:
             "projects",
             "UPDATE OF archived",
             _apply([project_periods], dialect, _PARTS[:3]),
-            _changed("archived"),
+            changed("archived"),
         ),
         RowTrigger(
             "flow_projects_values",
             "projects",
             "UPDATE OF archived, work_mode, sponsor_level",
             _apply(moved, dialect, start_changes),
-            _changed("archived", "work_mode", "sponsor_level"),
+            changed("archived", "work_mode", "sponsor_level"),
         ),
     )
 

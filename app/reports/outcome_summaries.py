@@ -61,7 +61,7 @@ from sqlalchemy import (
 from sqlmodel import Session, SQLModel
 
 from app.core import triggers
-from app.core.triggers import Family, RowTrigger
+from app.core.triggers import Family, RowTrigger, changed
 from app.criteria.models import CriterionKind, CriterionStatus
 from app.units.service import in_subtree
 
@@ -223,10 +223,6 @@ def _covered(row: str) -> str:
     )
 
 
-def _changed(*columns: str) -> str:
-    return " OR ".join(f"OLD.{c} IS DISTINCT FROM NEW.{c}" for c in columns)
-
-
 _CRITERION_STATUS = (
     "archived",
     "kind",
@@ -251,14 +247,14 @@ TRIGGERS = (
         "criteria",
         f"UPDATE OF {', '.join(_CRITERION_STATUS)}",
         _apply_criteria(_criterion_rows("OLD", -1), _criterion_rows("NEW", 1)),
-        _changed(*_CRITERION_STATUS),
+        changed(*_CRITERION_STATUS),
     ),
     RowTrigger(
         "criteria_coverage_update",
         "criteria",
         f"UPDATE OF {', '.join(_CRITERION_OWNER)}",
         [_project_outcomes("OLD", "-"), _project_outcomes("NEW", "+")],
-        _changed(*_CRITERION_OWNER),
+        changed(*_CRITERION_OWNER),
     ),
     RowTrigger(
         "criteria_counts_delete",
@@ -281,14 +277,14 @@ TRIGGERS = (
                 for row, sign in (("OLD", -1), ("NEW", 1))
             ]
         ),
-        _changed("archived", "unit_id", "project_id"),
+        changed("archived", "unit_id", "project_id"),
     ),
     RowTrigger(
         "experiments_coverage_update",
         "experiments",
         "UPDATE OF archived, project_id",
         [_experiment_outcomes("OLD", "-"), _experiment_outcomes("NEW", "+")],
-        _changed("archived", "project_id"),
+        changed("archived", "project_id"),
     ),
     RowTrigger(
         "projects_coverage_insert",
@@ -310,7 +306,7 @@ TRIGGERS = (
                 _coverage_rows("NEW", 1, _covered("NEW")),
             )
         ],
-        _changed("archived", "stage", "unit_id"),
+        changed("archived", "stage", "unit_id"),
     ),
     RowTrigger(
         "projects_counts_update",
@@ -334,7 +330,7 @@ TRIGGERS = (
                 for row, sign in (("OLD", -1), ("NEW", 1))
             ],
         ),
-        _changed("archived", "unit_id"),
+        changed("archived", "unit_id"),
     ),
     RowTrigger(
         "project_outcome_criteria_coverage",

@@ -39,7 +39,7 @@ import sqlalchemy as sa
 from sqlalchemy.sql.elements import ColumnElement
 from sqlmodel import SQLModel
 
-from app.core.triggers import Family, RowTrigger, sums_sql, upsert_sums
+from app.core.triggers import Family, RowTrigger, changed, sums_sql, upsert_sums
 from app.projects.models import SponsorLevel, Stage, WorkMode
 from app.reports.summaries import ACTIVE_STAGES
 
@@ -218,10 +218,6 @@ _PERIOD_COLUMNS = (
 )
 
 
-def _changed(*columns: str) -> str:
-    return " OR ".join(f"OLD.{c} IS DISTINCT FROM NEW.{c}" for c in columns)
-
-
 def _lock_units(units: str, dialect: str) -> list[str]:
     """PostgreSQL: one writer at a time per unit, until it commits, taken first. Without
     it two writers in one unit each delete the spans they see and insert spans computed
@@ -263,7 +259,7 @@ def triggers(dialect: str) -> tuple[RowTrigger, ...]:
                 ),
                 *_respan(moved_units),
             ],
-            _changed(*_PERIOD_COLUMNS),
+            changed(*_PERIOD_COLUMNS),
         ),
         RowTrigger(
             "timeline_periods_delete",
@@ -290,7 +286,7 @@ def triggers(dialect: str) -> tuple[RowTrigger, ...]:
                 ),
                 *_respan(project_units),
             ],
-            _changed("archived"),
+            changed("archived"),
         ),
     )
 
