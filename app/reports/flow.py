@@ -11,10 +11,11 @@ from window functions over every period of every project in scope, in each state
 
 For the whole organization (no `unit_id`) the moves and the completed stays come from the
 day and month summaries of `app.reports.flow_summaries` (the window's whole months; its
-edges from the periods), and when `to` is today, the current stays and stalled counts from
-its open runs and the stalled units and projects from the open periods only (the periods
-holding today): the dashboards' flow reads a few thousand rows whatever the portfolio's
-size. Same numbers, same six statements.
+edges from the periods), and when `to` is today (the dashboards' default), the current
+stays, stalled counts and start-of-window counts from its other tables, and the stalled
+units and projects from the projects' own rows, which hold their last period's values.
+Same numbers, same six statements; what is left to grow with the data is in
+bench/RESULTS.md ("Issue 17, fifth pass").
 """
 
 from datetime import date, timedelta
@@ -371,12 +372,8 @@ def _active_today() -> Any:
     """Per unit, its live projects in an active stage today, from the spread report's unit
     summaries (`app.reports.summaries`, one row per unit)."""
     counts = project_counts.c
-    return select(
-        counts.unit_id,
-        sum((counts[f"stage_{stage.value}"] for stage in periods.ACTIVE_STAGES), literal(0)).label(
-            "active"
-        ),
-    ).subquery("active_per_unit")
+    active = sum((counts[f"stage_{stage.value}"] for stage in periods.ACTIVE_STAGES), literal(0))
+    return select(counts.unit_id, active.label("active")).subquery("active_per_unit")
 
 
 def _stalled_units(
@@ -457,7 +454,7 @@ def flow(
     span = window.window(start=start, end=end, years=1, today=today)
     runs = _runs(root_id, span.end)
     whole = root_id is None
-    # The whole organization's periods holding `to` when it is today: the open periods.
+    # The whole organization up to today: its rows holding `to` are the projects' own.
     current = whole and span.end == today
     holding_end = _live_today(span.end) if current else runs
     moves = _moves(session, runs, span, whole)
