@@ -257,6 +257,7 @@ def filtered(
 
 
 def create(*, session: Session, actor: Actor, project_in: ProjectCreate) -> Project:
+    _lock_timelines(session)  # its first period
     if project_in.adopted_from is not None:
         # No loop can close through a new project, but a concurrent relinking above its
         # source could make the chain longer than the bound: the same lock as `update`.
@@ -394,6 +395,8 @@ def update(
     expected_version: int | None,
 ) -> Project:
     fields_set = project_in.model_fields_set
+    if fields_set & set(TRACKED):
+        _lock_timelines(session)  # it may write the timeline
     relinking = "adopted_from" in fields_set and project_in.adopted_from is not None
     if relinking:
         # Before the row lock: the foreign key check of the new link takes a share lock on
@@ -485,6 +488,7 @@ move_under_project: Hook[Callable[[Session, Project], None]] = Hook(
 def archive(
     *, session: Session, actor: Actor, project_id: int, expected_version: int | None
 ) -> Project:
+    _lock_timelines(session)  # its periods leave the summaries
     project = get(session=session, actor=actor, project_id=project_id, for_update=True)
     return PROJECTS.archive(
         session=session, actor=actor, row=project, expected_version=expected_version
@@ -528,6 +532,8 @@ MAX_LINEAGE_DEPTH = 200
 # PostgreSQL advisory lock serializing lineage changes, so two concurrent links cannot
 # close a loop that neither cycle check saw (an arbitrary fixed key: b"lineage" as int).
 LINEAGE_LOCK_KEY = int.from_bytes(b"lineage", "big")
+# The same for the writes of project timelines (`_lock_timelines`).
+TIMELINES_LOCK_KEY = int.from_bytes(b"timeline", "big")
 
 
 def embedded_on_after(
@@ -562,6 +568,18 @@ def _check_novelty(project: Project, *, blame: str) -> None:
         raise InvalidField(
             blame, "a project with `adopted_from` must have novelty `adapted` or `copied`"
         )
+
+
+def _lock_timelines(session: Session) -> None:
+    """PostgreSQL: taken first (before the lineage lock and the project's row) by every
+    write that writes a period or archives a project, until it commits. The flow
+    summaries (`app.reports.flow_summaries`) are the whole organization's rows, shared by
+    all such writes and locked both by triggers on projects (before the other families'
+    statement triggers lock their unit rows) and by triggers on the periods (after them):
+    without one order two such writes could each hold what the other waits for, a
+    deadlock PostgreSQL ends with an error (a 503). SQLite has one writer at a time."""
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": TIMELINES_LOCK_KEY})
 
 
 def _lock_lineage(session: Session) -> None:

@@ -15,6 +15,7 @@ from hypothesis import strategies as st
 from sqlalchemy import create_engine, select, text
 
 from app.core.db import today
+from app.projects.service import TIMELINES_LOCK_KEY as TIMELINES_LOCK
 from app.reports import flow_summaries, timeline_summaries
 from tests.builders import assert_rebuild_command_repairs, create_unit, enabled_trigger_names
 from tests.reports.timelines import archive, change, started
@@ -370,6 +371,38 @@ def test_two_writers_in_one_unit_leave_the_spans_a_rebuild_makes(admin, database
     kept, rebuilt = kept_and_rebuilt(database_url)
     assert kept == rebuilt
     assert kept["spans"] == []
+
+
+def test_timeline_writes_wait_for_one_lock_first(admin, database_url, backend):
+    """PostgreSQL: a project write that writes a period (or archives) takes the timelines'
+    advisory lock before anything else, so two of them lock the whole organization's flow
+    summaries in one order and cannot deadlock; an edit of other fields does not wait."""
+    if backend != "postgresql":
+        pytest.skip("SQLite has one writer at a time")
+    unit = create_unit(admin, "LOCK")["id"]
+    project = started(admin, unit, str(today() - timedelta(days=10)), "exploration")
+    path = f"/api/v1/projects/{project}"
+    engine = create_engine(database_url)
+    answered: dict[str, int] = {}
+
+    def change_stage() -> None:
+        answered["stage"] = admin.patch(path, json={"stage": "experiment"}).status_code
+
+    try:
+        with engine.connect() as holder:
+            holder.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": TIMELINES_LOCK})
+            assert admin.patch(path, json={"summary": "No period"}).status_code == 200
+            writer = threading.Thread(target=change_stage)
+            writer.start()
+            writer.join(timeout=1)
+            assert writer.is_alive() and answered == {}  # waiting for the lock
+            holder.commit()
+            writer.join(timeout=30)
+    finally:
+        engine.dispose()
+    assert answered == {"stage": 200}
+    kept, rebuilt = kept_and_rebuilt(database_url)
+    assert kept == rebuilt
 
 
 def test_every_timeline_trigger_exists_at_head(database_url):
