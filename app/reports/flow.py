@@ -33,7 +33,7 @@ from app.reports.summaries import project_counts
 from app.units.models import Unit
 
 # Stages whose stays are measured: a project can still leave them for a later stage.
-MEASURED_STAGES = (Stage.idea, Stage.exploration, Stage.experiment, Stage.scaling)
+MEASURED_STAGES = flow_summaries.MEASURED_STAGES
 STAGE_ORDER = {stage: index for index, stage in enumerate(Stage)}
 MAX_STALLED_PROJECTS = 100
 

@@ -1,6 +1,6 @@
 """Summaries behind the flow report for the whole organization, kept by database triggers,
-so that the dashboards' flow (every unit, the year up to today) reads a few thousand
-summary rows instead of every period of every project.
+so that the dashboards' flow (every unit, the year up to today) reads summary rows
+instead of every period of every project (at L tens of thousands instead of 500,000).
 
 Why the whole organization only: flow's scope is the unit a project has *at `to`*, so a
 summary per unit would have to move a project's whole history each time it changes unit,
@@ -17,9 +17,9 @@ columns (`ProjectPeriod.prev_stage`, `stage_since`, `prev_stage_since`):
 - ``flow_month_stays``: per (month, stage, days), the stays completed in that month:
   periods that change the stage from a measured one, and how many days the left stage
   lasted (the period's start minus its previous run's start). The report's medians need
-  the lengths of every stay completed in its window; by month the whole months of a
-  window are a histogram of a few thousand rows whatever the number of stays, and only
-  the days at its two edges are read from the periods (their `valid_from` is indexed).
+  the lengths of every stay completed in its window; its whole months are read from
+  here (at L 39,000 rows for a year, 7,000 distinct lengths, for 72,500 stays), and only
+  the days at its two edges from the periods (their `valid_from` is indexed).
 - ``flow_open_runs``: per (stage, stage since), the projects whose open period (the last,
   holding today: a period never starts after the day it is written) is in a measured
   stage. The days a project has spent in its stage today are today minus its stage's
@@ -44,7 +44,9 @@ change of its work mode or sponsor level moves its periods' start changes. A key
 count drops to zero keeps its row; reads ignore it. ``rebuild`` recomputes the four
 tables from the periods. Changing a rule here needs a migration that drops and recreates
 the triggers and calls ``rebuild``; so does a SQLite batch migration that recreates
-project_periods or projects (it drops them).
+project_periods or projects (it drops them). The rows are the whole organization's,
+shared by every writer of periods: on PostgreSQL those writers take one advisory lock
+first (`app.projects.service._lock_timelines`), so they lock them in one order.
 """
 
 from dataclasses import dataclass
