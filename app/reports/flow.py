@@ -38,20 +38,6 @@ STAGE_ORDER = {stage: index for index, stage in enumerate(Stage)}
 MAX_STALLED_PROJECTS = 100
 
 
-_RUN_COLUMNS = (
-    col(ProjectPeriod.project_id),
-    col(ProjectPeriod.valid_from),
-    col(ProjectPeriod.valid_to),
-    col(ProjectPeriod.stage),
-    col(ProjectPeriod.work_mode),
-    col(ProjectPeriod.sponsor_level),
-    col(ProjectPeriod.unit_id),
-    col(ProjectPeriod.prev_stage),
-    col(ProjectPeriod.stage_since),
-    col(ProjectPeriod.prev_stage_since),
-)
-
-
 def _live_today(end: date) -> Any:
     """The whole organization at `to` when it is today, as the rows of `_runs` holding
     `to`: every live project's own row, which holds its last period's values (the period
@@ -92,7 +78,18 @@ def _runs(root_id: int | None, end: date) -> Any:
             .subquery("in_scope")
         )
     return (
-        select(*_RUN_COLUMNS)
+        select(
+            col(ProjectPeriod.project_id),
+            col(ProjectPeriod.valid_from),
+            col(ProjectPeriod.valid_to),
+            col(ProjectPeriod.stage),
+            col(ProjectPeriod.work_mode),
+            col(ProjectPeriod.sponsor_level),
+            col(ProjectPeriod.unit_id),
+            col(ProjectPeriod.prev_stage),
+            col(ProjectPeriod.stage_since),
+            col(ProjectPeriod.prev_stage_since),
+        )
         .join(in_scope, in_scope.c.project_id == col(ProjectPeriod.project_id))
         .where(col(ProjectPeriod.valid_from) <= periods.at(end))
         .cte("runs")

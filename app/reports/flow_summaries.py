@@ -249,7 +249,7 @@ def _project_periods(where: str, sign: str, now: str) -> _Periods:
 
 
 def triggers(dialect: str) -> tuple[RowTrigger, ...]:
-    project_periods = _project_periods("1 = 1", "CASE WHEN NEW.archived THEN -1 ELSE 1 END", "p")
+    project_periods = _project_periods("1 = 1", "CASE WHEN NEW.archived THEN -1 ELSE 1 END", "NEW")
     # The start changes are keyed by the project's values today: a change of them, or of
     # `archived`, takes its periods out as they were counted and puts them back as now.
     start_changes = _PARTS[3:]
