@@ -511,7 +511,7 @@ def _sqlite_load(url: str, tables: Iterable[tuple[str, Iterable[Row]]]) -> None:
     for family in rebuilt:
         for statement in (*family.rebuild_sql("sqlite"), *family.trigger_ddl("sqlite")):
             connection.execute(statement)
-    connection.execute("UPDATE data_revision SET revision = revision + 1 WHERE id = 1")
+    connection.execute("UPDATE data_revisions SET revision = revision + 1")
     connection.execute("COMMIT")
     connection.execute("ANALYZE")
     connection.close()
@@ -553,7 +553,7 @@ def _postgres_load(
         for family in rebuilt:
             for statement in family.switch_triggers_sql(enabled=True):
                 connection.execute(statement)
-        connection.execute("UPDATE data_revision SET revision = revision + 1 WHERE id = 1")
+        connection.execute("UPDATE data_revisions SET revision = revision + 1")
         connection.commit()
         # Fresh statistics, so the planner sees the real sizes at once.
         connection.autocommit = True

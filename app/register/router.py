@@ -30,6 +30,11 @@ def register_enabled(settings: SettingsDep) -> None:
         raise NotFound("the open register is not switched on here")
 
 
+# The kinds of data the register reads (app.core.revision): criteria for the rigour score
+# (a baseline); a measurement or a tag leaves its ETag alone.
+REGISTER_READS = frozenset({"units", "projects", "experiments", "criteria"})
+
+
 def register_etag(
     request: Request,
     response: Response,
@@ -44,8 +49,8 @@ def register_etag(
         ),
     ] = None,
 ) -> None:
-    """The reports' conditional GET, for anyone: the data revision, the path, the query
-    and the representation make the tag."""
+    """The reports' conditional GET, for anyone: the revisions of the data it reads, the
+    path, the query and the representation make the tag."""
     current = revision.current(session=session)
     session.commit()
     path = request.url.path
@@ -57,7 +62,8 @@ def register_etag(
         else "json"
     )
     etag = revision.report_etag(
-        revision=current,
+        revisions=current,
+        reads=REGISTER_READS,
         report="register:" + path.rsplit("/", 1)[-1],
         query="&".join(f"{k}={v}" for k, v in sorted(request.query_params.multi_items())),
         representation=representation,

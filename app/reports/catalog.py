@@ -9,6 +9,7 @@ from typing import Any
 from sqlmodel import Session
 
 from app.core.config import Settings
+from app.core.revision import service as revision
 from app.reports import experimentation, flow, service, trends
 from app.reports.experimentation import ExperimentationReport
 from app.reports.schemas import BarometerReport, Report, ReportName
@@ -57,6 +58,33 @@ REPORTS: dict[ReportName, Callable[[ReportRequest], Report | ExperimentationRepo
     ),
     ReportName.barometer: _barometer,
 }
+
+
+# The kinds of data each report reads (app.core.revision): its ETag is made of their
+# revisions, so a write of another kind leaves it current. Through the summary tables too:
+# the determinants' tags of archived experiments do not count, so they read experiments.
+_TODAY = ("units", "projects")
+_TIMELINE = (*_TODAY, "project_periods")
+READS: dict[ReportName, frozenset[str]] = {
+    ReportName.spread: frozenset(_TIMELINE),
+    ReportName.portfolio: frozenset((*_TODAY, "experiments")),
+    ReportName.outcomes: frozenset((*_TODAY, "experiments", "criteria", "measurements")),
+    ReportName.determinants: frozenset((*_TODAY, "experiments", "determinant_tags")),
+    ReportName.trends: frozenset(_TIMELINE),
+    ReportName.flow: frozenset(_TIMELINE),
+    ReportName.experimentation: frozenset(
+        (*_TODAY, "experiments", "criteria", "unit_commitments")
+    ),
+    ReportName.barometer: frozenset(_TODAY),
+}
+
+
+
+def reads(report: str) -> frozenset[str]:
+    """The kinds of data the report named `report` reads; every kind for a name that is no
+    report (a 404 whatever the tag)."""
+    known = {name.value: kinds for name, kinds in READS.items()}
+    return known.get(report, frozenset(revision.KINDS))
 
 
 # Reports whose JSON PostgreSQL can build ready-made, the same bytes as the model's.

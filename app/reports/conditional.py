@@ -10,7 +10,7 @@ Two paths compute the same tag with `request_etag`:
 - `NotModifiedFastPath`, an ASGI middleware in front of the app for the narrow case it can
   decide alone: a `GET` of one of the report paths, without `unit_id` (so no scope check
   is needed: the caller's own scope is always readable), with a list of entity tags (never
-  `*`) and a known key. It reads the key through `app.auth.service` and the revision on
+  `*`) and a known key. It reads the key through `app.auth.service` and the revisions on
   one connection and answers 304 without routing, dependencies or a session. Any other
   outcome (no match, unknown or revoked key, a spent rate limit, any error) falls through
   to the normal path, which decides the response; the fast path can only ever say "not
@@ -18,7 +18,7 @@ Two paths compute the same tag with `request_etag`:
 """
 
 import logging
-from collections.abc import Collection, Iterable
+from collections.abc import Collection, Iterable, Mapping
 from typing import Annotated, Any
 
 import anyio
@@ -36,6 +36,7 @@ from app.auth.dependencies import Reader
 from app.core.db import MAX_ID, SessionDep, today
 from app.core.rate_limit import RateLimiter
 from app.core.revision import service
+from app.reports import catalog
 from app.reports import service as report_service
 
 logger = logging.getLogger("portfolio.revision")
@@ -84,11 +85,13 @@ def request_etag(
     query: Iterable[tuple[str, str]],
     accept: str,
     scope_unit_id: int | None,
-    revision: int,
+    revisions: Mapping[str, int],
 ) -> str:
+    report = path.rstrip("/").rsplit("/", 1)[-1]
     return service.report_etag(
-        revision=revision,
-        report=path.rstrip("/").rsplit("/", 1)[-1],
+        revisions=revisions,
+        reads=catalog.reads(report),
+        report=report,
         query="&".join(f"{k}={v}" for k, v in sorted(query)),
         # The spread report answers `Accept: text/csv` with CSV, everything else with JSON.
         representation="csv" if csv_export.prefers_csv(accept) else "json",
@@ -108,14 +111,14 @@ def report_root(
     """The root of the subtree the report covers (404 for a unit outside the caller's
     scope), after the ETag: set on the response, or a 304 when `If-None-Match` matches."""
     root_id = report_service.resolve_scope(session=session, actor=actor, unit_id=unit_id)
-    revision = service.current(session=session)
+    revisions = service.current(session=session)
     session.commit()
     etag = request_etag(
         path=request.url.path,
         query=request.query_params.multi_items(),
         accept=request.headers.get("accept", ""),
         scope_unit_id=actor.scope_unit_id,
-        revision=revision,
+        revisions=revisions,
     )
     if if_none_match is not None and matches(if_none_match, etag):
         raise not_modified(etag)
@@ -142,7 +145,7 @@ class NotModifiedFastPath:
         self.paths = frozenset(paths)
         self.rate_limiter = rate_limiter
 
-    def _lookup(self, secret: str) -> tuple[Any, int] | None:
+    def _lookup(self, secret: str) -> tuple[Any, dict[str, int]] | None:
         with Session(self.engine) as session:
             actor = auth_service.authenticate(session=session, secret=secret)
             if actor is None:
@@ -173,13 +176,13 @@ class NotModifiedFastPath:
             found = None
         etag = None
         if found is not None:
-            actor, revision = found
+            actor, revisions = found
             etag = request_etag(
                 path=scope["path"],
                 query=query.multi_items(),
                 accept=headers.get("accept", ""),
                 scope_unit_id=actor.scope_unit_id,
-                revision=revision,
+                revisions=revisions,
             )
         if (
             etag is None

@@ -191,7 +191,7 @@ def etag_for(app: Any, path: str, query: dict[str, str], scope_unit_id: int | No
         query=query.items(),
         accept="",
         scope_unit_id=scope_unit_id,
-        revision=current,
+        revisions=current,
     )
 
 
