@@ -51,7 +51,11 @@ COLUMN_KINDS: dict[str, dict[str, str | None]] = {
         "fte": _UNREAD,
     },
     # Kept on the criterion by every new measurement (app.criteria.service).
-    "criteria": {**_ANY_TABLE, "latest_value": "measurements", "latest_measured_on": "measurements"},
+    "criteria": {
+        **_ANY_TABLE,
+        "latest_value": "measurements",
+        "latest_measured_on": "measurements",
+    },
 }
 _BUMP = {
     # The rows are locked in one order (kind), so two writes bumping the same kinds cannot
