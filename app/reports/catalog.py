@@ -72,12 +72,9 @@ READS: dict[ReportName, frozenset[str]] = {
     ReportName.determinants: frozenset((*_TODAY, "experiments", "determinant_tags")),
     ReportName.trends: frozenset(_TIMELINE),
     ReportName.flow: frozenset(_TIMELINE),
-    ReportName.experimentation: frozenset(
-        (*_TODAY, "experiments", "criteria", "unit_commitments")
-    ),
+    ReportName.experimentation: frozenset((*_TODAY, "experiments", "criteria", "unit_commitments")),
     ReportName.barometer: frozenset(_TODAY),
 }
-
 
 
 def reads(report: str) -> frozenset[str]:
