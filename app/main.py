@@ -28,6 +28,7 @@ from app.projects.metrics import ProjectsByStage
 from app.projects.router import router as projects_router
 from app.register.router import router as register_router
 from app.reports import conditional as report_conditional
+from app.reports.answers import AnswerCache
 from app.reports.router import router as reports_router
 from app.units.router import router as units_router
 
@@ -105,6 +106,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         address_burst=settings.anonymous_rate_limit_burst,
         max_buckets=settings.rate_limit_max_buckets,
     )
+    app.state.report_answers = AnswerCache(settings.report_cache_bytes)
     install_error_handlers(app)
     etags.install(app)
     docs.install(app)

@@ -351,7 +351,10 @@ def serve(
         errors.close()
 
 
-def portfolio_server(database_url: str, workers: int) -> Any:
+def portfolio_server(database_url: str, workers: int, *, answer_cache: bool = False) -> Any:
+    """The API as `portfolio serve` runs it. Without `answer_cache` the reports' answers
+    are not kept by ETag (`PORTFOLIO_REPORT_CACHE_BYTES=0`), so asking a report again
+    times its computation, not a lookup; the mixed workload runs as deployed, with it."""
     port = free_port()
     command = [
         str(Path(sys.executable).parent / "portfolio"),
@@ -372,6 +375,7 @@ def portfolio_server(database_url: str, workers: int) -> Any:
         # would time 429 answers instead of the route.
         "PORTFOLIO_RATE_LIMIT_PER_SECOND": "1000000",
         "PORTFOLIO_RATE_LIMIT_BURST": "1000000",
+        **({} if answer_cache else {"PORTFOLIO_REPORT_CACHE_BYTES": "0"}),
     }
     return serve(command, env, "/healthz", port)
 

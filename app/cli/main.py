@@ -229,6 +229,7 @@ def rebuild_summaries() -> None:
     projects, their periods, experiments, criteria and tags,
     in one transaction (the triggers keep them in step; this repairs them after a load
     with the triggers off or a hand edit)."""
+    from app.core.revision import service as revision
     from app.reports.summary_families import FAMILIES
 
     engine = open_database()
@@ -236,6 +237,8 @@ def rebuild_summaries() -> None:
         with engine.begin() as connection:
             for family in FAMILIES:
                 family.rebuild(connection)
+            # The repaired numbers are new answers: every report's ETag must change.
+            revision.bump_all(connection)
     finally:
         engine.dispose()
     typer.echo("report summaries rebuilt")

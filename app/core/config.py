@@ -84,6 +84,9 @@ class Settings(BaseSettings):
     publication_due_days: int = Field(default=90, ge=0, le=3650)
     fiscal_year_start_month: int = Field(default=1, ge=1, le=12)
     public_register: bool = False
+    # Report answers kept by ETag per worker process (app.reports.answers), at most this
+    # many bytes of bodies; 0 turns the cache off (the benchmark times the reports so).
+    report_cache_bytes: int = Field(default=16 * 1024 * 1024, ge=0)
 
     # Operations (issue 6): where `portfolio serve` keeps prometheus_client's per-process
     # files when workers > 1 (a fresh temporary directory when unset); rows per keyset

@@ -11,6 +11,7 @@ from sqlmodel import Session
 from app.core.config import Settings
 from app.core.revision import service as revision
 from app.reports import experimentation, flow, service, trends
+from app.reports.answers import AnswerCache
 from app.reports.experimentation import ExperimentationReport
 from app.reports.schemas import BarometerReport, Report, ReportName
 from app.reports.window import Interval
@@ -29,6 +30,7 @@ class ReportRequest:
     start: date | None = None  # trends, flow, barometer: the window
     end: date | None = None
     interval: Interval = Interval.quarter  # trends
+    answers: AnswerCache | None = None  # the API's answers by ETag; the CLI has none
 
     def scope(self) -> dict[str, Any]:
         """The arguments every report that reads settings takes first."""

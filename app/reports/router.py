@@ -7,7 +7,7 @@ from dataclasses import dataclass, replace
 from datetime import date
 from typing import Annotated, Any, Generic, TypeVar
 
-from fastapi import APIRouter, Depends, Header, Query, Response
+from fastapi import APIRouter, Depends, Header, Query, Request, Response
 from pydantic import BaseModel
 
 from app.api import csv_export
@@ -17,6 +17,7 @@ from app.core.db import SessionDep, today
 from app.core.errors import READ_ONE, problem_responses
 from app.projects.models import Stage, WorkMode
 from app.reports import catalog, experimentation, service
+from app.reports.answers import Answer
 from app.reports.catalog import ReportRequest
 from app.reports.conditional import NOT_MODIFIED, ReportRoot
 from app.reports.schemas import (
@@ -82,11 +83,18 @@ class CsvTable(Generic[R]):
 
 
 async def get_report_request(
-    session: SessionDep, settings: SettingsDep, root_id: ReportRoot
+    request: Request, session: SessionDep, settings: SettingsDep, root_id: ReportRoot
 ) -> ReportRequest:
-    """What every report route passes on: its scope (after `ReportRoot`'s checks and ETag)
-    and today; each route adds its own options with `dataclasses.replace`."""
-    return ReportRequest(session=session, settings=settings, root_id=root_id, today=today())
+    """What every report route passes on: its scope (after `ReportRoot`'s checks and ETag),
+    today and the worker's answers by ETag; each route adds its own options with
+    `dataclasses.replace`."""
+    return ReportRequest(
+        session=session,
+        settings=settings,
+        root_id=root_id,
+        today=today(),
+        answers=request.app.state.report_answers,
+    )
 
 
 ReportRequestDep = Annotated[ReportRequest, Depends(get_report_request)]
@@ -130,23 +138,29 @@ def respond(
 ) -> Response:
     """A report route's answer, after `ReportRoot` set the ETag (or answered 304): with
     `Accept: text/csv` and a `csv` table, its rows as CSV; otherwise the JSON
-    (`catalog.build_json`).
+    (`catalog.build_json`). An answer already computed for the same ETag is reused
+    (app.reports.answers).
 
     Serialized here rather than returned: FastAPI would validate the model again against
     `response_model` (a thousand unit rows at L) and serialize it through Python objects;
     the route keeps `response_model` for the OpenAPI document, and the JSON is the same.
     A returned Response replaces the injected one, so its headers (the ETag) carry over."""
     headers = dict(response.headers)
-    if csv is not None and csv_export.prefers_csv(accept or ""):
-        if csv.filename is not None:
-            headers.update(csv_export.attachment(csv.filename))
-        return Response(
-            csv.render(catalog.build(name, report_request)),
-            media_type=f"{csv_export.CSV_MEDIA_TYPE}; charset=utf-8",
-            headers=headers,
-        )
+
+    def build() -> Answer:
+        if csv is not None and csv_export.prefers_csv(accept or ""):
+            return Answer(
+                csv.render(catalog.build(name, report_request)).encode(),
+                f"{csv_export.CSV_MEDIA_TYPE}; charset=utf-8",
+                tuple(csv_export.attachment(csv.filename).items()) if csv.filename else (),
+            )
+        return Answer(catalog.build_json(name, report_request), "application/json")
+
+    answers = report_request.answers
+    etag = headers.get("etag")
+    answer = answers.answer(etag, build) if answers is not None and etag else build()
     return Response(
-        catalog.build_json(name, report_request), media_type="application/json", headers=headers
+        answer.body, media_type=answer.media_type, headers={**headers, **dict(answer.headers)}
     )
 
 
