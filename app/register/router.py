@@ -30,9 +30,10 @@ def register_enabled(settings: SettingsDep) -> None:
         raise NotFound("the open register is not switched on here")
 
 
-# The kinds of data the register reads (app.core.revision): criteria for the rigour score
-# (a baseline); a measurement or a tag leaves its ETag alone.
-REGISTER_READS = frozenset({"units", "projects", "experiments", "criteria"})
+# The kinds of data the register reads (app.core.revision): published experiments (dated
+# ones), criteria for the rigour score (a baseline); a measurement, a tag or a proposed
+# experiment leaves its ETag alone.
+REGISTER_READS = frozenset({"units", "projects", "dated_experiments", "criteria"})
 
 
 def register_etag(

@@ -74,7 +74,10 @@ READS: dict[ReportName, frozenset[str]] = {
     ReportName.determinants: frozenset((*_TODAY, "experiments", "determinant_tags")),
     ReportName.trends: frozenset(_TIMELINE),
     ReportName.flow: frozenset(_TIMELINE),
-    ReportName.experimentation: frozenset((*_TODAY, "experiments", "criteria", "unit_commitments")),
+    # Experiments with a date or finished only: a proposed one is not counted until it has.
+    ReportName.experimentation: frozenset(
+        (*_TODAY, "dated_experiments", "criteria", "unit_commitments")
+    ),
     ReportName.barometer: frozenset(_TODAY),
 }
 

@@ -20,7 +20,7 @@ down_revision: str | None = "0014_flow_summaries"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
-# The tracked tables when this migration was written (app.core.revision.service.KINDS).
+# The kinds when this migration was written (app.core.revision.service.KINDS).
 KINDS = (
     "units",
     "projects",
@@ -30,6 +30,8 @@ KINDS = (
     "measurements",
     "determinant_tags",
     "unit_commitments",
+    # Experiments with a date or finished (the experimentation report's and the register's).
+    "dated_experiments",
 )
 
 

@@ -10,6 +10,7 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
+from sqlalchemy import create_engine, text
 
 from app.core.config import Settings
 from app.core.db import today
@@ -26,6 +27,7 @@ REPORTS = (
     "barometer",
 )
 TIMELINE_REPORTS = {"spread", "trends", "flow", "barometer"}
+REGISTER = {"register", "register csv", "register atom"}
 # Every answer the data revisions tag: the reports (spread also as at a past day and as
 # CSV) and the open register (JSON, CSV, Atom).
 ANSWERS: dict[str, tuple[str, dict[str, str], dict[str, str]]] = {
@@ -40,8 +42,14 @@ ANSWERS: dict[str, tuple[str, dict[str, str], dict[str, str]]] = {
 
 @pytest.fixture
 def settings(database_url: str) -> Settings:
+    # Answers are not kept by ETag here: a stale tag would bring back the answer kept for
+    # it, the same bytes, and the guard could not see the stale tag.
     return Settings(
-        database_url=database_url, db_pool_size=5, db_max_overflow=5, public_register=True
+        database_url=database_url,
+        db_pool_size=5,
+        db_max_overflow=5,
+        public_register=True,
+        report_cache_bytes=0,
     )
 
 
@@ -142,9 +150,11 @@ def test_every_changed_answer_has_a_new_etag_and_unread_writes_keep_it(admin, vi
         admin, project["id"], determinants=[{"determinant": "normality", "effect": "enabler"}]
     )
     changed, _ = answers.after("create an experiment")
-    # A new experiment is no data of the timeline reports.
+    # A new experiment is no data of the timeline reports; without a date, none of the
+    # experimentation report's (it counts started and finished ones) or the register's.
     assert changed & TIMELINE_REPORTS == set()
-    assert {"portfolio", "determinants", "experimentation"} <= changed
+    assert {"portfolio", "determinants"} <= changed
+    assert changed & {"experimentation", *REGISTER} == set()
     experiment_path = f"/api/v1/experiments/{experiment['id']}"
     experiment_version = experiment["version"]
     for fields in (
@@ -161,7 +171,20 @@ def test_every_changed_answer_has_a_new_etag_and_unread_writes_keep_it(admin, vi
         )
         experiment_version = ok(response)["version"]
         changed, _ = answers.after(f"patch experiment {fields}")
-        assert changed & {"spread", "trends", "flow", "barometer"} == set()
+        assert changed & TIMELINE_REPORTS == set()
+        # Dated from the first patch on: the experimentation report's data.
+        assert "experimentation" in changed
+
+    # Dated, then not: both are the experimentation report's data (the row as it was).
+    started = create_experiment(admin, project["id"], status="running", started_on="2026-05-04")
+    changed, new_body = answers.after("create a started experiment")
+    assert "experimentation" in new_body
+    undated = admin.patch(
+        f"/api/v1/experiments/{started['id']}", json={"status": "proposed", "started_on": None}
+    )
+    assert ok(undated)["started_on"] is None
+    changed, new_body = answers.after("take its start date away")
+    assert "experimentation" in new_body
 
     criterion = create_criterion(admin, "experiments", experiment["id"], due_on="2026-12-31")
     answers.after("add a criterion")
@@ -211,3 +234,25 @@ def test_every_changed_answer_has_a_new_etag_and_unread_writes_keep_it(admin, vi
         ok(call())
         _, new_body = answers.after(write)
         assert new_body, f"{write} changed no answer"
+
+
+def test_a_kind_without_its_revision_row_gets_one_at_its_first_write(admin, viewer, database_url):
+    """A kind added to the code before its migration ran must not leave ETags stale."""
+    unit = create_unit(admin, "BL1")
+    project = create_project(admin, unit["id"], stage="experiment")
+    engine = create_engine(database_url)
+    with engine.begin() as connection:
+        connection.execute(text("DELETE FROM data_revisions WHERE kind = 'experiments'"))
+    before = viewer.get("/api/v1/reports/portfolio")  # read as revision 0
+    create_experiment(admin, project["id"])
+    after = viewer.get(
+        "/api/v1/reports/portfolio", headers={"If-None-Match": before.headers["ETag"]}
+    )
+    assert after.status_code == 200
+    assert after.json()["experiments_by_status"]["proposed"] == 1
+    with engine.connect() as connection:
+        revision = connection.execute(
+            text("SELECT revision FROM data_revisions WHERE kind = 'experiments'")
+        ).scalar_one()
+    engine.dispose()
+    assert revision == 1

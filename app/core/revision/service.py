@@ -15,17 +15,21 @@ Readers therefore see the new revisions exactly when they can see the new data.
 """
 
 import hashlib
-from collections.abc import Collection, Iterable, Mapping
+from collections.abc import Callable, Collection, Iterable, Mapping
+from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, event, inspect, text
+from sqlalchemy import Connection, event, inspect, text
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import ORMExecuteState
 from sqlmodel import Session
 
+from app.core.revision.models import DataRevision
+
 # Tables whose rows feed the reports, each its own kind of data. Keys, idempotency records
 # and history do not.
-KINDS = (
+_TABLES = (
     "units",
     "projects",
     "project_periods",
@@ -35,10 +39,35 @@ KINDS = (
     "determinant_tags",
     "unit_commitments",
 )
-TRACKED_TABLES = frozenset(KINDS)
+TRACKED_TABLES = frozenset(_TABLES)
+
+
+@dataclass(frozen=True)
+class RowKind:
+    kind: str
+    columns: tuple[str, ...]  # what `holds` reads
+    holds: Callable[[Mapping[str, Any]], bool]
+
+
+def _dated(row: Mapping[str, Any]) -> bool:
+    return any(
+        row[column] is not None for column in ("started_on", "ended_on", "published_on")
+    ) or row["status"] in ("completed", "stopped")
+
+
+# Kinds of some rows of a table, noted besides the table's own when a write touches such a
+# row, as it was or as it is. The experimentation report counts experiments by the month
+# they started or finished and the register lists published ones: a proposed experiment
+# without dates is neither's data until it gets one.
+ROW_KINDS: dict[str, RowKind] = {
+    "experiments": RowKind(
+        "dated_experiments", ("started_on", "ended_on", "published_on", "status"), _dated
+    ),
+}
+KINDS = (*_TABLES, *(row_kind.kind for row_kind in ROW_KINDS.values()))
 # Columns whose change is another kind's (or None: no report reads them; the register
-# neither). `tests/reports/test_etags.py` writes each of them and checks every report and
-# register answer: a body that changed under an unchanged ETag fails it.
+# neither). `tests/reports/test_etag_kinds.py` writes each of them and checks every report
+# and register answer: a body that changed under an unchanged ETag fails it.
 _UNREAD = None
 _ANY_TABLE = {"updated_at": _UNREAD, "version": _UNREAD}
 COLUMN_KINDS: dict[str, dict[str, str | None]] = {
@@ -57,17 +86,24 @@ COLUMN_KINDS: dict[str, dict[str, str | None]] = {
         "latest_measured_on": "measurements",
     },
 }
-_BUMP = {
-    # The rows are locked in one order (kind), so two writes bumping the same kinds cannot
-    # deadlock on them; SQLite has one writer at a time.
-    "postgresql": text(
-        "UPDATE data_revisions SET revision = revision + 1 WHERE kind IN "
-        "(SELECT kind FROM data_revisions WHERE kind IN :kinds ORDER BY kind FOR UPDATE)"
-    ).bindparams(bindparam("kinds", expanding=True)),
-    "sqlite": text(
-        "UPDATE data_revisions SET revision = revision + 1 WHERE kind IN :kinds"
-    ).bindparams(bindparam("kinds", expanding=True)),
-}
+_REVISIONS = DataRevision.__table__  # type: ignore[attr-defined]
+_INSERT = {"postgresql": postgresql.insert, "sqlite": sqlite.insert}
+
+
+def _bump(connection: Connection, kinds: Iterable[str]) -> None:
+    """+1 on each kind's revision (a kind without its row yet gets one, at 1). One upsert
+    whose rows come in one order (kind), so two writes bumping the same kinds take their
+    row locks in the same order and cannot deadlock on them; SQLite has one writer."""
+    insert: Any = _INSERT[connection.dialect.name](_REVISIONS).values(
+        [{"kind": kind, "revision": 1} for kind in sorted(kinds)]
+    )
+    connection.execute(
+        insert.on_conflict_do_update(
+            index_elements=[_REVISIONS.c.kind], set_={"revision": _REVISIONS.c.revision + 1}
+        )
+    )
+
+
 _READ = text("SELECT kind, revision FROM data_revisions")
 _BUMPED = "portfolio_revision_bumped"
 
@@ -97,8 +133,7 @@ def _before_commit(session: Session) -> None:
     session.flush()  # the final flush may still mark the transaction as a write
     kinds = session.info.pop(_BUMPED, None)
     if kinds:
-        connection = session.connection()
-        connection.execute(_BUMP[connection.dialect.name], {"kinds": sorted(kinds)})
+        _bump(session.connection(), kinds)
 
 
 def _changed_columns(obj: Any) -> list[str]:
@@ -107,15 +142,36 @@ def _changed_columns(obj: Any) -> list[str]:
     return [a.key for a in state.attrs if a.key in columns and a.history.has_changes()]
 
 
+def _row_kinds(table: str, obj: Any, *, changed: bool) -> list[str]:
+    """`table`'s row kinds `obj` belongs to as it is, or (`changed`) as it was."""
+    row_kind = ROW_KINDS.get(table)
+    if row_kind is None:
+        return []
+    attrs = [inspect(obj).attrs[column] for column in row_kind.columns]
+    if row_kind.holds({attr.key: attr.value for attr in attrs}):
+        return [row_kind.kind]
+    if changed:
+        before = {
+            attr.key: attr.history.deleted[0] if attr.history.deleted else attr.value
+            for attr in attrs
+        }
+        if row_kind.holds(before):
+            return [row_kind.kind]
+    return []
+
+
 def _before_flush(session: Session, _flush_context: Any, _instances: Any) -> None:
     for obj in (*session.new, *session.deleted):
         table = _table_name(obj)
         if table in TRACKED_TABLES:
-            _note(session, [table])
+            _note(session, [table, *_row_kinds(table, obj, changed=False)])
     for obj in session.dirty:
         table = _table_name(obj)
         if table in TRACKED_TABLES and session.is_modified(obj):
-            _note(session, changed_kinds(table, _changed_columns(obj)))
+            kinds = changed_kinds(table, _changed_columns(obj))
+            if kinds - {None}:
+                kinds.update(_row_kinds(table, obj, changed=True))
+            _note(session, kinds)
 
 
 def _do_orm_execute(state: ORMExecuteState) -> None:
@@ -126,9 +182,11 @@ def _do_orm_execute(state: ORMExecuteState) -> None:
 
 
 def note_write(session: Session, table_name: str) -> None:
-    """For writes the hooks cannot see (textual SQL, e.g. `bulk`'s unnest insert)."""
+    """For writes the hooks cannot see (textual SQL, e.g. `bulk`'s unnest insert): the
+    table's kind and its row kinds, whatever the rows."""
     if table_name in TRACKED_TABLES:
-        _note(session, [table_name])
+        row_kind = ROW_KINDS.get(table_name)
+        _note(session, [table_name, *([row_kind.kind] if row_kind else [])])
 
 
 def _end_transaction(session: Session, *_args: Any) -> None:
@@ -150,7 +208,7 @@ def install() -> None:
 
 def bump_all(connection: Connection) -> None:
     """Every kind's revision, for a change the hooks cannot see: summaries rebuilt."""
-    connection.execute(text("UPDATE data_revisions SET revision = revision + 1"))
+    _bump(connection, KINDS)
 
 
 def current(*, session: Session) -> dict[str, int]:
