@@ -230,8 +230,12 @@ async def _drive(
     async with contextlib.AsyncExitStack() as clients:
 
         def client(connections: int) -> httpx.AsyncClient:
+            # Idle connections are dropped well before the server's keep-alive (5 s) closes
+            # them, so no request goes out on a connection the server is closing.
             limits = httpx.Limits(
-                max_connections=connections, max_keepalive_connections=connections
+                max_connections=connections,
+                max_keepalive_connections=connections,
+                keepalive_expiry=2.0,
             )
             return httpx.AsyncClient(base_url=base_url, limits=limits, timeout=DRAIN_S)
 
