@@ -5,6 +5,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.generate import SIZES
+from bench.mixed import SETTLED_S
 
 ORDER = {"S": 0, "M": 1, "L": 2}
 
@@ -167,9 +168,11 @@ def render(directory: Path) -> str:
             "late: sent more than 20 ms after it was due; not sent: due while 200 were open.\n"
         )
         out.append(
-            "| run | requests | count | p50 ms | p99 ms | errors | 304 share | late / not sent |"
+            "| run | requests | count | p50 ms | p99 ms | "
+            f"p50 / p99 ms after {SETTLED_S:.0f} s | errors | "
+            "304 share | late / not sent |"
         )
-        out.append("|---|---|---|---|---|---|---|---|")
+        out.append("|---|---|---|---|---|---|---|---|---|")
         for run in mixed_runs:
             figures = run["mixed"]
             rows = [
@@ -182,6 +185,7 @@ def render(directory: Path) -> str:
                 out.append(
                     f"| {run['backend']} {run['size']} ({figures['seconds']:.0f} s) | {label} | "
                     f"{entry['count']} | {_ms(entry['p50_ms'])} | {_ms(entry['p99_ms'])} | "
+                    f"{_ms(entry.get('settled_p50_ms'))} / {_ms(entry.get('settled_p99_ms'))} | "
                     f"{entry['errors']} | {_share(entry.get('not_modified_share'))} | "
                     f"{entry['late']} / {entry['not_sent']} |"
                 )
