@@ -14,18 +14,11 @@ from sqlalchemy import create_engine, text
 
 from app.core.config import Settings
 from app.core.db import today
+from app.reports.schemas import ReportName
 from tests.builders import create_criterion, create_experiment, create_project, create_unit
 
-REPORTS = (
-    "spread",
-    "portfolio",
-    "outcomes",
-    "determinants",
-    "trends",
-    "flow",
-    "experimentation",
-    "barometer",
-)
+# Every report there is: one added later is read after every write too.
+REPORTS = tuple(name.value for name in ReportName)
 TIMELINE_REPORTS = {"spread", "trends", "flow", "barometer"}
 REGISTER = {"register", "register csv", "register atom"}
 # Every answer the data revisions tag: the reports (spread also as at a past day and as
