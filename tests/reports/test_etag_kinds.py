@@ -168,6 +168,15 @@ def test_every_changed_answer_has_a_new_etag_and_unread_writes_keep_it(admin, vi
         # Dated from the first patch on: the experimentation report's data.
         assert "experimentation" in changed
 
+    # An experiment's tags alone: the determinants report's data, no one else's.
+    tags = {"determinants": [{"determinant": "suitability", "effect": "barrier"}]}
+    response = admin.patch(
+        experiment_path, json=tags, headers={"If-Match": f'"{experiment_version}"'}
+    )
+    experiment_version = ok(response)["version"]
+    changed, new_body = answers.after("replace an experiment's tags")
+    assert changed == new_body == {"determinants"}
+
     # Dated, then not: both are the experimentation report's data (the row as it was).
     started = create_experiment(admin, project["id"], status="running", started_on="2026-05-04")
     changed, new_body = answers.after("create a started experiment")
