@@ -44,7 +44,9 @@ TAGS: list[dict[str, Any]] = [
         "name": "reports",
         "description": "Read-only reports computed in the database: spread (also as of a "
         "date), portfolio, outcomes, determinants, trends, flow, experimentation and barometer. "
-        "Every report has an `ETag`; `If-None-Match` answers 304.",
+        "Every report has an `ETag`; `If-None-Match` answers 304. The tag changes when data "
+        "the report reads changes (a measurement changes only the outcomes report's), when "
+        "its parameters or representation differ, and every day.",
     },
     {
         "name": "health",
