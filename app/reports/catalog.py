@@ -64,14 +64,15 @@ REPORTS: dict[ReportName, Callable[[ReportRequest], Report | ExperimentationRepo
 
 # The kinds of data each report reads (app.core.revision): its ETag is made of their
 # revisions, so a write of another kind leaves it current. Through the summary tables too:
-# the determinants' tags of archived experiments do not count, so they read experiments.
+# the determinants' tags of archived experiments do not count, so they read their owners.
 _TODAY = ("units", "projects")
 _TIMELINE = (*_TODAY, "project_periods")
 READS: dict[ReportName, frozenset[str]] = {
     ReportName.spread: frozenset(_TIMELINE),
     ReportName.portfolio: frozenset((*_TODAY, "experiments")),
     ReportName.outcomes: frozenset((*_TODAY, "experiments", "criteria", "measurements")),
-    ReportName.determinants: frozenset((*_TODAY, "experiments", "determinant_tags")),
+    # Experiments as the owners of tags only: a new one has none.
+    ReportName.determinants: frozenset((*_TODAY, "experiment_owners", "determinant_tags")),
     ReportName.trends: frozenset(_TIMELINE),
     ReportName.flow: frozenset(_TIMELINE),
     # Experiments with a date or finished only: a proposed one is not counted until it has.

@@ -32,6 +32,8 @@ KINDS = (
     "unit_commitments",
     # Experiments with a date or finished (the experimentation report's and the register's).
     "dated_experiments",
+    # An experiment's owner columns (the determinants report's).
+    "experiment_owners",
 )
 
 

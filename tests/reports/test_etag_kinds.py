@@ -139,6 +139,11 @@ def test_every_changed_answer_has_a_new_etag_and_unread_writes_keep_it(admin, vi
         _, new_body = patch(fields)
         assert new_body, f"{fields} changed no answer: the script lost its teeth"
 
+    create_experiment(admin, project["id"])
+    changed, _ = answers.after("create an experiment without tags or dates")
+    # The portfolio's and the outcomes' data (they count experiments), no other report's.
+    assert changed == {"portfolio", "outcomes"}
+
     experiment = create_experiment(
         admin, project["id"], determinants=[{"determinant": "normality", "effect": "enabler"}]
     )
@@ -176,6 +181,17 @@ def test_every_changed_answer_has_a_new_etag_and_unread_writes_keep_it(admin, vi
     experiment_version = ok(response)["version"]
     changed, new_body = answers.after("replace an experiment's tags")
     assert changed == new_body == {"determinants"}
+    # Moved to a project of another unit: its tags count there now.
+    elsewhere = create_project(admin, create_unit(admin, "BL2", parent_id=root["id"])["id"])
+    answers.after("a project in another unit")
+    response = admin.patch(
+        experiment_path,
+        json={"project_id": elsewhere["id"]},
+        headers={"If-Match": f'"{experiment_version}"'},
+    )
+    experiment_version = ok(response)["version"]
+    changed, new_body = answers.after("move an experiment to another unit's project")
+    assert "determinants" in new_body
 
     # Dated, then not: both are the experimentation report's data (the row as it was).
     started = create_experiment(admin, project["id"], status="running", started_on="2026-05-04")

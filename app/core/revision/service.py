@@ -64,13 +64,16 @@ ROW_KINDS: dict[str, RowKind] = {
         "dated_experiments", ("started_on", "ended_on", "published_on", "status"), _dated
     ),
 }
-KINDS = (*_TABLES, *(row_kind.kind for row_kind in ROW_KINDS.values()))
+# An experiment as the owner of tags: the determinants report counts the tags of live
+# experiments under their project's unit, so only an update of these columns (or a
+# deletion) changes it; a new experiment has no tags yet (its tags are their own kind).
+_OWNER = ("experiments", "experiment_owners")
 # Columns whose change is another kind's (or None: no report reads them; the register
 # neither). `tests/reports/test_etag_kinds.py` writes each of them and checks every report
 # and register answer: a body that changed under an unchanged ETag fails it.
 _UNREAD = None
 _ANY_TABLE = {"updated_at": _UNREAD, "version": _UNREAD}
-COLUMN_KINDS: dict[str, dict[str, str | None]] = {
+COLUMN_KINDS: dict[str, dict[str, str | tuple[str, ...] | None]] = {
     "projects": {
         **_ANY_TABLE,
         "summary": _UNREAD,
@@ -79,6 +82,7 @@ COLUMN_KINDS: dict[str, dict[str, str | None]] = {
         "budget": _UNREAD,
         "fte": _UNREAD,
     },
+    "experiments": {**_ANY_TABLE, "archived": _OWNER, "project_id": _OWNER, "unit_id": _OWNER},
     # Kept on the criterion by every new measurement (app.criteria.service).
     "criteria": {
         **_ANY_TABLE,
@@ -86,6 +90,12 @@ COLUMN_KINDS: dict[str, dict[str, str | None]] = {
         "latest_measured_on": "measurements",
     },
 }
+# Every kind: the tables, then the kinds of some of their rows or columns.
+KINDS = (
+    *_TABLES,
+    *(row_kind.kind for row_kind in ROW_KINDS.values()),
+    "experiment_owners",
+)
 _REVISIONS = DataRevision.__table__  # type: ignore[attr-defined]
 _INSERT = {"postgresql": postgresql.insert, "sqlite": sqlite.insert}
 
@@ -112,21 +122,39 @@ def _table_name(obj: Any) -> str | None:
     return getattr(obj, "__tablename__", None)
 
 
-def _note(session: Session, kinds: Iterable[str | None]) -> None:
+def _note(session: Session, kinds: Iterable[str]) -> None:
     # Only noted here; the UPDATE runs in _before_commit. Taking the counter's row lock at
     # the first flush made it the first lock of every write, then held while the write
     # went on to lock a project or criterion row: two writes taking those in the opposite
     # order deadlocked (PostgreSQL aborts one: a 503 under load). Taken last, just before
     # COMMIT, it cannot be part of a cycle.
-    noted = {kind for kind in kinds if kind is not None}
+    noted = set(kinds)
     if noted:
         session.info.setdefault(_BUMPED, set()).update(noted)
 
 
-def changed_kinds(table: str, columns: Iterable[str]) -> set[str | None]:
-    """The kinds a change of `columns` of a `table` row changes (None: none)."""
+def _flat(kinds: Iterable[str | tuple[str, ...] | None]) -> set[str]:
+    return {
+        kind
+        for entry in kinds
+        if entry is not None
+        for kind in ((entry,) if isinstance(entry, str) else entry)
+    }
+
+
+def changed_kinds(table: str, columns: Iterable[str]) -> set[str]:
+    """The kinds a change of `columns` of a `table` row changes (none: no reader's)."""
     overrides = COLUMN_KINDS.get(table, _ANY_TABLE)
-    return {overrides.get(column, table) for column in columns}
+    return _flat(overrides.get(column, table) for column in columns)
+
+
+def table_kinds(table: str) -> set[str]:
+    """Every kind a row of `table` can change: for a write whose columns and rows are not
+    known (a deletion, textual SQL, an ORM bulk statement)."""
+    row_kind = ROW_KINDS.get(table)
+    return _flat(
+        [table, *COLUMN_KINDS.get(table, {}).values(), row_kind.kind if row_kind else None]
+    )
 
 
 def _before_commit(session: Session) -> None:
@@ -161,15 +189,19 @@ def _row_kinds(table: str, obj: Any, *, changed: bool) -> list[str]:
 
 
 def _before_flush(session: Session, _flush_context: Any, _instances: Any) -> None:
-    for obj in (*session.new, *session.deleted):
+    for obj in session.new:
         table = _table_name(obj)
         if table in TRACKED_TABLES:
             _note(session, [table, *_row_kinds(table, obj, changed=False)])
+    for obj in session.deleted:
+        table = _table_name(obj)
+        if table in TRACKED_TABLES:
+            _note(session, table_kinds(table))
     for obj in session.dirty:
         table = _table_name(obj)
         if table in TRACKED_TABLES and session.is_modified(obj):
             kinds = changed_kinds(table, _changed_columns(obj))
-            if kinds - {None}:
+            if kinds:
                 kinds.update(_row_kinds(table, obj, changed=True))
             _note(session, kinds)
 
@@ -182,11 +214,10 @@ def _do_orm_execute(state: ORMExecuteState) -> None:
 
 
 def note_write(session: Session, table_name: str) -> None:
-    """For writes the hooks cannot see (textual SQL, e.g. `bulk`'s unnest insert): the
-    table's kind and its row kinds, whatever the rows."""
+    """For writes the hooks cannot see (textual SQL, e.g. `bulk`'s unnest insert): every
+    kind of the table, whatever the rows and columns."""
     if table_name in TRACKED_TABLES:
-        row_kind = ROW_KINDS.get(table_name)
-        _note(session, [table_name, *([row_kind.kind] if row_kind else [])])
+        _note(session, table_kinds(table_name))
 
 
 def _end_transaction(session: Session, *_args: Any) -> None:
