@@ -67,6 +67,12 @@ def empty_database(database_url: str) -> None:
     engine.dispose()
 
 
+def settings_for(database_url: str, **overrides: Any) -> Settings:
+    """A test app's settings: a small pool (two xdist workers share the server), then what
+    the test sets: `settings_for(database_url, public_register=True)`."""
+    return Settings(database_url=database_url, db_pool_size=5, db_max_overflow=5, **overrides)
+
+
 def bootstrap_key(
     settings: Settings, role: Role = Role.admin, name: str = "bootstrap", unit_id: int | None = None
 ) -> str:

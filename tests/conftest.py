@@ -21,7 +21,7 @@ from sqlalchemy.engine import make_url
 from app.core.config import Settings
 from app.core.migrations import upgrade
 from app.main import create_app
-from tests.builders import POSTGRES_URL, bootstrap_key, client_with, empty_database
+from tests.builders import POSTGRES_URL, bootstrap_key, client_with, empty_database, settings_for
 
 # The suite sends hundreds of requests a second with one key, and without a key for the
 # access matrix: rate limits are off unless a test turns them on (tests/api/
@@ -76,7 +76,7 @@ def database_url(migrated_template: str, tmp_path: Path) -> str:
 
 @pytest.fixture
 def settings(database_url: str) -> Settings:
-    return Settings(database_url=database_url, db_pool_size=5, db_max_overflow=5)
+    return settings_for(database_url)
 
 
 @pytest.fixture

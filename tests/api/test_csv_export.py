@@ -13,7 +13,7 @@ from sqlmodel import Session
 
 from app.core.config import Settings
 from app.core.db import create_db_engine
-from tests.builders import create_experiment, create_project, create_unit
+from tests.builders import create_experiment, create_project, create_unit, settings_for
 
 CSV = {"Accept": "text/csv"}
 PROJECT_HEADER = (
@@ -36,7 +36,7 @@ EXPERIMENT_HEADER = (
 @pytest.fixture
 def settings(database_url: str) -> Settings:
     # Batches of 2 so that a handful of rows already spans several keyset batches.
-    return Settings(database_url=database_url, db_pool_size=5, db_max_overflow=5, csv_batch_size=2)
+    return settings_for(database_url, csv_batch_size=2)
 
 
 def rows(response: Any) -> list[dict[str, str]]:
@@ -297,6 +297,8 @@ def test_an_export_reads_without_the_write_lock_so_a_write_goes_through_meanwhil
     assert len(rows(response)) == 1
     assert outcomes == ["written"]
     assert admin.get(f"/api/v1/units/{unit['id']}").json()["name"] == "Renamed"
+
+
 @pytest.mark.parametrize(
     "title",
     [
@@ -305,7 +307,7 @@ def test_an_export_reads_without_the_write_lock_so_a_write_goes_through_meanwhil
         "\n=1+1",  # a line break
         "\r\n@SUM(A1)",  # CR LF
         "\u00a0+1",  # a no-break space
-        "\u200b=HYPERLINK(\"http://x\")",  # a zero-width space
+        '\u200b=HYPERLINK("http://x")',  # a zero-width space
         "\u2060\u200d-1",  # a word joiner and a zero-width joiner
         "\ufeff=1+1",  # a byte order mark
         "\u00ad=1",  # a soft hyphen

@@ -8,7 +8,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from app.core.config import Settings
-from tests.builders import client_with, create_project, create_unit
+from tests.builders import client_with, create_project, create_unit, settings_for
 
 UNITS = "/api/v1/units"
 
@@ -17,10 +17,8 @@ UNITS = "/api/v1/units"
 def settings(database_url: str) -> Settings:
     # Buckets of 3 (keys) and 2 (addresses) that refill slowly (one token per 100 and
     # 200 s), so the numbers below do not depend on how fast the machine is.
-    return Settings(
-        database_url=database_url,
-        db_pool_size=5,
-        db_max_overflow=5,
+    return settings_for(
+        database_url,
         rate_limit_per_second=0.01,
         rate_limit_burst=3,
         anonymous_rate_limit_per_second=0.005,

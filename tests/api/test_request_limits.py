@@ -9,14 +9,13 @@ import anyio
 import pytest
 
 from app.core.config import Settings
+from tests.builders import settings_for
 
 
 @pytest.fixture
 def settings(database_url: str) -> Settings:
-    return Settings(
-        database_url=database_url,
-        db_pool_size=5,
-        db_max_overflow=5,
+    return settings_for(
+        database_url,
         max_header_count=20,
         max_header_bytes=2048,
         body_timeout_seconds=0.5,

@@ -10,7 +10,7 @@ from sqlalchemy import create_engine, text
 
 from app.core.config import Settings
 from app.reports.answers import Answer, AnswerCache
-from tests.builders import create_project, create_unit, run_summaries_rebuild
+from tests.builders import create_project, create_unit, run_summaries_rebuild, settings_for
 from tests.reports.test_statements import counting_statements
 
 SPREAD = "/api/v1/reports/spread"
@@ -40,9 +40,7 @@ def test_a_second_request_for_the_same_etag_costs_a_304(app, admin, viewer):
         assert again.content == first.content
         assert again.headers["ETag"] == first.headers["ETag"]
         assert again.headers["content-type"] == first.headers["content-type"]
-        assert again.headers.get("content-disposition") == first.headers.get(
-            "content-disposition"
-        )
+        assert again.headers.get("content-disposition") == first.headers.get("content-disposition")
         # The key and the revisions, nothing of the report's own queries.
         assert kept == not_modified < computed, (path, kept, not_modified, computed)
     csv = viewer.get(SPREAD, headers={"Accept": "text/csv"})
@@ -82,10 +80,8 @@ def test_a_summaries_rebuild_changes_every_etag(app, admin, viewer, database_url
 @pytest.fixture
 def settings(database_url: str, request: pytest.FixtureRequest) -> Settings:
     cache_bytes = getattr(request, "param", 16 * 1024 * 1024)
-    return Settings(
-        database_url=database_url,
-        db_pool_size=5,
-        db_max_overflow=5,
+    return settings_for(
+        database_url,
         report_cache_bytes=cache_bytes,
     )
 

@@ -15,7 +15,13 @@ from sqlalchemy import create_engine, text
 from app.core.config import Settings
 from app.core.db import today
 from app.reports.schemas import ReportName
-from tests.builders import create_criterion, create_experiment, create_project, create_unit
+from tests.builders import (
+    create_criterion,
+    create_experiment,
+    create_project,
+    create_unit,
+    settings_for,
+)
 
 # Every report there is: one added later is read after every write too.
 REPORTS = tuple(name.value for name in ReportName)
@@ -37,10 +43,8 @@ ANSWERS: dict[str, tuple[str, dict[str, str], dict[str, str]]] = {
 def settings(database_url: str) -> Settings:
     # Answers are not kept by ETag here: a stale tag would bring back the answer kept for
     # it, the same bytes, and the guard could not see the stale tag.
-    return Settings(
-        database_url=database_url,
-        db_pool_size=5,
-        db_max_overflow=5,
+    return settings_for(
+        database_url,
         public_register=True,
         report_cache_bytes=0,
     )

@@ -10,7 +10,13 @@ import pytest
 from app.core import fiscal
 from app.core.config import Settings
 from app.core.db import today
-from tests.builders import create_criterion, create_experiment, create_project, create_unit
+from tests.builders import (
+    create_criterion,
+    create_experiment,
+    create_project,
+    create_unit,
+    settings_for,
+)
 from tests.reports.test_statements import counting_statements
 
 REPORT = "/api/v1/reports/experimentation"
@@ -18,10 +24,8 @@ REPORT = "/api/v1/reports/experimentation"
 
 @pytest.fixture
 def settings(database_url: str) -> Settings:
-    return Settings(
-        database_url=database_url,
-        db_pool_size=5,
-        db_max_overflow=5,
+    return settings_for(
+        database_url,
         fiscal_year_start_month=4,
         publication_due_days=90,
     )

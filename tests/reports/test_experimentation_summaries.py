@@ -29,6 +29,7 @@ from tests.builders import (
     create_project,
     create_unit,
     enabled_trigger_names,
+    settings_for,
 )
 
 REPORT = "/api/v1/reports/experimentation"
@@ -42,10 +43,8 @@ COMPARISONS = ["none", "before_after", "comparison_group", "randomized"]
 
 @pytest.fixture
 def settings(database_url: str) -> Settings:
-    return Settings(
-        database_url=database_url,
-        db_pool_size=5,
-        db_max_overflow=5,
+    return settings_for(
+        database_url,
         fiscal_year_start_month=START_MONTH,
         publication_due_days=DUE_DAYS,
     )

@@ -17,7 +17,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import create_engine, event, text
 
 from app.core.config import Settings
-from tests.builders import client_with, create_experiment, create_project, create_unit
+from tests.builders import client_with, create_experiment, create_project, create_unit, settings_for
 
 # How long the held request waits for the second one to finish before going on anyway
 # (with the locks, the second one is still waiting for it then).
@@ -27,9 +27,7 @@ HOLD_SECONDS = 1.5
 @pytest.fixture
 def settings(database_url: str) -> Settings:
     # A subtree query that loops shows as a 503 within seconds instead of a hung test.
-    return Settings(
-        database_url=database_url, db_pool_size=5, db_max_overflow=5, db_statement_timeout_ms=5000
-    )
+    return settings_for(database_url, db_statement_timeout_ms=5000)
 
 
 class Hold:

@@ -15,6 +15,7 @@ from tests.builders import (
     create_experiment,
     create_project,
     create_unit,
+    settings_for,
 )
 
 REGISTER = "/public/v1/experiments"
@@ -41,9 +42,7 @@ PUBLIC_KEYS = [
 
 @pytest.fixture
 def settings(database_url: str) -> Settings:
-    return Settings(
-        database_url=database_url, db_pool_size=5, db_max_overflow=5, public_register=True
-    )
+    return settings_for(database_url, public_register=True)
 
 
 @pytest.fixture

@@ -3,7 +3,7 @@
 import pytest
 
 from app.core.config import Settings
-from tests.builders import create_unit, problem_fields
+from tests.builders import create_unit, problem_fields, settings_for
 
 BODY = {"program_funds": "1000000.00", "target_share": 0.05}
 
@@ -11,9 +11,7 @@ BODY = {"program_funds": "1000000.00", "target_share": 0.05}
 @pytest.fixture
 def settings(database_url: str) -> Settings:
     # A fiscal year from April to March, as in the Government of Canada.
-    return Settings(
-        database_url=database_url, db_pool_size=5, db_max_overflow=5, fiscal_year_start_month=4
-    )
+    return settings_for(database_url, fiscal_year_start_month=4)
 
 
 def test_put_creates_then_replaces_and_get_lists_by_year(admin):
