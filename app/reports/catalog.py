@@ -83,11 +83,14 @@ READS: dict[ReportName, frozenset[str]] = {
 }
 
 
+_READS_BY_PATH_NAME = {name.value: kinds for name, kinds in READS.items()}
+_EVERY_KIND = frozenset(revision.KINDS)
+
+
 def reads(report: str) -> frozenset[str]:
     """The kinds of data the report named `report` reads; every kind for a name that is no
     report (a 404 whatever the tag)."""
-    known = {name.value: kinds for name, kinds in READS.items()}
-    return known.get(report, frozenset(revision.KINDS))
+    return _READS_BY_PATH_NAME.get(report, _EVERY_KIND)
 
 
 # Reports whose JSON PostgreSQL can build ready-made, the same bytes as the model's.

@@ -1,15 +1,16 @@
 """The data revisions: a counter per kind of report data, bumped by every write that
 changes that kind, read by the report ETags.
 
-A kind is a tracked table's name; a few columns count as another kind (a criterion's
-latest measurement is the measurements' data) or as none (a project's `summary`: no report
-reads it). A report's ETag is made of the revisions of the kinds it reads
-(`app.reports.catalog.READS`), so a new measurement does not invalidate the spread report,
-and a project's edited summary invalidates nothing.
+A kind is a tracked table's name, or a narrower one: some of a table's rows
+(`ROW_KINDS`: the dated experiments) or columns (`COLUMN_KINDS`: an experiment's owner
+columns; a criterion's latest measurement is the measurements' data; a project's
+`summary` is no kind at all, no report reads it). A report's ETag is made of the
+revisions of the kinds it reads (`app.reports.catalog.READS`), so a new measurement does
+not invalidate the spread report, and a project's edited summary invalidates nothing.
 
 The bump is wired once, as SQLAlchemy session events, so no service has to remember it:
 any flush that inserts, updates or deletes a row of a tracked table, and any ORM bulk
-INSERT/UPDATE/DELETE statement on one, notes its kinds; one UPDATE bumps them all inside
+INSERT/UPDATE/DELETE statement on one, notes its kinds; one upsert bumps them all inside
 the same transaction, just before it commits.
 Readers therefore see the new revisions exactly when they can see the new data.
 """
@@ -90,12 +91,6 @@ COLUMN_KINDS: dict[str, dict[str, str | tuple[str, ...] | None]] = {
         "latest_measured_on": "measurements",
     },
 }
-# Every kind: the tables, then the kinds of some of their rows or columns.
-KINDS = (
-    *_TABLES,
-    *(row_kind.kind for row_kind in ROW_KINDS.values()),
-    "experiment_owners",
-)
 _REVISIONS = DataRevision.__table__  # type: ignore[attr-defined]
 _INSERT = {"postgresql": postgresql.insert, "sqlite": sqlite.insert}
 
@@ -123,7 +118,7 @@ def _table_name(obj: Any) -> str | None:
 
 
 def _note(session: Session, kinds: Iterable[str]) -> None:
-    # Only noted here; the UPDATE runs in _before_commit. Taking the counter's row lock at
+    # Only noted here; the upsert runs in _before_commit. Taking the counter's row lock at
     # the first flush made it the first lock of every write, then held while the write
     # went on to lock a project or criterion row: two writes taking those in the opposite
     # order deadlocked (PostgreSQL aborts one: a 503 under load). Taken last, just before
@@ -155,6 +150,12 @@ def table_kinds(table: str) -> set[str]:
     return _flat(
         [table, *COLUMN_KINDS.get(table, {}).values(), row_kind.kind if row_kind else None]
     )
+
+
+# Every kind: each table, then the narrower kinds of its rows and columns.
+KINDS = tuple(
+    dict.fromkeys(kind for table in _TABLES for kind in (table, *sorted(table_kinds(table))))
+)
 
 
 def _before_commit(session: Session) -> None:
