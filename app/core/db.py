@@ -8,7 +8,8 @@ from typing import Annotated, Any
 
 from fastapi import Depends, Request
 from pydantic import AllowInfNan, Strict
-from sqlalchemy import DateTime, Engine, create_engine, event
+from sqlalchemy import DateTime, Engine, Table, create_engine, event
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.types import TypeDecorator
@@ -83,6 +84,15 @@ class UTCDateTime(TypeDecorator[datetime]):
 
 def is_sqlite(url: str) -> bool:
     return make_url(url).get_backend_name() == "sqlite"
+
+
+_INSERTS = {"postgresql": postgresql.insert, "sqlite": sqlite.insert}
+
+
+def insert_for(dialect_name: str, table: Table) -> Any:
+    """An INSERT into `table` that takes `ON CONFLICT` clauses in the dialect's own words
+    (both databases have them; SQLAlchemy's generic INSERT does not)."""
+    return _INSERTS[dialect_name](table)
 
 
 def create_db_engine(settings: Settings) -> Engine:

@@ -101,18 +101,25 @@ FILTERS = filters.OwnedRows(
 )
 
 
+# Built once with their ids as one parameter: building the flag expressions cost more
+# than running the query (a single write's answer asks for one experiment's rigour).
+# PostgreSQL takes one array parameter: an IN list of a batch's 1,000 ids cost more to
+# compile and send than the query took to run.
+_RIGOUR_ANY = sa_select(TABLE.c.id, *rigour.flag_columns(TABLE)).where(
+    TABLE.c.id == any_(bindparam("ids", type_=postgresql.ARRAY(Integer)))
+)
+_RIGOUR_IN = sa_select(TABLE.c.id, *rigour.flag_columns(TABLE)).where(
+    TABLE.c.id.in_(bindparam("ids", expanding=True))
+)
+
+
 def rigour_by_id(*, session: Session, ids: list[int]) -> dict[int, dict[str, Any]]:
     """`rigour` and `rigour_features` of the given experiments, in one query."""
     if not ids:
         return {}
-    if bulk.takes_json(session):
-        # One array parameter: an IN list of a batch's 1,000 ids cost more to compile and
-        # send than the query took to run.
-        chosen = TABLE.c.id == any_(bindparam("ids", ids, type_=postgresql.ARRAY(Integer)))
-    else:
-        chosen = TABLE.c.id.in_(ids)
-    statement = sa_select(TABLE.c.id, *rigour.flag_columns(TABLE)).where(chosen)
-    return {row.id: rigour.from_flags(row._mapping) for row in session.execute(statement)}
+    statement = _RIGOUR_ANY if bulk.takes_json(session) else _RIGOUR_IN
+    rows = session.connection().execute(statement, {"ids": ids})
+    return {row.id: rigour.from_flags(row._mapping) for row in rows}
 
 
 def public_dict(experiment: Experiment, *, session: Session) -> dict[str, Any]:
@@ -135,22 +142,22 @@ def _history_view(experiment: Experiment) -> dict[str, Any]:
     return data
 
 
-def project_for_write(*, session: Session, actor: Actor, project_id: int) -> Project:
-    """The project a body names: 422 if it does not exist, is archived, or lies outside
-    the caller's unit (the same answer, so a submitter learns nothing about other units).
+def project_unit_for_write(*, session: Session, actor: Actor, project_id: int) -> int:
+    """The unit of the project a body names: 422 if it does not exist, is archived, or lies
+    outside the caller's unit (the same answer, so a submitter learns nothing about other
+    units).
 
     Share-locked until the caller's transaction ends (`lock_projects`)."""
-    statement = lock_projects(select(Project).where(Project.id == project_id))
-    project = session.exec(statement.execution_options(populate_existing=True)).first()
-    visible = project is not None and (
+    found = session.connection().execute(_PROJECT_FOR_WRITE, {"project_id": project_id}).first()
+    visible = found is not None and (
         actor.scope_unit_id is None
         or unit_service.is_in_subtree(
-            session=session, unit_id=project.unit_id, root_id=actor.scope_unit_id
+            session=session, unit_id=found.unit_id, root_id=actor.scope_unit_id
         )
     )
-    if project is None or not visible or project.archived:
+    if found is None or not visible or found.archived:
         raise InvalidField("project_id", f"project {project_id} does not exist")
-    return project
+    return int(found.unit_id)
 
 
 def lock_projects(statement: Any) -> Any:
@@ -161,6 +168,15 @@ def lock_projects(statement: Any) -> Any:
     Rows are locked in id order (the batch orders them), so two batches never deadlock.
     A no-op on SQLite, whose writes run one at a time."""
     return statement.with_for_update(read=True, of=Project)
+
+
+# Built once: on every new experiment, and plain columns are all a write needs of it.
+_PROJECTS = Project.__table__  # type: ignore[attr-defined]
+_PROJECT_FOR_WRITE = lock_projects(
+    sa_select(_PROJECTS.c.unit_id, _PROJECTS.c.archived).where(
+        _PROJECTS.c.id == bindparam("project_id")
+    )
+)
 
 
 def get(
@@ -277,7 +293,7 @@ def writable_project_units(
 ) -> dict[int, int]:
     """Unit of each named project a body may reference, in one query: live and inside the
     caller's unit (a missing id is one that does not exist, is archived or out of scope,
-    the same answer as `project_for_write`)."""
+    the same answer as `project_unit_for_write`)."""
     statement = select(col(Project.id), Project.unit_id).where(
         col(Project.id).in_(project_ids),
         Project.archived == False,  # noqa: E712
@@ -370,8 +386,10 @@ def record_created(*, session: Session, actor: Actor, experiment: Experiment) ->
 
 def build(*, session: Session, actor: Actor, experiment_in: ExperimentCreate) -> Experiment:
     """Validate and add an experiment to the session without committing."""
-    project = project_for_write(session=session, actor=actor, project_id=experiment_in.project_id)
-    experiment = new(experiment_in, unit_id=project.unit_id)
+    unit_id = project_unit_for_write(
+        session=session, actor=actor, project_id=experiment_in.project_id
+    )
+    experiment = new(experiment_in, unit_id=unit_id)
     session.add(experiment)
     session.flush()
     record_created(session=session, actor=actor, experiment=experiment)
@@ -404,8 +422,9 @@ def update(
         )
         new_project = changes.get("project_id")
         if new_project is not None and new_project != experiment.project_id:
-            project = project_for_write(session=session, actor=actor, project_id=new_project)
-            experiment.unit_id = project.unit_id
+            experiment.unit_id = project_unit_for_write(
+                session=session, actor=actor, project_id=new_project
+            )
         before = _history_view(experiment)
         experiment.sqlmodel_update(changes)
         if "determinants" in experiment_in.model_fields_set:

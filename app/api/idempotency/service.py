@@ -15,19 +15,21 @@ outcome. A claim left behind by a process that died before saving is taken over 
 older than ``idempotency_lock_timeout_seconds``; one that died after saving answers 409.
 """
 
+import functools
 import hashlib
 import json
 import logging
 import time
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import Any
 
-from sqlalchemy import delete, update
-from sqlalchemy.exc import DBAPIError, IntegrityError
+from sqlalchemy import bindparam, delete, update
+from sqlalchemy.exc import DBAPIError
 from sqlmodel import Session, col, select
 
 from app.api.idempotency.models import IdempotencyRecord
-from app.core.db import utcnow
+from app.core.db import insert_for, utcnow
 from app.core.errors import Conflict, InvalidField
 
 logger = logging.getLogger("portfolio.idempotency")
@@ -94,6 +96,53 @@ def fingerprint(*, method: str, path: str, body: bytes) -> str:
     return digest.hexdigest()
 
 
+# Statements built once and run on the session's connection with their parameters: a
+# claim, its mark and its outcome are on every idempotent write, and building them and
+# going through the ORM cost more than running them.
+_RECORDS = IdempotencyRecord.__table__  # type: ignore[attr-defined]
+_SAME_KEY = (_RECORDS.c.api_key_id == bindparam("api_key_id")) & (
+    _RECORDS.c.key == bindparam("key")
+)
+_CLAIM_COLUMNS = ("api_key_id", "key", "method", "path", "request_hash", "created_at")
+# An expired record, or a claim whose process died before saving, no longer holds the key.
+_TAKE_OVER = delete(_RECORDS).where(
+    _SAME_KEY,
+    (_RECORDS.c.created_at < bindparam("expired_before"))
+    | (
+        _RECORDS.c.completed_at.is_(None)
+        & _RECORDS.c.work_committed_at.is_(None)
+        & (_RECORDS.c.created_at < bindparam("abandoned_before"))
+    ),
+)
+_HOLDER = select(IdempotencyRecord).where(
+    col(IdempotencyRecord.api_key_id) == bindparam("api_key_id"),
+    col(IdempotencyRecord.key) == bindparam("key"),
+)
+_THIS_CLAIM = _RECORDS.c.id == bindparam("record_id")
+_MARK = update(_RECORDS).where(_THIS_CLAIM).values(work_committed_at=bindparam("now"))
+_COMPLETE = (
+    update(_RECORDS)
+    .where(_THIS_CLAIM)
+    .values(
+        status_code=bindparam("status_code"),
+        response_body=bindparam("response_body"),
+        response_headers=bindparam("response_headers"),
+        completed_at=bindparam("now"),
+    )
+)
+_RELEASE = delete(_RECORDS).where(
+    _THIS_CLAIM, _RECORDS.c.completed_at.is_(None), _RECORDS.c.work_committed_at.is_(None)
+)
+
+
+@functools.cache
+def _claiming(dialect_name: str) -> Any:
+    """INSERT of a claim that answers its id, or nothing when a record holds the key."""
+    insert = insert_for(dialect_name, _RECORDS)
+    values = {name: bindparam(name) for name in _CLAIM_COLUMNS}
+    return insert.values(values).on_conflict_do_nothing().returning(_RECORDS.c.id)
+
+
 def claim(
     *,
     session: Session,
@@ -111,40 +160,24 @@ def claim(
     first one runs.
     """
     purge_expired(session=session, retention=retention)
-    same_key = (col(IdempotencyRecord.api_key_id) == api_key_id) & (
-        col(IdempotencyRecord.key) == key
-    )
+    same_key = {"api_key_id": api_key_id, "key": key}
     for _ in range(3):
         now = utcnow()
-        # An expired record, or a claim whose process died, no longer holds the key.
-        session.exec(
-            delete(IdempotencyRecord).where(  # type: ignore[call-overload]
-                same_key,
-                (col(IdempotencyRecord.created_at) < now - retention)
-                | (
-                    col(IdempotencyRecord.completed_at).is_(None)
-                    & col(IdempotencyRecord.work_committed_at).is_(None)
-                    & (col(IdempotencyRecord.created_at) < now - lock_timeout)
-                ),
-            )
-        )
-        record = IdempotencyRecord(
-            api_key_id=api_key_id,
-            key=key,
-            method=method,
-            path=path[:500],
-            request_hash=request_hash,
-            created_at=now,
-        )
-        session.add(record)
-        try:
+        connection = session.connection()
+        inserting = _claiming(connection.dialect.name)
+        claimed = {**same_key, "method": method, "path": path[:500]}
+        claimed |= {"request_hash": request_hash, "created_at": now}
+        # The first INSERT claims a free key in one statement; only a held key is looked
+        # at further (a concurrent claim's INSERT waits here until that one commits).
+        record_id = connection.execute(inserting, claimed).scalar()
+        if record_id is None:
+            cutoffs = {"expired_before": now - retention, "abandoned_before": now - lock_timeout}
+            if connection.execute(_TAKE_OVER, same_key | cutoffs).rowcount:
+                record_id = connection.execute(inserting, claimed).scalar()
+        if record_id is not None:
             session.commit()
-        except IntegrityError:
-            session.rollback()
-        else:
-            assert record.id is not None
-            return Claim(record_id=record.id)
-        existing = session.exec(select(IdempotencyRecord).where(same_key)).first()
+            return Claim(record_id=record_id)
+        existing = session.exec(_HOLDER.params(same_key)).first()
         session.commit()
         if existing is None:
             continue  # the owner released it between our INSERT and SELECT: try again
@@ -167,38 +200,26 @@ def complete(
 ) -> None:
     """Store the response, so every later request with the key gets it back."""
     kept = {name: value for name, value in headers.items() if name in STORED_HEADERS}
-    session.exec(
-        update(IdempotencyRecord)  # type: ignore[call-overload]
-        .where(col(IdempotencyRecord.id) == claim.record_id)
-        .values(
-            status_code=status_code,
-            response_body=body.decode("utf-8", errors="replace"),
-            response_headers=json.dumps(kept),
-            completed_at=utcnow(),
-        )
-    )
+    outcome = {
+        "record_id": claim.record_id,
+        "status_code": status_code,
+        "response_body": body.decode("utf-8", errors="replace"),
+        "response_headers": json.dumps(kept),
+        "now": utcnow(),
+    }
+    session.connection().execute(_COMPLETE, outcome)
     session.commit()
 
 
 def release(*, session: Session, claim: Claim) -> None:
     """Forget a claim whose request failed before saving anything, so a retry runs again."""
-    session.exec(
-        delete(IdempotencyRecord).where(  # type: ignore[call-overload]
-            col(IdempotencyRecord.id) == claim.record_id,
-            col(IdempotencyRecord.completed_at).is_(None),
-            col(IdempotencyRecord.work_committed_at).is_(None),
-        )
-    )
+    session.connection().execute(_RELEASE, {"record_id": claim.record_id})
     session.commit()
 
 
 def mark_work_committed(*, session: Session, claim: Claim) -> None:
     """Called inside the request's own transaction, just before it commits."""
-    session.exec(
-        update(IdempotencyRecord)  # type: ignore[call-overload]
-        .where(col(IdempotencyRecord.id) == claim.record_id)
-        .values(work_committed_at=utcnow())
-    )
+    session.connection().execute(_MARK, {"record_id": claim.record_id, "now": utcnow()})
 
 
 def purge_expired(*, session: Session, retention: timedelta) -> None:

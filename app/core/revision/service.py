@@ -15,6 +15,7 @@ the same transaction, just before it commits.
 Readers therefore see the new revisions exactly when they can see the new data.
 """
 
+import functools
 import hashlib
 from collections.abc import Callable, Collection, Iterable, Mapping
 from dataclasses import dataclass
@@ -22,10 +23,10 @@ from datetime import date
 from typing import Any
 
 from sqlalchemy import Connection, event, inspect, text
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import ORMExecuteState
 from sqlmodel import Session
 
+from app.core.db import insert_for
 from app.core.revision.models import DataRevision
 
 # Tables whose rows feed the reports, each its own kind of data. Keys, idempotency records
@@ -92,20 +93,23 @@ COLUMN_KINDS: dict[str, dict[str, str | tuple[str, ...] | None]] = {
     },
 }
 _REVISIONS = DataRevision.__table__  # type: ignore[attr-defined]
-_INSERT = {"postgresql": postgresql.insert, "sqlite": sqlite.insert}
 
 
 def _bump(connection: Connection, kinds: Iterable[str]) -> None:
-    """+1 on each kind's revision (a kind without its row yet gets one, at 1). One upsert
-    whose rows come in one order (kind), so two writes bumping the same kinds take their
-    row locks in the same order and cannot deadlock on them; SQLite has one writer."""
-    insert: Any = _INSERT[connection.dialect.name](_REVISIONS).values(
-        [{"kind": kind, "revision": 1} for kind in sorted(kinds)]
+    """+1 on each kind's revision (a kind without its row yet gets one, at 1)."""
+    connection.execute(_bumping(connection.dialect.name, tuple(sorted(kinds))))
+
+
+@functools.cache
+def _bumping(dialect_name: str, kinds: tuple[str, ...]) -> Any:
+    """One upsert whose rows come in one order (kind), so two writes bumping the same kinds
+    take their row locks in the same order and cannot deadlock on them; SQLite has one
+    writer. Built once per set of kinds: a write's kinds come from a few fixed sets."""
+    insert: Any = insert_for(dialect_name, _REVISIONS).values(
+        [{"kind": kind, "revision": 1} for kind in kinds]
     )
-    connection.execute(
-        insert.on_conflict_do_update(
-            index_elements=[_REVISIONS.c.kind], set_={"revision": _REVISIONS.c.revision + 1}
-        )
+    return insert.on_conflict_do_update(
+        index_elements=[_REVISIONS.c.kind], set_={"revision": _REVISIONS.c.revision + 1}
     )
 
 
