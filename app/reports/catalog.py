@@ -99,6 +99,9 @@ READY_MADE_JSON: dict[ReportName, Callable[[ReportRequest], bytes]] = {
     ReportName.determinants: lambda r: service.determinants_json(
         session=r.session, root_id=r.root_id
     ),
+    ReportName.experimentation: lambda r: experimentation.build_json(
+        **r.scope(), year=r.year, today=r.today
+    ),
 }
 
 

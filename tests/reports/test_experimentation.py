@@ -2,14 +2,17 @@
 commitments, overdue publications. Fiscal years start in April here (start month 4), so
 year 2025 runs from 2025-04-01 to 2026-03-31."""
 
+import json
 from datetime import date, timedelta
 from typing import Any
 
 import pytest
+from sqlmodel import Session
 
 from app.core import fiscal
 from app.core.config import Settings
 from app.core.db import today
+from app.reports import experimentation
 from tests.builders import (
     create_criterion,
     create_experiment,
@@ -328,6 +331,25 @@ def test_spend_against_commitments(admin):
         f"{units['b']['id']},B,Unit B,,,,300.00,,",
         f"{units['c']['id']},C,Unit C,0.00,0.0,0.00,0.00,,true",
         f"{units['root']['id']},ROOT,Unit ROOT,1000000.00,0.05,50000.00,50000.00,0.05,true",
+    ]
+
+
+def test_the_json_report_is_the_model_serialized(admin, app, settings):
+    """The API writes the spend rows as JSON directly (`experimentation.build_json`); the
+    document must be the model's, values and key order: money as 2-decimal text (zero
+    spend too), nulls without a commitment, the float shares as Pydantic writes them."""
+    build_spend(admin)
+    response = admin.get(REPORT, params={"year": 2026})
+    with Session(app.state.engine) as session:
+        model = experimentation.build(
+            session=session, settings=settings, root_id=None, year=2026, today=today()
+        )
+    expected = json.loads(model.model_dump_json())
+    assert [row["code"] for row in expected["spend"]] == ["A", "B", "C", "ROOT"]
+    assert response.json() == expected
+    assert list(response.json()) == list(expected)
+    assert [list(row) for row in response.json()["spend"]] == [
+        list(row) for row in expected["spend"]
     ]
 
 
