@@ -23,7 +23,7 @@ from app.core.rate_limit import RateLimiter, RateLimitHeadersMiddleware
 from app.core.revision import service as data_revision
 from app.criteria.router import router as criteria_router
 from app.experiments.router import router as experiments_router
-from app.ops import health, observability
+from app.ops import health, observability, warmup
 from app.projects.metrics import ProjectsByStage
 from app.projects.router import router as projects_router
 from app.register.router import router as register_router
@@ -148,6 +148,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.router.routes.extend(_routes())
     observability.install(app, settings, scrape_collectors=[ProjectsByStage])
     openapi.install(app, request_id_header=observability.REQUEST_ID_HEADER)
+    warmup.install(app)
     app.add_middleware(HeadAsGet)  # outermost: everything inside sees a GET
     return app
 
