@@ -405,6 +405,14 @@ class Project(ProjectBase, AuditedFields, table=True):
             postgresql_where=text("NOT archived"),
             sqlite_where=text("NOT archived"),
         ),
+        # The archived projects' ids alone, index-only: the flow report leaves out their
+        # periods (an anti-join) where joining the live ones read them all (migration 0016).
+        Index(
+            "ix_projects_archived_ids",
+            "id",
+            postgresql_where=text("archived"),
+            sqlite_where=text("archived"),
+        ),
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -424,6 +432,9 @@ class Project(ProjectBase, AuditedFields, table=True):
     determinant_tags: list[DeterminantTag] = tags_relationship("Project")
 
 
+_STAGE_CHANGE = text("prev_stage IS NOT NULL AND prev_stage <> stage")
+
+
 class ProjectPeriod(SQLModel, table=True):
     """One period of a project's timeline: the tracked values from `valid_from` until
     `valid_to` (exclusive; the next period's `valid_from`, null for the last period).
@@ -441,6 +452,15 @@ class ProjectPeriod(SQLModel, table=True):
         # end (app.reports.timeline_summaries keeps whole months).
         Index("ix_project_periods_valid_from", "valid_from"),
         Index("ix_project_periods_valid_to", "valid_to"),
+        # The periods that change a project's stage, by start, with what a completed stay
+        # needs: the flow report's window edges as index-only ranges (migration 0016).
+        Index(
+            "ix_project_periods_stage_changes",
+            "valid_from",
+            postgresql_include=["project_id", "prev_stage", "prev_stage_since", "stage"],
+            postgresql_where=_STAGE_CHANGE,
+            sqlite_where=_STAGE_CHANGE,
+        ),
     )
 
     id: int | None = Field(default=None, primary_key=True)
