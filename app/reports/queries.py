@@ -7,6 +7,7 @@ The spread (today), portfolio and determinants reports sum the per-unit rows of
 `app.reports.summaries`, which hold those rules; the rest reads the base tables.
 """
 
+import functools
 from collections.abc import Iterable, Sequence
 from datetime import date
 from enum import StrEnum
@@ -332,6 +333,10 @@ def spread_in_one_scan(
 # --- portfolio ------------------------------------------------------------------------
 
 
+# Built once per table and scope, then reused: building the SUM of each of a summary
+# table's ~60 columns (and the statement's cache key) took more of a report's time than
+# PostgreSQL took to run it, on every poll after a write. Statements are immutable.
+@functools.lru_cache(maxsize=256)
 def _sums(table: Any, root_id: int | None) -> Select[Any]:
     """One row: every count column of a summary table summed over the units in scope."""
     return select(
