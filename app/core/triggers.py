@@ -265,14 +265,24 @@ def _execute(connection: Connection, statements: Iterable[str]) -> None:
 
 
 def compact_apart(
-    session: Session, compact: Callable[[Connection], None], *, log: logging.Logger, name: str
+    session: Session,
+    compact: Callable[[Connection], None],
+    *,
+    log: logging.Logger,
+    name: str,
+    tables: Sequence[Table],
 ) -> None:
-    """Run ``compact`` (which tidies a family's logs) after a report read many rows. The
-    report's own session is read-only (in autocommit on PostgreSQL, where a DELETE and the
-    INSERT of the sums would commit apart and a reader in between would count too little),
-    so the compaction takes its own connection and transaction, as a write. It only tidies:
-    if it fails (a lock timeout, a read-only database), the report has its answer and the
-    next one retries."""
+    """Run ``compact`` (which tidies a family's logs, ``tables``) after a report read many
+    rows. The report's own session is read-only (in autocommit on PostgreSQL, where a DELETE
+    and the INSERT of the sums would commit apart and a reader in between would count too
+    little), so the compaction takes its own connection and transaction, as a write. It
+    only tidies: if it fails (a lock timeout, a read-only database), the report has its
+    answer and the next one retries.
+
+    On PostgreSQL the tables are then analyzed: a compaction folds up to every row of a
+    log at once, and the planner's statistics of before (at L, 143,000 unmet criteria due
+    before today where 3,000 were left) chose a parallel plan that spent 9 ms starting its
+    workers for 1 ms of work, until autovacuum's next round (never, where it is off)."""
     engine = session.connection().engine
     try:
         with engine.connect() as connection:
@@ -282,5 +292,10 @@ def compact_apart(
             writable = connection.execution_options(**options)
             with writable.begin():
                 compact(writable)
+            if connection.dialect.name == "postgresql":
+                names = ", ".join(table.name for table in tables)
+                connection.execution_options(isolation_level="AUTOCOMMIT").exec_driver_sql(
+                    f"ANALYZE {names}"
+                )
     except DBAPIError:
         log.warning("%s: compaction failed; the next report retries", name, exc_info=True)

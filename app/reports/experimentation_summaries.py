@@ -423,7 +423,9 @@ def compact_if_needed(*, session: Session, written_since_compaction: int) -> Non
     transaction of its own (`app.core.triggers.compact_apart`)."""
     if written_since_compaction <= COMPACT_ABOVE:
         return
-    triggers.compact_apart(session, compact, log=log, name="experimentation summaries")
+    triggers.compact_apart(
+        session, compact, log=log, name="experimentation summaries", tables=TABLES
+    )
 
 
 # --- what the logs say, for tests and checks -------------------------------------------

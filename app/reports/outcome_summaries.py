@@ -125,6 +125,10 @@ TABLES = (
 )
 
 
+# The tables a compaction rewrites.
+COMPACTED = (outcome_criteria_counts, outcome_coverage_counts, unmet_criteria_by_due)
+
+
 # --- triggers -------------------------------------------------------------------------
 
 
@@ -583,7 +587,11 @@ def compact_if_needed(*, session: Session, rows_read: int, units: int, today: da
     if rows_read <= COMPACT_ABOVE + COMPACTED_ROWS_PER_UNIT * units:
         return
     triggers.compact_apart(
-        session, lambda writable: compact(writable, today=today), log=log, name="outcome summaries"
+        session,
+        lambda writable: compact(writable, today=today),
+        log=log,
+        name="outcome summaries",
+        tables=COMPACTED,
     )
 
 

@@ -93,6 +93,41 @@ def test_a_criterion_turns_missed_when_today_passes_its_due_date(admin, viewer):
     assert after.headers["ETag"] != before.headers["ETag"]
 
 
+def test_a_compaction_refreshes_the_planner_statistics_on_postgresql(
+    admin, viewer, database_url, monkeypatch
+):
+    """A compaction folds up to every row of the due log at once; the folded tables are
+    analyzed right after (`triggers.compact_apart`), so the planner counts what is left."""
+    if not database_url.startswith("postgresql"):
+        pytest.skip("ANALYZE and pg_class.reltuples are PostgreSQL's")
+    monkeypatch.setattr(outcome_summaries, "COMPACT_ABOVE", 0)
+    monkeypatch.setattr(outcome_summaries, "COMPACTED_ROWS_PER_UNIT", 0)
+    start = today()
+    unit = create_unit(admin, "STATS")
+    project = create_project(admin, unit["id"], stage="exploration")
+    for offset in range(-12, 0):
+        create_criterion(
+            admin, "projects", project["id"], kind="output", due_on=str(start + timedelta(offset))
+        )
+    engine = create_engine(database_url)
+
+    def rows_and_estimate() -> tuple[int, float]:
+        with engine.connect() as connection:
+            rows = connection.exec_driver_sql("SELECT count(*) FROM unmet_criteria_by_due")
+            estimate = connection.exec_driver_sql(
+                "SELECT reltuples FROM pg_class WHERE relname = 'unmet_criteria_by_due'"
+            )
+            return rows.scalar_one(), estimate.scalar_one()
+
+    before, _ = rows_and_estimate()
+    assert before == 12  # one row per due day
+    assert viewer.get(OUTCOMES).json()["criteria"]["output"]["missed"] == 12
+    after, estimate = rows_and_estimate()
+    engine.dispose()
+    assert after == 1  # folded into one row for (unit, kind)
+    assert estimate == after
+
+
 def test_folded_rows_stay_exact_on_later_days_and_an_earlier_day_reads_the_criteria(
     admin, viewer, monkeypatch
 ):
