@@ -14,7 +14,7 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 from fastapi import FastAPI
-from starlette.types import Message
+from starlette.types import Message, Scope
 
 # No route has it (the API is under /api, the rest are named): the router tries them all.
 WARMUP_PATH = "/-routing-warm-up-"
@@ -22,7 +22,7 @@ WARMUP_PATH = "/-routing-warm-up-"
 
 async def walk_routes(app: FastAPI) -> int:
     """Route one GET for `WARMUP_PATH` through `app.router`; returns its status (404)."""
-    scope = {
+    scope: Scope = {
         "type": "http",
         "asgi": {"version": "3.0"},
         "http_version": "1.1",

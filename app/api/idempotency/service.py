@@ -139,7 +139,7 @@ _RELEASE = delete(_RECORDS).where(
 def _claiming(dialect_name: str) -> Any:
     """INSERT of a claim that answers its id, or nothing when a record holds the key."""
     insert = insert_for(dialect_name, _RECORDS)
-    values = {name: bindparam(name) for name in _CLAIM_COLUMNS}
+    values: dict[str, Any] = {name: bindparam(name) for name in _CLAIM_COLUMNS}
     return insert.values(values).on_conflict_do_nothing().returning(_RECORDS.c.id)
 
 
