@@ -60,10 +60,22 @@ class Editable(Generic[Row]):
     def label(self) -> str:
         return self.entity_type.value
 
-    def get(self, session: Session, row_id: int, *, where: Any = None, lock: Lock = None) -> Row:
-        """The row, 404 if it does not exist or `where` (the caller's scope) rejects it."""
+    def get(
+        self,
+        session: Session,
+        row_id: int,
+        *,
+        where: Any = None,
+        lock: Lock = None,
+        related: bool = True,
+    ) -> Row:
+        """The row, 404 if it does not exist or `where` (the caller's scope) rejects it;
+        with its related rows (`options`) unless `related` is False (a caller that only
+        checks the row, e.g. a criterion's owner on every measurement)."""
         model: Any = self.model
-        statement = select(model).where(model.id == row_id).options(*self.options)
+        statement = select(model).where(model.id == row_id)
+        if related:
+            statement = statement.options(*self.options)
         if where is not None:
             statement = statement.where(where)
         if lock is not None:

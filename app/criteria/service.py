@@ -114,6 +114,7 @@ class Owner:
 
     column: str  # the criterion's column naming its owner
     # The owner as the caller may see it (404 otherwise); `lock` holds it until the commit.
+    # Without its related rows (tags): a criterion's reads and writes only check the owner.
     get: Callable[[Session, Actor, int, bool], Any]
     # 409 when nothing may be written under it.
     check_writable: Callable[[Session, Any], None]
@@ -123,7 +124,7 @@ class Owner:
 PROJECT_OWNER = Owner(
     "project_id",
     get=lambda session, actor, project_id, lock: project_service.get(
-        session=session, actor=actor, project_id=project_id, for_share=lock
+        session=session, actor=actor, project_id=project_id, for_share=lock, related=False
     ),
     check_writable=lambda session, project: project_service.check_writable(project),
 )

@@ -180,13 +180,20 @@ _PROJECT_FOR_WRITE = lock_projects(
 
 
 def get(
-    *, session: Session, actor: Actor, experiment_id: int, for_update: bool = False
+    *,
+    session: Session,
+    actor: Actor,
+    experiment_id: int,
+    for_update: bool = False,
+    related: bool = True,
 ) -> Experiment:
+    """``related=False``: without its tags."""
     return EXPERIMENTS.get(
         session,
         experiment_id,
         where=unit_service.scope_clause(Experiment.unit_id, actor),
         lock="update" if for_update else None,
+        related=related,
     )
 
 
@@ -461,7 +468,11 @@ criteria_service.EXPERIMENT_OWNER.install(
     criteria_service.Owner(
         "experiment_id",
         get=lambda session, actor, experiment_id, lock: get(
-            session=session, actor=actor, experiment_id=experiment_id, for_update=lock
+            session=session,
+            actor=actor,
+            experiment_id=experiment_id,
+            for_update=lock,
+            related=False,
         ),
         check_writable=lambda session, experiment: check_writable(
             session=session, experiment=experiment

@@ -170,15 +170,17 @@ def get(
     project_id: int,
     for_update: bool = False,
     for_share: bool = False,
+    related: bool = True,
 ) -> Project:
     """``for_update`` locks the row for a change of the project itself (a move waits for
     the writes that share-lock it: `experiments.service.lock_projects`); ``for_share``
-    for a write under it."""
+    for a write under it. ``related=False``: without its tags."""
     return PROJECTS.get(
         session,
         project_id,
         where=unit_service.scope_clause(Project.unit_id, actor),
         lock="update" if for_update else "share" if for_share else None,
+        related=related,
     )
 
 
