@@ -105,12 +105,9 @@ FILTERS = filters.OwnedRows(
 # than running the query (a single write's answer asks for one experiment's rigour).
 # PostgreSQL takes one array parameter: an IN list of a batch's 1,000 ids cost more to
 # compile and send than the query took to run.
-_RIGOUR_ANY = sa_select(TABLE.c.id, *rigour.flag_columns(TABLE)).where(
-    TABLE.c.id == any_(bindparam("ids", type_=postgresql.ARRAY(Integer)))
-)
-_RIGOUR_IN = sa_select(TABLE.c.id, *rigour.flag_columns(TABLE)).where(
-    TABLE.c.id.in_(bindparam("ids", expanding=True))
-)
+_RIGOUR = sa_select(TABLE.c.id, *rigour.flag_columns(TABLE))
+_RIGOUR_ANY = _RIGOUR.where(TABLE.c.id == any_(bindparam("ids", type_=postgresql.ARRAY(Integer))))
+_RIGOUR_IN = _RIGOUR.where(TABLE.c.id.in_(bindparam("ids", expanding=True)))
 
 
 def rigour_by_id(*, session: Session, ids: list[int]) -> dict[int, dict[str, Any]]:

@@ -114,10 +114,7 @@ _TAKE_OVER = delete(_RECORDS).where(
         & (_RECORDS.c.created_at < bindparam("abandoned_before"))
     ),
 )
-_HOLDER = select(IdempotencyRecord).where(
-    col(IdempotencyRecord.api_key_id) == bindparam("api_key_id"),
-    col(IdempotencyRecord.key) == bindparam("key"),
-)
+_HOLDER = select(IdempotencyRecord).where(_SAME_KEY)
 _THIS_CLAIM = _RECORDS.c.id == bindparam("record_id")
 _MARK = update(_RECORDS).where(_THIS_CLAIM).values(work_committed_at=bindparam("now"))
 _COMPLETE = (
