@@ -18,6 +18,8 @@ Same numbers, same six statements; what is left to grow with the data is in
 bench/RESULTS.md ("Issue 17, fifth pass").
 """
 
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import date, timedelta
 from enum import StrEnum
 from typing import Any
@@ -61,7 +63,7 @@ def _live_today(end: date) -> Any:
     )
 
 
-def _runs(root_id: int | None, end: date) -> Any:
+def _runs(root_id: int | None, end: date, name: str = "runs") -> Any:
     columns = (
         col(ProjectPeriod.project_id),
         col(ProjectPeriod.valid_from),
@@ -98,7 +100,7 @@ def _runs(root_id: int | None, end: date) -> Any:
         )
     return (
         runs.where(col(ProjectPeriod.valid_from) <= periods.at(end))
-        .cte("runs")
+        .cte(name)
         # A plain join now, so each statement's planner may push its own conditions into
         # it (the periods holding a day are an index range) rather than write every row
         # out once and filter that (at L: 490,000 rows, half a second per statement).
@@ -149,65 +151,154 @@ def _first_of_next_month(day: date) -> date:
     return (day.replace(day=1) + timedelta(days=32)).replace(day=1)
 
 
-def _whole_months(span: window.Window) -> tuple[date, date] | None:
-    """The window's whole months as [first day, first day after them), if any."""
-    first = span.start if span.start.day == 1 else _first_of_next_month(span.start)
-    last_day = span.end + timedelta(days=1)
-    after = last_day if last_day.day == 1 else span.end.replace(day=1)
-    return (first, after) if first < after else None
+@dataclass(frozen=True)
+class _StaySpans:
+    """Where the whole organization's stays completed in a window are read: ``months``, its
+    whole months [first day, first day after them) from the month summaries, if any; and
+    from the periods, by their start, the days ``added`` ([from, to) ranges) and the days
+    ``removed``: a month at an edge may be read whole from the summaries less the days of
+    it outside the window, when those are fewer than the days inside."""
+
+    months: tuple[date, date] | None
+    added: tuple[tuple[date, date], ...]
+    removed: tuple[tuple[date, date], ...]
 
 
-def _completed_stays(runs: Any, span: window.Window, whole: bool) -> list[Any]:
-    """Selects of (kind `completed`, stage left, days, n): the stays completed within the
-    window, from entering the stage to leaving it; for the whole organization its whole
-    months from the month summaries and only the days at its edges from the periods."""
-    start, end = periods.at(span.start), periods.at(span.end)
+def _stay_spans(span: window.Window) -> _StaySpans:
+    start, after_end = span.start, span.end + timedelta(days=1)
+    if start.replace(day=1) == after_end.replace(day=1):
+        # Within one month and short of its end: the days themselves.
+        return _StaySpans(None, ((start, after_end),), ())
+    added: list[tuple[date, date]] = []
+    removed: list[tuple[date, date]] = []
+    first = start
+    if start.day != 1:
+        month, next_month = start.replace(day=1), _first_of_next_month(start)
+        if (start - month) < (next_month - start):
+            first = month
+            removed.append((month, start))
+        else:
+            first = next_month
+            added.append((start, next_month))
+    after = after_end
+    if after_end.day != 1:
+        month, next_month = after_end.replace(day=1), _first_of_next_month(after_end)
+        if (next_month - after_end) < (after_end - month):
+            after = next_month
+            removed.append((after_end, next_month))
+        else:
+            after = month
+            added.append((month, after_end))
+    return _StaySpans((first, after) if first < after else None, tuple(added), tuple(removed))
 
-    def from_periods(*days: Any) -> Any:
-        return select(
-            literal("completed").label("kind"),
-            runs.c.prev_stage.label("stage"),
-            periods.days_between(runs.c.valid_from, runs.c.prev_stage_since).label("days"),
-            literal(1).label("n"),
-        ).where(_changes(runs), *days, runs.c.prev_stage.in_(MEASURED_STAGES))
 
-    months = _whole_months(span) if whole else None
-    if months is None:
-        return [from_periods(runs.c.valid_from >= start)]
-    first, after = periods.at(months[0]), periods.at(months[1])
-    summary = flow_summaries.flow_month_stays.c
-    # Summed over the months first: one row per length (7,000 at L) instead of one per
-    # month and length (39,000), so the medians' histograms read fewer rows twice.
-    whole_months = (
-        select(
-            literal("completed").label("kind"),
-            summary.stage,
-            summary.days,
-            func.sum(summary.stays).label("n"),
-        )
-        .where(summary.month_start >= first, summary.month_start < after, summary.stays != 0)
-        .group_by(summary.stage, summary.days)
+def _completed_stays(runs: Any, days: tuple[date, date], sign: int) -> Any:
+    """A select of (kind `completed`, stage left, days, n = ``sign``): the stays completed on
+    ``days`` ([from, to), by the start of the period that ends them), from entering the
+    stage to leaving it."""
+    return select(
+        literal("completed").label("kind"),
+        runs.c.prev_stage.label("stage"),
+        periods.days_between(runs.c.valid_from, runs.c.prev_stage_since).label("days"),
+        literal(sign).label("n"),
+    ).where(
+        _changes(runs),
+        runs.c.valid_from >= periods.at(days[0]),
+        runs.c.valid_from < periods.at(days[1]),
+        runs.c.prev_stage.in_(MEASURED_STAGES),
     )
-    # The edges apart, each one index range of the periods' start (an OR of the two is
-    # estimated as the whole window, and the plan then reads every project).
-    return [
-        whole_months,
-        from_periods(runs.c.valid_from >= start, runs.c.valid_from < first),
-        from_periods(runs.c.valid_from >= after, runs.c.valid_from <= end),
-    ]
 
 
-def _current_stays(runs: Any, end: date, current: bool) -> Any:
+# A part of the stays the medians read (`periods.median_of_levels`): its counts per
+# (kind, stage, bucket), and given the chosen buckets, its counts per value in them.
+_Level = tuple[Any, Callable[[Any], Any]]
+
+
+def _chosen_days(chosen: Any) -> tuple[Any, Any]:
+    """The first and last length of the chosen buckets (the ones between are empty)."""
+    width = periods.MEDIAN_BUCKET_DAYS
+    return chosen.lower_bucket * width, chosen.upper_bucket * width + (width - 1)
+
+
+def _month_stays(months: tuple[date, date]) -> _Level:
+    """The stays completed in whole ``months``: their counts per (stage, bucket) from
+    `flow_month_stay_buckets`, their lengths in the chosen buckets from `flow_month_stays`
+    (an index range per stage)."""
+    first, after = periods.at(months[0]), periods.at(months[1])
+    buckets = flow_summaries.flow_month_stay_buckets.c
+    coarse = select(
+        literal("completed").label("kind"),
+        buckets.stage,
+        buckets.bucket,
+        buckets.stays.label("n"),
+    ).where(buckets.month_start >= first, buckets.month_start < after, buckets.stays != 0)
+
+    def fine(chosen: Any) -> Any:
+        lengths, c = flow_summaries.flow_month_stays.c, chosen.c
+        return (
+            select(
+                literal("completed").label("kind"),
+                lengths.stage,
+                lengths.days.label("value"),
+                lengths.stays.label("n"),
+            )
+            .join(chosen, and_(c.kind == "completed", c.stage == lengths.stage))
+            .where(
+                lengths.days.between(*_chosen_days(c)),
+                lengths.month_start >= first,
+                lengths.month_start < after,
+            )
+        )
+
+    return coarse, fine
+
+
+def _open_run_stays(end: date) -> _Level:
+    """The current stays when `to` is today, from the open runs (a few thousand rows, one
+    per stage and start: their lengths depend on today, so they are bucketed here)."""
+    runs_today = flow_summaries.flow_open_runs.c
+    days = periods.days_between(periods.at(end), runs_today.stage_since)
+    coarse = select(
+        literal("current").label("kind"),
+        runs_today.stage,
+        periods.bucket_of(days).label("bucket"),
+        runs_today.projects.label("n"),
+    ).where(runs_today.projects != 0)
+
+    def fine(chosen: Any) -> Any:
+        c = chosen.c
+        return (
+            select(
+                literal("current").label("kind"),
+                runs_today.stage,
+                days.label("value"),
+                runs_today.projects.label("n"),
+            )
+            .join(chosen, and_(c.kind == "current", c.stage == runs_today.stage))
+            .where(days.between(*_chosen_days(c)), runs_today.projects != 0)
+        )
+
+    return coarse, fine
+
+
+def _row_stays(rows: Any) -> _Level:
+    """Stays as rows (kind, stage, days, n) of the CTE ``rows``, read once."""
+    c = rows.c
+    coarse = select(c.kind, c.stage, periods.bucket_of(c.days).label("bucket"), c.n)
+
+    def fine(chosen: Any) -> Any:
+        return (
+            select(c.kind, c.stage, c.days.label("value"), c.n)
+            .join(chosen, and_(chosen.c.kind == c.kind, chosen.c.stage == c.stage))
+            .where(c.days.between(*_chosen_days(chosen.c)))
+        )
+
+    return coarse, fine
+
+
+def _current_stays(runs: Any, end: date) -> Any:
     """A select of (kind `current`, stage, days, n): the projects in a measured stage at
-    `to` and how long they have been in it; when `to` is today, from the open runs."""
-    if current:
-        runs_today = flow_summaries.flow_open_runs.c
-        return select(
-            literal("current").label("kind"),
-            runs_today.stage,
-            periods.days_between(periods.at(end), runs_today.stage_since).label("days"),
-            runs_today.projects.label("n"),
-        ).where(runs_today.projects != 0)
+    `to` and how long they have been in it, from the periods."""
     return select(
         literal("current").label("kind"),
         runs.c.stage.label("stage"),
@@ -216,14 +307,42 @@ def _current_stays(runs: Any, end: date, current: bool) -> Any:
     ).where(_holds(runs, periods.at(end)), runs.c.stage.in_(MEASURED_STAGES))
 
 
+def _one_union(selects: list[Any]) -> Any:
+    return selects[0] if len(selects) == 1 else union_all(*selects)
+
+
 def _stays(
     session: Session, runs: Any, span: window.Window, *, whole: bool, current: bool
 ) -> dict[tuple[str, str], Row[Any]]:
     """(kind, stage) -> stays, median_days; kind `completed` (left within the window, length
-    from entering to leaving) or `current` (in the stage at `to`, length `to` - stage_since)."""
-    selects = [*_completed_stays(runs, span, whole), _current_stays(runs, span.end, current)]
-    stays = union_all(*selects).cte("stays")
-    statement = periods.median_by(stays, "days", ["kind", "stage"], "n")
+    from entering to leaving) or `current` (in the stage at `to`, length `to` - stage_since).
+    For the whole organization the window's months from the month summaries
+    (`_stay_spans`) and, when `to` is today, the current stays from the open runs."""
+    after_end = span.end + timedelta(days=1)
+    if not whole:
+        stays = union_all(
+            _completed_stays(runs, (span.start, after_end), 1), _current_stays(runs, span.end)
+        ).cte("stays")
+        statement = periods.median_by(stays, "days", ["kind", "stage"], "n")
+        return {(row.kind, row.stage): row for row in session.execute(statement).all()}
+    spans = _stay_spans(span)
+    # Days removed after `to` are read from the periods up to the last of them.
+    beyond = max((days[1] for days in spans.removed), default=after_end)
+    edges = runs if beyond <= after_end else _runs(None, beyond - timedelta(days=1), "edges")
+    rows = [_completed_stays(edges, days, 1) for days in spans.added]
+    rows += [_completed_stays(edges, days, -1) for days in spans.removed]
+    if not current:
+        rows.append(_current_stays(runs, span.end))
+    levels = [_month_stays(spans.months)] if spans.months else []
+    if current:
+        levels.append(_open_run_stays(span.end))
+    if rows:
+        levels.append(_row_stays(_one_union(rows).cte("stays")))
+    statement = periods.median_of_levels(
+        _one_union([coarse for coarse, _ in levels]),
+        lambda chosen: _one_union([fine(chosen) for _, fine in levels]),
+        ["kind", "stage"],
+    )
     return {(row.kind, row.stage): row for row in session.execute(statement).all()}
 
 

@@ -20,6 +20,10 @@ columns (`ProjectPeriod.prev_stage`, `stage_since`, `prev_stage_since`):
   the lengths of every stay completed in its window; its whole months are read from
   here (at L 39,000 rows for a year, 7,000 distinct lengths, for 72,500 stays), and only
   the days at its two edges from the periods (their `valid_from` is indexed).
+- ``flow_month_stay_buckets``: the same stays per (month, stage, bucket of 32 days of
+  length), a family of its own (``STAY_BUCKETS``, migration 0017): the first level of
+  the report's medians reads these, its second only the lengths of the two chosen
+  buckets from ``flow_month_stays`` (by ``ix_flow_month_stays_lengths``).
 - ``flow_open_runs``: per (stage, stage since), the projects whose open period (the last,
   holding today: a period never starts after the day it is written) is in a measured
   stage. The days a project has spent in its stage today are today minus its stage's
@@ -57,6 +61,7 @@ from sqlmodel import SQLModel
 
 from app.core.triggers import Family, RowTrigger, changed, refill_sql, upsert_sums
 from app.projects.models import SponsorLevel, Stage, WorkMode
+from app.reports.periods import MEDIAN_BUCKET_DAYS
 from app.reports.summaries import ACTIVE_STAGES
 from app.reports.timeline_summaries import month_start_sql
 
@@ -90,6 +95,28 @@ flow_month_stays = sa.Table(
     sa.Column("days", sa.Integer, nullable=False),
     sa.Column("stays", sa.Integer, nullable=False),
     sa.PrimaryKeyConstraint("month_start", "stage", "days"),
+)
+
+# The same stays per (month, stage, bucket of lengths): the first level of the report's
+# medians (`app.reports.periods.median_of_levels`) reads these, a few hundred rows a month
+# instead of a few thousand lengths; its second level reads only the lengths of the chosen
+# buckets, by `ix_flow_month_stays_lengths`.
+flow_month_stay_buckets = sa.Table(
+    "flow_month_stay_buckets",
+    SQLModel.metadata,
+    sa.Column("month_start", sa.Date, nullable=False),
+    sa.Column("stage", sa.String(32), nullable=False),
+    # days // MEDIAN_BUCKET_DAYS
+    sa.Column("bucket", sa.Integer, nullable=False),
+    sa.Column("stays", sa.Integer, nullable=False),
+    sa.PrimaryKeyConstraint("month_start", "stage", "bucket"),
+)
+sa.Index(
+    "ix_flow_month_stays_lengths",
+    flow_month_stays.c.stage,
+    flow_month_stays.c.days,
+    flow_month_stays.c.month_start,
+    postgresql_include=["stays"],
 )
 
 flow_open_runs = sa.Table(
@@ -156,14 +183,31 @@ class _Periods:
             f"({r}.prev_stage IS NULL OR {r}.prev_stage <> {r}.stage)",
         )
 
+    def _completes_stay(self) -> str:
+        """The period changes the stage from a measured one: it completes a stay."""
+        r = self.row
+        return (
+            f"{r}.prev_stage IS NOT NULL AND {r}.prev_stage <> {r}.stage "
+            f"AND {r}.prev_stage IN ({_MEASURED})"
+        )
+
     def stays(self, dialect: str) -> str:
         r = self.row
         days = days_between_sql(f"{r}.valid_from", f"{r}.prev_stage_since", dialect)
         return self._select(
             f"{month_start_sql(f'{r}.valid_from', dialect)} AS month_start, "
             f"{r}.prev_stage AS stage, {days} AS days, {self.sign} AS stays",
-            f"{r}.prev_stage IS NOT NULL AND {r}.prev_stage <> {r}.stage "
-            f"AND {r}.prev_stage IN ({_MEASURED})",
+            self._completes_stay(),
+        )
+
+    def stay_buckets(self, dialect: str) -> str:
+        r = self.row
+        days = days_between_sql(f"{r}.valid_from", f"{r}.prev_stage_since", dialect)
+        return self._select(
+            f"{month_start_sql(f'{r}.valid_from', dialect)} AS month_start, "
+            f"{r}.prev_stage AS stage, {days} / {MEDIAN_BUCKET_DAYS} AS bucket, "
+            f"{self.sign} AS stays",
+            self._completes_stay(),
         )
 
     def open_runs(self, dialect: str) -> str:
@@ -248,8 +292,44 @@ def _project_periods(where: str, sign: str, now: str) -> _Periods:
     return _Periods("r", "project_periods r", f"r.project_id = NEW.id AND {where}", sign, now)
 
 
-def triggers(dialect: str) -> tuple[RowTrigger, ...]:
+def _period_triggers(
+    name: str, parts: tuple[Any, ...], archived_parts: tuple[Any, ...], dialect: str
+) -> tuple[RowTrigger, ...]:
+    """The triggers keeping ``parts`` (their tables) over the periods of live projects as
+    a period is written or deleted, and ``archived_parts`` as a project is archived or
+    un-archived."""
     project_periods = _project_periods("1 = 1", "CASE WHEN NEW.archived THEN -1 ELSE 1 END", "NEW")
+    return (
+        RowTrigger(
+            f"{name}_periods_insert",
+            "project_periods",
+            "INSERT",
+            _apply([_live("NEW", "1")], dialect, parts),
+        ),
+        RowTrigger(
+            f"{name}_periods_update",
+            "project_periods",
+            f"UPDATE OF {', '.join(_PERIOD_COLUMNS)}",
+            _apply([_live("OLD", "-1"), _live("NEW", "1")], dialect, parts),
+            changed(*_PERIOD_COLUMNS),
+        ),
+        RowTrigger(
+            f"{name}_periods_delete",
+            "project_periods",
+            "DELETE",
+            _apply([_live("OLD", "-1")], dialect, parts),
+        ),
+        RowTrigger(
+            f"{name}_projects_archive",
+            "projects",
+            "UPDATE OF archived",
+            _apply([project_periods], dialect, archived_parts),
+            changed("archived"),
+        ),
+    )
+
+
+def triggers(dialect: str) -> tuple[RowTrigger, ...]:
     # The start changes are keyed by the project's values today: a change of them, or of
     # `archived`, takes its periods out as they were counted and puts them back as now.
     start_changes = _PARTS[3:]
@@ -258,32 +338,7 @@ def triggers(dialect: str) -> tuple[RowTrigger, ...]:
         _project_periods("NOT NEW.archived", "1", "NEW"),
     ]
     return (
-        RowTrigger(
-            "flow_periods_insert",
-            "project_periods",
-            "INSERT",
-            _apply([_live("NEW", "1")], dialect),
-        ),
-        RowTrigger(
-            "flow_periods_update",
-            "project_periods",
-            f"UPDATE OF {', '.join(_PERIOD_COLUMNS)}",
-            _apply([_live("OLD", "-1"), _live("NEW", "1")], dialect),
-            changed(*_PERIOD_COLUMNS),
-        ),
-        RowTrigger(
-            "flow_periods_delete",
-            "project_periods",
-            "DELETE",
-            _apply([_live("OLD", "-1")], dialect),
-        ),
-        RowTrigger(
-            "flow_projects_archive",
-            "projects",
-            "UPDATE OF archived",
-            _apply([project_periods], dialect, _PARTS[:3]),
-            changed("archived"),
-        ),
+        *_period_triggers("flow", _PARTS, _PARTS[:3], dialect),
         RowTrigger(
             "flow_projects_values",
             "projects",
@@ -305,13 +360,13 @@ TRIGGER_NAMES = tuple(f"trg_{trigger.name}" for trigger in triggers("sqlite"))
 # --- rebuild ----------------------------------------------------------------------------
 
 
-def rebuild_sql(dialect: str) -> list[str]:
-    """Statements that recompute the four tables from the periods (one transaction)."""
+def _rebuild_sql(parts: tuple[Any, ...], dialect: str) -> list[str]:
+    """Statements that recompute the tables of ``parts`` from the periods."""
     every = _Periods(
         "r", "project_periods r JOIN projects p ON p.id = r.project_id", "NOT p.archived", "1"
     )
     statements = []
-    for table, keys, count, changes in _PARTS:
+    for table, keys, count, changes in parts:
         grouped = ", ".join(f"d.{key}" for key in keys)
         select = (
             f"SELECT {grouped}, SUM(d.{count}) FROM ({changes(every, dialect)}) d "
@@ -321,7 +376,43 @@ def rebuild_sql(dialect: str) -> list[str]:
     return statements
 
 
+def rebuild_sql(dialect: str) -> list[str]:
+    """Statements that recompute the four tables from the periods (one transaction)."""
+    return _rebuild_sql(_PARTS, dialect)
+
+
 FAMILY = Family(
     TABLES, rebuild_sql, ("project_periods", "projects"), trigger_ddl, triggers("sqlite")
 )
 rebuild = FAMILY.rebuild
+
+# The stays per bucket of lengths (`flow_month_stay_buckets`), added after the four tables
+# (migration 0017): a family of its own, so that migration 0014 still installs and
+# rebuilds exactly the four. Its triggers fire beside theirs.
+_BUCKET_PARTS = (
+    (
+        flow_month_stay_buckets,
+        ("month_start", "stage", "bucket"),
+        "stays",
+        _Periods.stay_buckets,
+    ),
+)
+
+
+def bucket_triggers(dialect: str) -> tuple[RowTrigger, ...]:
+    return _period_triggers("flow_buckets", _BUCKET_PARTS, _BUCKET_PARTS, dialect)
+
+
+def bucket_trigger_ddl(dialect: str) -> list[str]:
+    return [s for trigger in bucket_triggers(dialect) for s in trigger.create(dialect)]
+
+
+BUCKET_TRIGGER_NAMES = tuple(f"trg_{trigger.name}" for trigger in bucket_triggers("sqlite"))
+
+STAY_BUCKETS = Family(
+    (flow_month_stay_buckets,),
+    lambda dialect: _rebuild_sql(_BUCKET_PARTS, dialect),
+    ("project_periods", "projects"),
+    bucket_trigger_ddl,
+    bucket_triggers("sqlite"),
+)

@@ -7,6 +7,7 @@ the current unit tree; a unit archived since then is outside every subtree, so i
 count only for the whole organization (as the spread report as of a date).
 """
 
+from collections.abc import Callable
 from datetime import date
 from typing import Any
 
@@ -92,32 +93,43 @@ def count_where(condition: ColumnElement[bool], label: str) -> Any:
     return func.count(case((condition, 1))).label(label)
 
 
-# Whole days per bucket of `median_by`'s first level.
+# Whole days per bucket of the medians' first level (`median_of_levels`). The flow
+# summaries keep their stays per bucket of this width too
+# (`app.reports.flow_summaries.flow_month_stay_buckets`): changing it needs a migration
+# that rebuilds that table.
 MEDIAN_BUCKET_DAYS = 32
 
 
-def median_by(source: Any, value: str, groups: list[str], weight: str) -> Any:
-    """Per group of ``groups`` (columns of the CTE ``source``): ``stays``, the sum of the
-    ``weight`` column (how many values each row stands for: a summary row stands for
-    many), and ``median_days``, the median of the ``value`` column (whole numbers, at least
-    0) so weighted: the mean of the two middle values when their number is even, as
-    percentile_cont(0.5).
+def bucket_of(value: Any) -> Any:
+    """The first-level bucket of a whole number of days (at least 0)."""
+    return value // literal(MEDIAN_BUCKET_DAYS, Integer)
 
-    Taken from histograms, not from the values sorted, in two levels: counts per bucket of
-    `MEDIAN_BUCKET_DAYS` values find, by running counts, the bucket holding each middle
-    value (the lower middle value is the first whose running count reaches half the total,
-    the upper one the first to pass it); then only the values of those buckets are
-    counted one by one. At L the stays of a year's window are 15,000 distinct lengths; the
-    first level is a few hundred buckets and the second a few hundred lengths (the sort
-    of every length was 25 of the report's 80 ms). Portable: SQLite has no percentile_cont,
-    and sorting every row for it spilled to disk at L (bench/RESULTS.md, flow). ``source``
-    is read twice: a CTE, computed once."""
-    keys = [source.c[name] for name in groups]
-    values, weights = source.c[value], source.c[weight]
-    width = literal(MEDIAN_BUCKET_DAYS, Integer)
+
+def median_of_levels(coarse: Any, fine: Callable[[Any], Any], groups: list[str]) -> Any:
+    """Per group of ``groups``: ``stays``, how many values it has, and ``median_days``, their
+    median (whole numbers, at least 0): the mean of the two middle values when their number
+    is even, as percentile_cont(0.5).
+
+    Taken from histograms, not from the values sorted, in two levels. ``coarse`` is a
+    selectable of ``*groups, bucket, n``: how many values (``n``, rows summed; a row may
+    take values out again, never more than the others put in) fall in each bucket
+    (`bucket_of`) of `MEDIAN_BUCKET_DAYS` days. Running counts over the buckets find
+    the bucket of each middle value (the lower middle value is the first whose running
+    count reaches half the total, the upper one the first to pass it). ``fine(chosen)``
+    then gives ``*groups, value, n`` for the values of the chosen buckets only (at least
+    those whose bucket is between ``chosen.c.lower_bucket`` and ``chosen.c.upper_bucket``,
+    of the group ``chosen``'s columns name), counted one by one. At L a year's stays are
+    15,000 distinct lengths; the first level is a few hundred buckets and the second a few
+    hundred lengths (the sort of every length was 25 of the flow report's 80 ms); the
+    whole organization's buckets and lengths come from summaries kept per bucket and per
+    length, so neither level reads every length (bench/RESULTS.md, eighth pass).
+    Portable: SQLite has no percentile_cont, and sorting every row for it spilled to disk
+    at L (bench/RESULTS.md, flow)."""
+    counted = coarse.subquery("counted")
+    keys = [counted.c[name] for name in groups]
     bucketed = (
-        select(*keys, (values // width).label("bucket"), func.sum(weights).label("n"))
-        .group_by(*keys, values // width)
+        select(*keys, counted.c.bucket, func.sum(counted.c.n).label("n"))
+        .group_by(*keys, counted.c.bucket)
         .subquery("buckets")
     )
     b = bucketed.c
@@ -140,6 +152,9 @@ def median_by(source: Any, value: str, groups: list[str], weight: str) -> Any:
             func.coalesce(func.max(case((2 * r.upto < r.total, r.upto))), 0).label("before"),
         )
         .group_by(*by_running)
+        # A group whose values were all taken out again (a summary's month less its days
+        # outside a window) has none.
+        .having(func.max(r.total) > 0)
         # Read twice (the values of its buckets, then the medians): computed once.
         .cte("chosen")
     )
@@ -148,14 +163,15 @@ def median_by(source: Any, value: str, groups: list[str], weight: str) -> Any:
     # The buckets in between are empty (the upper one is the next after the lower), so
     # the running count over the values of the two buckets, after `before`, is every
     # value's running count in the whole group.
-    fine = (
-        select(*keys, values.label("value"), func.sum(weights).label("n"))
-        .join(chosen, and_(*(key == c[key.name] for key in keys)))
-        .where(or_(values // width == c.lower_bucket, values // width == c.upper_bucket))
-        .group_by(*keys, values)
+    values = fine(chosen).subquery("values")
+    v = values.c
+    by_value = [v[name] for name in groups]
+    summed = (
+        select(*by_value, v.value, func.sum(v.n).label("n"))
+        .group_by(*by_value, v.value)
         .subquery("fine")
     )
-    f = fine.c
+    f = summed.c
     by_fine = [f[name] for name in groups]
     fine_running = select(
         *by_fine,
@@ -176,6 +192,24 @@ def median_by(source: Any, value: str, groups: list[str], weight: str) -> Any:
         .join(fine_running, and_(*(fr[name] == c[name] for name in groups)))
         .group_by(*by_chosen)
     )
+
+
+def median_by(source: Any, value: str, groups: list[str], weight: str) -> Any:
+    """`median_of_levels` of the values of column ``value`` of the CTE ``source`` (read
+    twice: computed once), each row standing for ``weight`` of them, per ``groups``."""
+    keys = [source.c[name] for name in groups]
+    values, weights = source.c[value], source.c[weight]
+
+    def fine(chosen: Any) -> Any:
+        c = chosen.c
+        return (
+            select(*keys, values.label("value"), weights.label("n"))
+            .join(chosen, and_(*(key == c[key.name] for key in keys)))
+            .where(or_(bucket_of(values) == c.lower_bucket, bucket_of(values) == c.upper_bucket))
+        )
+
+    coarse = select(*keys, bucket_of(values).label("bucket"), weights.label("n"))
+    return median_of_levels(coarse, fine, groups)
 
 
 def at(day: date) -> Any:

@@ -24,6 +24,7 @@ FAMILIES: tuple[Family, ...] = (
     timeline_summaries.PERIOD_RUNS,
     timeline_summaries.FAMILY,
     flow_summaries.FAMILY,
+    flow_summaries.STAY_BUCKETS,
     experimentation_summaries.FAMILY,
     barometer_summaries.FAMILY,
 )

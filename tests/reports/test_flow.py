@@ -518,10 +518,73 @@ FLOW_PORTFOLIO = st.fixed_dictionaries(
             min_size=1,
             max_size=4,
         ),
-        # (days before today of `to`, days of the window), or None for the default.
-        "window": st.sampled_from([None, (0, 40), (0, 400), (3, 60), (17, 365), (100, 31)]),
     }
 )
+
+
+def _day_of_month(months_back: int, day: int) -> date:
+    """Day ``day`` (0: the last) of the month ``months_back`` months before today's."""
+    first = today().replace(day=1)
+    for _ in range(months_back):
+        first = (first - timedelta(days=1)).replace(day=1)
+    if day == 0:
+        return (first + timedelta(days=32)).replace(day=1) - timedelta(days=1)
+    return first.replace(day=day)
+
+
+def flow_windows() -> list[dict[str, str]]:
+    """The default window, windows ending today or some days before, and windows whose
+    edges fall early, late or at the end of a month (the organization's report reads an
+    edge month from its summary less the days outside the window, or the days inside, by
+    which are fewer), or inside one month."""
+    now = today()
+    relative = [(0, 40), (0, 400), (3, 60), (17, 365), (100, 31)]
+    by_month = [((8, 3), (2, 28)), ((6, 20), (1, 10)), ((13, 1), (1, 0)), ((3, 5), (3, 25))]
+    return [
+        {},
+        *(
+            {"from": str(now - timedelta(days=back + days)), "to": str(now - timedelta(days=back))}
+            for back, days in relative
+        ),
+        *(
+            {"from": str(_day_of_month(*start)), "to": str(_day_of_month(*end))}
+            for start, end in by_month
+        ),
+    ]
+
+
+def test_whole_organization_stays_at_month_edges_worked_by_hand(admin, viewer):
+    """The organization's report reads an edge month of its window from the month
+    summaries less the days outside the window when those are fewer: here the two days
+    before `from` (the 3rd) and the days after `to` (the 28th) to its month's end, which a
+    past `to` has periods on."""
+    start, end = _day_of_month(8, 3), _day_of_month(2, 28)
+    unit = create_unit(admin, "EDGE", kind="business_line")["id"]
+    # Left idea on the 2nd of `from`'s month (a 1-day stay, before the window).
+    before = started(admin, unit, str(start - timedelta(days=2)), "idea")
+    change(admin, before, str(start - timedelta(days=1)), stage="exploration")
+    # Left idea after `to` in its month (a stay of 29 days, after the window).
+    after = started(admin, unit, str(end.replace(day=1)), "idea")
+    change(admin, after, str(end + timedelta(days=2)), stage="exploration")
+    # Left idea 10 days after entering it, inside the window; then exploration for 40.
+    inside = started(admin, unit, str(start + timedelta(days=2)), "idea")
+    change(admin, inside, str(start + timedelta(days=12)), stage="exploration")
+    change(admin, inside, str(start + timedelta(days=52)), stage="experiment")
+
+    params = {"from": str(start), "to": str(end)}
+    response = viewer.get(FLOW, params=params)
+    assert response.status_code == 200, response.text
+    whole = response.json()
+    times = whole["time_in_stage"]
+    assert times["idea"]["completed_stays"] == 1
+    assert times["idea"]["median_days"] == 10.0
+    assert times["exploration"]["completed_stays"] == 1
+    assert times["exploration"]["median_days"] == 40.0
+    # `after` is in idea at `to` since its month's first day: 27 days.
+    assert times["idea"]["current"] == 1
+    assert times["idea"]["current_median_days"] == 27.0
+    rooted = viewer.get(FLOW, params={**params, "unit_id": unit}).json()
+    assert {**rooted, "unit_id": None} == whole
 
 
 @pytest.fixture
@@ -558,11 +621,7 @@ def test_whole_organization_flow_equals_the_root_subtree_flow(admin, viewer, one
             change(admin, project, str(on), **{"unit_id" if field == "unit" else field: value})
         if plan["archived"] == 0:
             archive(admin, f"projects/{project}")
-    params: dict[str, str] = {}
-    if portfolio["window"] is not None:
-        back, days = portfolio["window"]
-        end: date = now - timedelta(days=back)
-        params = {"from": str(end - timedelta(days=days)), "to": str(end)}
-    whole = viewer.get(FLOW, params=params).json()
-    rooted = viewer.get(FLOW, params={**params, "unit_id": one_root["root"]}).json()
-    assert {**rooted, "unit_id": None} == whole
+    for params in flow_windows():
+        whole = viewer.get(FLOW, params=params).json()
+        rooted = viewer.get(FLOW, params={**params, "unit_id": one_root["root"]}).json()
+        assert {**rooted, "unit_id": None} == whole, params

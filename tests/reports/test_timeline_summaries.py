@@ -21,6 +21,8 @@ from tests.builders import assert_rebuild_command_repairs, create_unit, enabled_
 from tests.reports.timelines import archive, change, started
 
 TRENDS = "/api/v1/reports/trends"
+# The flow report's summary tables: its four and the stays per bucket of lengths.
+FLOW_TABLES = (*flow_summaries.TABLES, *flow_summaries.STAY_BUCKETS.tables)
 STAGES = ("idea", "exploration", "experiment", "scaling", "embedded", "stopped")
 ACTIVE = ("exploration", "experiment", "scaling")
 MODES = ("side_of_desk", "dedicated", "core_business")
@@ -54,7 +56,7 @@ def _summaries(connection: Any) -> dict[str, Any]:
         # The flow report's summaries of the whole organization, zero rows left out.
         **{
             table.name: sorted(tuple(row) for row in connection.execute(select(table)) if row[-1])
-            for table in flow_summaries.TABLES
+            for table in FLOW_TABLES
         },
         # The run columns the writes set on each period (the flow report reads them).
         "runs": connection.execute(
@@ -77,6 +79,7 @@ def kept_and_rebuilt(database_url: str) -> tuple[dict[str, Any], dict[str, Any]]
             connection.exec_driver_sql(timeline_summaries.PERIOD_RUNS_REBUILD)
             timeline_summaries.rebuild(connection)
             flow_summaries.rebuild(connection)
+            flow_summaries.STAY_BUCKETS.rebuild(connection)
             rebuilt = _summaries(connection)
             transaction.rollback()
     finally:
@@ -169,7 +172,7 @@ def test_kept_summaries_equal_a_rebuild_after_random_writes(admin, viewer, datab
             kept, rebuilt = kept_and_rebuilt(database_url)
             assert kept == rebuilt
     assert kept["months"] and kept["spans"]
-    assert all(kept[table.name] for table in flow_summaries.TABLES)
+    assert all(kept[table.name] for table in FLOW_TABLES)
     assert any(run.prev_stage is not None for run in kept["runs"])
     # The report reads them without error at any window.
     ok(viewer.get(TRENDS, params={"interval": "month"}))
@@ -190,6 +193,7 @@ def test_the_rebuild_command_repairs_the_summaries_and_the_period_runs(
             "DELETE FROM unit_active_spans",
             "DELETE FROM flow_day_moves",
             "UPDATE flow_month_stays SET stays = stays + 1",
+            "UPDATE flow_month_stay_buckets SET stays = stays - 1",
             "DELETE FROM flow_open_runs",
             "UPDATE project_periods SET prev_stage = NULL, stage_since = '2000-01-01', "
             "prev_stage_since = NULL",
@@ -413,3 +417,5 @@ def test_every_timeline_trigger_exists_at_head(database_url):
     assert len(timeline_summaries.TRIGGER_NAMES) == 4
     assert set(flow_summaries.TRIGGER_NAMES) <= names
     assert len(flow_summaries.TRIGGER_NAMES) == 5
+    assert set(flow_summaries.BUCKET_TRIGGER_NAMES) <= names
+    assert len(flow_summaries.BUCKET_TRIGGER_NAMES) == 4
