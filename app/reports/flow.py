@@ -393,35 +393,20 @@ def _stall_limit(stage: Any, settings: Settings) -> Any:
 
 
 def _start_and_end_today(session: Session, start: date) -> Row[Any]:
-    """`_start_and_end` when `to` is today, for the whole organization: from the month
-    changes of `flow_summaries.flow_month_start_changes` before `from`'s month, and that
-    month's up to `from` from the periods (each keyed by the project's value today)."""
-    summary = flow_summaries.flow_month_start_changes.c
+    """`_start_and_end` when `to` is today, for the whole organization: the start changes
+    (each keyed by the project's value today) of `flow_summaries.flow_month_start_changes`
+    before `from`'s month, and of `flow_day_start_changes` in that month up to `from`."""
+    months = flow_summaries.flow_month_start_changes.c
+    days = flow_summaries.flow_day_start_changes.c
     month = periods.at(start.replace(day=1))
-    up_to_start = periods.at(start)
     selects: list[Any] = [
-        select(summary.kind, summary.value_now, summary.changes.label("n")).where(
-            summary.month_start < month, summary.changes != 0
-        )
+        select(months.kind, months.value_now, months.changes.label("n")).where(
+            months.month_start < month, months.changes != 0
+        ),
+        select(days.kind, days.value_now, days.changes.label("n")).where(
+            days.day.between(month, periods.at(start)), days.changes != 0
+        ),
     ]
-    period = ProjectPeriod
-    live = and_(col(Project.id) == col(period.project_id), col(Project.archived) == false())
-    began = col(period.valid_from).between(month, up_to_start)
-    ended = col(period.valid_to).between(month, up_to_start)
-    for kind, (column, value, now_column) in flow_summaries.START_KINDS.items():
-        selects.append(
-            select(
-                literal(kind).label("kind"),
-                getattr(Project, now_column).label("value_now"),
-                (case((began, 1), else_=0) - case((ended, 1), else_=0)).label("n"),
-            )
-            .join(Project, live)
-            .where(
-                periods.is_active(col(period.stage)),
-                getattr(period, column) == value,
-                or_(began, ended),
-            )
-        )
     rows = union_all(*selects).subquery("start_counts")
 
     def total(condition: Any, label: str) -> Any:

@@ -53,6 +53,7 @@ shared by every writer of periods: on PostgreSQL those writers take one advisory
 first (`app.projects.service._lock_timelines`), so they lock them in one order.
 """
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -117,6 +118,18 @@ sa.Index(
     flow_month_stays.c.days,
     flow_month_stays.c.month_start,
     postgresql_include=["stays"],
+)
+
+# The same start changes per day (the month of `from` up to it: at most 31 days of a few
+# rows each, where the periods starting or ending on them are ~700 a day at L).
+flow_day_start_changes = sa.Table(
+    "flow_day_start_changes",
+    SQLModel.metadata,
+    sa.Column("day", sa.Date, nullable=False),
+    sa.Column("kind", sa.String(32), nullable=False),
+    sa.Column("value_now", sa.String(32), nullable=False),
+    sa.Column("changes", sa.Integer, nullable=False),
+    sa.PrimaryKeyConstraint("day", "kind", "value_now"),
 )
 
 flow_open_runs = sa.Table(
@@ -219,6 +232,16 @@ class _Periods:
 
 
     def start_changes(self, dialect: str) -> str:
+        return self._start_changes(
+            lambda day: f"{month_start_sql(f'{self.row}.{day}', dialect)} AS month_start"
+        )
+
+    def day_start_changes(self, dialect: str) -> str:
+        return self._start_changes(lambda day: f"{self.row}.{day} AS day")
+
+    def _start_changes(self, key: Callable[[str], str]) -> str:
+        """The start changes, keyed by ``key(column)``: the month or the day of the period's
+        ``valid_from`` (+1) or ``valid_to`` (-1)."""
         r = self.row
         parts = []
         for kind, (column, value, now_column) in START_KINDS.items():
@@ -228,8 +251,7 @@ class _Periods:
             ):
                 parts.append(
                     self._select(
-                        f"{month_start_sql(f'{r}.{day}', dialect)} AS month_start, "
-                        f"'{kind}' AS kind, {self.now}.{now_column} AS value_now, "
+                        f"{key(day)}, '{kind}' AS kind, {self.now}.{now_column} AS value_now, "
                         f"{sign} AS changes",
                         f"{r}.stage IN ({_ACTIVE}) AND {r}.{column} = '{value}'{extra}",
                     )
@@ -292,13 +314,20 @@ def _project_periods(where: str, sign: str, now: str) -> _Periods:
     return _Periods("r", "project_periods r", f"r.project_id = NEW.id AND {where}", sign, now)
 
 
-def _period_triggers(
-    name: str, parts: tuple[Any, ...], archived_parts: tuple[Any, ...], dialect: str
+def _family_triggers(
+    name: str, parts: tuple[Any, ...], start_change_parts: int, dialect: str
 ) -> tuple[RowTrigger, ...]:
-    """The triggers keeping ``parts`` (their tables) over the periods of live projects as
-    a period is written or deleted, and ``archived_parts`` as a project is archived or
-    un-archived."""
+    """The triggers keeping ``parts`` (their tables) over the periods of live projects, the
+    last ``start_change_parts`` of them start changes: as a period is written or deleted,
+    as a project is archived or un-archived, and (the start changes, keyed by the
+    project's values today) as its work mode or sponsor level changes, which takes its
+    periods out as they were counted and puts them back as now."""
+    split = len(parts) - start_change_parts
     project_periods = _project_periods("1 = 1", "CASE WHEN NEW.archived THEN -1 ELSE 1 END", "NEW")
+    moved = [
+        _project_periods("NOT OLD.archived", "-1", "OLD"),
+        _project_periods("NOT NEW.archived", "1", "NEW"),
+    ]
     return (
         RowTrigger(
             f"{name}_periods_insert",
@@ -323,30 +352,21 @@ def _period_triggers(
             f"{name}_projects_archive",
             "projects",
             "UPDATE OF archived",
-            _apply([project_periods], dialect, archived_parts),
+            _apply([project_periods], dialect, parts[:split]),
             changed("archived"),
+        ),
+        RowTrigger(
+            f"{name}_projects_values",
+            "projects",
+            "UPDATE OF archived, work_mode, sponsor_level",
+            _apply(moved, dialect, parts[split:]),
+            changed("archived", "work_mode", "sponsor_level"),
         ),
     )
 
 
 def triggers(dialect: str) -> tuple[RowTrigger, ...]:
-    # The start changes are keyed by the project's values today: a change of them, or of
-    # `archived`, takes its periods out as they were counted and puts them back as now.
-    start_changes = _PARTS[3:]
-    moved = [
-        _project_periods("NOT OLD.archived", "-1", "OLD"),
-        _project_periods("NOT NEW.archived", "1", "NEW"),
-    ]
-    return (
-        *_period_triggers("flow", _PARTS, _PARTS[:3], dialect),
-        RowTrigger(
-            "flow_projects_values",
-            "projects",
-            "UPDATE OF archived, work_mode, sponsor_level",
-            _apply(moved, dialect, start_changes),
-            changed("archived", "work_mode", "sponsor_level"),
-        ),
-    )
+    return _family_triggers("flow", _PARTS, 1, dialect)
 
 
 def trigger_ddl(dialect: str) -> list[str]:
@@ -386,33 +406,39 @@ FAMILY = Family(
 )
 rebuild = FAMILY.rebuild
 
-# The stays per bucket of lengths (`flow_month_stay_buckets`), added after the four tables
-# (migration 0017): a family of its own, so that migration 0014 still installs and
-# rebuilds exactly the four. Its triggers fire beside theirs.
-_BUCKET_PARTS = (
+# The finer summaries added after the four (migration 0017): the stays per bucket of
+# lengths and the start changes per day. A family of their own, so that migration 0014
+# still installs and rebuilds exactly the four; their triggers fire beside theirs.
+_DETAIL_PARTS = (
     (
         flow_month_stay_buckets,
         ("month_start", "stage", "bucket"),
         "stays",
         _Periods.stay_buckets,
     ),
+    (
+        flow_day_start_changes,
+        ("day", "kind", "value_now"),
+        "changes",
+        _Periods.day_start_changes,
+    ),
 )
 
 
-def bucket_triggers(dialect: str) -> tuple[RowTrigger, ...]:
-    return _period_triggers("flow_buckets", _BUCKET_PARTS, _BUCKET_PARTS, dialect)
+def detail_triggers(dialect: str) -> tuple[RowTrigger, ...]:
+    return _family_triggers("flow_details", _DETAIL_PARTS, 1, dialect)
 
 
-def bucket_trigger_ddl(dialect: str) -> list[str]:
-    return [s for trigger in bucket_triggers(dialect) for s in trigger.create(dialect)]
+def detail_trigger_ddl(dialect: str) -> list[str]:
+    return [s for trigger in detail_triggers(dialect) for s in trigger.create(dialect)]
 
 
-BUCKET_TRIGGER_NAMES = tuple(f"trg_{trigger.name}" for trigger in bucket_triggers("sqlite"))
+DETAIL_TRIGGER_NAMES = tuple(f"trg_{trigger.name}" for trigger in detail_triggers("sqlite"))
 
-STAY_BUCKETS = Family(
-    (flow_month_stay_buckets,),
-    lambda dialect: _rebuild_sql(_BUCKET_PARTS, dialect),
+DETAILS = Family(
+    (flow_month_stay_buckets, flow_day_start_changes),
+    lambda dialect: _rebuild_sql(_DETAIL_PARTS, dialect),
     ("project_periods", "projects"),
-    bucket_trigger_ddl,
-    bucket_triggers("sqlite"),
+    detail_trigger_ddl,
+    detail_triggers("sqlite"),
 )

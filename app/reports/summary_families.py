@@ -24,7 +24,7 @@ FAMILIES: tuple[Family, ...] = (
     timeline_summaries.PERIOD_RUNS,
     timeline_summaries.FAMILY,
     flow_summaries.FAMILY,
-    flow_summaries.STAY_BUCKETS,
+    flow_summaries.DETAILS,
     experimentation_summaries.FAMILY,
     barometer_summaries.FAMILY,
 )

@@ -22,7 +22,7 @@ from tests.reports.timelines import archive, change, started
 
 TRENDS = "/api/v1/reports/trends"
 # The flow report's summary tables: its four and the stays per bucket of lengths.
-FLOW_TABLES = (*flow_summaries.TABLES, *flow_summaries.STAY_BUCKETS.tables)
+FLOW_TABLES = (*flow_summaries.TABLES, *flow_summaries.DETAILS.tables)
 STAGES = ("idea", "exploration", "experiment", "scaling", "embedded", "stopped")
 ACTIVE = ("exploration", "experiment", "scaling")
 MODES = ("side_of_desk", "dedicated", "core_business")
@@ -79,7 +79,7 @@ def kept_and_rebuilt(database_url: str) -> tuple[dict[str, Any], dict[str, Any]]
             connection.exec_driver_sql(timeline_summaries.PERIOD_RUNS_REBUILD)
             timeline_summaries.rebuild(connection)
             flow_summaries.rebuild(connection)
-            flow_summaries.STAY_BUCKETS.rebuild(connection)
+            flow_summaries.DETAILS.rebuild(connection)
             rebuilt = _summaries(connection)
             transaction.rollback()
     finally:
@@ -417,5 +417,5 @@ def test_every_timeline_trigger_exists_at_head(database_url):
     assert len(timeline_summaries.TRIGGER_NAMES) == 4
     assert set(flow_summaries.TRIGGER_NAMES) <= names
     assert len(flow_summaries.TRIGGER_NAMES) == 5
-    assert set(flow_summaries.BUCKET_TRIGGER_NAMES) <= names
-    assert len(flow_summaries.BUCKET_TRIGGER_NAMES) == 4
+    assert set(flow_summaries.DETAIL_TRIGGER_NAMES) <= names
+    assert len(flow_summaries.DETAIL_TRIGGER_NAMES) == 5
