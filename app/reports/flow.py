@@ -10,10 +10,13 @@ from window functions over every period of every project in scope, in each state
 5.5 s at L (bench/RESULTS.md, "Flow at L").
 
 For the whole organization (no `unit_id`) the moves and the completed stays come from the
-day and month summaries of `app.reports.flow_summaries` (the window's whole months; its
-edges from the periods), and when `to` is today (the dashboards' default), the current
-stays, stalled counts and start-of-window counts from its other tables, and the stalled
-units and projects from the projects' own rows, which hold their last period's values.
+day and month summaries of `app.reports.flow_summaries` (the window's whole months, their
+medians in two levels: stays per bucket of lengths, then the lengths of two buckets; the
+days at its edges from the periods, or an edge month whole less its days outside the
+window when those are fewer), and when `to` is today (the dashboards' default), the
+current stays, stalled counts and start-of-window counts from its other tables, and the
+stalled units and projects from the projects' own rows, which hold their last period's
+values.
 Same numbers, same six statements; what is left to grow with the data is in
 bench/RESULTS.md ("Issue 17, fifth pass").
 """

@@ -8,7 +8,9 @@ and at L a subtree query already sums a thousand units' rows. The organization's
 is every live project, whatever its unit, so its rows never move: the unit-scoped report
 keeps reading the periods (`app.reports.flow`), the organization's reads these.
 
-Four tables, all over the periods of live (non-archived) projects, with their run
+Four tables, and two finer ones added later as a family of their own (``DETAILS``, so
+that migration 0014 still installs exactly the four), all over the periods of live
+(non-archived) projects, with their run
 columns (`ProjectPeriod.prev_stage`, `stage_since`, `prev_stage_since`):
 
 - ``flow_day_moves``: per (day, previous stage, stage), the periods starting that day
@@ -20,10 +22,10 @@ columns (`ProjectPeriod.prev_stage`, `stage_since`, `prev_stage_since`):
   the lengths of every stay completed in its window; its whole months are read from
   here (at L 39,000 rows for a year, 7,000 distinct lengths, for 72,500 stays), and only
   the days at its two edges from the periods (their `valid_from` is indexed).
-- ``flow_month_stay_buckets``: the same stays per (month, stage, bucket of 32 days of
-  length), a family of its own (``STAY_BUCKETS``, migration 0017): the first level of
-  the report's medians reads these, its second only the lengths of the two chosen
-  buckets from ``flow_month_stays`` (by ``ix_flow_month_stays_lengths``).
+- ``flow_month_stay_buckets`` (one of the two finer tables, ``DETAILS``): the same stays
+  per (month, stage, bucket of 32 days of length). The first level of the report's
+  medians reads these, its second only the lengths of the two chosen buckets from
+  ``flow_month_stays`` (by ``ix_flow_month_stays_lengths``).
 - ``flow_open_runs``: per (stage, stage since), the projects whose open period (the last,
   holding today: a period never starts after the day it is written) is in a measured
   stage. The days a project has spent in its stage today are today minus its stage's
@@ -38,6 +40,9 @@ columns (`ProjectPeriod.prev_stage`, `stage_since`, `prev_stage_since`):
   before `from`'s, plus that month's changes up to `from`, read from the periods. The
   value now is the project's own row: when it changes (or the project is archived or
   un-archived) the project's periods move from the old value to the new one.
+- ``flow_day_start_changes`` (the other finer table): the same start changes per day, for
+  the month of `from` up to it (a few rows a day instead of the ~700 periods a day
+  starting or ending at L).
 
 The triggers are row triggers on both databases with the same statements (but for a
 month's first day and a number of days between two dates), like the timeline summaries':
