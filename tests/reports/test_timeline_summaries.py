@@ -194,6 +194,7 @@ def test_the_rebuild_command_repairs_the_summaries_and_the_period_runs(
             "DELETE FROM flow_day_moves",
             "UPDATE flow_month_stays SET stays = stays + 1",
             "UPDATE flow_month_stay_buckets SET stays = stays - 1",
+            "DELETE FROM flow_day_start_changes",
             "DELETE FROM flow_open_runs",
             "UPDATE project_periods SET prev_stage = NULL, stage_since = '2000-01-01', "
             "prev_stage_since = NULL",
