@@ -18,7 +18,7 @@ current stays, stalled counts and start-of-window counts from its other tables, 
 stalled units and projects from the projects' own rows, which hold their last period's
 values.
 Same numbers, same six statements; what is left to grow with the data is in
-bench/RESULTS.md ("Issue 17, fifth pass").
+bench/RESULTS.md ("Issue 17, eighth pass").
 """
 
 from collections.abc import Callable
