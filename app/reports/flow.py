@@ -158,41 +158,40 @@ def _first_of_next_month(day: date) -> date:
 class _StaySpans:
     """Where the whole organization's stays completed in a window are read: ``months``, its
     whole months [first day, first day after them) from the month summaries, if any; and
-    from the periods, by their start, the days ``added`` ([from, to) ranges) and the days
-    ``removed``: a month at an edge may be read whole from the summaries less the days of
-    it outside the window, when those are fewer than the days inside."""
+    ``days`` from the periods, by their start: ([from, to), sign) ranges counted +1, or -1
+    for the days of a month read whole from the summaries that lie outside the window."""
 
     months: tuple[date, date] | None
-    added: tuple[tuple[date, date], ...]
-    removed: tuple[tuple[date, date], ...]
+    days: tuple[tuple[date, date, int], ...]
+
+
+def _edge(day: date, *, window_after: bool) -> tuple[date, tuple[date, date, int]]:
+    """An edge of the window inside a month (``day`` is not its first; the window goes on
+    after it when ``window_after``, else stops before it): where the summaries' months
+    begin or end there, and the days of that month read from the periods. Those are the
+    days inside the window (+1), or when fewer the days outside it (-1), the month then
+    read whole from the summaries."""
+    month, next_month = day.replace(day=1), _first_of_next_month(day)
+    before, after = (month, day), (day, next_month)
+    inside, outside = (after, before) if window_after else (before, after)
+    if outside[1] - outside[0] < inside[1] - inside[0]:
+        return (month if window_after else next_month), (*outside, -1)
+    return (next_month if window_after else month), (*inside, 1)
 
 
 def _stay_spans(span: window.Window) -> _StaySpans:
     start, after_end = span.start, span.end + timedelta(days=1)
     if start.replace(day=1) == after_end.replace(day=1):
         # Within one month and short of its end: the days themselves.
-        return _StaySpans(None, ((start, after_end),), ())
-    added: list[tuple[date, date]] = []
-    removed: list[tuple[date, date]] = []
-    first = start
+        return _StaySpans(None, ((start, after_end, 1),))
+    first, after, days = start, after_end, []
     if start.day != 1:
-        month, next_month = start.replace(day=1), _first_of_next_month(start)
-        if (start - month) < (next_month - start):
-            first = month
-            removed.append((month, start))
-        else:
-            first = next_month
-            added.append((start, next_month))
-    after = after_end
+        first, edge_days = _edge(start, window_after=True)
+        days.append(edge_days)
     if after_end.day != 1:
-        month, next_month = after_end.replace(day=1), _first_of_next_month(after_end)
-        if (next_month - after_end) < (after_end - month):
-            after = next_month
-            removed.append((after_end, next_month))
-        else:
-            after = month
-            added.append((month, after_end))
-    return _StaySpans((first, after) if first < after else None, tuple(added), tuple(removed))
+        after, edge_days = _edge(after_end, window_after=False)
+        days.append(edge_days)
+    return _StaySpans((first, after) if first < after else None, tuple(days))
 
 
 def _completed_stays(runs: Any, days: tuple[date, date], sign: int) -> Any:
@@ -329,11 +328,10 @@ def _stays(
         statement = periods.median_by(stays, "days", ["kind", "stage"], "n")
         return {(row.kind, row.stage): row for row in session.execute(statement).all()}
     spans = _stay_spans(span)
-    # Days removed after `to` are read from the periods up to the last of them.
-    beyond = max((days[1] for days in spans.removed), default=after_end)
+    # Days taken out after `to` are read from the periods up to the last of them.
+    beyond = max((until for _, until, _ in spans.days), default=after_end)
     edges = runs if beyond <= after_end else _runs(None, beyond - timedelta(days=1), "edges")
-    rows = [_completed_stays(edges, days, 1) for days in spans.added]
-    rows += [_completed_stays(edges, days, -1) for days in spans.removed]
+    rows = [_completed_stays(edges, (since, until), sign) for since, until, sign in spans.days]
     if not current:
         rows.append(_current_stays(runs, span.end))
     levels = [_month_stays(spans.months)] if spans.months else []
