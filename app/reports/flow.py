@@ -383,14 +383,19 @@ def _start_and_end(session: Session, runs: Any, start: date, end: date) -> Row[A
     return session.execute(statement).one()
 
 
+def _stall_limits(settings: Settings) -> tuple[tuple[Stage, int], ...]:
+    """Each active stage and the days in it after which a project counts as stalled."""
+    limits = settings.stall_days
+    return (
+        (Stage.exploration, limits.exploration),
+        (Stage.experiment, limits.experiment),
+        (Stage.scaling, limits.scaling),
+    )
+
+
 def _stall_limit(stage: Any, settings: Settings) -> Any:
     """The days in ``stage`` (an active one) after which a project counts as stalled."""
-    limits = settings.stall_days
-    return case(
-        (stage == Stage.exploration, limits.exploration),
-        (stage == Stage.experiment, limits.experiment),
-        (stage == Stage.scaling, limits.scaling),
-    )
+    return case(*((stage == active, limit) for active, limit in _stall_limits(settings)))
 
 
 def _start_and_end_today(session: Session, start: date) -> Row[Any]:
@@ -456,11 +461,7 @@ def _stalled_units_today(end: date, settings: Settings) -> Any:
             col(Project.stage) == stage,
             col(Project.stage_since) < periods.at(end - timedelta(days=limit)),
         )
-        for stage, limit in (
-            (Stage.exploration, settings.stall_days.exploration),
-            (Stage.experiment, settings.stall_days.experiment),
-            (Stage.scaling, settings.stall_days.scaling),
-        )
+        for stage, limit in _stall_limits(settings)
     ]
     return union_all(*ranges).subquery("stalled")
 

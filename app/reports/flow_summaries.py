@@ -374,9 +374,13 @@ def triggers(dialect: str) -> tuple[RowTrigger, ...]:
     return _family_triggers("flow", _PARTS, 1, dialect)
 
 
+def _ddl(family_triggers: tuple[RowTrigger, ...], dialect: str) -> list[str]:
+    """The CREATE statements of ``family_triggers`` (and, on PostgreSQL, their functions)."""
+    return [statement for trigger in family_triggers for statement in trigger.create(dialect)]
+
+
 def trigger_ddl(dialect: str) -> list[str]:
-    """The CREATE statements of every trigger (and, on PostgreSQL, their functions)."""
-    return [statement for trigger in triggers(dialect) for statement in trigger.create(dialect)]
+    return _ddl(triggers(dialect), dialect)
 
 
 TRIGGER_NAMES = tuple(f"trg_{trigger.name}" for trigger in triggers("sqlite"))
@@ -435,7 +439,7 @@ def detail_triggers(dialect: str) -> tuple[RowTrigger, ...]:
 
 
 def detail_trigger_ddl(dialect: str) -> list[str]:
-    return [s for trigger in detail_triggers(dialect) for s in trigger.create(dialect)]
+    return _ddl(detail_triggers(dialect), dialect)
 
 
 DETAIL_TRIGGER_NAMES = tuple(f"trg_{trigger.name}" for trigger in detail_triggers("sqlite"))
