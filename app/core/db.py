@@ -1,14 +1,14 @@
 """Engine, metadata naming convention, column types and the session dependency."""
 
 import select
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, date, datetime
 from typing import Annotated, Any
 
 from fastapi import Depends, Request
 from pydantic import AllowInfNan, Strict
-from sqlalchemy import DateTime, Engine, Table, create_engine, event
+from sqlalchemy import DateTime, Engine, Row, Table, create_engine, event
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DisconnectionError
@@ -80,6 +80,17 @@ class UTCDateTime(TypeDecorator[datetime]):
         if value.tzinfo is None:
             return value.replace(tzinfo=UTC)
         return value.astimezone(UTC)
+
+
+def as_dicts(rows: Sequence[Row[Any]]) -> list[dict[str, Any]]:
+    """Result rows as dicts, their column names read once. `Row._asdict()`, and pydantic
+    reading a `Row._mapping`, build the result's key view again for every row: a fifth of
+    the barometer report's time at L, over its 1,000 unit rows (bench/RESULTS.md, issue 17,
+    ninth pass)."""
+    if not rows:
+        return []
+    names = rows[0]._fields
+    return [dict(zip(names, row, strict=True)) for row in rows]
 
 
 def is_sqlite(url: str) -> bool:

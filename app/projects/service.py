@@ -25,7 +25,7 @@ from app.api import json_pages, listing
 from app.auth import service as auth_service
 from app.auth.models import Actor
 from app.core import filters
-from app.core.db import check_dates, today
+from app.core.db import as_dicts, check_dates, today
 from app.core.editing import Editable, check_merged
 from app.core.errors import InvalidField, NotFound
 from app.core.history import service as history
@@ -778,6 +778,6 @@ def lineage(*, session: Session, actor: Actor, project_id: int) -> Lineage:
     ancestors = up[1:]
     descendants = connection.execute(_DOWN[scoped], params).all()
     return Lineage(
-        ancestors=[LineageItem.model_validate(row._asdict()) for row in ancestors],
-        descendants=[LineageItem.model_validate(row._asdict()) for row in descendants],
+        ancestors=[LineageItem.model_validate(row) for row in as_dicts(ancestors)],
+        descendants=[LineageItem.model_validate(row) for row in as_dicts(descendants)],
     )

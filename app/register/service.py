@@ -13,6 +13,7 @@ from sqlalchemy import Select, false, func, select
 from sqlmodel import Session, col
 
 from app.core import filters
+from app.core.db import as_dicts
 from app.core.pagination import PageParams, paginate, split_page
 from app.experiments import rigour
 from app.experiments.models import Experiment, ExperimentResult
@@ -86,7 +87,7 @@ def list_page(
 ) -> tuple[list[dict[str, Any]], str | None]:
     statement = paginate(published(**filters), Experiment.id, params)
     rows, cursor = split_page(list(session.execute(statement)), params)
-    return [row._asdict() for row in rows], cursor
+    return as_dicts(rows), cursor
 
 
 def newest(*, session: Session, **filters: Any) -> list[dict[str, Any]]:
@@ -96,7 +97,7 @@ def newest(*, session: Session, **filters: Any) -> list[dict[str, Any]]:
         .order_by(col(Experiment.published_on).desc(), col(Experiment.id).desc())
         .limit(FEED_ENTRIES)
     )
-    return [row._asdict() for row in session.execute(statement)]
+    return as_dicts(session.execute(statement).all())
 
 
 def _text(parent: ElementTree.Element, tag: str, text: str, **attributes: str) -> None:

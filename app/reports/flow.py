@@ -31,6 +31,7 @@ from sqlalchemy import Date, Row, and_, case, false, func, literal, or_, select,
 from sqlmodel import Session, col
 
 from app.core.config import Settings
+from app.core.db import as_dicts
 from app.projects.models import Project, ProjectPeriod, SponsorLevel, Stage, WorkMode
 from app.reports import flow_summaries, periods, queries, service, window
 from app.reports.schemas import FlowReport, StalledProject, StalledUnit, Transition
@@ -653,7 +654,7 @@ def flow(
         stalled={
             "total": int(by_stage.total),
             "by_stage": queries.counts(by_stage, "stage_", periods.ACTIVE_STAGES),
-            "units": [StalledUnit.model_validate(row._mapping) for row in units],
-            "projects": [StalledProject.model_validate(row._mapping) for row in projects],
+            "units": [StalledUnit.model_validate(row) for row in as_dicts(units)],
+            "projects": [StalledProject.model_validate(row) for row in as_dicts(projects)],
         },
     )

@@ -9,6 +9,7 @@ from sqlmodel import Session
 from app.api import json_pages
 from app.auth.models import Actor
 from app.core.config import Settings
+from app.core.db import as_dicts
 from app.core.errors import InvalidField
 from app.determinants.models import Determinant, Effect
 from app.experiments.models import ExperimentResult, ExperimentStatus, Method
@@ -593,8 +594,8 @@ def barometer(
         diffusion=Diffusion(
             adoptions=int(diffusion.adoptions),
             cross_unit_adoptions=int(diffusion.cross_unit_adoptions),
-            sources=[AdoptedSource.model_validate(row._asdict()) for row in sources],
-            unit_flows=[UnitFlow.model_validate(row._asdict()) for row in flows],
+            sources=[AdoptedSource.model_validate(row) for row in as_dicts(sources)],
+            unit_flows=[UnitFlow.model_validate(row) for row in as_dicts(flows)],
         ),
         comparison=BarometerComparison(
             source=BAROMETER_SOURCE,
