@@ -15,6 +15,7 @@ from typing import Any
 from sqlalchemy import (
     ColumnElement,
     Row,
+    bindparam,
     case,
     distinct,
     false,
@@ -26,12 +27,19 @@ from sqlalchemy import (
 from sqlmodel import Session, col
 
 from app.projects.models import Project
-from app.reports.barometer_summaries import INNOVATIONS, adoption_days, innovation_days
+from app.reports.barometer_summaries import (
+    INNOVATIONS,
+    adoption_days,
+    innovation_days,
+    source_reach,
+)
 from app.reports.queries import _in_scope
 from app.units.models import Unit
 
 # How many adopted projects `sources` lists.
 TOP_SOURCES = 20
+# How many sources, by reach, `top_sources` first reads the window's rows of.
+REACH_CANDIDATES = 5 * TOP_SOURCES
 
 
 def totals(*, session: Session, root_id: int | None, from_date: date, to_date: date) -> Row[Any]:
@@ -69,13 +77,24 @@ def _adoptions(root_id: int | None, from_date: date, to_date: date) -> list[Colu
 def diffusion_totals(
     *, session: Session, root_id: int | None, from_date: date, to_date: date
 ) -> Row[Any]:
-    """One row: ``adoptions`` and ``cross_unit_adoptions``."""
+    """One row: ``adoptions`` and ``cross_unit_adoptions``; and ``reach_bound``, the reach
+    (`cross_adoptions`) of the `REACH_CANDIDATES`-th source by reach (one step down an
+    index), for `top_sources`: read here to spare it a round trip."""
     rows = adoption_days.c
+    reach = source_reach.c
+    bound = (
+        select(reach.cross_adoptions)
+        .order_by(reach.cross_adoptions.desc())
+        .offset(REACH_CANDIDATES - 1)
+        .limit(1)
+        .scalar_subquery()
+    )
     statement = select(
         func.coalesce(func.sum(rows.adoptions), 0).label("adoptions"),
         func.coalesce(
             func.sum(case((rows.adopter_unit != rows.source_unit, rows.adoptions), else_=0)), 0
         ).label("cross_unit_adoptions"),
+        bound.label("reach_bound"),
     ).where(*_adoptions(root_id, from_date, to_date))
     return session.execute(statement).one()
 
@@ -127,44 +146,87 @@ def unit_flows(
     return session.execute(statement).all()
 
 
-def top_sources(
-    *, session: Session, root_id: int | None, from_date: date, to_date: date
-) -> Sequence[Row[Any]]:
-    """The `TOP_SOURCES` projects in scope adopted by the most distinct other units:
-    ``project_id``, ``title``, ``unit_id``, ``adopting_units``, ``adoptions``."""
-    rows = adoption_days.c
+def _ranked(rows: Any, *where: ColumnElement[bool]) -> Any:
+    """Per source in ``rows`` (adoption summary rows) meeting ``where``, with a cross-unit
+    adoption: ``source_id``, ``source_unit``, ``adopting_units``, ``adoptions``."""
     other_unit = func.count(
         distinct(case((rows.adopter_unit != rows.source_unit, rows.adopter_unit)))
     )
     # Rows of a source under a unit it has left are all zero (filtered out), so one
     # group per source.
-    ranked = (
+    return (
         select(
             rows.source_id,
             rows.source_unit,
             other_unit.label("adopting_units"),
             func.sum(rows.adoptions).label("adoptions"),
         )
-        .where(
-            *_adoptions(root_id, from_date, to_date),
-            _in_scope(rows.source_unit, root_id, "source_scope"),
-        )
+        .where(*where)
         .group_by(rows.source_id, rows.source_unit)
         .having(other_unit > 0)
-        .order_by(other_unit.desc(), rows.source_id)
+    )
+
+
+def top_sources(
+    *,
+    session: Session,
+    root_id: int | None,
+    from_date: date,
+    to_date: date,
+    reach_bound: int | None,
+) -> Sequence[Row[Any]]:
+    """The `TOP_SOURCES` projects in scope adopted by the most distinct other units:
+    ``project_id``, ``title``, ``unit_id``, ``adopting_units``, ``adoptions``.
+
+    ``reach_bound`` is `diffusion_totals`'s (none: fewer sources; taken as 1). A source
+    whose reach is below it has fewer adopting units in any window and scope, so when
+    `TOP_SOURCES` of the sources reaching it have at least that many adopting units here,
+    the ranked ones are among those: only their rows are read (by source). Otherwise every
+    adoption of the window is (one-time conditions: the database runs one branch)."""
+    bound = max(reach_bound or 1, 1)
+    rows = adoption_days.c
+    in_window = [
+        *_adoptions(root_id, from_date, to_date),
+        _in_scope(rows.source_unit, root_id, "source_scope"),
+    ]
+    reach = source_reach.c
+    # Written into the SQL, not bound: a plan made for any bound (the driver prepares a
+    # statement run often) would take a third of the sources for candidates, and read
+    # every adoption of the window to join them.
+    at_least = bindparam("reach_bound", bound, literal_execute=True)
+    candidates = (
+        select(reach.source_id).where(reach.cross_adoptions >= at_least).subquery("candidates")
+    )
+    reaching = _ranked(
+        rows, *in_window, rows.source_id.in_(select(candidates.c.source_id))
+    ).cte("reaching")
+    enough = (
+        select(func.count())
+        .select_from(reaching)
+        .where(reaching.c.adopting_units >= at_least)
+        .scalar_subquery()
+        >= TOP_SOURCES
+    )
+    ranked = union_all(
+        select(reaching).where(enough),
+        _ranked(rows, *in_window, ~enough),
+    ).subquery("ranked")
+    top = (
+        select(ranked)
+        .order_by(ranked.c.adopting_units.desc(), ranked.c.source_id)
         .limit(TOP_SOURCES)
-        .subquery("ranked")
+        .subquery("top")
     )
     statement: Any = (
         select(
-            ranked.c.source_id.label("project_id"),
+            top.c.source_id.label("project_id"),
             col(Project.title).label("title"),
-            ranked.c.source_unit.label("unit_id"),
-            ranked.c.adopting_units,
-            ranked.c.adoptions,
+            top.c.source_unit.label("unit_id"),
+            top.c.adopting_units,
+            top.c.adoptions,
         )
-        .select_from(ranked)
-        .join(Project, col(Project.id) == ranked.c.source_id)
-        .order_by(ranked.c.adopting_units.desc(), ranked.c.source_id)
+        .select_from(top)
+        .join(Project, col(Project.id) == top.c.source_id)
+        .order_by(top.c.adopting_units.desc(), top.c.source_id)
     )
     return session.execute(statement).all()

@@ -533,7 +533,7 @@ def barometer(
     totals = barometer_queries.totals(**window)
     diffusion = barometer_queries.diffusion_totals(**window)
     flows = barometer_queries.unit_flows(**window)
-    sources = barometer_queries.top_sources(**window)
+    sources = barometer_queries.top_sources(**window, reach_bound=diffusion.reach_bound)
     session.commit()
 
     innovations = int(totals.innovations)

@@ -27,4 +27,5 @@ FAMILIES: tuple[Family, ...] = (
     flow_summaries.DETAILS,
     experimentation_summaries.FAMILY,
     barometer_summaries.FAMILY,
+    barometer_summaries.REACH_FAMILY,
 )

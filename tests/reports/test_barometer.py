@@ -7,6 +7,7 @@ from datetime import date, timedelta
 import pytest
 
 from app.core.db import today
+from app.reports import barometer
 from tests.builders import create_project, create_unit, problem_fields
 
 BAROMETER = "/api/v1/reports/barometer"
@@ -332,3 +333,46 @@ def test_leaving_embedded_drops_an_innovation(org, viewer, admin):
     # p4 was D-SUB's only innovation: 3 innovations, A-LINE and B-LINE innovate, 2 / 5.
     assert (report["innovations"], report["units_innovating"]) == (3, 2)
     assert report["units_innovating_share"] == 0.4
+
+
+def test_ranked_sources_from_the_reach_or_from_every_adoption(admin, viewer, monkeypatch):
+    """Two sources listed, first from the 2 sources of most reach (adopters in other units,
+    all time) when both have at least that reach's adopting units in the window, else from
+    every adoption of the window."""
+    monkeypatch.setattr(barometer, "TOP_SOURCES", 2)
+    monkeypatch.setattr(barometer, "REACH_CANDIDATES", 2)
+    a, b, c, d = (create_unit(admin, code) for code in ("RA", "RB", "RC", "RD"))
+
+    def adopt(source, unit, started_on):
+        create_project(
+            admin, unit["id"], novelty="copied", adopted_from=source["id"], started_on=started_on
+        )
+
+    s1 = create_project(admin, a["id"], title="S1")  # reach 3: RB, RC, RD in 2025
+    s2 = create_project(admin, a["id"], title="S2")  # reach 2: RB, RC in 2024
+    s3 = create_project(admin, b["id"], title="S3")  # reach 1: RC in 2025
+    s4 = create_project(admin, a["id"], title="S4")  # reach 1: RB in 2025, and RA itself
+    for unit in (b, c, d):
+        adopt(s1, unit, "2025-03-01")
+    adopt(s2, b, "2024-03-01")
+    adopt(s2, c, "2024-04-01")
+    adopt(s3, c, "2025-05-01")
+    adopt(s4, b, "2025-06-01")
+    adopt(s4, a, "2025-06-02")
+
+    def ranked(start: str, end: str) -> list[tuple[str, int, int]]:
+        body = viewer.get(BAROMETER, params={"from": start, "to": end}).json()
+        return [
+            (s["title"], s["adopting_units"], s["adoptions"]) for s in body["diffusion"]["sources"]
+        ]
+
+    # The reach of the second source by reach is 2; S1 (3) and S2 (2) have as many
+    # adopting units over both years: read from those two.
+    assert ranked("2024-01-01", "2025-12-31") == [("S1", 3, 3), ("S2", 2, 2)]
+    # In 2025 only S1 has 2 or more: S2 has none, so the rest is S3 and S4 with one
+    # adopting unit each (S4's own unit is no adopting unit), by id.
+    assert ranked("2025-01-01", "2025-12-31") == [("S1", 3, 3), ("S3", 1, 1)]
+    # A source moved to the unit of one of its adopters reaches one unit fewer: S1 to RB.
+    assert admin.patch(f"/api/v1/projects/{s1['id']}", json={"unit_id": b["id"]}).status_code == 200
+    assert ranked("2024-01-01", "2025-12-31") == [("S1", 2, 3), ("S2", 2, 2)]
+    assert ranked("2025-01-01", "2025-12-31") == [("S1", 2, 3), ("S3", 1, 1)]

@@ -13,13 +13,14 @@ import random
 from datetime import date, timedelta
 from typing import Any
 
+import pytest
 from hypothesis import HealthCheck, given
 from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 from sqlalchemy import create_engine, select, text
 
 from app.core.db import today
-from app.reports import barometer_summaries
+from app.reports import barometer, barometer_summaries
 from tests.builders import (
     PortfolioModel,
     assert_rebuild_command_repairs,
@@ -56,20 +57,23 @@ def _nonzero(rows: Any, keys: int) -> dict[tuple[Any, ...], tuple[int, ...]]:
 
 
 def summaries_and_rebuild(database_url: str) -> tuple[dict[str, Any], dict[str, Any]]:
-    """The maintained summary rows, and those a rebuild would write (zero rows left out:
-    a key whose counts all dropped to zero keeps its row)."""
+    """The maintained summary rows (the sources' reach too), and those a rebuild would
+    write (zero rows left out: a key whose counts all dropped to zero keeps its row)."""
     engine = create_engine(database_url)
     with engine.connect() as connection:
-        keys = {s.table: len(s.keys) for s in barometer_summaries.SUMMARIES}
+        summaries = (*barometer_summaries.SUMMARIES, barometer_summaries.REACH)
+        keys = {s.table: len(s.keys) for s in summaries}
         maintained = {
             table.name: _nonzero(connection.execute(select(table)), keys[table.name])
-            for table in barometer_summaries.TABLES
+            for table in (*barometer_summaries.TABLES, barometer_summaries.source_reach)
+        }
+        statements = {
+            **barometer_summaries.computed_statements(connection.dialect.name),
+            barometer_summaries.REACH.table: barometer_summaries.reach_computed(),
         }
         computed = {
             name: _nonzero(connection.execute(text(statement)), keys[name])
-            for name, statement in barometer_summaries.computed_statements(
-                connection.dialect.name
-            ).items()
+            for name, statement in statements.items()
         }
     engine.dispose()
     return maintained, computed
@@ -77,7 +81,8 @@ def summaries_and_rebuild(database_url: str) -> tuple[dict[str, Any], dict[str, 
 
 def test_every_barometer_trigger_exists_at_head(database_url):
     names = enabled_trigger_names(database_url)
-    assert {f"barometer_projects_{e}" for e in ("insert", "update", "delete")} <= names
+    for family in ("barometer_projects", "barometer_reach_projects"):
+        assert {f"{family}_{e}" for e in ("insert", "update", "delete")} <= names
 
 
 # --- a random mix of writes -------------------------------------------------------------
@@ -221,6 +226,7 @@ def test_the_rebuild_command_repairs_the_summaries(admin, database_url, monkeypa
         [
             "UPDATE barometer_innovation_days SET evaluated = evaluated + 2",
             "DELETE FROM barometer_adoption_days",
+            "UPDATE barometer_source_reach SET cross_adoptions = cross_adoptions + 1",
         ],
     )
 
@@ -273,7 +279,7 @@ def _share(part: int, whole: int) -> float | None:
 
 
 def expected_barometer(
-    model: PortfolioModel, root: int | None, start: date, end: date
+    model: PortfolioModel, root: int | None, start: date, end: date, top: int = 20
 ) -> dict[str, Any]:
     scope = model.subtree(root)
     live = [p for p in model.projects.values() if not p["archived"] and p["unit_id"] in scope]
@@ -314,7 +320,7 @@ def expected_barometer(
             if units
         ),
         key=lambda s: (-s["adopting_units"], s["project_id"]),
-    )[:20]
+    )[:top]
     return {
         "innovations": len(innovations),
         "units": len(shown),
@@ -445,7 +451,15 @@ def build(admin: Any, model: PortfolioModel, plan: dict[str, Any], codes: Any) -
     return units[0]
 
 
-def test_the_report_equals_a_computation_over_random_portfolios(admin, viewer, database_url):
+# The ranked sources as the report lists them (20, first from the 100 sources of most reach
+# when they suffice), and as few: 2, from the 3 of most reach, so that over examples the
+# reach's shortcut both answers and falls back to every adoption of the window.
+@pytest.mark.parametrize(("top", "candidates"), [(20, 100), (2, 3)])
+def test_the_report_equals_a_computation_over_random_portfolios(
+    admin, viewer, database_url, monkeypatch, top, candidates
+):
+    monkeypatch.setattr(barometer, "TOP_SOURCES", top)
+    monkeypatch.setattr(barometer, "REACH_CANDIDATES", candidates)
     model = PortfolioModel()
     codes = itertools.count()
 
@@ -461,7 +475,7 @@ def test_the_report_equals_a_computation_over_random_portfolios(admin, viewer, d
             if scope is not None:
                 params["unit_id"] = scope
             report = viewer.get(BAROMETER, params=params).json()
-            expected = expected_barometer(model, scope, start, end)
+            expected = expected_barometer(model, scope, start, end, top)
             assert {k: report[k] for k in expected} == expected
 
     check()
