@@ -509,39 +509,54 @@ def _batch(
 AFTER_WRITE_ROUNDS = 30
 
 
-def _after_write(
-    base: str, auth: dict[str, str], database_url: str, reports: dict[str, Any]
-) -> dict[str, Any]:
-    """Each report asked right after a write, as a dashboard asks it after a submission:
-    PATCH one live project's stage (between two active stages, so every report's data and
-    ETag change), then GET the report, timed, on one connection. Issue 17 target 1 compares
-    these latencies at L with those at S (at most 3x)."""
+def first_live_project(database_url: str) -> int:
+    """The project `after_write_ms` writes: the first live one."""
     engine = create_engine(database_url)
     with engine.connect() as connection:
         project_id = connection.execute(
             text("SELECT min(id) FROM projects WHERE archived = false")
         ).scalar_one()
     engine.dispose()
-    results: dict[str, Any] = {}
+    return int(project_id)
+
+
+def after_write_ms(client: httpx.Client, project_id: int, path: str, round_: int) -> float:
+    """One round: PATCH the project's stage (between two active stages, so every report's
+    data and ETag change), then GET the report at `path`; the GET's milliseconds."""
+    stage = ("exploration", "experiment")[round_ % 2]
+    client.patch(f"{API}/projects/{project_id}", json={"stage": stage}).raise_for_status()
+    started = time.perf_counter()
+    client.get(path).raise_for_status()
+    return (time.perf_counter() - started) * 1000
+
+
+def latency_summary(latencies: list[float]) -> dict[str, Any]:
+    ordered = sorted(latencies)
+    return {
+        "median_ms": statistics.median(ordered),
+        "p90_ms": ordered[int(len(ordered) * 0.9)],
+        "min_ms": ordered[0],
+        "rounds": len(ordered),
+    }
+
+
+def _after_write(
+    base: str, auth: dict[str, str], database_url: str, reports: dict[str, Any]
+) -> dict[str, Any]:
+    """Each report asked right after a write, as a dashboard asks it after a submission
+    (`after_write_ms`), timed, on one connection. Issue 17 target 1 compares these
+    latencies at L with those at S (at most 3x); `bench.scaling` does it in one run."""
+    project_id = first_live_project(database_url)
     with httpx.Client(base_url=base, headers=auth, timeout=120) as client:
-        for name, report in reports.items():
-            latencies = []
-            for round_ in range(AFTER_WRITE_ROUNDS):
-                stage = ("exploration", "experiment")[round_ % 2]
-                client.patch(
-                    f"{API}/projects/{project_id}", json={"stage": stage}
-                ).raise_for_status()
-                started = time.perf_counter()
-                client.get(report.path).raise_for_status()
-                latencies.append((time.perf_counter() - started) * 1000)
-            latencies.sort()
-            results[name] = {
-                "median_ms": statistics.median(latencies),
-                "p90_ms": latencies[int(len(latencies) * 0.9)],
-                "min_ms": latencies[0],
-                "rounds": AFTER_WRITE_ROUNDS,
-            }
-    return results
+        return {
+            name: latency_summary(
+                [
+                    after_write_ms(client, project_id, report.path, round_)
+                    for round_ in range(AFTER_WRITE_ROUNDS)
+                ]
+            )
+            for name, report in reports.items()
+        }
 
 
 def _merge_partial(previous: dict[str, Any], partial: dict[str, Any]) -> dict[str, Any]:
