@@ -47,7 +47,7 @@ REACH_CANDIDATES = 5 * TOP_SOURCES
 
 # Zero written into the SQL: bound, a prepared statement's plan for any value would expect
 # fewer rows of nonzero adoptions than there are, and sort them where it hashes them now.
-NONE = literal_column("0")
+NONE: ColumnElement[int] = literal_column("0")
 
 
 def _within(day: Any, from_date: date, to_date: date) -> ColumnElement[bool]:
@@ -95,12 +95,14 @@ def _adoptions(root_id: int | None, from_date: date, to_date: date) -> list[Colu
     ]
 
 
-def diffusion_totals(
+def same_unit_totals(
     *, session: Session, root_id: int | None, from_date: date, to_date: date
 ) -> Row[Any]:
-    """One row: ``adoptions`` and ``cross_unit_adoptions``; and ``reach_bound``, the reach
-    (`cross_adoptions`) of the `REACH_CANDIDATES`-th source by reach (one step down an
-    index), for `top_sources`: read here to spare it a round trip."""
+    """One row: ``adoptions``, those of the window within one unit (adopter and source:
+    few, read by `ix_barometer_adoption_days_same_unit`; the others are the unit flows'
+    `adopted_in`, summed by the caller); and ``reach_bound``, the reach (`cross_adoptions`)
+    of the `REACH_CANDIDATES`-th source by reach (one step down an index), for
+    `top_sources`: read here to spare it a round trip."""
     rows = adoption_days.c
     reach = source_reach.c
     bound = (
@@ -112,11 +114,8 @@ def diffusion_totals(
     )
     statement = select(
         func.coalesce(func.sum(rows.adoptions), 0).label("adoptions"),
-        func.coalesce(
-            func.sum(case((rows.adopter_unit != rows.source_unit, rows.adoptions), else_=0)), 0
-        ).label("cross_unit_adoptions"),
         bound.label("reach_bound"),
-    ).where(*_adoptions(root_id, from_date, to_date))
+    ).where(*_adoptions(root_id, from_date, to_date), rows.adopter_unit == rows.source_unit)
     return session.execute(statement).one()
 
 
@@ -124,7 +123,9 @@ def unit_flows(
     *, session: Session, root_id: int | None, from_date: date, to_date: date
 ) -> Sequence[Row[Any]]:
     """Per non-archived unit in scope with a cross-unit adoption either way, by code:
-    ``unit_id``, ``code``, ``adopted_in``, ``adopted_out``."""
+    ``unit_id``, ``code``, ``adopted_in``, ``adopted_out``. Every cross-unit adoption in
+    scope is some unit's `adopted_in`: its adopter's unit is in scope and never archived
+    (it owns a live project)."""
     rows = adoption_days.c
     cross = [*_adoptions(root_id, from_date, to_date), rows.adopter_unit != rows.source_unit]
 
@@ -193,7 +194,7 @@ def top_sources(
     """The `TOP_SOURCES` projects in scope adopted by the most distinct other units:
     ``project_id``, ``title``, ``unit_id``, ``adopting_units``, ``adoptions``.
 
-    ``reach_bound`` is `diffusion_totals`'s (none: fewer sources; taken as 1). A source
+    ``reach_bound`` is `same_unit_totals`'s (none: fewer sources; taken as 1). A source
     whose reach is below it has fewer adopting units in any window and scope, so when
     `TOP_SOURCES` of the sources reaching it have at least that many adopting units here,
     the ranked ones are among those: only their rows are read (by source). Otherwise every
@@ -208,7 +209,7 @@ def top_sources(
     # Written into the SQL, not bound: a plan made for any bound (the driver prepares a
     # statement run often) would take a third of the sources for candidates, and read
     # every adoption of the window to join them.
-    at_least = bindparam("reach_bound", bound, literal_execute=True)
+    at_least: ColumnElement[int] = bindparam("reach_bound", bound, literal_execute=True)
     candidates = (
         select(reach.source_id).where(reach.cross_adoptions >= at_least).subquery("candidates")
     )

@@ -531,11 +531,12 @@ def barometer(
         "to_date": to_date,
     }
     totals = barometer_queries.totals(**window)
-    diffusion = barometer_queries.diffusion_totals(**window)
+    same_unit = barometer_queries.same_unit_totals(**window)
     flows = barometer_queries.unit_flows(**window)
-    sources = barometer_queries.top_sources(**window, reach_bound=diffusion.reach_bound)
+    sources = barometer_queries.top_sources(**window, reach_bound=same_unit.reach_bound)
     session.commit()
 
+    cross_unit = sum(int(flow.adopted_in) for flow in flows)
     innovations = int(totals.innovations)
     units, units_innovating = int(totals.units), int(totals.units_innovating)
     by_novelty = _counts(totals, "novelty_", Novelty, unknown=True)
@@ -592,8 +593,8 @@ def barometer(
         evaluation_unknown=innovations - evaluation_known,
         copied_or_adapted_share=reuse_share,
         diffusion=Diffusion(
-            adoptions=int(diffusion.adoptions),
-            cross_unit_adoptions=int(diffusion.cross_unit_adoptions),
+            adoptions=int(same_unit.adoptions) + cross_unit,
+            cross_unit_adoptions=cross_unit,
             sources=[AdoptedSource.model_validate(row) for row in as_dicts(sources)],
             unit_flows=[UnitFlow.model_validate(row) for row in as_dicts(flows)],
         ),

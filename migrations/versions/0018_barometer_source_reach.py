@@ -10,7 +10,9 @@ source's non-archived adopters in other units, all time, bound that count from a
 add up, so they are kept per source (`barometer_source_reach`, by its own triggers on
 projects: `app.reports.barometer_summaries.REACH_FAMILY`); the report reads the window's
 rows of only the sources whose bound can reach its top ranks, by source
-(`ix_barometer_adoption_days_source`). The table is rebuilt from the projects here; its
+(`ix_barometer_adoption_days_source`). Its adoptions within one unit, few, are read by an
+index of their own (`ix_barometer_adoption_days_same_unit`); the others are its unit
+flows. The table is rebuilt from the projects here; its
 triggers are created from that module, so a later change to them needs a migration that
 drops and recreates them.
 """
@@ -46,6 +48,14 @@ def upgrade() -> None:
         ["source_id", "started_on"],
         postgresql_include=["source_unit", "adopter_unit", "adoptions"],
     )
+    op.create_index(
+        "ix_barometer_adoption_days_same_unit",
+        "barometer_adoption_days",
+        ["started_on"],
+        postgresql_include=["adopter_unit", "adoptions"],
+        postgresql_where=sa.text("adopter_unit = source_unit"),
+        sqlite_where=sa.text("adopter_unit = source_unit"),
+    )
     connection = op.get_bind()
     barometer_summaries.REACH_FAMILY.install_triggers(connection)
     barometer_summaries.REACH_FAMILY.rebuild(connection)
@@ -54,5 +64,6 @@ def upgrade() -> None:
 def downgrade() -> None:
     barometer_summaries.REACH_FAMILY.drop_triggers(op.get_bind())
     op.drop_index("ix_barometer_adoption_days_source", table_name="barometer_adoption_days")
+    op.drop_index("ix_barometer_adoption_days_same_unit", table_name="barometer_adoption_days")
     op.drop_index("ix_barometer_source_reach_cross", table_name="barometer_source_reach")
     op.drop_table("barometer_source_reach")
