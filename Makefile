@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 TEST_POSTGRES_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/test
 PYTEST_WORKERS ?= 2
 
-.PHONY: install run demo test test-sqlite test-postgres lint openapi clean bench contract-tools
+.PHONY: install run demo test test-sqlite test-postgres lint openapi clean bench bench-scaling contract-tools
 
 # npm tools of the contract tests (tests/contract/package.json: openapi-typescript,
 # typescript, openapi-fetch, Spectral), installed from the lockfile when it changed.
@@ -63,3 +63,8 @@ DB ?= sqlite
 bench: install
 	@command -v wrk >/dev/null || apt-get install -y -qq wrk || (apt-get update -qq && apt-get install -y -qq wrk)
 	$(BIN)/python -m bench.run --size $(SIZE) --db $(DB) $(BENCH_ARGS)
+
+## Issue 17, target 1 in one run: every report right after a write at S and at L, asked in
+## turn (PostgreSQL; load both sizes first: make bench SIZE=S DB=postgres, then SIZE=L).
+bench-scaling: install
+	$(BIN)/python -m bench.scaling $(BENCH_ARGS)
