@@ -22,6 +22,7 @@ from typing import Any
 
 import httpx
 
+from app.core.db import is_sqlite
 from bench import floor, load
 from bench.run import (
     AFTER_WRITE_ROUNDS,
@@ -44,7 +45,8 @@ def measure(urls: dict[str, str], reports: dict[str, Any], rounds: int) -> dict[
         clients: dict[str, httpx.Client] = {}
         projects: dict[str, int] = {}
         for size, url in urls.items():
-            vacuum_analyze(url, print)
+            if not is_sqlite(url):  # as `bench.run --reuse` does
+                vacuum_analyze(url, print)
             server = stack.enter_context(load.portfolio_server(url, load.compose_workers()))
             clients[size] = stack.enter_context(
                 httpx.Client(

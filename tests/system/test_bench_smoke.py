@@ -1,6 +1,8 @@
 """The benchmark at size S with tiny durations, so it cannot rot. Real runs: `make bench`."""
 
-from bench import floor, run
+import pytest
+
+from bench import floor, run, scaling
 
 
 def test_benchmark_runs_end_to_end_at_size_s(database_url):
@@ -29,6 +31,10 @@ def test_benchmark_runs_end_to_end_at_size_s(database_url):
     # Concurrent writes never fail (on SQLite: never "database is locked").
     assert result["single_post"]["bad_responses"] == 0
     assert result["memory_mb"]["at_rest"] > 0
+    after_write = result["reports_after_write"]
+    assert set(after_write) == set(floor.REPORTS)
+    for entry in after_write.values():
+        assert entry["median_ms"] > 0 and entry["rounds"] == run.AFTER_WRITE_ROUNDS
     if result["backend"] == "postgresql":
         assert result["list_vs_peer"]["median"] > 0
         # The write floor answers the same POST body (issue 17, target 5).
@@ -55,3 +61,19 @@ def test_statements_per_report_do_not_grow_with_the_data(database_url):
             "statements_per_request"
         ]
     assert per_size["XS"] == per_size["S"]
+
+
+@pytest.mark.slow
+def test_the_one_run_scaling_comparison_asks_both_servers_in_turn(database_url):
+    from bench.generate import generate
+
+    generate(database_url, "S", log=lambda _: None)
+    reports = {name: floor.REPORTS[name] for name in ("barometer", "lineage")}
+    # Both "sizes" the same data here: two servers side by side, as with S and L.
+    result = scaling.measure({"S": database_url, "L": database_url}, reports, rounds=3)
+    assert set(result) == set(reports)
+    for entry in result.values():
+        assert entry["S"]["rounds"] == entry["L"]["rounds"] == 3
+        assert entry["round_ratios"]["runs"] == 3
+        assert entry["ratio_of_medians"] == entry["L"]["median_ms"] / entry["S"]["median_ms"]
+        assert entry["target_at_most"] == 3.0
