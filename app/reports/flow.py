@@ -86,12 +86,7 @@ def _runs(root_id: int | None, end: date, name: str = "runs") -> Any:
         # "not of an archived project": the few archived ones are an index range, where
         # joining the live ones made PostgreSQL read all 200,000 projects at L to keep a
         # month of periods.
-        archived = (
-            select(col(Project.id))
-            .where(col(Project.id) == col(ProjectPeriod.project_id), col(Project.archived))
-            .exists()
-        )
-        runs = select(*columns).where(~archived)
+        runs = select(*columns).where(~periods.of_archived_project())
     else:
         in_scope = (
             select(col(ProjectPeriod.project_id).label("project_id"))

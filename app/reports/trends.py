@@ -114,9 +114,10 @@ def _point_counts(
         )
         return (
             select(points.c.idx, *(counted[label].label(label) for label in labels))
-            .select_from(periods.live_periods())
+            .select_from(periods.periods_with_units())
             .join(points, and_(day >= points.c.month_after, day <= points.c.as_of))
             .where(
+                ~periods.of_archived_project(),
                 periods.unit_in_scope(root_id, scope_name),
                 day.between(first_day, last_day) if partial else false(),
             )
