@@ -39,11 +39,23 @@ from app.units.models import Unit, UnitKind
 from app.units.service import in_subtree
 
 
-def _month_after(day: date) -> date:
-    """The first month whose changes do not all count at ``day``: the next one for a month
-    end; ``day``'s own month otherwise (its changes up to ``day`` come from the periods)."""
-    next_day = day + timedelta(days=1)
-    return next_day if next_day.day == 1 else day.replace(day=1)
+def _next_month(day: date) -> date:
+    return (day.replace(day=28) + timedelta(days=4)).replace(day=1)
+
+
+def _edge(day: date) -> tuple[date, date, date, int]:
+    """How a point's own month is read: ``(month_after, first, last, sign)``. The month
+    rows before ``month_after`` count whole, and the periods dated from ``first`` to
+    ``last`` count with ``sign``: the days of the month up to the point (+1), or, when
+    fewer, the whole month from its row less the days after the point (-1). So at most half
+    a month of periods is read, whatever the day (at L a late point read ~11,000 periods
+    of its month where it now reads a few hundred)."""
+    month_start = day.replace(day=1)
+    next_month = _next_month(day)
+    after = (next_month - day).days - 1
+    if after < day.day:
+        return next_month, day + timedelta(days=1), next_month - timedelta(days=1), -1
+    return month_start, month_start, day, 1
 
 
 def _point_counts(
@@ -53,18 +65,22 @@ def _point_counts(
     ``lab_projects`` and ``with_innovation`` (business lines owning an active project).
 
     A point's counts are the signed changes of the periods dated on or before it
-    (`timeline_summaries`): the month rows of the months before ``_month_after(point)``,
+    (`timeline_summaries`): the month rows of the months before its ``month_after``,
     summed per month over the units in scope once (a hundred or so months, however many
     periods), plus, for a point that is not a month end, the periods starting or ending in
-    its month up to it. The business lines are counted from their active spans."""
+    its month up to it, or, when fewer, less those after it. The business lines are
+    counted from their active spans."""
     points = (
         values(
             column("idx", Integer),
             column("as_of", Date),
             column("month_after", Date),
+            column("edge_first", Date),
+            column("edge_last", Date),
+            column("edge_sign", Integer),
             name="points",
         )
-        .data([(index, day, _month_after(day)) for index, day in enumerate(days)])
+        .data([(index, day, *_edge(day)) for index, day in enumerate(days)])
         .cte("points")
     )
     names = list(timeline_summaries.COUNTS)
@@ -90,7 +106,8 @@ def _point_counts(
         .subquery("before")
     )
 
-    # The changes dated in a point's own month, up to it (none for a month end).
+    # The changes dated in a point's own month, up to it, or after it to be taken out
+    # (`_edge`; none for a month end).
     tracked = {
         "stage": col(ProjectPeriod.stage),
         "work_mode": col(ProjectPeriod.work_mode),
@@ -100,22 +117,23 @@ def _point_counts(
     # The days those changes can fall on, as constants: an index range of the periods'
     # `valid_from` (`valid_to`) where the join with the points alone read every period
     # (at L 200 ms for the default window, whose last point is today).
-    partial = [(_month_after(day), day) for day in days if _month_after(day) <= day]
-    first_day = min((start for start, _ in partial), default=None)
-    last_day = max((day for _, day in partial), default=None)
+    partial = [(first, last) for first, last in (_edge(day)[1:3] for day in days) if first <= last]
+    first_day = min((first for first, _ in partial), default=None)
+    last_day = max((last for _, last in partial), default=None)
 
     def dated(day: Any, sign: int, scope_name: str) -> Any:
+        signed = points.c.edge_sign * sign
         counted = {
-            name: case((timeline_summaries.condition(tracked, name), sign), else_=0)
+            name: case((timeline_summaries.condition(tracked, name), signed), else_=0)
             for name in names
         }
         counted["lab_projects"] = case(
-            (and_(lab, periods.is_active(tracked["stage"])), sign), else_=0
+            (and_(lab, periods.is_active(tracked["stage"])), signed), else_=0
         )
         return (
             select(points.c.idx, *(counted[label].label(label) for label in labels))
             .select_from(periods.periods_with_units())
-            .join(points, and_(day >= points.c.month_after, day <= points.c.as_of))
+            .join(points, day.between(points.c.edge_first, points.c.edge_last))
             .where(
                 ~periods.of_archived_project(),
                 periods.unit_in_scope(root_id, scope_name),

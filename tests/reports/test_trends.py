@@ -188,6 +188,46 @@ def test_trends_by_year_and_verdicts(portfolio, viewer):
     ]
 
 
+def test_a_point_late_in_its_month_takes_out_the_changes_after_it(portfolio, viewer):
+    """A point with fewer days after it in its month than before (20 Dec: 11 against 20)
+    is its whole month less the changes dated after it; one with more (10 Dec), its month
+    up to it. P5 starts on 31 Dec: in December's month row, in neither point."""
+    report = viewer.get(
+        TRENDS, params={"from": "2024-12-01", "to": "2024-12-20", "interval": "month"}
+    ).json()
+    # The same four projects as on 15 Dec (`test_trends_by_quarter_...`): P1 experiment
+    # (core business since 5 Nov), P2 exploration (side), P3 scaling (dedicated, system),
+    # P4 exploration (core, BL2).
+    december = {
+        "active": 4,
+        "by_mode": (1, 1, 2),
+        "individual": 3,
+        "lab": 0,
+        "covered": 2,
+        "by_stage": stages(exploration=2, experiment=1, scaling=1),
+    }
+    assert report["points"] == [point("2024-12-20", **december)]
+    early = viewer.get(
+        TRENDS, params={"from": "2024-12-01", "to": "2024-12-10", "interval": "month"}
+    ).json()
+    assert early["points"] == [point("2024-12-10", **december)]
+    # Late in February 2025, after P2 stopped on 10 Feb: 19 days before, 8 after.
+    late = viewer.get(
+        TRENDS, params={"from": "2025-02-01", "to": "2025-02-20", "interval": "month"}
+    ).json()
+    assert late["points"] == [
+        point(
+            "2025-02-20",
+            active=4,  # P1, P3, P4, and P5 (exploration, side, individual, BL2)
+            by_mode=(1, 1, 2),
+            individual=3,
+            lab=0,
+            covered=2,
+            by_stage=stages(exploration=2, experiment=1, scaling=1, stopped=1),
+        )
+    ]
+
+
 def test_trends_by_month(portfolio, viewer):
     report = viewer.get(
         TRENDS, params={"from": "2024-01-15", "to": "2024-04-10", "interval": "month"}
