@@ -45,8 +45,9 @@ TOP_SOURCES = 20
 REACH_CANDIDATES = 5 * TOP_SOURCES
 
 
-# Zero written into the SQL: bound, a prepared statement's plan for any value would expect
-# fewer rows of nonzero adoptions than there are, and sort them where it hashes them now.
+# Zero written into the SQL, as the window's days are (`_within`): bound, a prepared
+# statement's plan for any value expects far fewer rows of nonzero adoptions than there
+# are, and chose sorts where it now hashes.
 NONE: ColumnElement[int] = literal_column("0")
 
 
