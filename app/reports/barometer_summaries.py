@@ -2,7 +2,8 @@
 
 The report's window is two arbitrary days (`from`, `to`, both inclusive), so the
 summaries are keyed by day and the window is a range of that key at read time: nothing
-here depends on today. Two tables:
+here depends on today. Two tables (and a third in a family of its own, each source's
+reach, for the ranked sources: "the sources' reach" below):
 
 - ``barometer_innovation_days``: per (``embedded_on``, owner unit), the non-archived
   projects embedded that day and their counts by novelty, initiator, type, collaborator,
