@@ -39,10 +39,6 @@ from app.units.models import Unit, UnitKind
 from app.units.service import in_subtree
 
 
-def _next_month(day: date) -> date:
-    return (day.replace(day=28) + timedelta(days=4)).replace(day=1)
-
-
 def _edge(day: date) -> tuple[date, date, date, int]:
     """How a point's own month is read: ``(month_after, first, last, sign)``. The month
     rows before ``month_after`` count whole, and the periods dated from ``first`` to
@@ -50,11 +46,10 @@ def _edge(day: date) -> tuple[date, date, date, int]:
     fewer, the whole month from its row less the days after the point (-1). So at most half
     a month of periods is read, whatever the day (at L a late point read ~11,000 periods
     of its month where it now reads a few hundred)."""
+    last = window.month_end(day.year, day.month)
+    if (last - day).days < day.day:
+        return last + timedelta(days=1), day + timedelta(days=1), last, -1
     month_start = day.replace(day=1)
-    next_month = _next_month(day)
-    after = (next_month - day).days - 1
-    if after < day.day:
-        return next_month, day + timedelta(days=1), next_month - timedelta(days=1), -1
     return month_start, month_start, day, 1
 
 
@@ -70,6 +65,8 @@ def _point_counts(
     periods), plus, for a point that is not a month end, the periods starting or ending in
     its month up to it, or, when fewer, less those after it. The business lines are
     counted from their active spans."""
+    # (as_of, month_after, edge_first, edge_last, edge_sign) per point.
+    edges = [(day, *_edge(day)) for day in days]
     points = (
         values(
             column("idx", Integer),
@@ -80,7 +77,7 @@ def _point_counts(
             column("edge_sign", Integer),
             name="points",
         )
-        .data([(index, day, *_edge(day)) for index, day in enumerate(days)])
+        .data([(index, *edge) for index, edge in enumerate(edges)])
         .cte("points")
     )
     names = list(timeline_summaries.COUNTS)
@@ -117,7 +114,7 @@ def _point_counts(
     # The days those changes can fall on, as constants: an index range of the periods'
     # `valid_from` (`valid_to`) where the join with the points alone read every period
     # (at L 200 ms for the default window, whose last point is today).
-    partial = [(first, last) for first, last in (_edge(day)[1:3] for day in days) if first <= last]
+    partial = [(first, last) for _, _, first, last, _ in edges if first <= last]
     first_day = min((first for first, _ in partial), default=None)
     last_day = max((last for _, last in partial), default=None)
 

@@ -33,7 +33,7 @@ _END_MONTHS = {
 }
 
 
-def _month_end(year: int, month: int) -> date:
+def month_end(year: int, month: int) -> date:
     return date(year, month, calendar.monthrange(year, month)[1])
 
 
@@ -47,7 +47,7 @@ def years_before(day: date, years: int) -> date:
 
 
 def is_interval_end(day: date, interval: Interval) -> bool:
-    return day.month in _END_MONTHS[interval] and day == _month_end(day.year, day.month)
+    return day.month in _END_MONTHS[interval] and day == month_end(day.year, day.month)
 
 
 def interval_ends(start: date, end: date, interval: Interval, limit: int) -> list[date]:
@@ -58,7 +58,7 @@ def interval_ends(start: date, end: date, interval: Interval, limit: int) -> lis
     year, month = start.year, start.month
     while len(ends) < limit:
         if month in months:
-            candidate = _month_end(year, month)
+            candidate = month_end(year, month)
             if candidate > end:
                 break
             if candidate >= start:
