@@ -90,8 +90,12 @@ def _runs(root_id: int | None, end: date, name: str = "runs") -> Any:
     else:
         in_scope = (
             select(col(ProjectPeriod.project_id).label("project_id"))
-            .select_from(periods.live_periods())
-            .where(periods.contains(periods.at(end)), periods.unit_in_scope(root_id))
+            .select_from(periods.periods_with_units())
+            .where(
+                ~periods.of_archived_project(),
+                periods.contains(periods.at(end)),
+                periods.unit_in_scope(root_id),
+            )
             .subquery("in_scope")
         )
         runs = select(*columns).join(

@@ -75,21 +75,12 @@ def unit_in_scope(root_id: int | None, name: str = "scope") -> ColumnElement[boo
     return and_(col(Unit.archived) == false(), in_subtree(col(Unit.id), root_id, name))
 
 
-def live_periods() -> Any:
-    """FROM project_periods JOIN projects (not archived) JOIN units (the period's unit)."""
-    not_archived = and_(
-        col(Project.id) == col(ProjectPeriod.project_id), col(Project.archived) == false()
-    )
-    return join(ProjectPeriod, Project, not_archived).join(
-        Unit, col(Unit.id) == col(ProjectPeriod.unit_id)
-    )
-
-
 def of_archived_project() -> ColumnElement[bool]:
-    """The period's project is archived. Its negation keeps the periods of live projects
-    as `live_periods` does, but as an anti-join with the few archived projects (an index
-    range of `ix_projects_archived_ids`) rather than a lookup of each period's project: at
-    L, reading a month of periods (~70,000) looked up as many projects."""
+    """The period's project is archived. Its negation keeps the periods of live projects as
+    an anti-join with the few archived projects (an index range of
+    `ix_projects_archived_ids`) rather than a lookup of each period's project: at L, a
+    month of periods (~70,000) looked up as many projects, and a subtree's flow every
+    project of its periods (1.9 -> 1.1 s for a 150-unit subtree)."""
     return (
         select(col(Project.id))
         .where(col(Project.id) == col(ProjectPeriod.project_id), col(Project.archived))
@@ -98,8 +89,8 @@ def of_archived_project() -> ColumnElement[bool]:
 
 
 def periods_with_units() -> Any:
-    """FROM project_periods JOIN units (the period's unit); with `~of_archived_project()`,
-    the rows of `live_periods`."""
+    """FROM project_periods JOIN units (the period's unit); the periods of live projects
+    with `~of_archived_project()`."""
     return join(ProjectPeriod, Unit, col(Unit.id) == col(ProjectPeriod.unit_id))
 
 
