@@ -12,9 +12,8 @@ from app.api.body_limit import BodySizeLimitMiddleware
 from app.api.deps import reject_nul_characters
 from app.api.head import HeadAsGet
 from app.api.idempotency import dependency as idempotency
-from app.api.large_bodies import reject_oversized_objects
 from app.api.request_limits import RequestLimitsMiddleware
-from app.api.strict import negotiate_media_type, reject_unknown_query_parameters
+from app.api.strict import api_request, strict_request
 from app.api_keys.router import router as api_keys_router
 from app.core.config import Settings, get_settings
 from app.core.db import create_db_engine, read_only_engine
@@ -60,12 +59,10 @@ def _routes() -> tuple[BaseRoute, ...]:
     routes hold no state of their own app: they read it from `request.app.state`.
     """
     # Checked on every route from its own declaration, so new routes need nothing.
-    strict = [Depends(reject_unknown_query_parameters), Depends(negotiate_media_type)]
+    strict = [Depends(strict_request)]
     routes = APIRouter(generate_unique_id_function=openapi.operation_id)
-    api = APIRouter(
-        prefix=API_PREFIX,
-        dependencies=[*strict, Depends(reject_nul_characters), Depends(reject_oversized_objects)],
-    )
+    # The unknown query parameters, the Accept header, NUL characters, oversized objects.
+    api = APIRouter(prefix=API_PREFIX, dependencies=[Depends(api_request)])
     for router in (
         units_router,
         projects_router,

@@ -110,6 +110,9 @@ async def reject_nul_characters(request: Request) -> None:
     for name, value in request.query_params.multi_items():
         if "\x00" in value:
             raise InvalidField(name, _NUL_MESSAGE, location="query")
+    headers = request.headers
+    if "content-length" not in headers and "transfer-encoding" not in headers:
+        return  # No body (RFC 9112, 6.3): nothing to read.
     body = await request.body()
     # A JSON text can only carry NUL as the escape \u0000; anything else needs no parsing.
     if b"\\u0000" not in body:

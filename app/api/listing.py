@@ -21,7 +21,6 @@ from sqlalchemy import Float, Numeric, Select, Table, select
 from sqlmodel import Session
 
 from app.api import csv_export, json_pages
-from app.api.deps import SettingsDep
 from app.auth.dependencies import Reader
 from app.auth.models import Actor
 from app.core.config import Settings
@@ -289,9 +288,10 @@ class ListRequest:
     actor: Actor
 
 
-def list_request(
-    request: Request, session: SessionDep, settings: SettingsDep, actor: Reader
-) -> ListRequest:
+async def list_request(request: Request, session: SessionDep, actor: Reader) -> ListRequest:
+    # No I/O: async, so no hop to the threadpool. The settings are read here rather than
+    # through their dependency: every dependency FastAPI resolves costs each request.
+    settings: Settings = request.app.state.settings
     return ListRequest(request=request, session=session, settings=settings, actor=actor)
 
 

@@ -16,6 +16,8 @@ from fastapi.dependencies.models import Dependant
 from fastapi.routing import APIRoute
 
 from app.api.csv_export import JSON_MEDIA_TYPE, media_ranges
+from app.api.deps import reject_nul_characters
+from app.api.large_bodies import reject_oversized_objects
 from app.core.errors import FieldError, InvalidFields, NotAcceptable
 
 
@@ -41,12 +43,24 @@ def _route(request: Request) -> APIRoute | None:
     return route if isinstance(route, APIRoute) else None
 
 
+# A route's declared names by its dependant, worked out once: a dependant is built once per
+# route and cannot be hashed. Each entry keeps its dependant, so an id is never reused
+# while it is a key.
+_DECLARED: dict[int, tuple[Dependant, frozenset[str]]] = {}
+
+
+def _declared(dependant: Dependant) -> frozenset[str]:
+    known = _DECLARED.get(id(dependant))
+    if known is None or known[0] is not dependant:
+        known = _DECLARED[id(dependant)] = (dependant, declared_query_parameters(dependant))
+    return known[1]
+
+
 async def reject_unknown_query_parameters(request: Request) -> None:
     route = _route(request)
     if route is None or not request.query_params:
         return
-    # A walk over a dozen dependants, only when there is a query string: microseconds.
-    declared = declared_query_parameters(route.dependant)
+    declared = _declared(route.dependant)
     unknown = sorted({name for name in request.query_params if name not in declared})
     if not unknown:
         return
@@ -94,3 +108,19 @@ async def negotiate_media_type(request: Request) -> None:
             f"this operation answers {' or '.join(offered)}; the Accept header "
             f"({accept[:200]}) admits none of them"
         )
+
+
+async def strict_request(request: Request) -> None:
+    """Both checks above as one dependency: FastAPI resolves each dependency with work of
+    its own (a nested solve, a cache key), which every request paid per check
+    (bench/RESULTS.md, "Issue 17, tenth pass")."""
+    await reject_unknown_query_parameters(request)
+    await negotiate_media_type(request)
+
+
+async def api_request(request: Request) -> None:
+    """Every check an API request passes before its route, in this order, as one
+    dependency of the API router."""
+    await strict_request(request)
+    await reject_nul_characters(request)
+    await reject_oversized_objects(request)

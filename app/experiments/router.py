@@ -65,7 +65,7 @@ def submit_batch(
     return Response(body, status_code=status.HTTP_201_CREATED, media_type="application/json")
 
 
-def experiment_filters(
+async def experiment_filters(
     unit_id: Annotated[int | None, id_query("In this unit or its subtree.")] = None,
     project_id: Annotated[int | None, id_query("Of this project.")] = None,
     status: Annotated[

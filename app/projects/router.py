@@ -43,7 +43,7 @@ def create_project(project_in: ProjectCreate, actor: Writer, call: objects.Creat
     return call(service.create, actor, service.to_public, project_in=project_in)
 
 
-def project_filters(
+async def project_filters(
     unit_id: Annotated[int | None, id_query("Owned by this unit or its subtree.")] = None,
     stage: Annotated[list[Stage] | None, Query(description="Any of these stages.")] = None,
     work_mode: Annotated[

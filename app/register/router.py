@@ -95,7 +95,7 @@ router = APIRouter(
 )
 
 
-def filters(
+async def filters(
     unit_code: Annotated[
         str | None,
         Query(
