@@ -15,7 +15,6 @@ the same transaction, just before it commits.
 Readers therefore see the new revisions exactly when they can see the new data.
 """
 
-import functools
 import hashlib
 from collections.abc import Callable, Collection, Iterable, Mapping
 from dataclasses import dataclass
@@ -23,6 +22,7 @@ from datetime import date
 from typing import Any
 
 from sqlalchemy import Connection, event, inspect, text
+from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import ORMExecuteState
 from sqlmodel import Session
 
@@ -97,20 +97,33 @@ _REVISIONS = DataRevision.__table__  # type: ignore[attr-defined]
 
 def _bump(connection: Connection, kinds: Iterable[str]) -> None:
     """+1 on each kind's revision (a kind without its row yet gets one, at 1)."""
-    connection.execute(_bumping(connection.dialect.name, tuple(sorted(kinds))))
+    connection.execute(_bumping(connection.dialect, tuple(sorted(kinds))))
 
 
-@functools.cache
-def _bumping(dialect_name: str, kinds: tuple[str, ...]) -> Any:
+def _bumping(dialect: Dialect, kinds: tuple[str, ...]) -> Any:
     """One upsert whose rows come in one order (kind), so two writes bumping the same kinds
     take their row locks in the same order and cannot deadlock on them; SQLite has one
-    writer. Built once per set of kinds: a write's kinds come from a few fixed sets."""
-    insert: Any = insert_for(dialect_name, _REVISIONS).values(
-        [{"kind": kind, "revision": 1} for kind in kinds]
-    )
-    return insert.on_conflict_do_update(
-        index_elements=[_REVISIONS.c.kind], set_={"revision": _REVISIONS.c.revision + 1}
-    )
+    writer.
+
+    Built and compiled once per dialect and set of kinds (a write's kinds come from a few
+    fixed sets), the kinds written into its text: SQLAlchemy keeps no compiled form of an
+    `ON CONFLICT DO UPDATE` (its cache key is None), so it compiled the upsert again on
+    every write, a tenth of a single POST's time (bench/RESULTS.md, tenth pass)."""
+    key = (dialect.name, kinds)
+    upsert = _UPSERTS.get(key)
+    if upsert is None:
+        insert: Any = insert_for(dialect.name, _REVISIONS).values(
+            [{"kind": kind, "revision": 1} for kind in kinds]
+        )
+        statement = insert.on_conflict_do_update(
+            index_elements=[_REVISIONS.c.kind], set_={"revision": _REVISIONS.c.revision + 1}
+        )
+        compiled = statement.compile(dialect=dialect, compile_kwargs={"literal_binds": True})
+        upsert = _UPSERTS[key] = text(str(compiled))
+    return upsert
+
+
+_UPSERTS: dict[tuple[str, tuple[str, ...]], Any] = {}
 
 
 _READ = text("SELECT kind, revision FROM data_revisions")
