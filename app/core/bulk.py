@@ -78,7 +78,7 @@ def _insert_json(session: Session, table: Table, rows: list[dict[str, Any]]) -> 
     """
     columns = ", ".join(f'"{name}"' for name in rows[0])
     # Textual SQL, which the session hooks that bump the data revision do not see.
-    revision.note_write(session, table.name)
+    revision.note_inserted(session, table.name, rows)
     session.execute(
         text(
             f"INSERT INTO {table.name} ({columns}) SELECT {columns} "

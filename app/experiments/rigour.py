@@ -73,11 +73,12 @@ def score(experiments: Any, baseline: ColumnElement[bool] | None = None) -> Colu
 FLAG_PREFIX = "rigour_"
 
 
-def flag_columns(experiments: Any) -> list[Any]:
-    """One 0/1 column per feature, labelled `rigour_<feature>`, for rows read in Python."""
+def flag_columns(experiments: Any, baseline: ColumnElement[bool] | None = None) -> list[Any]:
+    """One 0/1 column per feature, labelled `rigour_<feature>`, for rows read in Python;
+    `baseline` as in `score`."""
+    held = conditions(experiments, has_baseline(experiments) if baseline is None else baseline)
     return [
-        case((condition, 1), else_=0).label(FLAG_PREFIX + name)
-        for name, condition in conditions(experiments, has_baseline(experiments)).items()
+        case((condition, 1), else_=0).label(FLAG_PREFIX + name) for name, condition in held.items()
     ]
 
 

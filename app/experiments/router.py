@@ -34,7 +34,7 @@ def create_experiment(experiment_in: ExperimentCreate, actor: Writer, call: obje
     """Create an experiment under a project the key may write to; it belongs to the project's
     unit. Returns it with its version as `ETag`.
     """
-    return call(service.create, actor, public(call), experiment_in=experiment_in)
+    return call(service.create, actor, experiment_in=experiment_in)
 
 
 @router.post(

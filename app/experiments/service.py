@@ -4,7 +4,8 @@ from datetime import datetime
 from typing import Any
 
 from pydantic import TypeAdapter
-from sqlalchemy import Integer, any_, bindparam
+from sqlalchemy import Integer, any_, bindparam, false
+from sqlalchemy import insert as sa_insert
 from sqlalchemy import select as sa_select
 from sqlalchemy import update as sa_update
 from sqlalchemy.dialects import postgresql
@@ -19,6 +20,7 @@ from app.core.editing import Editable, check_merged, check_required
 from app.core.errors import Archived, InvalidField
 from app.core.history import service as history
 from app.core.history.models import EntityType, HistoryEntry
+from app.core.revision import service as revision
 from app.criteria import service as criteria_service
 from app.determinants import service as determinant_service
 from app.determinants.models import DeterminantTag
@@ -310,16 +312,6 @@ def writable_project_units(
     return {project_id: unit_id for project_id, unit_id in rows if project_id is not None}
 
 
-def new(experiment_in: ExperimentCreate, *, unit_id: int) -> Experiment:
-    """An experiment with its tags, not yet added to a session."""
-    experiment = Experiment.model_validate(
-        experiment_in.model_dump(exclude={"determinants"}), update={"unit_id": unit_id}
-    )
-    # A new experiment has no tags to replace: one flush inserts it with its tags.
-    experiment.determinant_tags = determinant_service.new_tags(experiment_in.determinants)
-    return experiment
-
-
 def insert_many(
     *, session: Session, actor: Actor, experiments_in: list[tuple[ExperimentCreate, int]]
 ) -> list[dict[str, Any]]:
@@ -375,35 +367,58 @@ def insert_many(
 
 # Validates nothing: serializes already validated items (a batch's, a subclass) in one call.
 _CREATES = TypeAdapter(list[ExperimentCreate])
+_CREATE = TypeAdapter(ExperimentCreate)
 _TIMESTAMP = TypeAdapter(datetime)
 
 
-def record_created(*, session: Session, actor: Actor, experiment: Experiment) -> None:
-    """The history entry of a flushed new experiment."""
-    EXPERIMENTS.record_created(
-        session=session,
-        actor=actor,
-        row=experiment,
-        changes=history.diff({}, _history_view(experiment)),
-    )
+# A new experiment, its id and rigour flags back from the same statement: built once. It
+# has no criteria yet, so no `baseline` (which only a criterion of it gives).
+_INSERT_ONE = sa_insert(TABLE).returning(TABLE.c.id, *rigour.flag_columns(TABLE, false()))
 
 
-def build(*, session: Session, actor: Actor, experiment_in: ExperimentCreate) -> Experiment:
-    """Validate and add an experiment to the session without committing."""
+def create(
+    *, session: Session, actor: Actor, experiment_in: ExperimentCreate
+) -> ExperimentPublic:
+    """Insert an experiment under its project, with its tags and history entry, and commit.
+
+    Core statements, as `insert_many` writes a batch's, not a flush of an entity: the
+    ORM's unit of work, the entity and a second statement for its rigour were most of a
+    single write's time (bench/RESULTS.md, "Issue 17, tenth pass"). The same rows as the
+    batch writes, and the same answer as `GET /experiments/{id}` gives."""
     unit_id = project_unit_for_write(
         session=session, actor=actor, project_id=experiment_in.project_id
     )
-    experiment = new(experiment_in, unit_id=unit_id)
-    session.add(experiment)
-    session.flush()
-    record_created(session=session, actor=actor, experiment=experiment)
-    return experiment
-
-
-def create(*, session: Session, actor: Actor, experiment_in: ExperimentCreate) -> Experiment:
-    experiment = build(session=session, actor=actor, experiment_in=experiment_in)
+    now = utcnow()
+    values = {
+        **experiment_in.model_dump(exclude={"determinants"}),
+        "unit_id": unit_id,
+        **bulk.new_row(now),
+    }
+    revision.note_inserted(session, TABLE.name, [values])
+    inserted = session.connection().execute(_INSERT_ONE, values).one()
+    tags = [tag.model_dump() for tag in experiment_in.determinants]
+    created = _CREATE.dump_python(experiment_in, mode="json")
+    bulk.insert_rows(
+        session,
+        DeterminantTag.__table__,  # type: ignore[attr-defined]
+        [{"project_id": None, "experiment_id": inserted.id, **tag} for tag in tags],
+    )
+    history.record_creates(
+        session=session,
+        actor=actor,
+        entity_type=EntityType.experiment,
+        # The changes are what `_history_view` gives for the stored experiment.
+        created=[(inserted.id, inserted.id, history.created_from_json(created))],
+    )
     session.commit()
-    return experiment
+    return ExperimentPublic.model_validate(
+        {
+            **values,
+            "id": inserted.id,
+            "determinants": tags,
+            **rigour.from_flags(inserted._mapping),
+        }
+    )
 
 
 def update(

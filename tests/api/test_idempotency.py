@@ -400,20 +400,21 @@ def test_openapi_documents_the_header_on_every_creating_post(anon):
 def test_a_crash_after_the_work_was_saved_keeps_the_key_so_nothing_is_saved_twice(
     admin, database_url, monkeypatch
 ):
-    from app.experiments import service as experiment_service
+    from app.api import objects
 
     unit = create_unit(admin, "TAX")
     project = create_project(admin, unit["id"])
-    real_to_public = experiment_service.to_public
+    real_set_etag = objects.set_etag
     calls = []
 
-    def crash_once(experiment, **kwargs):
+    # The service has committed and returned the experiment; the answer is not built yet.
+    def crash_once(response, version, **kwargs):
         calls.append(1)
         if len(calls) == 1:
             raise RuntimeError("response building failed after the commit")
-        return real_to_public(experiment, **kwargs)
+        return real_set_etag(response, version, **kwargs)
 
-    monkeypatch.setattr(experiment_service, "to_public", crash_once)
+    monkeypatch.setattr(objects, "set_etag", crash_once)
     body = {"project_id": project["id"], "title": "E", "hypothesis": "H", "method": "rct"}
     failed = admin.post("/api/v1/experiments", json=body, headers=KEY)
     assert failed.status_code == 500

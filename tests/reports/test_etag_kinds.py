@@ -7,6 +7,7 @@ The script also pins down what the kinds save: a project's `summary` invalidates
 measurement only the outcomes report, a new experiment none of the timeline reports."""
 
 from collections.abc import Callable
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -157,6 +158,17 @@ def test_every_changed_answer_has_a_new_etag_and_unread_writes_keep_it(admin, vi
     assert changed & TIMELINE_REPORTS == set()
     assert {"portfolio", "determinants"} <= changed
     assert changed & {"experimentation", *REGISTER} == set()
+    # Dated and published: the experimentation report's and the register's data too.
+    finished = {
+        "status": "completed",
+        "result": "supported",
+        "started_on": (today() - timedelta(days=40)).isoformat(),
+        "ended_on": (today() - timedelta(days=20)).isoformat(),
+        "published_on": (today() - timedelta(days=10)).isoformat(),
+    }
+    create_experiment(admin, project["id"], **finished)
+    _, new_body = answers.after("create a finished, published experiment")
+    assert {"experimentation", *REGISTER} <= new_body
     experiment_path = f"/api/v1/experiments/{experiment['id']}"
     experiment_version = experiment["version"]
     for fields in (
@@ -244,6 +256,11 @@ def test_every_changed_answer_has_a_new_etag_and_unread_writes_keep_it(admin, vi
     ok(admin.post("/api/v1/experiments/batch", json={"items": items}))
     changed, _ = answers.after("a batch of experiments")
     assert "portfolio" in changed
+    assert changed & {"experimentation", *REGISTER} == set()
+    items[0].update(finished)
+    ok(admin.post("/api/v1/experiments/batch", json={"items": items}))
+    _, new_body = answers.after("a batch with a finished, published experiment")
+    assert {"experimentation", *REGISTER} <= new_body
 
     archives: list[tuple[str, Callable[[], Any]]] = [
         ("archive a criterion", lambda: admin.delete(f"/api/v1/criteria/{criterion['id']}")),

@@ -227,8 +227,16 @@ def _before_flush(session: Session, _flush_context: Any, _instances: Any) -> Non
 def _do_orm_execute(state: ORMExecuteState) -> None:
     if not (state.is_insert or state.is_update or state.is_delete):
         return
-    table = getattr(state.statement, "table", None)
-    note_write(state.session, getattr(table, "name", ""))  # type: ignore[arg-type]
+    table_name = getattr(getattr(state.statement, "table", None), "name", "")
+    session: Any = state.session
+    if state.is_insert:
+        # The rows are the parameters (one dict, or a list of them for executemany); values
+        # written into the statement are not seen, and then every row kind is noted.
+        parameters: Any = state.parameters
+        rows = parameters if isinstance(parameters, list) else [parameters or {}]
+        note_inserted(session, table_name, rows)
+    else:
+        note_write(session, table_name)
 
 
 def note_write(session: Session, table_name: str) -> None:
@@ -236,6 +244,22 @@ def note_write(session: Session, table_name: str) -> None:
     kind of the table, whatever the rows and columns."""
     if table_name in TRACKED_TABLES:
         _note(session, table_kinds(table_name))
+
+
+def note_inserted(session: Session, table_name: str, rows: Iterable[Mapping[str, Any]]) -> None:
+    """For new rows written in Core statements, which the hooks cannot see: the kinds a
+    flush of the same rows notes (the table's, and the row kinds they hold). A row
+    without the columns its table's row kind reads is taken to hold it."""
+    if table_name not in TRACKED_TABLES:
+        return
+    kinds = {table_name}
+    row_kind = ROW_KINDS.get(table_name)
+    if row_kind is not None and any(
+        not all(column in row for column in row_kind.columns) or row_kind.holds(row)
+        for row in rows
+    ):
+        kinds.add(row_kind.kind)
+    _note(session, kinds)
 
 
 def _end_transaction(session: Session, *_args: Any) -> None:
