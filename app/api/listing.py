@@ -21,8 +21,7 @@ from sqlalchemy import Float, Numeric, Select, Table, select
 from sqlmodel import Session
 
 from app.api import csv_export, json_pages
-from app.auth.dependencies import Reader
-from app.auth.models import Actor
+from app.auth.dependencies import PresentedKey, actor_of
 from app.core.config import Settings
 from app.core.db import SessionDep, UTCDateTime
 from app.core.errors import READ, problem_responses
@@ -280,19 +279,20 @@ Filtered = Callable[..., Select[Any]]
 @dataclass(frozen=True)
 class ListRequest:
     """What every list route takes besides its filters and page: the request (for Accept),
-    the session, the settings (CSV batch size) and the caller."""
+    the session, the settings (CSV batch size) and the key the caller presents, checked by
+    `respond` in the route's thread."""
 
     request: Request
     session: Session
     settings: Settings
-    actor: Actor
+    key: str
 
 
-async def list_request(request: Request, session: SessionDep, actor: Reader) -> ListRequest:
+async def list_request(request: Request, session: SessionDep, key: PresentedKey) -> ListRequest:
     # No I/O: async, so no hop to the threadpool. The settings are read here rather than
     # through their dependency: every dependency FastAPI resolves costs each request.
     settings: Settings = request.app.state.settings
-    return ListRequest(request=request, session=session, settings=settings, actor=actor)
+    return ListRequest(request=request, session=session, settings=settings, key=key)
 
 
 ListRequestDep = Annotated[ListRequest, Depends(list_request)]
@@ -307,9 +307,12 @@ def respond(
 ) -> Response:
     """A list route's answer: a page of JSON, or with `Accept: text/csv` every matching row
     as CSV, streamed in keyset batches (`csv_export.stream`)."""
+    # The key is checked here, as `Reader` checks it, but in the route's thread: a `Reader`
+    # dependency is a hop to the threadpool of its own (bench/RESULTS.md, tenth pass).
+    actor = actor_of(context.request, context.session, context.key)
 
     def rows() -> Select[Any]:
-        return filtered(spec.rows(), actor=context.actor, **query)
+        return filtered(spec.rows(), actor=actor, **query)
 
     if csv_export.wants_csv(context.request):
         return csv_export.stream(
