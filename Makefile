@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 TEST_POSTGRES_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/test
 PYTEST_WORKERS ?= 2
 
-.PHONY: install run demo test test-sqlite test-postgres lint openapi clean bench bench-scaling contract-tools
+.PHONY: install run demo test test-sqlite test-postgres lint openapi clean bench bench-scaling bench-instructions contract-tools
 
 # npm tools of the contract tests (tests/contract/package.json: openapi-typescript,
 # typescript, openapi-fetch, Spectral), installed from the lockfile when it changed.
@@ -68,3 +68,9 @@ bench: install
 ## turn (PostgreSQL; load both sizes first: make bench SIZE=S DB=postgres, then SIZE=L).
 bench-scaling: install
 	$(BIN)/python -m bench.scaling $(BENCH_ARGS)
+
+## Instructions per request (valgrind's callgrind; installed if missing) of a list page and
+## an idempotent POST, the API's and the peer's, in process against the S data on PostgreSQL.
+bench-instructions: install
+	@command -v valgrind >/dev/null || apt-get install -y -qq valgrind || (apt-get update -qq && apt-get install -y -qq valgrind)
+	$(BIN)/python -m bench.instructions $(BENCH_ARGS)

@@ -11,11 +11,12 @@ Each request kind is sent straight to the ASGI app in process (no HTTP server, n
 the API's and the peer's (`bench/peer.py`), one at a time: 30 to warm up, then `--count`
 with counting switched on (`callgrind_control -i on`) around them only.
 
-    python -m bench.instructions --database-url postgresql+psycopg://... \\
-        [--requests healthz,list,peer_list,single,peer_single] [--count 100]
+    python -m bench.instructions [--database-url postgresql+psycopg://...] \\
+        [--requests healthz,list,peer_list,single,plain_single,peer_single] [--count 100]
 
-Needs valgrind (Debian's package) and a database loaded by `bench.generate`; it writes an
-API key and, for the writes, experiments under project 1.
+Needs valgrind (Debian's package) and a database loaded by `bench.generate` (by default
+the S one on PostgreSQL, as `bench.run` names it); it writes an API key and, for the
+writes, experiments under project 1.
 """
 
 import argparse
@@ -28,7 +29,10 @@ import sys
 import tempfile
 import uuid
 from collections.abc import Awaitable, Callable
+from contextlib import AsyncExitStack
 from typing import Any
+
+from bench.run import default_url
 
 REQUESTS = ("healthz", "list", "peer_list", "single", "plain_single", "peer_single")
 Call = Callable[[int], Awaitable[int]]
@@ -122,7 +126,11 @@ async def _inner(database_url: str, kind: str, count: int) -> None:
         ),
     }
     call = calls[kind]
-    async with app.router.lifespan_context(app), peer.app.router.lifespan_context(peer.app):
+    # The peer's pools only for its own requests: it serves PostgreSQL alone.
+    uses_peer = kind.startswith("peer_")
+    async with app.router.lifespan_context(app), AsyncExitStack() as stack:
+        if uses_peer:
+            await stack.enter_async_context(peer.app.router.lifespan_context(peer.app))
         for index in range(30):
             status = await call(index)
         if status not in (200, 201):
@@ -164,7 +172,7 @@ def count_instructions(database_url: str, kind: str, count: int) -> int:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--database-url", required=True)
+    parser.add_argument("--database-url", default=default_url("postgres", "S"))
     parser.add_argument("--requests", default=",".join(REQUESTS))
     parser.add_argument("--count", type=int, default=100)
     parser.add_argument("--inner", choices=REQUESTS, help=argparse.SUPPRESS)

@@ -2,7 +2,7 @@
 
 import pytest
 
-from bench import floor, run, scaling
+from bench import floor, instructions, run, scaling
 
 
 def test_benchmark_runs_end_to_end_at_size_s(database_url):
@@ -77,3 +77,15 @@ def test_the_one_run_scaling_comparison_asks_both_servers_in_turn(database_url):
         assert entry["round_ratios"]["runs"] == 3
         assert entry["ratio_of_medians"] == entry["L"]["median_ms"] / entry["S"]["median_ms"]
         assert entry["target_at_most"] == 3.0
+
+
+@pytest.mark.slow
+def test_instructions_per_request_are_counted_around_the_requests_only(database_url):
+    from bench.generate import generate
+
+    generate(database_url, "XS", log=lambda _: None)
+    healthz = instructions.count_instructions(database_url, "healthz", 3)
+    page = instructions.count_instructions(database_url, "list", 3)
+    # Start-up and the warm-up requests are not counted: a request costs millions (a page
+    # of 100 built in Python on SQLite some 65 M), importing the app billions.
+    assert 500_000 < healthz < page < 500_000_000
