@@ -42,9 +42,15 @@ def test_the_fields_are_stored_and_returned(admin, project):
         cost="1234.50",
         published_on="2026-06-15",
         publication_url="https://open.example.org/r/1",
+        determinants=[
+            {"determinant": "parity", "effect": "barrier", "note": "Budget first"},
+            {"determinant": "clarity", "effect": "enabler"},
+        ],
     )
     stored = admin.get(f"/api/v1/experiments/{experiment['id']}").json()
+    # The answer to the POST is what a GET reads back, tags (in order) and timestamps included.
     assert stored == experiment
+    assert [t["determinant"] for t in stored["determinants"]] == ["parity", "clarity"]
     assert {k: stored[k] for k in ("comparison", "sample_size", "cost", "published_on")} == {
         "comparison": "before_after",
         "sample_size": 1,
