@@ -351,10 +351,17 @@ def serve(
         errors.close()
 
 
-def portfolio_server(database_url: str, workers: int, *, answer_cache: bool = False) -> Any:
+def portfolio_server(
+    database_url: str,
+    workers: int,
+    *,
+    answer_cache: bool = False,
+    python_path: str | None = None,
+) -> Any:
     """The API as `portfolio serve` runs it. Without `answer_cache` the reports' answers
     are not kept by ETag (`PORTFOLIO_REPORT_CACHE_BYTES=0`), so asking a report again
-    times its computation, not a lookup; the mixed workload runs as deployed, with it."""
+    times its computation, not a lookup; the mixed workload runs as deployed, with it.
+    `python_path` serves the code of another checkout (`bench.compare`)."""
     port = free_port()
     command = [
         str(Path(sys.executable).parent / "portfolio"),
@@ -376,6 +383,7 @@ def portfolio_server(database_url: str, workers: int, *, answer_cache: bool = Fa
         "PORTFOLIO_RATE_LIMIT_PER_SECOND": "1000000",
         "PORTFOLIO_RATE_LIMIT_BURST": "1000000",
         **({} if answer_cache else {"PORTFOLIO_REPORT_CACHE_BYTES": "0"}),
+        **({"PYTHONPATH": python_path} if python_path else {}),
     }
     return serve(command, env, "/healthz", port)
 

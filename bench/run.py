@@ -235,7 +235,7 @@ def raw_bulk_insert_ms(database_url: str, rows: int) -> float:
 # -- the run -------------------------------------------------------------------------------------
 
 
-def _experiment_body(project_id: int, index: int) -> dict[str, Any]:
+def experiment_body(project_id: int, index: int) -> dict[str, Any]:
     return {
         "project_id": project_id,
         "title": f"Bench experiment {index}",
@@ -406,7 +406,7 @@ def measure(
         # SQLite this is also the "database is locked" check (bad_responses must be 0).
         if "single" in only:
             server.wait_idle()
-            body = json.dumps(_experiment_body(project_id, 0))
+            body = json.dumps(experiment_body(project_id, 0))
             single = load.http_load(
                 base + f"{API}/experiments",
                 duration=duration,
@@ -491,7 +491,7 @@ def _batch(
         return {"skipped": "this build has no batch endpoint for experiments"}
     pairs = []
     for run in range(repeats):
-        items = [_experiment_body(project_id, run * BATCH_SIZE + i) for i in range(BATCH_SIZE)]
+        items = [experiment_body(project_id, run * BATCH_SIZE + i) for i in range(BATCH_SIZE)]
         started = time.perf_counter()
         response = httpx.post(
             base + path,

@@ -2,7 +2,7 @@
 
 import pytest
 
-from bench import floor, instructions, run, scaling
+from bench import compare, floor, instructions, run, scaling
 
 
 def test_benchmark_runs_end_to_end_at_size_s(database_url):
@@ -89,3 +89,19 @@ def test_instructions_per_request_are_counted_around_the_requests_only(database_
     # Start-up and the warm-up requests are not counted: a request costs millions (a page
     # of 100 built in Python on SQLite some 65 M), importing the app billions.
     assert 500_000 < healthz < page < 500_000_000
+
+
+@pytest.mark.slow
+def test_two_versions_are_served_side_by_side_and_asked_in_turn(database_url):
+    from bench.generate import generate
+
+    generate(database_url, "XS", log=lambda _: None)
+    # The same version twice (HEAD and the working tree): the comparison's machinery only.
+    result = compare.measure(database_url, "HEAD", rounds=2, duration=1)
+    assert set(result) == {"list", "single"}
+    for entry in result.values():
+        for version in compare.VERSIONS:
+            assert len(entry["runs"][version]) == 2
+            assert entry[version]["requests_per_second"] > 0
+            assert entry[version]["server_cpu_ms"] > 0
+        assert entry["after_over_before"]["server_cpu_ms"] > 0

@@ -26,6 +26,7 @@ from app.auth.models import Actor
 from app.core.asgi import HTTPOnlyMiddleware
 from app.core.db import SessionDep
 from app.core.errors import PROBLEM_BASE, PROBLEM_MEDIA_TYPE, WRITE, problem_responses
+from app.core.revision import service as revision
 
 logger = logging.getLogger("portfolio.idempotency")
 
@@ -147,13 +148,16 @@ async def idempotency_key(
     # The mark is written inside the request's transaction, so it commits with the work or
     # not at all; the process learns the work is saved only once COMMIT has succeeded (a
     # COMMIT that fails, e.g. on a dropped connection, saved nothing: the key is freed).
+    # Written before the data revisions are bumped: concurrent writes wait on their rows
+    # until COMMIT, and not also for this statement.
     def before_commit(committing: Session) -> None:
         service.mark_work_committed(session=committing, claim=outcome)
 
     def after_commit(_committed: Session) -> None:
         holder["work_committed"] = True
 
-    holder["listeners"] = (("before_commit", before_commit), ("after_commit", after_commit))
+    revision.before_bump(session, before_commit)
+    holder["listeners"] = (("after_commit", after_commit),)
     for name, listener in holder["listeners"]:
         event.listen(session, name, listener)
     return key
@@ -210,6 +214,7 @@ def _finish(holder: dict[str, Any], status_code: int, headers: dict[str, str], b
     # Taken out first: however this ends, it runs once per claim.
     claim: Claim = holder.pop("claim")
     session: Session = holder["session"]
+    revision.before_bump(session, None)
     for name, listener in holder["listeners"]:
         event.remove(session, name, listener)
     try:

@@ -175,8 +175,25 @@ KINDS = tuple(
 )
 
 
+_BEFORE_BUMP = "portfolio_before_revision_bump"
+
+
+def before_bump(session: Session, callback: Callable[[Session], None] | None) -> None:
+    """Run `callback(session)` in each commit of `session` just before its revisions are
+    bumped (None: no longer). For a statement that must commit with the work but need not
+    hold the revision rows: their locks are the last taken, so that concurrent writers
+    wait on them for as little as can be (the bump, then COMMIT)."""
+    if callback is None:
+        session.info.pop(_BEFORE_BUMP, None)
+    else:
+        session.info[_BEFORE_BUMP] = callback
+
+
 def _before_commit(session: Session) -> None:
     session.flush()  # the final flush may still mark the transaction as a write
+    callback = session.info.get(_BEFORE_BUMP)
+    if callback is not None:
+        callback(session)
     kinds = session.info.pop(_BUMPED, None)
     if kinds:
         _bump(session.connection(), kinds)
