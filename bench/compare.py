@@ -105,6 +105,17 @@ def measure(
             ),
             "after": stack.enter_context(load.portfolio_server(database_url, workers)),
         }
+        # Untimed first: a new server's first requests build routes and prepare statements.
+        for target, post in requests.values():
+            for server in servers.values():
+                _run(
+                    server,
+                    server.base_url + target,
+                    headers=auth,
+                    body=post,
+                    duration=1,
+                    connections=connections,
+                )
         for round_ in range(rounds):
             order = VERSIONS if round_ % 2 == 0 else VERSIONS[::-1]
             for kind, (target, post) in requests.items():

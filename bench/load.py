@@ -14,6 +14,7 @@ import sys
 import tempfile
 import threading
 import time
+import uuid
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager, suppress
 from dataclasses import asdict, dataclass
@@ -114,10 +115,14 @@ def parse_wrk(output: str) -> LoadResult:
     )
 
 
-# A request per call, so POSTs can carry a fresh Idempotency-Key each time.
+# A request per call, so POSTs can carry a fresh Idempotency-Key each time: a prefix new
+# for each run (`BENCH_KEY_PREFIX`), then a counter (wrk runs with one thread, one Lua
+# state). The prefix once came from Lua's `math.random`, which LuaJIT seeds the same way
+# in every process: every run sent the same keys, so after a run's first with a given
+# API key most "writes" were replays of stored answers (bench/RESULTS.md, tenth pass).
 _POST_SCRIPT = """
 local counter = 0
-local tag = tostring(math.random(1, 1000000000))
+local tag = os.getenv("BENCH_KEY_PREFIX")
 wrk.method = "POST"
 wrk.body = os.getenv("BENCH_BODY")
 request = function()
@@ -219,6 +224,7 @@ def wrk(
             script_path = script.name
         command += ["-s", script_path]
         env["BENCH_BODY"] = post_json
+        env["BENCH_KEY_PREFIX"] = uuid.uuid4().hex
     try:
         done = subprocess.run(
             pinned([*command, url], LOAD_CORE),

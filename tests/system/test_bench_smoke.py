@@ -105,3 +105,43 @@ def test_two_versions_are_served_side_by_side_and_asked_in_turn(database_url):
             assert entry[version]["requests_per_second"] > 0
             assert entry[version]["server_cpu_ms"] > 0
         assert entry["after_over_before"]["server_cpu_ms"] > 0
+
+
+def test_every_benchmarked_post_is_a_new_write_not_a_replay(database_url):
+    """wrk's POSTs carry keys new to each run: the same keys again would be answered from
+    the stored responses (replays), and time those instead of writes."""
+    import json
+
+    from sqlalchemy import create_engine, text
+
+    from bench import load
+    from bench.generate import generate
+
+    generate(database_url, "XS", log=lambda _: None)
+    auth = {"Authorization": f"Bearer {run.admin_key(database_url)}"}
+    body = json.dumps(run.experiment_body(run.first_live_project(database_url), 0))
+    engine = create_engine(database_url)
+
+    def experiments() -> int:
+        with engine.connect() as connection:
+            return int(connection.execute(text("SELECT count(*) FROM experiments")).scalar_one())
+
+    before = experiments()
+    answered = 0
+    with load.portfolio_server(database_url, 1) as server:
+        for _ in range(2):  # the same API key both times, as bench.run's repeats
+            result = load.http_load(
+                server.base_url + f"{run.API}/experiments",
+                duration=1,
+                connections=2,
+                headers=auth,
+                post_json=body,
+            )
+            assert result.bad_responses == 0
+            answered += result.requests
+    engine_count = experiments()
+    engine.dispose()
+    assert answered > 0
+    # wrk counts what was answered before it stopped; a request in flight then (at most
+    # one per connection and run) may still be written.
+    assert answered <= engine_count - before <= answered + 2 * 2
